@@ -1,0 +1,212 @@
+//! Accounts: registration, profile, password change, deletion.
+
+use mocha_api::{Account, UserSummary};
+use mocha_auth::UserId;
+
+use crate::password::{PasswordHash, run_blocking};
+use crate::time_util::{now, to_datetime};
+use crate::{Passport, PassportError, PassportEvent, validate};
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AccountRow {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub is_admin: bool,
+    pub created_at: i64,
+}
+
+impl AccountRow {
+    pub const COLUMNS: &'static str = "id, username, display_name, is_admin, created_at";
+
+    pub fn into_account(self) -> Account {
+        Account {
+            id: UserId(self.id),
+            username: self.username,
+            display_name: self.display_name,
+            is_admin: self.is_admin,
+            created_at: to_datetime(self.created_at),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct CredentialRow {
+    pub id: i64,
+    pub username: String,
+    pub password_hash: Vec<u8>,
+    pub password_salt: Vec<u8>,
+    pub password_iterations: i64,
+}
+
+impl CredentialRow {
+    pub fn into_hash(self) -> PasswordHash {
+        PasswordHash {
+            hash: self.password_hash,
+            salt: self.password_salt,
+            iterations: u32::try_from(self.password_iterations).unwrap_or(1),
+        }
+    }
+}
+
+impl Passport {
+    pub async fn register(
+        &self,
+        username: &str,
+        display_name: &str,
+        password: &str,
+    ) -> Result<Account, PassportError> {
+        let username = validate::username(username)?;
+        let display_name = validate::display_name(display_name)?;
+        validate::new_password(password, &username)?;
+        if self.find_user_id(&username).await?.is_some() {
+            return Err(PassportError::UsernameTaken);
+        }
+        let iterations = self.config.pbkdf2_iterations;
+        let password = password.to_string();
+        let hashed = run_blocking(move || PasswordHash::new(&password, iterations)).await;
+        let inserted = sqlx::query(
+            "INSERT INTO users (username, display_name, password_hash, password_salt, password_iterations, created_at)
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&username)
+        .bind(&display_name)
+        .bind(&hashed.hash)
+        .bind(&hashed.salt)
+        .bind(i64::from(hashed.iterations))
+        .bind(now())
+        .execute(&self.db.write)
+        .await;
+        let id = match inserted {
+            Ok(done) => UserId(done.last_insert_rowid()),
+            // Two registrations raced for the same address; the unique index decided.
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                return Err(PassportError::UsernameTaken);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        tracing::info!(user = %id, "account registered");
+        self.account(id).await
+    }
+
+    pub async fn account(&self, user: UserId) -> Result<Account, PassportError> {
+        let row: Option<AccountRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {} FROM users WHERE id = ?",
+            AccountRow::COLUMNS
+        )))
+        .bind(user.0)
+        .fetch_optional(&self.db.read)
+        .await?;
+        row.map(AccountRow::into_account).ok_or(PassportError::NotFound("account"))
+    }
+
+    pub async fn find_user_id(&self, username: &str) -> Result<Option<UserId>, PassportError> {
+        let id: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE username = ?")
+            .bind(username.trim())
+            .fetch_optional(&self.db.read)
+            .await?;
+        Ok(id.map(UserId))
+    }
+
+    pub async fn user_summary(&self, user: UserId) -> Result<UserSummary, PassportError> {
+        let account = self.account(user).await?;
+        Ok(UserSummary { id: account.id, username: account.username, display_name: account.display_name })
+    }
+
+    pub async fn set_display_name(&self, user: UserId, display_name: &str) -> Result<Account, PassportError> {
+        let display_name = validate::display_name(display_name)?;
+        let done = sqlx::query("UPDATE users SET display_name = ? WHERE id = ?")
+            .bind(&display_name)
+            .bind(user.0)
+            .execute(&self.db.write)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(PassportError::NotFound("account"));
+        }
+        self.publish(PassportEvent::DisplayNameChanged { user, display_name });
+        self.account(user).await
+    }
+
+    /// Changes the password and signs out every other sign-in of the account.
+    pub async fn change_password(
+        &self,
+        user: UserId,
+        keep_sign_in: Option<&str>,
+        current: &str,
+        new: &str,
+    ) -> Result<(), PassportError> {
+        let credentials = self.credentials_by_id(user).await?;
+        validate::new_password(new, &credentials.username)?;
+        self.check_password(credentials, current).await?;
+        let iterations = self.config.pbkdf2_iterations;
+        let new = new.to_string();
+        let hashed = run_blocking(move || PasswordHash::new(&new, iterations)).await;
+        sqlx::query(
+            "UPDATE users SET password_hash = ?, password_salt = ?, password_iterations = ? WHERE id = ?",
+        )
+        .bind(&hashed.hash)
+        .bind(&hashed.salt)
+        .bind(i64::from(hashed.iterations))
+        .bind(user.0)
+        .execute(&self.db.write)
+        .await?;
+        self.revoke_all_sign_ins(user, keep_sign_in, "password changed").await?;
+        tracing::info!(user = %user, "password changed");
+        Ok(())
+    }
+
+    /// Deletes the account and every row about it, after checking the password.
+    pub async fn delete_account(&self, user: UserId, password: &str) -> Result<(), PassportError> {
+        let credentials = self.credentials_by_id(user).await?;
+        self.check_password(credentials, password).await?;
+        let mut tx = self.db.begin_write().await?;
+        // Rows that point at the user by foreign key go with it (ON DELETE CASCADE);
+        // alerts they sent to others only name them, so they go explicitly.
+        sqlx::query("DELETE FROM activity_alerts WHERE sender_id = ?").bind(user.0).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM users WHERE id = ?").bind(user.0).execute(&mut *tx).await?;
+        tx.commit().await?;
+        tracing::info!(user = %user, "account deleted");
+        self.publish(PassportEvent::AccountDeleted { user });
+        Ok(())
+    }
+
+    pub(crate) async fn credentials_by_id(&self, user: UserId) -> Result<CredentialRow, PassportError> {
+        sqlx::query_as(
+            "SELECT id, username, password_hash, password_salt, password_iterations FROM users WHERE id = ?",
+        )
+        .bind(user.0)
+        .fetch_optional(&self.db.read)
+        .await?
+        .ok_or(PassportError::NotFound("account"))
+    }
+
+    pub(crate) async fn check_password(
+        &self,
+        credentials: CredentialRow,
+        password: &str,
+    ) -> Result<(), PassportError> {
+        let hash = credentials.into_hash();
+        let password = password.to_string();
+        if run_blocking(move || hash.verify(&password)).await {
+            Ok(())
+        } else {
+            Err(PassportError::InvalidCredentials)
+        }
+    }
+
+    /// Grants or removes administrator access by sign-in address, without any
+    /// admin present: the offline bootstrap behind `mocha-server admin grant`.
+    pub async fn set_admin_by_username(
+        &self,
+        username: &str,
+        is_admin: bool,
+    ) -> Result<Account, PassportError> {
+        let user = self.find_user_id(username).await?.ok_or(PassportError::NotFound("account"))?;
+        sqlx::query("UPDATE users SET is_admin = ? WHERE id = ?")
+            .bind(is_admin)
+            .bind(user.0)
+            .execute(&self.db.write)
+            .await?;
+        self.account(user).await
+    }
+}

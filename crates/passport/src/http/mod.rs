@@ -1,0 +1,105 @@
+//! Passport's HTTP API: JSON under `/api/v1/`, described by `/api/v1/openapi.json`.
+//!
+//! Each handler documents itself with `#[utoipa::path]` and is mounted through
+//! `utoipa_axum`, so the router and the OpenAPI document cannot drift apart.
+
+mod accounts;
+mod admin;
+mod contacts;
+mod error;
+mod extract;
+mod service;
+mod sessions;
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use axum::{Json, Router};
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use error::ApiError;
+pub use extract::{ApiJson, ApiPath, ApiQuery, ClientIp, Session};
+
+use crate::Passport;
+
+/// Request bodies are small JSON documents; anything bigger is refused before it is read.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Mocha Passport", description = "Accounts, tokens, contacts, privacy, alerts and moderation."),
+    components(schemas(mocha_api::ErrorBody)),
+    modifiers(&BearerAuth)
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "session_token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+fn api() -> OpenApiRouter<Arc<Passport>> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(accounts::register))
+        .routes(routes!(accounts::me, accounts::update_me, accounts::delete_me))
+        .routes(routes!(accounts::change_password))
+        .routes(routes!(accounts::export))
+        .routes(routes!(accounts::sign_ins))
+        .routes(routes!(accounts::revoke_sign_in))
+        .routes(routes!(sessions::sign_in))
+        .routes(routes!(sessions::refresh))
+        .routes(routes!(sessions::revoke))
+        .routes(routes!(contacts::contacts))
+        .routes(routes!(contacts::set_alias))
+        .routes(routes!(contacts::remove_contact))
+        .routes(routes!(contacts::requests, contacts::send_request))
+        .routes(routes!(contacts::accept_request))
+        .routes(routes!(contacts::decline_request))
+        .routes(routes!(contacts::cancel_request))
+        .routes(routes!(contacts::blocks))
+        .routes(routes!(contacts::block, contacts::unblock))
+        .routes(routes!(contacts::privacy, contacts::set_privacy))
+        .routes(routes!(contacts::alerts))
+        .routes(routes!(admin::ban))
+        .routes(routes!(admin::unban))
+        .routes(routes!(admin::grant_admin, admin::remove_admin))
+        .routes(routes!(admin::find_users))
+        .routes(routes!(admin::post_notice))
+        .routes(routes!(service::status))
+        .routes(routes!(service::updates))
+}
+
+/// The OpenAPI 3 document for every endpoint.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api().into_openapi()
+}
+
+/// The API router, ready to be served (or merged with the web pages).
+pub fn router(passport: Arc<Passport>) -> Router {
+    let (router, document) = api().split_for_parts();
+    let document = Arc::new(document);
+    router
+        .route("/api/v1/openapi.json", get(move || async move { Json(document.as_ref().clone()) }))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(passport)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::BadRequest {
+        status: axum::http::StatusCode::NOT_FOUND,
+        code: "not_found",
+        message: "no such endpoint".to_string(),
+    }
+}

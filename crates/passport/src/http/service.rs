@@ -1,0 +1,32 @@
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use mocha_api::{ErrorBody, StatusReport, UpdateCheck};
+use serde::Deserialize;
+
+use super::{ApiError, ApiQuery};
+use crate::Passport;
+
+#[utoipa::path(get, path = "/api/v1/status", tag = "service",
+    responses((status = 200, body = StatusReport)))]
+pub async fn status(State(passport): State<Arc<Passport>>) -> Json<StatusReport> {
+    Json(passport.status_board().report())
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct UpdateQuery {
+    /// `stable`, `beta` or `dev`.
+    channel: String,
+    /// The caller's version, like `1.0.0`.
+    version: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/updates", tag = "service", params(UpdateQuery),
+    responses((status = 200, body = UpdateCheck), (status = 400, body = ErrorBody)))]
+pub async fn updates(
+    State(passport): State<Arc<Passport>>,
+    ApiQuery(query): ApiQuery<UpdateQuery>,
+) -> Result<Json<UpdateCheck>, ApiError> {
+    Ok(Json(passport.check_for_update(&query.channel, &query.version).await?))
+}

@@ -1,0 +1,100 @@
+//! Mocha Passport: who people are, who they know, and what they may do.
+//!
+//! [`Passport`] is the service: accounts, sign-in and tokens, contacts and
+//! privacy, activity alerts, moderation, status and update checks. Its HTTP API
+//! lives in [`http`]. Other services hold an `Arc<Passport>` and call it
+//! directly; it tells them about changes through [`PassportListener`].
+//! Only this crate runs SQL.
+
+mod accounts;
+mod alerts;
+pub mod config;
+mod contacts;
+mod db;
+mod error;
+mod events;
+mod export;
+pub mod http;
+mod moderation;
+mod password;
+mod rate_limit;
+mod sessions;
+mod status;
+mod time_util;
+mod updates;
+mod validate;
+
+use std::path::Path;
+use std::sync::Arc;
+
+pub use config::{PassportConfig, RateLimit};
+pub use error::PassportError;
+pub use events::{PassportEvent, PassportListener};
+pub use mocha_auth::UserId;
+pub use sessions::Authenticated;
+pub use status::{ServiceGauge, StatusBoard};
+pub use updates::write_default_manifest;
+
+use db::Db;
+use events::Listeners;
+use mocha_auth::{SigningKey, VerifyingKey};
+use rate_limit::RateLimiter;
+
+pub struct Passport {
+    db: Db,
+    config: PassportConfig,
+    signing_key: SigningKey,
+    verifying_key: VerifyingKey,
+    attempts_by_account: RateLimiter,
+    attempts_by_address: RateLimiter,
+    listeners: Listeners,
+    status: Arc<StatusBoard>,
+}
+
+impl Passport {
+    /// Opens (creating and migrating) the database at `database` and starts the service.
+    pub async fn open(
+        database: &Path,
+        signing_key: SigningKey,
+        config: PassportConfig,
+        status: Arc<StatusBoard>,
+    ) -> Result<Arc<Self>, PassportError> {
+        let db = Db::open(database).await?;
+        Ok(Arc::new(Self {
+            db,
+            verifying_key: signing_key.verifying_key(),
+            signing_key,
+            attempts_by_account: RateLimiter::new(config.sign_in_per_account),
+            attempts_by_address: RateLimiter::new(config.sign_in_per_address),
+            config,
+            listeners: Listeners::default(),
+            status,
+        }))
+    }
+
+    /// The key that checks Passport's session tokens, for services that verify them.
+    pub fn verifying_key(&self) -> &VerifyingKey {
+        &self.verifying_key
+    }
+
+    pub fn config(&self) -> &PassportConfig {
+        &self.config
+    }
+
+    pub fn status_board(&self) -> &Arc<StatusBoard> {
+        &self.status
+    }
+
+    pub fn subscribe(&self, listener: Arc<dyn PassportListener>) {
+        self.listeners.add(listener);
+    }
+
+    fn publish(&self, event: PassportEvent) {
+        self.listeners.publish(&event);
+    }
+
+    /// Closes the database cleanly (checkpointing the write-ahead log).
+    pub async fn close(&self) {
+        self.db.close().await;
+    }
+}

@@ -1,0 +1,287 @@
+//! Sign-in, session tokens and refresh-token families.
+//!
+//! A sign-in is a family of refresh tokens. Each refresh rotates the token; a
+//! rotated token presented again means it was stolen or replayed, so the whole
+//! family is revoked. Session tokens name their family, so revoking a sign-in
+//! also ends its session tokens.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use mocha_api::{SessionTokens, SignIn};
+use mocha_auth::{SessionClaims, SignedClaims, TokenError, UserId};
+use sqlx::{Sqlite, Transaction};
+
+use crate::accounts::CredentialRow;
+use crate::password::{PasswordHash, run_blocking};
+use crate::time_util::{now, to_datetime};
+use crate::{Passport, PassportError, PassportEvent};
+
+/// Who made a request, once their session token checked out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Authenticated {
+    pub user: UserId,
+    pub sign_in: String,
+}
+
+fn hash_refresh_token(token: &str) -> Vec<u8> {
+    ring::digest::digest(&ring::digest::SHA256, token.as_bytes()).as_ref().to_vec()
+}
+
+fn seconds(duration: Duration) -> i64 {
+    i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)
+}
+
+#[derive(sqlx::FromRow)]
+struct RefreshRow {
+    sign_in_id: String,
+    user_id: i64,
+    expires_at: i64,
+    revoked_at: Option<i64>,
+    family_revoked_at: Option<i64>,
+}
+
+impl Passport {
+    /// Checks a password and starts a new sign-in.
+    pub async fn sign_in(
+        &self,
+        username: &str,
+        password: &str,
+        client: IpAddr,
+    ) -> Result<SessionTokens, PassportError> {
+        let account_key = username.trim().to_ascii_lowercase();
+        for (limiter, key) in
+            [(&self.attempts_by_address, client.to_string()), (&self.attempts_by_account, account_key)]
+        {
+            limiter.attempt(&key).map_err(|retry_after| PassportError::RateLimited { retry_after })?;
+        }
+        let credentials: Option<CredentialRow> = sqlx::query_as(
+            "SELECT id, username, password_hash, password_salt, password_iterations FROM users WHERE username = ?",
+        )
+        .bind(username.trim())
+        .fetch_optional(&self.db.read)
+        .await?;
+        let Some(credentials) = credentials else {
+            // Spend the same time as a real check so timing does not reveal who exists.
+            let iterations = self.config.pbkdf2_iterations;
+            let decoy = run_blocking(move || PasswordHash::new("decoy", iterations)).await;
+            let password = password.to_string();
+            run_blocking(move || decoy.verify(&password)).await;
+            return Err(PassportError::InvalidCredentials);
+        };
+        let user = UserId(credentials.id);
+        if let Err(e) = self.check_password(credentials, password).await {
+            tracing::info!(user = %user, %client, "sign-in refused: wrong password");
+            return Err(e);
+        }
+        if let Some(ban) = self.active_ban(user).await? {
+            tracing::info!(user = %user, %client, "sign-in refused: banned");
+            return Err(PassportError::Banned(ban));
+        }
+        let sign_in = mocha_auth::random_id::<16>();
+        let mut tx = self.db.begin_write().await?;
+        sqlx::query("INSERT INTO sign_ins (id, user_id, created_at) VALUES (?, ?, ?)")
+            .bind(&sign_in)
+            .bind(user.0)
+            .bind(now())
+            .execute(&mut *tx)
+            .await?;
+        let tokens = self.issue_tokens(&mut tx, user, &sign_in).await?;
+        tx.commit().await?;
+        tracing::info!(user = %user, %client, "signed in");
+        Ok(tokens)
+    }
+
+    /// Trades a refresh token for a new pair, rotating it.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<SessionTokens, PassportError> {
+        let mut tx = self.db.begin_write().await?;
+        let row: Option<RefreshRow> = sqlx::query_as(
+            "SELECT t.sign_in_id, s.user_id, t.expires_at, t.revoked_at, s.revoked_at AS family_revoked_at
+             FROM refresh_tokens t JOIN sign_ins s ON s.id = t.sign_in_id WHERE t.token_hash = ?",
+        )
+        .bind(hash_refresh_token(refresh_token))
+        .fetch_optional(&mut *tx)
+        .await?;
+        let row = row.ok_or(PassportError::InvalidRefreshToken)?;
+        let user = UserId(row.user_id);
+        if row.family_revoked_at.is_some() {
+            return Err(PassportError::SignInRevoked);
+        }
+        if row.revoked_at.is_some() {
+            revoke_family(&mut tx, &row.sign_in_id, "refresh token reused").await?;
+            tx.commit().await?;
+            tracing::warn!(user = %user, sign_in = %row.sign_in_id, "rotated refresh token presented again; sign-in revoked");
+            self.publish(PassportEvent::SignInRevoked { user, sign_in: row.sign_in_id });
+            return Err(PassportError::RefreshTokenReused);
+        }
+        if row.expires_at <= now() {
+            return Err(PassportError::RefreshTokenExpired);
+        }
+        if let Some(ban) = self.active_ban(user).await? {
+            return Err(PassportError::Banned(ban));
+        }
+        sqlx::query("UPDATE refresh_tokens SET revoked_at = ? WHERE token_hash = ?")
+            .bind(now())
+            .bind(hash_refresh_token(refresh_token))
+            .execute(&mut *tx)
+            .await?;
+        let tokens = self.issue_tokens(&mut tx, user, &row.sign_in_id).await?;
+        tx.commit().await?;
+        Ok(tokens)
+    }
+
+    /// Signs out: revokes the sign-in the refresh token belongs to.
+    pub async fn revoke(&self, refresh_token: &str) -> Result<(), PassportError> {
+        let row: Option<(String, i64)> = sqlx::query_as(
+            "SELECT t.sign_in_id, s.user_id FROM refresh_tokens t JOIN sign_ins s ON s.id = t.sign_in_id
+             WHERE t.token_hash = ?",
+        )
+        .bind(hash_refresh_token(refresh_token))
+        .fetch_optional(&self.db.read)
+        .await?;
+        let (sign_in, user) = row.ok_or(PassportError::InvalidRefreshToken)?;
+        self.revoke_sign_in(UserId(user), &sign_in).await
+    }
+
+    /// Checks a session token: signature, expiry, its sign-in, the account, bans.
+    pub async fn authenticate(&self, session_token: &str) -> Result<Authenticated, PassportError> {
+        let claims =
+            SessionClaims::verify(session_token, &self.verifying_key, now()).map_err(|e| match e {
+                TokenError::Expired => PassportError::SessionExpired,
+                _ => PassportError::InvalidSessionToken,
+            })?;
+        let revoked: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT revoked_at FROM sign_ins WHERE id = ? AND user_id = ?")
+                .bind(&claims.sid)
+                .bind(claims.sub.0)
+                .fetch_optional(&self.db.read)
+                .await?;
+        match revoked {
+            None => return Err(PassportError::InvalidSessionToken),
+            Some(Some(_)) => return Err(PassportError::SignInRevoked),
+            Some(None) => {}
+        }
+        if let Some(ban) = self.active_ban(claims.sub).await? {
+            return Err(PassportError::Banned(ban));
+        }
+        Ok(Authenticated { user: claims.sub, sign_in: claims.sid })
+    }
+
+    /// The account's live sign-ins, newest first.
+    pub async fn sign_ins(&self, user: UserId, current: &str) -> Result<Vec<SignIn>, PassportError> {
+        let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT s.id, s.created_at, MAX(t.expires_at) FROM sign_ins s JOIN refresh_tokens t ON t.sign_in_id = s.id
+             WHERE s.user_id = ? AND s.revoked_at IS NULL GROUP BY s.id HAVING MAX(t.expires_at) > ?
+             ORDER BY s.created_at DESC, s.id",
+        )
+        .bind(user.0)
+        .bind(now())
+        .fetch_all(&self.db.read)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, created, expires)| SignIn {
+                current: id == current,
+                id,
+                created_at: to_datetime(created),
+                expires_at: to_datetime(expires),
+            })
+            .collect())
+    }
+
+    pub async fn revoke_sign_in(&self, user: UserId, sign_in: &str) -> Result<(), PassportError> {
+        let mut tx = self.db.begin_write().await?;
+        let owned: Option<i64> = sqlx::query_scalar("SELECT 1 FROM sign_ins WHERE id = ? AND user_id = ?")
+            .bind(sign_in)
+            .bind(user.0)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if owned.is_none() {
+            return Err(PassportError::NotFound("sign-in"));
+        }
+        revoke_family(&mut tx, sign_in, "signed out").await?;
+        tx.commit().await?;
+        tracing::info!(user = %user, sign_in, "sign-in revoked");
+        self.publish(PassportEvent::SignInRevoked { user, sign_in: sign_in.to_string() });
+        Ok(())
+    }
+
+    pub(crate) async fn revoke_all_sign_ins(
+        &self,
+        user: UserId,
+        except: Option<&str>,
+        reason: &str,
+    ) -> Result<(), PassportError> {
+        let mut tx = self.db.begin_write().await?;
+        let families: Vec<String> =
+            sqlx::query_scalar("SELECT id FROM sign_ins WHERE user_id = ? AND revoked_at IS NULL")
+                .bind(user.0)
+                .fetch_all(&mut *tx)
+                .await?;
+        let ended: Vec<String> = families.into_iter().filter(|id| Some(id.as_str()) != except).collect();
+        for family in &ended {
+            revoke_family(&mut tx, family, reason).await?;
+        }
+        tx.commit().await?;
+        for sign_in in ended {
+            self.publish(PassportEvent::SignInRevoked { user, sign_in });
+        }
+        Ok(())
+    }
+
+    async fn issue_tokens(
+        &self,
+        tx: &mut Transaction<'static, Sqlite>,
+        user: UserId,
+        sign_in: &str,
+    ) -> Result<SessionTokens, PassportError> {
+        let issued = now();
+        let session_expires = issued.saturating_add(seconds(self.config.session_token_lifetime));
+        let refresh_expires = issued.saturating_add(seconds(self.config.refresh_token_lifetime));
+        let refresh_token = mocha_auth::random_id::<32>();
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, sign_in_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(hash_refresh_token(&refresh_token))
+        .bind(sign_in)
+        .bind(issued)
+        .bind(refresh_expires)
+        .execute(&mut **tx)
+        .await?;
+        let claims = SessionClaims { sub: user, sid: sign_in.to_string(), iat: issued, exp: session_expires };
+        let account: crate::accounts::AccountRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {} FROM users WHERE id = ?",
+            crate::accounts::AccountRow::COLUMNS
+        )))
+        .bind(user.0)
+        .fetch_one(&mut **tx)
+        .await?;
+        Ok(SessionTokens {
+            account: account.into_account(),
+            session_token: claims.sign(&self.signing_key),
+            session_expires_at: to_datetime(session_expires),
+            refresh_token,
+            refresh_expires_at: to_datetime(refresh_expires),
+        })
+    }
+}
+
+async fn revoke_family(
+    tx: &mut Transaction<'static, Sqlite>,
+    sign_in: &str,
+    reason: &str,
+) -> Result<(), PassportError> {
+    let at = now();
+    sqlx::query("UPDATE sign_ins SET revoked_at = ?, revoked_reason = ? WHERE id = ? AND revoked_at IS NULL")
+        .bind(at)
+        .bind(reason)
+        .bind(sign_in)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("UPDATE refresh_tokens SET revoked_at = ? WHERE sign_in_id = ? AND revoked_at IS NULL")
+        .bind(at)
+        .bind(sign_in)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,150 @@
+//! Server settings: built-in defaults, then `mocha.toml` in the data folder, then
+//! `MOCHA_*` environment variables, then command-line flags — later wins.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use mocha_passport::{PassportConfig, RateLimit};
+use serde::{Deserialize, Serialize};
+
+/// Every setting, as it may appear in `mocha.toml`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address every service listens on.
+    pub bind: IpAddr,
+    /// The name clients use to reach this server; put in certificates and in switchboard addresses.
+    pub public_host: String,
+    pub passport_port: u16,
+    pub notification_port: u16,
+    pub switchboard_port: u16,
+    /// Use this certificate chain and key instead of the generated development ones.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub session_token_seconds: u64,
+    pub refresh_token_days: u64,
+    pub pbkdf2_iterations: u32,
+    pub sign_in_attempts_per_account: u32,
+    pub sign_in_account_window_seconds: u64,
+    pub sign_in_attempts_per_address: u32,
+    pub sign_in_address_window_seconds: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        let passport = PassportConfig::default();
+        Self {
+            bind: IpAddr::from([127, 0, 0, 1]),
+            public_host: "localhost".to_string(),
+            passport_port: 8443,
+            notification_port: 1863,
+            switchboard_port: 1864,
+            tls_cert: None,
+            tls_key: None,
+            session_token_seconds: passport.session_token_lifetime.as_secs(),
+            refresh_token_days: passport.refresh_token_lifetime.as_secs() / 86_400,
+            pbkdf2_iterations: passport.pbkdf2_iterations,
+            sign_in_attempts_per_account: passport.sign_in_per_account.max_attempts,
+            sign_in_account_window_seconds: passport.sign_in_per_account.window.as_secs(),
+            sign_in_attempts_per_address: passport.sign_in_per_address.max_attempts,
+            sign_in_address_window_seconds: passport.sign_in_per_address.window.as_secs(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path} is not valid: {source}")]
+    Parse { path: PathBuf, source: Box<toml::de::Error> },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+pub const CONFIG_FILE: &str = "mocha.toml";
+
+impl ServerConfig {
+    /// Reads `mocha.toml` from the data folder if there is one, else the defaults.
+    pub fn from_data_dir(data_dir: &Path) -> Result<Self, ConfigError> {
+        let path = data_dir.join(CONFIG_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                toml::from_str(&text).map_err(|source| ConfigError::Parse { path, source: Box::new(source) })
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(source) => Err(ConfigError::Read { path, source }),
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |m: &str| Err(ConfigError::Invalid(m.to_string()));
+        if self.pbkdf2_iterations < 100_000 && self.pbkdf2_iterations != 0 && !cfg!(debug_assertions) {
+            tracing::warn!(
+                iterations = self.pbkdf2_iterations,
+                "PBKDF2 iterations are below 100,000: passwords are weakly protected"
+            );
+        }
+        if self.pbkdf2_iterations == 0 {
+            return invalid("pbkdf2_iterations must be at least 1");
+        }
+        if self.session_token_seconds == 0 || self.refresh_token_days == 0 {
+            return invalid("token lifetimes must be positive");
+        }
+        if self.sign_in_attempts_per_account == 0 || self.sign_in_attempts_per_address == 0 {
+            return invalid("sign-in attempt limits must be at least 1");
+        }
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return invalid("tls_cert and tls_key go together: set both or neither");
+        }
+        Ok(())
+    }
+
+    pub fn passport(&self, data_dir: &Path) -> PassportConfig {
+        PassportConfig {
+            session_token_lifetime: Duration::from_secs(self.session_token_seconds),
+            refresh_token_lifetime: Duration::from_secs(self.refresh_token_days * 86_400),
+            pbkdf2_iterations: self.pbkdf2_iterations,
+            sign_in_per_account: RateLimit {
+                max_attempts: self.sign_in_attempts_per_account,
+                window: Duration::from_secs(self.sign_in_account_window_seconds),
+            },
+            sign_in_per_address: RateLimit {
+                max_attempts: self.sign_in_attempts_per_address,
+                window: Duration::from_secs(self.sign_in_address_window_seconds),
+            },
+            updates_manifest: data_dir.join("updates.json"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_values_override_defaults_and_typos_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(ServerConfig::from_data_dir(dir.path()).unwrap(), ServerConfig::default());
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            "passport_port = 9443\npublic_host = \"chat.example.org\"\n",
+        )
+        .unwrap();
+        let config = ServerConfig::from_data_dir(dir.path()).unwrap();
+        assert_eq!(config.passport_port, 9443);
+        assert_eq!(config.public_host, "chat.example.org");
+        assert_eq!(config.notification_port, 1863);
+
+        std::fs::write(dir.path().join(CONFIG_FILE), "pasport_port = 1\n").unwrap();
+        let error = ServerConfig::from_data_dir(dir.path()).unwrap_err().to_string();
+        assert!(error.contains("pasport_port"), "{error}");
+    }
+
+    #[test]
+    fn default_password_cost_is_strong() {
+        assert!(ServerConfig::default().pbkdf2_iterations >= 600_000);
+        assert!(ServerConfig::default().validate().is_ok());
+    }
+}

@@ -1,0 +1,171 @@
+//! `mocha-server`: runs the whole Mocha network, or administers its data folder.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use mocha_server::{ServerConfig, layout};
+
+/// Runs Mocha: Passport (HTTPS), the Notification Server and the Switchboard (TLS),
+/// and the web pages, on one embedded SQLite database.
+///
+/// Settings come from the defaults, then DATA_DIR/mocha.toml (same names as the
+/// flags, with underscores), then MOCHA_* environment variables, then flags.
+#[derive(Parser)]
+#[command(version, about, long_about)]
+struct Cli {
+    /// The data folder: database, keys, certificates, mocha.toml, updates.json.
+    #[arg(long, env = "MOCHA_DATA_DIR", default_value = "mocha-data", global = true)]
+    data_dir: PathBuf,
+
+    #[command(flatten)]
+    overrides: Overrides,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the network (the default).
+    Run,
+    /// Administer accounts directly on the data folder (run while the server is stopped or running).
+    Admin {
+        #[command(subcommand)]
+        action: AdminAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminAction {
+    /// Give an account administrator access (how the first admin is made).
+    Grant { username: String },
+    /// Take administrator access away from an account.
+    Revoke { username: String },
+}
+
+#[derive(Args)]
+struct Overrides {
+    /// Address to listen on [default: 127.0.0.1].
+    #[arg(long, env = "MOCHA_BIND")]
+    bind: Option<IpAddr>,
+    /// Host name clients use to reach this server [default: localhost].
+    #[arg(long, env = "MOCHA_PUBLIC_HOST")]
+    public_host: Option<String>,
+    /// Passport and web pages HTTPS port [default: 8443].
+    #[arg(long, env = "MOCHA_PASSPORT_PORT")]
+    passport_port: Option<u16>,
+    /// Notification Server TLS port [default: 1863].
+    #[arg(long, env = "MOCHA_NOTIFICATION_PORT")]
+    notification_port: Option<u16>,
+    /// Switchboard TLS port [default: 1864].
+    #[arg(long, env = "MOCHA_SWITCHBOARD_PORT")]
+    switchboard_port: Option<u16>,
+    /// PEM certificate chain to use instead of the generated development certificate.
+    #[arg(long, env = "MOCHA_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, env = "MOCHA_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Session token lifetime in seconds [default: 900].
+    #[arg(long, env = "MOCHA_SESSION_TOKEN_SECONDS")]
+    session_token_seconds: Option<u64>,
+    /// Refresh token lifetime in days [default: 30].
+    #[arg(long, env = "MOCHA_REFRESH_TOKEN_DAYS")]
+    refresh_token_days: Option<u64>,
+    /// PBKDF2-HMAC-SHA256 iterations for new password hashes [default: 600000].
+    #[arg(long, env = "MOCHA_PBKDF2_ITERATIONS")]
+    pbkdf2_iterations: Option<u32>,
+    /// Sign-in attempts allowed per account in its window [default: 10].
+    #[arg(long, env = "MOCHA_SIGN_IN_ATTEMPTS_PER_ACCOUNT")]
+    sign_in_attempts_per_account: Option<u32>,
+    /// The per-account window, in seconds [default: 300].
+    #[arg(long, env = "MOCHA_SIGN_IN_ACCOUNT_WINDOW_SECONDS")]
+    sign_in_account_window_seconds: Option<u64>,
+    /// Sign-in attempts allowed per client address in its window [default: 30].
+    #[arg(long, env = "MOCHA_SIGN_IN_ATTEMPTS_PER_ADDRESS")]
+    sign_in_attempts_per_address: Option<u32>,
+    /// The per-address window, in seconds [default: 60].
+    #[arg(long, env = "MOCHA_SIGN_IN_ADDRESS_WINDOW_SECONDS")]
+    sign_in_address_window_seconds: Option<u64>,
+}
+
+impl Overrides {
+    fn apply(self, config: &mut ServerConfig) {
+        fn set<T>(slot: &mut T, value: Option<T>) {
+            if let Some(value) = value {
+                *slot = value;
+            }
+        }
+        set(&mut config.bind, self.bind);
+        set(&mut config.public_host, self.public_host);
+        set(&mut config.passport_port, self.passport_port);
+        set(&mut config.notification_port, self.notification_port);
+        set(&mut config.switchboard_port, self.switchboard_port);
+        if self.tls_cert.is_some() {
+            config.tls_cert = self.tls_cert;
+            config.tls_key = self.tls_key;
+        }
+        set(&mut config.session_token_seconds, self.session_token_seconds);
+        set(&mut config.refresh_token_days, self.refresh_token_days);
+        set(&mut config.pbkdf2_iterations, self.pbkdf2_iterations);
+        set(&mut config.sign_in_attempts_per_account, self.sign_in_attempts_per_account);
+        set(&mut config.sign_in_account_window_seconds, self.sign_in_account_window_seconds);
+        set(&mut config.sign_in_attempts_per_address, self.sign_in_attempts_per_address);
+        set(&mut config.sign_in_address_window_seconds, self.sign_in_address_window_seconds);
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("MOCHA_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let cli = Cli::parse();
+    let mut config = ServerConfig::from_data_dir(&cli.data_dir)?;
+    cli.overrides.apply(&mut config);
+    match cli.command.unwrap_or(Command::Run) {
+        Command::Run => run(&cli.data_dir, config).await,
+        Command::Admin { action } => admin(&cli.data_dir, config, action).await,
+    }
+}
+
+async fn run(data_dir: &Path, config: ServerConfig) -> anyhow::Result<()> {
+    let server = mocha_server::start(data_dir, config).await.context("Mocha could not start")?;
+    println!("Mocha is running. Data folder: {}", data_dir.display());
+    println!("  Passport and web pages  https://{}", server.passport_addr);
+    println!("  Clients must trust the CA certificate at {}", server.ca_cert.display());
+    println!("Press Ctrl-C to stop.");
+    tokio::signal::ctrl_c().await.context("cannot listen for Ctrl-C")?;
+    println!("Stopping…");
+    server.shutdown().await;
+    Ok(())
+}
+
+async fn admin(data_dir: &Path, config: ServerConfig, action: AdminAction) -> anyhow::Result<()> {
+    let database = layout::database(data_dir);
+    anyhow::ensure!(
+        database.exists(),
+        "no Mocha database at {}: start the server once first",
+        database.display()
+    );
+    let key = mocha_auth::SigningKey::load_or_create(&layout::passport_key(data_dir))?;
+    let status = Default::default();
+    let passport = mocha_passport::Passport::open(&database, key, config.passport(data_dir), status).await?;
+    let (username, grant) = match &action {
+        AdminAction::Grant { username } => (username, true),
+        AdminAction::Revoke { username } => (username, false),
+    };
+    let account = passport
+        .set_admin_by_username(username, grant)
+        .await
+        .with_context(|| format!("cannot change administrator access for {username}"))?;
+    passport.close().await;
+    let verb = if grant { "is now" } else { "is no longer" };
+    println!("{} ({}) {verb} an administrator.", account.username, account.id);
+    Ok(())
+}
