@@ -8,6 +8,7 @@ mod admin;
 mod contacts;
 mod errors;
 mod service;
+mod sync;
 
 pub use accounts::*;
 pub use admin::*;
@@ -15,6 +16,7 @@ pub use contacts::*;
 pub use errors::*;
 pub use mocha_auth::UserId;
 pub use service::*;
+pub use sync::*;
 pub use time::OffsetDateTime;
 
 /// Timestamps travel as RFC 3339 strings.

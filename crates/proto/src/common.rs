@@ -72,6 +72,9 @@ pub enum OutReason {
     IdleTimeout,
     /// `SLW`: the client read too slowly and its queue overflowed.
     TooSlow,
+    /// `RVK`: the sign-in behind this session was revoked (signed out through Passport,
+    /// password changed, or its refresh token was stolen and replayed).
+    SignInRevoked,
 }
 
 impl OutReason {
@@ -83,6 +86,7 @@ impl OutReason {
             OutReason::ServerShutdown => "SSD",
             OutReason::IdleTimeout => "TMO",
             OutReason::TooSlow => "SLW",
+            OutReason::SignInRevoked => "RVK",
         }
     }
 }
@@ -105,6 +109,7 @@ impl Out {
             "SSD" => OutReason::ServerShutdown,
             "TMO" => OutReason::IdleTimeout,
             "SLW" => OutReason::TooSlow,
+            "RVK" => OutReason::SignInRevoked,
             "BAN" if p.has_more() => {
                 let until = match p.next_token()? {
                     token if token == "permanent" => BanUntil::Permanent,
@@ -159,6 +164,7 @@ mod tests {
     fn out_reasons() {
         check_out("OUT 0 OTH\r\n", Ok(OutReason::SignedInElsewhere));
         check_out("OUT 0 SLW\r\n", Ok(OutReason::TooSlow));
+        check_out("OUT 0 RVK\r\n", Ok(OutReason::SignInRevoked));
         check_out("OUT 0 BAN\r\n", Ok(OutReason::Banned(None)));
         check_out(
             "OUT 0 BAN permanent spam\r\n",

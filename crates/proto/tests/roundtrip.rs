@@ -71,6 +71,7 @@ fn out() -> impl Strategy<Value = Out> {
         Just(OutReason::ServerShutdown),
         Just(OutReason::IdleTimeout),
         Just(OutReason::TooSlow),
+        Just(OutReason::SignInRevoked),
     ]
     .prop_map(|reason| Out { reason })
 }

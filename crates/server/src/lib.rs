@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use mocha_auth::SigningKey;
+use mocha_notification::{NotificationConfig, NotificationServer};
 use mocha_passport::{Passport, PassportError, StatusBoard};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
@@ -59,9 +60,12 @@ pub enum StartError {
 /// A running network. Drop it or call [`RunningServer::shutdown`] to stop.
 pub struct RunningServer {
     pub passport_addr: SocketAddr,
+    /// Where the Notification Server listens (MENP/1 over TLS).
+    pub ns_addr: SocketAddr,
     /// The CA that clients must trust (the development CA, or the operator's chain).
     pub ca_cert: PathBuf,
     pub passport: Arc<Passport>,
+    pub notification: Arc<NotificationServer>,
     shutdown: CancellationToken,
     tasks: JoinSet<()>,
 }
@@ -120,7 +124,21 @@ pub async fn start(data_dir: &Path, config: ServerConfig) -> Result<RunningServe
     tasks.spawn(https::serve(passport_listener, tls.clone(), app, shutdown.clone()));
     tracing::info!(address = %passport_addr, "Passport listening (HTTPS)");
 
-    Ok(RunningServer { passport_addr, ca_cert, passport, shutdown, tasks })
+    let ns_listener = bind(&config, config.notification_port).await?;
+    let ns_addr = https::local_addr(&ns_listener);
+    let notification = NotificationServer::new(
+        passport.clone(),
+        SigningKey::load_or_create(&layout::notification_key(data_dir))?,
+        NotificationConfig {
+            advertised_address: advertised(&config, ns_addr),
+            switchboard_address: format!("{}:{}", config.public_host, config.switchboard_port),
+            ..NotificationConfig::default()
+        },
+    );
+    tasks.spawn(notification.clone().serve(ns_listener, tls.clone(), shutdown.clone()));
+    tracing::info!(address = %ns_addr, "Notification Server listening (MENP/1 over TLS)");
+
+    Ok(RunningServer { passport_addr, ns_addr, ca_cert, passport, notification, shutdown, tasks })
 }
 
 async fn bind(config: &ServerConfig, port: u16) -> Result<TcpListener, StartError> {

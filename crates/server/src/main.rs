@@ -138,6 +138,7 @@ async fn run(data_dir: &Path, config: ServerConfig) -> anyhow::Result<()> {
     let server = mocha_server::start(data_dir, config).await.context("Mocha could not start")?;
     println!("Mocha is running. Data folder: {}", data_dir.display());
     println!("  Passport and web pages  https://{}", server.passport_addr);
+    println!("  Notification Server     {} (MENP/1 over TLS)", server.ns_addr);
     println!("  Clients must trust the CA certificate at {}", server.ca_cert.display());
     println!("Press Ctrl-C to stop.");
     tokio::signal::ctrl_c().await.context("cannot listen for Ctrl-C")?;

@@ -1,0 +1,111 @@
+//! Passport events turned into pushes: contact-list changes with their presence
+//! consequences, bans, deletions, revoked sign-ins and service notices.
+//!
+//! Passport calls listeners synchronously, so the listener only queues the event; one
+//! worker task applies them in order (an accept followed by a removal must not arrive
+//! the other way round).
+
+use std::sync::{Arc, Weak};
+
+use mocha_api::{Ban, ContactListEvent};
+use mocha_auth::UserId;
+use mocha_passport::{PassportEvent, PassportListener};
+use mocha_proto::ns::push::{Con, Not};
+use mocha_proto::{BanDetail, BanUntil, OutReason, Token};
+use time::format_description::well_known::Rfc3339;
+use tokio::sync::mpsc;
+
+use crate::NotificationServer;
+use crate::presence::Change;
+
+struct Relay(mpsc::UnboundedSender<PassportEvent>);
+
+impl PassportListener for Relay {
+    fn on_event(&self, event: &PassportEvent) {
+        let _ = self.0.send(event.clone());
+    }
+}
+
+/// Starts the worker and returns the listener to subscribe. The worker holds the server
+/// weakly, so the server (and Passport with it) can still be dropped.
+pub(crate) fn relay(server: &Arc<NotificationServer>) -> Arc<dyn PassportListener> {
+    let (sender, mut events) = mpsc::unbounded_channel();
+    let server = Arc::downgrade(server);
+    tokio::spawn(async move {
+        while let Some(event) = events.recv().await {
+            let Some(server) = Weak::upgrade(&server) else { break };
+            server.apply_event(event).await;
+        }
+    });
+    Arc::new(Relay(sender))
+}
+
+impl NotificationServer {
+    async fn apply_event(&self, event: PassportEvent) {
+        match event {
+            PassportEvent::ContactList { user, event } => self.contact_list_changed(user, event).await,
+            PassportEvent::DisplayNameChanged { user, display_name } => {
+                let changed = self.registry.lock().get_mut(&user).map(|entry| {
+                    entry.presence.display_name = display_name;
+                });
+                if changed.is_some() {
+                    self.announce(user, Change::DisplayName).await;
+                }
+            }
+            PassportEvent::Banned { user, ban } => self.kick(user, OutReason::Banned(Some(ban_detail(&ban)))),
+            PassportEvent::AccountDeleted { user } => self.kick(user, OutReason::AccountDeleted),
+            PassportEvent::SignInRevoked { user, sign_in } => {
+                let live = self.registry.lock().get(&user).filter(|entry| entry.sign_in == sign_in).is_some();
+                if live {
+                    self.kick(user, OutReason::SignInRevoked);
+                }
+            }
+            PassportEvent::Notice(notice) => {
+                let frame = Not { text: notice.text }.into_frame();
+                for outbox in self.registry.all_outboxes() {
+                    outbox.push(frame.clone());
+                }
+            }
+        }
+    }
+
+    fn kick(&self, user: UserId, reason: OutReason) {
+        if let Some(outbox) = self.registry.outbox(user) {
+            outbox.kick(reason);
+        }
+    }
+
+    /// `CON` to `user`, then whatever presence the change reveals or hides.
+    async fn contact_list_changed(&self, user: UserId, event: ContactListEvent) {
+        match serde_json::to_vec(&event) {
+            Ok(json) => self.registry.push(user, Con { payload: json.into() }.into_frame()),
+            Err(error) => tracing::error!(%user, %error, "cannot encode a contact-list event"),
+        }
+        // Passport sends two-sided changes (accept, remove) to both users, so each
+        // event only updates the receiving user's view; blocks are sent to the blocker
+        // only, so they update the blocked user's view of the blocker.
+        match event {
+            ContactListEvent::RequestAccepted { by: other }
+            | ContactListEvent::ContactAdded { contact: other }
+            | ContactListEvent::ContactRemoved { by: other } => self.refresh_view(user, other.id).await,
+            ContactListEvent::Blocked { user: other } | ContactListEvent::Unblocked { user: other } => {
+                self.refresh_view(other.id, user).await;
+            }
+            ContactListEvent::RequestReceived { .. }
+            | ContactListEvent::RequestDeclined { .. }
+            | ContactListEvent::RequestCancelled { .. }
+            | ContactListEvent::AliasChanged { .. }
+            | ContactListEvent::DisplayNameChanged { .. } => {}
+        }
+    }
+}
+
+fn ban_detail(ban: &Ban) -> BanDetail {
+    let until = ban
+        .until
+        .filter(|_| !ban.permanent)
+        .and_then(|until| until.format(&Rfc3339).ok())
+        .and_then(|text| Token::new(text).ok())
+        .map_or(BanUntil::Permanent, BanUntil::Until);
+    BanDetail { until, reason: ban.reason.clone().unwrap_or_default() }
+}

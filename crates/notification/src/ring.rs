@@ -1,0 +1,101 @@
+//! Ringing: the Switchboard asks the NS to invite someone into a conversation (`CAL`),
+//! and the NS pushes `RNG` to them with a ticket of their own.
+
+use mocha_api::UserSummary;
+use mocha_auth::UserId;
+use mocha_passport::PassportError;
+use mocha_proto::ns::push::Rng;
+use mocha_proto::{ErrorCode, Token};
+
+use crate::NotificationServer;
+use crate::presence::user_token;
+
+/// The callee was rung.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RingOutcome {
+    pub callee: UserSummary,
+}
+
+/// Why the callee was not rung. A callee who has blocked the caller, or who appears
+/// offline, is reported as [`RingError::Offline`], exactly as the caller sees them.
+#[derive(Debug, thiserror::Error)]
+pub enum RingError {
+    #[error("there is no such user")]
+    UnknownUser,
+    #[error("that user is offline")]
+    Offline,
+    #[error("you may only invite your contacts, and not people you have blocked")]
+    NotAllowed,
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl RingError {
+    /// The MENP/1 code a switchboard should answer `CAL` with.
+    pub fn error_code(&self) -> ErrorCode {
+        match self {
+            RingError::UnknownUser => ErrorCode::UnknownUser,
+            RingError::Offline => ErrorCode::UserOffline,
+            RingError::NotAllowed => ErrorCode::NotAllowed,
+            RingError::Internal(_) => ErrorCode::InternalError,
+        }
+    }
+}
+
+impl From<PassportError> for RingError {
+    fn from(error: PassportError) -> Self {
+        match error {
+            PassportError::NotFound(_) => RingError::UnknownUser,
+            other => RingError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl NotificationServer {
+    /// Invites `callee` (a user id like `u7`, or a username) into switchboard room `room`
+    /// on behalf of `caller`: pushes `RNG` with a fresh ticket for the callee.
+    ///
+    /// The checks run so as not to leak what the caller may not know: a non-contact gets
+    /// `NotAllowed` whatever the callee's state; a contact who blocked the caller or who
+    /// appears offline is `Offline`, the same as one who really is.
+    pub async fn ring(&self, caller: UserId, callee: &str, room: &str) -> Result<RingOutcome, RingError> {
+        let room_token = Token::new(room).map_err(|_| RingError::Internal("invalid room id".into()))?;
+        let callee = match callee.parse::<UserId>() {
+            Ok(id) => self.passport.user_summary(id).await?,
+            Err(_) => {
+                let id = self.passport.find_user_id(callee).await?.ok_or(RingError::UnknownUser)?;
+                self.passport.user_summary(id).await?
+            }
+        };
+        if callee.id == caller || !self.passport.can_see(callee.id, caller).await? {
+            return Err(RingError::NotAllowed);
+        }
+        if !self.passport.can_see(caller, callee.id).await? {
+            return Err(RingError::Offline);
+        }
+        let caller = self.passport.user_summary(caller).await?;
+        let ticket = Token::new(self.issue_ticket(callee.id, room))
+            .map_err(|_| RingError::Internal("ticket is not a valid token".into()))?;
+        let address = Token::new(self.config.switchboard_address.clone())
+            .map_err(|_| RingError::Internal("switchboard address is not a valid token".into()))?;
+        let caller_username = Token::new(caller.username.clone())
+            .map_err(|_| RingError::Internal("username is not a valid token".into()))?;
+        let sessions = self.registry.lock();
+        let entry = sessions
+            .get(&callee.id)
+            .filter(|entry| entry.presence.visible_status().is_some())
+            .ok_or(RingError::Offline)?;
+        entry.outbox.push(
+            Rng {
+                room_id: room_token,
+                address,
+                ticket,
+                caller_id: user_token(caller.id),
+                caller_username,
+                caller_display_name: caller.display_name,
+            }
+            .into_frame(),
+        );
+        Ok(RingOutcome { callee })
+    }
+}

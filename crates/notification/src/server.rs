@@ -1,0 +1,121 @@
+//! The service object and its accept loop.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use mocha_auth::{SignedClaims, SigningKey, SwitchboardTicket, UserId, VerifyingKey, unix_now};
+use mocha_passport::{Passport, ServiceGauge};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::NotificationConfig;
+use crate::registry::Registry;
+use crate::{events, session};
+
+/// How long open connections get to say goodbye when the server stops.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub struct NotificationServer {
+    pub(crate) passport: Arc<Passport>,
+    pub(crate) config: NotificationConfig,
+    pub(crate) registry: Registry,
+    ticket_key: SigningKey,
+    gauge: Arc<ServiceGauge>,
+    next_connection: AtomicU64,
+}
+
+impl NotificationServer {
+    /// Creates the service, registers its gauge on Passport's status board and subscribes
+    /// to Passport's events. Must be called inside a Tokio runtime (it starts the task
+    /// that turns events into pushes).
+    pub fn new(passport: Arc<Passport>, ticket_key: SigningKey, config: NotificationConfig) -> Arc<Self> {
+        let gauge = passport.status_board().register("notification", config.advertised_address.clone(), true);
+        let server = Arc::new(Self {
+            registry: Registry::new(gauge.clone()),
+            passport: passport.clone(),
+            config,
+            ticket_key,
+            gauge,
+            next_connection: AtomicU64::new(1),
+        });
+        passport.subscribe(events::relay(&server));
+        server
+    }
+
+    /// The key that checks this server's switchboard tickets.
+    pub fn ticket_verifier(&self) -> VerifyingKey {
+        self.ticket_key.verifying_key()
+    }
+
+    /// How many accounts are signed in.
+    pub fn online_users(&self) -> usize {
+        self.registry.len()
+    }
+
+    pub fn config(&self) -> &NotificationConfig {
+        &self.config
+    }
+
+    /// A ticket letting `user` into switchboard room `room` for the configured lifetime.
+    pub(crate) fn issue_ticket(&self, user: UserId, room: &str) -> String {
+        let lifetime = i64::try_from(self.config.ticket_lifetime.as_secs()).unwrap_or(i64::MAX);
+        SwitchboardTicket { sub: user, room: room.to_string(), exp: unix_now().saturating_add(lifetime) }
+            .sign(&self.ticket_key)
+    }
+
+    /// Accepts MENP/1 connections over TLS until `shutdown` fires; then every client
+    /// gets `OUT 0 SSD` and the call returns once they are gone (or after a short wait).
+    pub async fn serve(
+        self: Arc<Self>,
+        listener: TcpListener,
+        tls: Arc<rustls::ServerConfig>,
+        shutdown: CancellationToken,
+    ) {
+        let acceptor = TlsAcceptor::from(tls);
+        let connections = TaskTracker::new();
+        loop {
+            let (tcp, peer) = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(e) => {
+                        // Usually out of file descriptors: back off instead of spinning.
+                        tracing::warn!(error = %e, "accepting a Notification Server connection failed");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                },
+                () = shutdown.cancelled() => break,
+            };
+            connections.spawn(self.clone().accept(acceptor.clone(), tcp, peer, shutdown.clone()));
+        }
+        connections.close();
+        if tokio::time::timeout(DRAIN_TIMEOUT, connections.wait()).await.is_err() {
+            tracing::info!("Notification Server connections still open after the drain period were dropped");
+        }
+        self.gauge.set_up(false);
+    }
+
+    async fn accept(
+        self: Arc<Self>,
+        acceptor: TlsAcceptor,
+        tcp: TcpStream,
+        peer: SocketAddr,
+        shutdown: CancellationToken,
+    ) {
+        let _ = tcp.set_nodelay(true);
+        let stream = tokio::select! {
+            handshake = tokio::time::timeout(self.config.handshake_timeout, acceptor.accept(tcp)) => match handshake {
+                Ok(Ok(stream)) => stream,
+                Ok(Err(e)) => return tracing::info!(%peer, error = %e, "NS TLS handshake failed"),
+                Err(_) => return tracing::info!(%peer, "NS TLS handshake timed out"),
+            },
+            () = shutdown.cancelled() => return,
+        };
+        let connection = self.next_connection.fetch_add(1, Ordering::Relaxed);
+        session::run(self, stream, peer, connection, shutdown).await;
+    }
+}

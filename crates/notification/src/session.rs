@@ -1,0 +1,199 @@
+//! One client connection from TLS stream to goodbye: reads frames, enforces the idle
+//! timeout and the command rate, dispatches commands to [`crate::cmd`], and on the way
+//! out tells the client why, signs it out and lets its contacts see it go offline.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use mocha_auth::UserId;
+use mocha_proto::{ErrorCode, ErrorReply, Frame, FrameError, Out, OutReason};
+use tokio::net::TcpStream;
+use tokio::time::{Instant, sleep_until};
+use tokio_rustls::server::TlsStream;
+use tokio_util::sync::CancellationToken;
+
+use crate::NotificationServer;
+use crate::connection::{FrameReader, ReadError, write_frames};
+use crate::outbox::Outbox;
+use crate::presence::Change;
+use crate::rate_limit::TokenBucket;
+
+/// How long the writer gets to deliver the last frames before the socket is dropped.
+const FAREWELL_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Where a connection is in the MENP/1 handshake.
+pub(crate) enum Stage {
+    /// Nothing yet: `VER` must come first.
+    Connected,
+    /// `VER` agreed: `USR` next.
+    Negotiated,
+    SignedIn(Identity),
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Identity {
+    pub user: UserId,
+}
+
+/// Why a connection ends; decides the last frame the client gets.
+#[derive(Debug)]
+pub(crate) enum Ending {
+    /// The server (or Passport, or another sign-in) ends it: `OUT 0 <reason>`.
+    Out(OutReason),
+    /// The stream cannot be resynchronised: `ERR 0 <code>`.
+    Framing(FrameError),
+    /// Already answered (a refused sign-in, an unsupported version); just close.
+    AfterReply(&'static str),
+    /// The client said `OUT`.
+    SignedOut,
+    /// The client went away.
+    Disconnected,
+}
+
+/// What a command handler wants next.
+pub(crate) enum Flow {
+    Continue,
+    Close(Ending),
+}
+
+pub(crate) struct Session {
+    pub server: Arc<NotificationServer>,
+    pub connection: u64,
+    pub peer: SocketAddr,
+    pub outbox: Outbox,
+    pub stage: Stage,
+    limiter: TokenBucket,
+}
+
+impl Session {
+    pub fn reply(&self, frame: Frame) {
+        self.outbox.push(frame);
+    }
+
+    pub fn identity(&self) -> Option<&Identity> {
+        match &self.stage {
+            Stage::SignedIn(identity) => Some(identity),
+            _ => None,
+        }
+    }
+
+    async fn serve(
+        &mut self,
+        reader: &mut FrameReader<impl tokio::io::AsyncRead + Unpin>,
+        kicks: &mut tokio::sync::mpsc::Receiver<OutReason>,
+        shutdown: &CancellationToken,
+    ) -> Ending {
+        let idle = self.server.config.idle_timeout;
+        loop {
+            let deadline = Instant::now() + idle;
+            let frame = tokio::select! {
+                biased;
+                Some(reason) = kicks.recv() => return Ending::Out(reason),
+                () = shutdown.cancelled() => return Ending::Out(OutReason::ServerShutdown),
+                read = reader.read_frame() => match read {
+                    Ok(Some(frame)) => frame,
+                    Ok(None) => return Ending::Disconnected,
+                    Err(ReadError::Frame(error)) => return Ending::Framing(error),
+                    Err(ReadError::Io(error)) => {
+                        tracing::debug!(peer = %self.peer, %error, "NS connection read failed");
+                        return Ending::Disconnected;
+                    }
+                },
+                () = sleep_until(deadline) => return Ending::Out(OutReason::IdleTimeout),
+            };
+            if let Flow::Close(ending) = self.handle(frame).await {
+                return ending;
+            }
+        }
+    }
+
+    async fn handle(&mut self, frame: Frame) -> Flow {
+        let trid = frame.trid;
+        if !self.limiter.take() {
+            self.reply(ErrorReply::new(trid, ErrorCode::RateLimited).into_frame());
+            return Flow::Continue;
+        }
+        let command = frame.command;
+        match mocha_proto::ns::ClientCommand::parse(frame) {
+            Ok(command) => crate::cmd::apply(self, command).await,
+            Err(error) => {
+                tracing::debug!(peer = %self.peer, %command, %error, "NS command refused");
+                self.reply(
+                    ErrorReply { trid, code: error.error_code(), reason: error.to_string() }.into_frame(),
+                );
+                Flow::Continue
+            }
+        }
+    }
+
+    /// Leaves the registry and, if others could see this user, shows them offline.
+    async fn sign_out(&self) {
+        let Some(identity) = self.identity() else { return };
+        let Some(entry) = self.server.registry.remove(identity.user, self.connection) else { return };
+        let was_visible = entry.presence.visible_status().is_some();
+        self.server.announce_with(identity.user, Change::Gone { was_visible }, &entry.last_watchers).await;
+    }
+}
+
+/// Runs one connection to its end.
+pub(crate) async fn run(
+    server: Arc<NotificationServer>,
+    stream: TlsStream<TcpStream>,
+    peer: SocketAddr,
+    connection: u64,
+    shutdown: CancellationToken,
+) {
+    tracing::info!(%peer, "NS client connected");
+    let (read, write) = tokio::io::split(stream);
+    let (outbox, receivers) = Outbox::new(server.config.outbound_queue);
+    let mut writer = tokio::spawn(write_frames(write, receivers.frames));
+    let mut kicks = receivers.kicks;
+    let mut reader = FrameReader::new(read, server.config.limits);
+    let limiter = TokenBucket::new(server.config.command_burst, server.config.commands_per_second);
+    let mut session =
+        Session { server, connection, peer, outbox: outbox.clone(), stage: Stage::Connected, limiter };
+
+    let ending = session.serve(&mut reader, &mut kicks, &shutdown).await;
+    // Out of the registry first, so nothing new is queued behind the last frame.
+    session.sign_out().await;
+    let user = session.identity().map(|identity| identity.user.to_string());
+    let user = user.as_deref().unwrap_or("-");
+    let last = match &ending {
+        Ending::Out(OutReason::TooSlow) => None, // its queue is full: nothing more fits
+        Ending::Out(reason) => Some(Out { reason: reason.clone() }.into_frame()),
+        Ending::Framing(error) => {
+            tracing::info!(%peer, user, %error, "NS protocol error; closing");
+            Some(ErrorReply { trid: 0, code: error.error_code(), reason: error.to_string() }.into_frame())
+        }
+        Ending::AfterReply(_) | Ending::SignedOut | Ending::Disconnected => None,
+    };
+    let reason = match &ending {
+        Ending::Out(reason) => out_code(reason),
+        Ending::Framing(_) => "protocol error",
+        Ending::AfterReply(why) => why,
+        Ending::SignedOut => "signed out",
+        Ending::Disconnected => "disconnected",
+    };
+    tracing::info!(%peer, user, reason, "NS client disconnected");
+
+    if outbox.close(last) {
+        if tokio::time::timeout(FAREWELL_TIMEOUT, &mut writer).await.is_err() {
+            writer.abort();
+        }
+    } else {
+        writer.abort();
+    }
+}
+
+fn out_code(reason: &OutReason) -> &'static str {
+    match reason {
+        OutReason::SignedInElsewhere => "OTH (signed in elsewhere)",
+        OutReason::Banned(_) => "BAN (banned)",
+        OutReason::AccountDeleted => "DEL (account deleted)",
+        OutReason::ServerShutdown => "SSD (server shutdown)",
+        OutReason::IdleTimeout => "TMO (idle timeout)",
+        OutReason::TooSlow => "SLW (too slow: outbound queue full)",
+        OutReason::SignInRevoked => "RVK (sign-in revoked)",
+    }
+}
