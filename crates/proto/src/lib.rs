@@ -9,6 +9,7 @@ pub mod command;
 pub mod common;
 pub mod error_code;
 pub mod frame;
+pub mod im;
 pub mod message;
 pub mod ns;
 pub mod parse;
