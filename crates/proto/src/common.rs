@@ -78,7 +78,7 @@ pub enum OutReason {
 }
 
 impl OutReason {
-    fn code(&self) -> &'static str {
+    pub fn code(&self) -> &'static str {
         match self {
             OutReason::SignedInElsewhere => "OTH",
             OutReason::Banned(_) => "BAN",

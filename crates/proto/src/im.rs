@@ -4,7 +4,7 @@
 //! The Switchboard reads call and file control to know who may send media frames
 //! and file chunks to whom; everything else it relays untouched.
 
-use crate::message::{MessagePayload, TEXT_PLAIN};
+use crate::message::MessagePayload;
 
 pub const CONTENT_TYPING: &str = "text/x-msmsgscontrol";
 pub const CONTENT_NUDGE: &str = "text/x-mocha-nudge";

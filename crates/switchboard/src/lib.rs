@@ -1,0 +1,22 @@
+//! The Mocha Switchboard: conversation rooms joined with Notification Server tickets.
+//!
+//! It relays chat text, typing, nudges, invitations, call session control, media
+//! frames and file chunks between the participants of a room, and keeps none of it:
+//! nothing said in a room is written anywhere. When a text message has nobody to
+//! reach, Passport files an activity alert for the people it was meant for.
+//!
+//! Layers: [`Switchboard::serve`] accepts TLS connections (`mocha-net`); `session`
+//! runs one connection; `cmd/` applies each command; `room` is the state of one
+//! conversation (participants, calls, transfers), changed only under the room lock.
+
+mod cmd;
+mod config;
+mod events;
+mod ring;
+mod room;
+mod server;
+mod session;
+
+pub use config::SwitchboardConfig;
+pub use ring::{RingFailure, Ringer};
+pub use server::Switchboard;

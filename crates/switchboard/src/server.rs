@@ -1,0 +1,92 @@
+//! The Switchboard service: its rooms, its settings, and the accept loop.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use mocha_auth::VerifyingKey;
+use mocha_passport::{Passport, ServiceGauge};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::room::Room;
+use crate::{Ringer, SwitchboardConfig, session};
+
+/// Every open conversation by room id. Shared so background checks can reach it.
+#[derive(Clone, Default)]
+pub(crate) struct Rooms(Arc<Mutex<HashMap<String, Room>>>);
+
+impl Rooms {
+    pub fn lock(&self) -> MutexGuard<'_, HashMap<String, Room>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+pub struct Switchboard {
+    pub(crate) passport: Arc<Passport>,
+    pub(crate) ticket_verifier: VerifyingKey,
+    pub(crate) ringer: Arc<dyn Ringer>,
+    pub(crate) config: SwitchboardConfig,
+    pub(crate) rooms: Rooms,
+    pub(crate) gauge: Arc<ServiceGauge>,
+    next_connection: AtomicU64,
+}
+
+impl Switchboard {
+    /// `ticket_verifier` checks the Notification Server's tickets; `ringer` invites people
+    /// through it. The switchboard subscribes to Passport so blocks and bans apply at once.
+    pub fn new(
+        passport: Arc<Passport>,
+        ticket_verifier: VerifyingKey,
+        ringer: Arc<dyn Ringer>,
+        config: SwitchboardConfig,
+        gauge: Arc<ServiceGauge>,
+    ) -> Arc<Self> {
+        let switchboard = Arc::new(Self {
+            passport: passport.clone(),
+            ticket_verifier,
+            ringer,
+            config,
+            rooms: Rooms::default(),
+            gauge,
+            next_connection: AtomicU64::new(1),
+        });
+        passport.subscribe(switchboard.clone());
+        switchboard
+    }
+
+    /// Accepts conversations over TLS until `shutdown`; then everyone gets `OUT 0 SSD`.
+    pub async fn serve(
+        self: Arc<Self>,
+        listener: TcpListener,
+        tls: Arc<rustls::ServerConfig>,
+        shutdown: CancellationToken,
+    ) {
+        let handshake_timeout = self.config.handshake_timeout;
+        let switchboard = self.clone();
+        let stop = shutdown.clone();
+        mocha_net::serve_tls(
+            "switchboard",
+            listener,
+            tls,
+            handshake_timeout,
+            shutdown,
+            move |stream, peer| session::run(switchboard.clone(), stream, peer, stop.clone()),
+        )
+        .await;
+        self.gauge.set_up(false);
+    }
+
+    /// How many conversations are open.
+    pub fn room_count(&self) -> usize {
+        self.rooms().len()
+    }
+
+    pub(crate) fn rooms(&self) -> MutexGuard<'_, HashMap<String, Room>> {
+        self.rooms.lock()
+    }
+
+    pub(crate) fn next_connection(&self) -> u64 {
+        self.next_connection.fetch_add(1, Ordering::Relaxed)
+    }
+}

@@ -1,0 +1,149 @@
+//! One switchboard connection from TLS stream to goodbye: reads frames, enforces the
+//! idle timeout, dispatches commands to [`crate::cmd`], and on the way out leaves the
+//! room so the others see `BYE`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use mocha_auth::UserId;
+use mocha_net::{FrameReader, Outbox, ReadError, TokenBucket, write_frames};
+use mocha_proto::sb::server::Bye;
+use mocha_proto::{ErrorCode, ErrorReply, Frame, FrameError, Out, OutReason};
+use tokio::net::TcpStream;
+use tokio_rustls::server::TlsStream;
+use tokio_util::sync::CancellationToken;
+
+use crate::Switchboard;
+
+/// How long the writer gets to deliver the last frames before the socket is dropped.
+const FAREWELL_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Who this connection is, once it has joined a room.
+pub(crate) struct Member {
+    pub user: UserId,
+    pub display_name: String,
+    pub room: String,
+}
+
+pub(crate) enum Ending {
+    Out(OutReason),
+    Framing(FrameError),
+    Left,
+    Disconnected,
+}
+
+pub(crate) enum Flow {
+    Continue,
+    Close(Ending),
+}
+
+pub(crate) struct Session {
+    pub sb: Arc<Switchboard>,
+    pub connection: u64,
+    pub peer: SocketAddr,
+    pub outbox: Outbox,
+    pub member: Option<Member>,
+    pub message_limiter: TokenBucket,
+}
+
+impl Session {
+    pub fn reply(&self, frame: Frame) {
+        self.outbox.push(frame);
+    }
+
+    pub fn error(&self, trid: u32, code: ErrorCode, reason: impl std::fmt::Display) {
+        self.reply(ErrorReply { trid, code, reason: reason.to_string() }.into_frame());
+    }
+
+    /// Leaves the room (if in one): the others see `BYE`; an empty room is closed.
+    fn leave_room(&mut self, reason: Option<&OutReason>) {
+        let Some(member) = self.member.take() else { return };
+        let mut rooms = self.sb.rooms();
+        let Some(room) = rooms.get_mut(&member.room) else { return };
+        let told = room.reachable(member.user);
+        if !room.leave(member.user, self.connection) {
+            return;
+        }
+        self.sb.gauge.add_online(-1);
+        let reason = reason.and_then(|r| mocha_proto::Token::new(r.code()).ok());
+        for other in told {
+            if let Some(outbox) = room.outbox(other) {
+                outbox.push(
+                    Bye { user_id: mocha_net::user_token(member.user), reason: reason.clone() }.into_frame(),
+                );
+            }
+        }
+        if room.participants.is_empty() {
+            rooms.remove(&member.room);
+        }
+    }
+}
+
+pub(crate) async fn run(
+    sb: Arc<Switchboard>,
+    stream: TlsStream<TcpStream>,
+    peer: SocketAddr,
+    shutdown: CancellationToken,
+) {
+    let config = sb.config.clone();
+    let (read, write) = tokio::io::split(stream);
+    let (outbox, receivers) = Outbox::new(config.control_queue, config.bulk_queue);
+    let mut writer = tokio::spawn(write_frames(write, receivers.control, receivers.bulk));
+    let mut kicks = receivers.kicks;
+    let mut reader = FrameReader::new(read, config.limits);
+    let mut session = Session {
+        connection: sb.next_connection(),
+        sb,
+        peer,
+        outbox,
+        member: None,
+        message_limiter: TokenBucket::new(config.message_burst, config.messages_per_second),
+    };
+    tracing::debug!(%peer, connection = session.connection, "switchboard connection opened");
+
+    let ending = loop {
+        tokio::select! {
+            frame = reader.read_frame() => match frame {
+                Ok(Some(frame)) => match crate::cmd::apply(&mut session, frame).await {
+                    Flow::Continue => {}
+                    Flow::Close(ending) => break ending,
+                },
+                Ok(None) | Err(ReadError::Io(_)) => break Ending::Disconnected,
+                Err(ReadError::Frame(e)) => break Ending::Framing(e),
+            },
+            Some(reason) = kicks.recv() => break Ending::Out(reason),
+            () = shutdown.cancelled() => break Ending::Out(OutReason::ServerShutdown),
+            () = tokio::time::sleep(config.idle_timeout) => break Ending::Out(OutReason::IdleTimeout),
+            _ = &mut writer => break Ending::Disconnected,
+        }
+    };
+
+    let user = session.member.as_ref().map(|m| m.user.to_string()).unwrap_or_else(|| "-".into());
+    let last = match &ending {
+        Ending::Out(reason) => {
+            tracing::info!(%peer, user, reason = reason.code(), "switchboard connection closed by the server");
+            Some(Out { reason: reason.clone() }.into_frame())
+        }
+        Ending::Framing(e) => {
+            tracing::info!(%peer, user, error = %e, "switchboard protocol error");
+            Some(ErrorReply::new(0, e.error_code()).into_frame())
+        }
+        Ending::Left | Ending::Disconnected => {
+            tracing::debug!(%peer, user, "switchboard connection closed");
+            None
+        }
+    };
+    let reason = match &ending {
+        Ending::Out(reason) => Some(reason),
+        _ => None,
+    };
+    session.leave_room(reason);
+    if !writer.is_finished() && session.outbox.close(last) {
+        if tokio::time::timeout(FAREWELL_TIMEOUT, &mut writer).await.is_err() {
+            writer.abort();
+        }
+    } else {
+        writer.abort();
+    }
+}
