@@ -1,5 +1,6 @@
 //! The Notification Server through real TLS sockets: sign-in, sync, presence and the
 //! privacy rules, refused tokens, and sessions ended by moderation or another sign-in.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 mod common;
 mod notification_support;
@@ -232,7 +233,7 @@ async fn ban_deletion_revocation_and_a_second_sign_in_end_live_sessions() {
     expect_nln(&mut a, dave.account.id).await;
     let elsewhere = t.passport.sign_in(&dave.account.username, &dave.password).await.unwrap();
     t.passport.sign_out(&elsewhere.refresh_token).await.unwrap();
-    assert_eq!(d.ping().await.unwrap() > 0, true, "another sign-in's end does not touch this one");
+    assert!(d.ping().await.unwrap() > 0, "another sign-in's end does not touch this one");
     t.passport.sign_out(&dave.tokens.refresh_token).await.unwrap();
     assert_eq!(expect_out(&mut d).await, OutReason::SignInRevoked);
     expect_fln(&mut a, dave.account.id).await;

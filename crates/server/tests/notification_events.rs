@@ -1,5 +1,6 @@
 //! Passport changes reaching the Notification Server at once: contact-list pushes with
 //! their presence consequences, service notices, and ringing for the Switchboard.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 mod common;
 mod notification_support;

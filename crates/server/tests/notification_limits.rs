@@ -1,6 +1,7 @@
 //! The Notification Server under misuse: broken frames, unknown commands, commands out
 //! of order, floods, idle and slow clients, TLS junk, and shutdown. Each test checks
 //! that the offender gets a clear answer and everyone else carries on.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 mod common;
 mod notification_support;
