@@ -120,7 +120,9 @@ pub async fn start(data_dir: &Path, config: ServerConfig) -> Result<RunningServe
     let passport_listener = bind(&config, config.passport_port).await?;
     let passport_addr = https::local_addr(&passport_listener);
     status.register("passport", advertised(&config, passport_addr), false);
-    let app = mocha_passport::http::router(passport.clone());
+    // The websites share the Passport port; see mocha-web for how the two routers meet.
+    let web = mocha_web::WebConfig { ca_cert: ca_cert.clone() };
+    let app = mocha_web::router(passport.clone(), web).merge(mocha_passport::http::router(passport.clone()));
     tasks.spawn(https::serve(passport_listener, tls.clone(), app, shutdown.clone()));
     tracing::info!(address = %passport_addr, "Passport listening (HTTPS)");
 
