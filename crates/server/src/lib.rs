@@ -3,6 +3,7 @@
 
 pub mod config;
 mod https;
+mod ring;
 pub mod tls;
 
 use std::net::SocketAddr;
@@ -12,6 +13,7 @@ use std::sync::Arc;
 use mocha_auth::SigningKey;
 use mocha_notification::{NotificationConfig, NotificationServer};
 use mocha_passport::{Passport, PassportError, StatusBoard};
+use mocha_switchboard::{Switchboard, SwitchboardConfig};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -62,10 +64,13 @@ pub struct RunningServer {
     pub passport_addr: SocketAddr,
     /// Where the Notification Server listens (MENP/1 over TLS).
     pub ns_addr: SocketAddr,
+    /// Where the Switchboard listens (MENP/1 over TLS).
+    pub sb_addr: SocketAddr,
     /// The CA that clients must trust (the development CA, or the operator's chain).
     pub ca_cert: PathBuf,
     pub passport: Arc<Passport>,
     pub notification: Arc<NotificationServer>,
+    pub switchboard: Arc<Switchboard>,
     shutdown: CancellationToken,
     tasks: JoinSet<()>,
 }
@@ -126,6 +131,10 @@ pub async fn start(data_dir: &Path, config: ServerConfig) -> Result<RunningServe
     tasks.spawn(https::serve(passport_listener, tls.clone(), app, shutdown.clone()));
     tracing::info!(address = %passport_addr, "Passport listening (HTTPS)");
 
+    // The switchboard's real port must be known before the NS hands out its address.
+    let sb_listener = bind(&config, config.switchboard_port).await?;
+    let sb_addr = https::local_addr(&sb_listener);
+
     let ns_listener = bind(&config, config.notification_port).await?;
     let ns_addr = https::local_addr(&ns_listener);
     let notification = NotificationServer::new(
@@ -133,14 +142,34 @@ pub async fn start(data_dir: &Path, config: ServerConfig) -> Result<RunningServe
         SigningKey::load_or_create(&layout::notification_key(data_dir))?,
         NotificationConfig {
             advertised_address: advertised(&config, ns_addr),
-            switchboard_address: format!("{}:{}", config.public_host, config.switchboard_port),
+            switchboard_address: advertised(&config, sb_addr),
             ..NotificationConfig::default()
         },
     );
     tasks.spawn(notification.clone().serve(ns_listener, tls.clone(), shutdown.clone()));
     tracing::info!(address = %ns_addr, "Notification Server listening (MENP/1 over TLS)");
 
-    Ok(RunningServer { passport_addr, ns_addr, ca_cert, passport, notification, shutdown, tasks })
+    let switchboard = Switchboard::new(
+        passport.clone(),
+        notification.ticket_verifier(),
+        Arc::new(ring::NotificationRinger(notification.clone())),
+        SwitchboardConfig::default(),
+        status.register("switchboard", advertised(&config, sb_addr), true),
+    );
+    tasks.spawn(switchboard.clone().serve(sb_listener, tls.clone(), shutdown.clone()));
+    tracing::info!(address = %sb_addr, "Switchboard listening (MENP/1 over TLS)");
+
+    Ok(RunningServer {
+        passport_addr,
+        ns_addr,
+        sb_addr,
+        ca_cert,
+        passport,
+        notification,
+        switchboard,
+        shutdown,
+        tasks,
+    })
 }
 
 async fn bind(config: &ServerConfig, port: u16) -> Result<TcpListener, StartError> {

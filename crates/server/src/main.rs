@@ -139,6 +139,7 @@ async fn run(data_dir: &Path, config: ServerConfig) -> anyhow::Result<()> {
     println!("Mocha is running. Data folder: {}", data_dir.display());
     println!("  Passport and web pages  https://{}", server.passport_addr);
     println!("  Notification Server     {} (MENP/1 over TLS)", server.ns_addr);
+    println!("  Switchboard             {} (MENP/1 over TLS)", server.sb_addr);
     println!("  Clients must trust the CA certificate at {}", server.ca_cert.display());
     println!("Press Ctrl-C to stop.");
     tokio::signal::ctrl_c().await.context("cannot listen for Ctrl-C")?;

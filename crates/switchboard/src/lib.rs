@@ -18,5 +18,5 @@ mod server;
 mod session;
 
 pub use config::SwitchboardConfig;
-pub use ring::{RingFailure, Ringer};
+pub use ring::{RingFailure, RingFuture, Ringer};
 pub use server::Switchboard;
