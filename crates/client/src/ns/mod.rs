@@ -5,28 +5,19 @@
 //! arrives meanwhile, in order, for [`NsConnection::next_push`]. It reads only when
 //! asked to; a long-lived client runs it in its own task and turns pushes into events.
 
-mod error;
-
-use std::collections::VecDeque;
 use std::time::Duration;
 
-use bytes::BytesMut;
 use mocha_api::{SyncSnapshot, UpdateCheck, UserId};
 use mocha_proto::ns::client::{self, ClientCommand};
 use mocha_proto::ns::server::ServerCommand;
-use mocha_proto::{Frame, Limits, PROTOCOL_VERSION, Status, Token};
-use rustls::pki_types::ServerName;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpStream, ToSocketAddrs};
-use tokio_rustls::TlsConnector;
-use tokio_rustls::client::TlsStream;
+use mocha_proto::{ErrorReply, Frame, OutReason, PROTOCOL_VERSION, ParseError, Status, Token};
+use tokio::net::ToSocketAddrs;
 
-pub use error::NsError;
+/// Errors of a Notification Server session (the same as any MENP/1 connection's).
+pub use crate::MenpError as NsError;
 
 use crate::Trust;
-
-/// How long to wait for a reply unless told otherwise.
-const DEFAULT_REPLY_TIMEOUT: Duration = Duration::from_secs(15);
+use crate::menp::{MenpConnection, ServerMessage};
 
 /// Who the server says we are after `USR`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,13 +36,29 @@ pub struct SwitchboardReferral {
 }
 
 pub struct NsConnection {
-    stream: TlsStream<TcpStream>,
-    buffer: BytesMut,
-    limits: Limits,
-    last_trid: u32,
-    pushes: VecDeque<ServerCommand>,
+    connection: MenpConnection<ServerCommand>,
     negotiated: bool,
-    reply_timeout: Duration,
+}
+
+impl ServerMessage for ServerCommand {
+    fn parse(frame: Frame) -> Result<Self, ParseError> {
+        ServerCommand::parse(frame)
+    }
+    fn reply_to(&self) -> Option<u32> {
+        trid_of(self)
+    }
+    fn as_error(&self) -> Option<&ErrorReply> {
+        match self {
+            ServerCommand::Err(reply) => Some(reply),
+            _ => None,
+        }
+    }
+    fn as_out(&self) -> Option<&OutReason> {
+        match self {
+            ServerCommand::Out(out) => Some(&out.reason),
+            _ => None,
+        }
+    }
 }
 
 impl NsConnection {
@@ -62,83 +69,46 @@ impl NsConnection {
         server_name: &str,
         trust: &Trust,
     ) -> Result<Self, NsError> {
-        let config = trust.client_config().map_err(|e| NsError::Trust(e.to_string()))?;
-        let name = ServerName::try_from(server_name.to_string())
-            .map_err(|e| NsError::Trust(format!("{server_name} is not a valid server name: {e}")))?;
-        let tcp = TcpStream::connect(address).await.map_err(NsError::Connect)?;
-        let _ = tcp.set_nodelay(true);
-        let stream = TlsConnector::from(config).connect(name, tcp).await.map_err(NsError::Connect)?;
         Ok(Self {
-            stream,
-            buffer: BytesMut::with_capacity(4096),
-            limits: Limits::default(),
-            last_trid: 0,
-            pushes: VecDeque::new(),
+            connection: MenpConnection::connect(address, server_name, trust).await?,
             negotiated: false,
-            reply_timeout: DEFAULT_REPLY_TIMEOUT,
         })
     }
 
     /// How long request methods wait for their reply.
     pub fn set_reply_timeout(&mut self, timeout: Duration) {
-        self.reply_timeout = timeout;
+        self.connection.set_reply_timeout(timeout);
     }
 
     /// A fresh transaction id (never 0, which marks pushes).
     pub fn next_trid(&mut self) -> u32 {
-        self.last_trid = self.last_trid.checked_add(1).unwrap_or(1);
-        self.last_trid
+        self.connection.next_trid()
     }
 
     /// Sends a command as it is, without waiting for anything.
     pub async fn send(&mut self, command: ClientCommand) -> Result<(), NsError> {
-        self.send_frame(&command.into_frame()).await
+        self.connection.send_frame(&command.into_frame()).await
     }
 
     /// Sends any frame, even one the server will refuse.
     pub async fn send_frame(&mut self, frame: &Frame) -> Result<(), NsError> {
-        self.send_raw(&frame.to_bytes()).await
+        self.connection.send_frame(frame).await
     }
 
     /// Writes bytes unchecked: for testing servers against broken clients.
     pub async fn send_raw(&mut self, bytes: &[u8]) -> Result<(), NsError> {
-        self.stream.write_all(bytes).await?;
-        self.stream.flush().await?;
-        Ok(())
+        self.connection.send_raw(bytes).await
     }
 
     /// The next command from the socket, whatever it is. [`NsError::Closed`] at the end.
     pub async fn read(&mut self) -> Result<ServerCommand, NsError> {
-        loop {
-            if let Some(frame) = Frame::decode(&mut self.buffer, &self.limits)? {
-                return Ok(ServerCommand::parse(frame)?);
-            }
-            self.buffer.reserve(4096);
-            if self.stream.read_buf(&mut self.buffer).await? == 0 {
-                return Err(NsError::Closed);
-            }
-        }
+        self.connection.read().await
     }
 
     /// Sends `command` and waits for the reply with its transaction id, keeping pushes.
     /// `ERR` becomes [`NsError::Refused`]; an `OUT` meanwhile becomes [`NsError::SignedOut`].
     pub async fn request(&mut self, command: ClientCommand) -> Result<ServerCommand, NsError> {
-        let trid = command.clone().into_frame().trid;
-        self.send(command).await?;
-        let timeout = self.reply_timeout;
-        let wait = async {
-            loop {
-                match self.read().await? {
-                    ServerCommand::Err(reply) if reply.trid == trid || reply.trid == 0 => {
-                        return Err(NsError::Refused(reply));
-                    }
-                    ServerCommand::Out(out) => return Err(NsError::SignedOut(out.reason)),
-                    reply if trid_of(&reply) == Some(trid) => return Ok(reply),
-                    push => self.pushes.push_back(push),
-                }
-            }
-        };
-        tokio::time::timeout(timeout, wait).await.map_err(|_| NsError::Timeout)?
+        self.connection.request(command.into_frame()).await
     }
 
     /// `VER`: agrees on MENP/1. [`Self::sign_in`] does it when needed.
@@ -251,19 +221,12 @@ impl NsConnection {
     pub async fn sign_out(mut self) -> Result<(), NsError> {
         let trid = self.next_trid();
         self.send(ClientCommand::Out(client::Out { trid })).await?;
-        self.stream.shutdown().await?;
-        Ok(())
+        self.connection.close().await
     }
 
     /// The next push (kept or newly read), or `None` if none comes within `timeout`.
     pub async fn next_push(&mut self, timeout: Duration) -> Result<Option<ServerCommand>, NsError> {
-        if let Some(push) = self.pushes.pop_front() {
-            return Ok(Some(push));
-        }
-        match tokio::time::timeout(timeout, self.read()).await {
-            Ok(command) => command.map(Some),
-            Err(_) => Ok(None),
-        }
+        self.connection.next_push(timeout).await
     }
 
     /// Waits up to `timeout` for the first push that `pick` accepts; pushes it passes
@@ -271,22 +234,9 @@ impl NsConnection {
     pub async fn expect_push<T>(
         &mut self,
         timeout: Duration,
-        mut pick: impl FnMut(&ServerCommand) -> Option<T>,
+        pick: impl FnMut(&ServerCommand) -> Option<T>,
     ) -> Result<T, NsError> {
-        if let Some(index) = self.pushes.iter().position(|push| pick(push).is_some()) {
-            let push = self.pushes.remove(index).expect("index is in range");
-            return pick(&push).ok_or(NsError::Timeout);
-        }
-        let wait = async {
-            loop {
-                let push = self.read().await?;
-                if let Some(picked) = pick(&push) {
-                    return Ok(picked);
-                }
-                self.pushes.push_back(push);
-            }
-        };
-        tokio::time::timeout(timeout, wait).await.map_err(|_| NsError::Timeout)?
+        self.connection.expect_push(timeout, pick).await
     }
 }
 

@@ -2,14 +2,14 @@ use std::io;
 
 use mocha_proto::{ErrorCode, ErrorReply, FrameError, OutReason, ParseError};
 
-/// Why a Notification Server operation failed.
+/// Why a MENP/1 (Notification Server or Switchboard) operation failed.
 #[derive(Debug, thiserror::Error)]
-pub enum NsError {
-    #[error("cannot reach the Notification Server: {0}")]
+pub enum MenpError {
+    #[error("cannot reach the server: {0}")]
     Connect(io::Error),
     #[error("certificate setup failed: {0}")]
     Trust(String),
-    #[error("the Notification Server connection failed: {0}")]
+    #[error("the server connection failed: {0}")]
     Io(#[from] io::Error),
     /// The server sent bytes that are not a MENP/1 frame.
     #[error("the server sent a malformed frame: {0}")]
@@ -31,11 +31,11 @@ pub enum NsError {
     Protocol(String),
 }
 
-impl NsError {
+impl MenpError {
     /// The `ERR` code, when the server refused.
     pub fn code(&self) -> Option<ErrorCode> {
         match self {
-            NsError::Refused(reply) => Some(reply.code),
+            MenpError::Refused(reply) => Some(reply.code),
             _ => None,
         }
     }
