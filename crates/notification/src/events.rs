@@ -100,7 +100,7 @@ impl NotificationServer {
     }
 }
 
-fn ban_detail(ban: &Ban) -> BanDetail {
+pub(crate) fn ban_detail(ban: &Ban) -> BanDetail {
     let until = ban
         .until
         .filter(|_| !ban.permanent)

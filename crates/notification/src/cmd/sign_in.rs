@@ -71,6 +71,16 @@ pub(super) async fn usr(session: &mut Session, usr: Usr) -> Result<Flow, ErrorRe
         let was_visible = older.presence.visible_status().is_some();
         server.announce(user, Change::Gone { was_visible }).await;
     }
+    // A ban, deletion or sign-out that landed while we were checking the token found no
+    // session to end; look again now that the session is registered.
+    // (A token that expires meanwhile does not matter: expiry only limits new sign-ins.)
+    match server.passport.authenticate(usr.token.as_str()).await {
+        Ok(_) | Err(PassportError::SessionExpired) => {}
+        Err(PassportError::Banned(ban)) => {
+            session.outbox.kick(OutReason::Banned(Some(crate::events::ban_detail(&ban))));
+        }
+        Err(_) => session.outbox.kick(OutReason::SignInRevoked),
+    }
     Ok(Flow::Continue)
 }
 
