@@ -41,7 +41,8 @@ async fn cookies_are_http_only_secure_and_same_site_strict() {
     let signed_in = web.sign_in(&alice.account.username, &alice.password).await;
     assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&signed_in), "/account");
-    let session = set_cookies(&signed_in).into_iter().find(|c| c.starts_with(SESSION)).expect("session cookie");
+    let session =
+        set_cookies(&signed_in).into_iter().find(|c| c.starts_with(SESSION)).expect("session cookie");
     assert_locked_down(&session);
     let value = web.cookies[SESSION].clone();
     assert!(value.len() >= 43, "256 random bits");
@@ -63,7 +64,10 @@ async fn pages_carry_security_headers() {
         let response = web.get(path).await;
         let headers = response.headers();
         let csp = headers["content-security-policy"].to_str().unwrap();
-        assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert!(
+            csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"),
+            "{path}: {csp}"
+        );
         assert!(!csp.contains("unsafe-inline") && !csp.contains("script-src"), "{path}: no scripts at all");
         assert_eq!(headers["x-frame-options"], "DENY", "{path}");
         assert_eq!(headers["referrer-policy"], "no-referrer", "{path}");
@@ -142,7 +146,8 @@ async fn revoking_the_web_sign_in_elsewhere_signs_the_browser_out() {
     let alice = t.user("alice").await;
     let mut web = WebClient::new(&t);
     web.sign_in(&alice.account.username, &alice.password).await;
-    let web_sign_in = t.passport.sign_ins(alice.token()).await.unwrap().into_iter().find(|s| !s.current).unwrap();
+    let web_sign_in =
+        t.passport.sign_ins(alice.token()).await.unwrap().into_iter().find(|s| !s.current).unwrap();
     t.passport.revoke_sign_in(alice.token(), &web_sign_in.id).await.unwrap();
     let page = web.get("/account").await;
     assert_eq!(page.status(), StatusCode::SEE_OTHER);
@@ -163,7 +168,11 @@ async fn sign_in_errors_are_shown_on_the_form_with_the_address_kept() {
 
     web.sign_in("alice@example.com", "not-her-password2").await;
     let limited = web.sign_in("alice@example.com", &alice.password).await;
-    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS, "the API's rate limit applies to the web too");
+    assert_eq!(
+        limited.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "the API's rate limit applies to the web too"
+    );
     assert!(limited.headers().contains_key("retry-after"));
     assert!(limited.text().await.unwrap().contains("Too many sign-in attempts"));
 }
@@ -175,7 +184,11 @@ async fn a_banned_user_is_told_why_and_until_when() {
     let admin = t.make_admin(&admin).await;
     let bob = t.user("bob").await;
     let until = time::OffsetDateTime::now_utc() + time::Duration::days(3);
-    t.server.passport.ban(admin.account.id, bob.account.id, Some("spamming the lobby"), Some(until)).await.unwrap();
+    t.server
+        .passport
+        .ban(admin.account.id, bob.account.id, Some("spamming the lobby"), Some(until))
+        .await
+        .unwrap();
 
     let mut web = WebClient::new(&t);
     let refused = web.sign_in(&bob.account.username, &bob.password).await;

@@ -10,6 +10,13 @@ use crate::cookies;
 use crate::format::ban_message;
 use crate::pages::MessagePage;
 
+/// The heading and text of the page a non-administrator gets at the console.
+pub const ADMIN_ONLY: (&str, &str) = (
+    "Administrators only",
+    "The moderation console is for Mocha administrators. If you think you should have access, \
+     ask the person who runs this server.",
+);
+
 #[derive(Debug, thiserror::Error)]
 pub enum WebError {
     /// Not signed in (or the sign-in ended): go to the sign-in page, then come back to `next`.
@@ -69,13 +76,7 @@ impl IntoResponse for WebError {
                 return response;
             }
             WebError::Banned(ban) => (StatusCode::FORBIDDEN, "Account banned", ban_message(ban)),
-            WebError::AdminOnly => (
-                StatusCode::FORBIDDEN,
-                "Administrators only",
-                "The moderation console is for Mocha administrators. If you think you should \
-                 have access, ask the person who runs this server."
-                    .to_string(),
-            ),
+            WebError::AdminOnly => (StatusCode::FORBIDDEN, ADMIN_ONLY.0, ADMIN_ONLY.1.to_string()),
             WebError::CsrfRejected => (
                 StatusCode::FORBIDDEN,
                 "This form has expired",

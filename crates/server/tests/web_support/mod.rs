@@ -150,7 +150,22 @@ impl Browser {
         field.send_keys(text).await.expect("type");
     }
 
+    /// Clicks something that loads a new page (a link, a form's button) and
+    /// waits until the new page has replaced the old one.
     pub async fn click(&self, css: &str) {
+        let old_page = self.client.find(Locator::Css("html")).await.expect("a page is open");
+        self.click_in_place(css).await;
+        for _ in 0..200 {
+            if old_page.tag_name().await.is_err() {
+                return self.wait_loaded().await;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("clicking {css} did not load a new page");
+    }
+
+    /// Clicks something that stays on this page (a tick box, a download).
+    pub async fn click_in_place(&self, css: &str) {
         self.client
             .find(Locator::Css(css))
             .await
@@ -158,6 +173,17 @@ impl Browser {
             .click()
             .await
             .unwrap_or_else(|e| panic!("clicking {css}: {e}"));
+    }
+
+    async fn wait_loaded(&self) {
+        for _ in 0..200 {
+            let state = self.client.execute("return document.readyState;", vec![]).await;
+            if state.ok().and_then(|s| s.as_str().map(str::to_string)).as_deref() == Some("complete") {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the page did not finish loading");
     }
 
     pub async fn text(&self, css: &str) -> String {
@@ -190,7 +216,7 @@ impl Browser {
             .and_then(|h| h.as_u64())
             .unwrap_or(900)
             .clamp(600, 4000);
-        let _ = self.client.set_window_size(1280, u32::try_from(height).unwrap_or(900) + 90).await;
+        let _ = self.client.set_window_size(1280, u32::try_from(height).unwrap_or(900) + 160).await;
         let png = self.client.screenshot().await.expect("screenshot");
         let dir = screenshot_dir();
         std::fs::create_dir_all(&dir).expect("screenshot folder");
@@ -311,10 +337,7 @@ pub fn csrf_in(html: &str) -> Option<String> {
 }
 
 fn serde_urlencoded_pairs(form: &[(&str, &str)]) -> String {
-    form.iter()
-        .map(|(k, v)| format!("{}={}", percent(k), percent(v)))
-        .collect::<Vec<_>>()
-        .join("&")
+    form.iter().map(|(k, v)| format!("{}={}", percent(k), percent(v))).collect::<Vec<_>>().join("&")
 }
 
 fn percent(text: &str) -> String {

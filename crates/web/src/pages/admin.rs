@@ -10,9 +10,10 @@ use mocha_api::ModeratedAccount;
 use mocha_passport::{PassportError, UserId};
 use serde::Deserialize;
 
-use super::{Layout, respond};
+use super::{Layout, MessagePage, respond};
 use crate::extract::{CurrentUser, SignedInForm};
 use crate::format::{ban_message, date_time, parse_date, refusal};
+use crate::error::ADMIN_ONLY;
 use crate::{SiteState, WebError};
 
 pub struct BanView {
@@ -112,7 +113,10 @@ pub async fn page(
     user: CurrentUser,
     Query(query): Query<AdminQuery>,
 ) -> Result<Response, WebError> {
-    site.passport.require_admin(user.auth.user).await?;
+    if let Err(PassportError::AdminOnly) = site.passport.require_admin(user.auth.user).await {
+        let (heading, text) = ADMIN_ONLY;
+        return Ok(MessagePage::for_user(heading, text.to_string(), &user).respond(StatusCode::FORBIDDEN));
+    }
     let done = match query.done.as_str() {
         "banned" => Some("The ban is in force; any live session of that user has been signed out."),
         "unbanned" => Some("The ban has been lifted."),

@@ -67,6 +67,11 @@ impl MessagePage {
         Self { layout: Layout::new(heading, "", None), heading: heading.to_string(), text }
     }
 
+    /// The same, framed for a signed-in person (their name and sign-out button stay).
+    pub fn for_user(heading: &str, text: String, user: &CurrentUser) -> Self {
+        Self { layout: Layout::new(heading, "", Some(user)), heading: heading.to_string(), text }
+    }
+
     pub fn respond(&self, status: StatusCode) -> Response {
         respond(status, self)
     }
