@@ -58,10 +58,10 @@ mod tests {
     #[test]
     fn cookies_are_locked_down() {
         let cookie = set(SESSION, "abc");
-        let text = cookie.to_str().unwrap();
+        let text = cookie.to_str().expect("ASCII");
         for flag in ["Secure", "HttpOnly", "SameSite=Strict", "Path=/"] {
             assert!(text.contains(flag), "{text} lacks {flag}");
         }
-        assert!(clear(SESSION).to_str().unwrap().contains("Max-Age=0"));
+        assert!(clear(SESSION).to_str().expect("ASCII").contains("Max-Age=0"));
     }
 }

@@ -43,7 +43,8 @@ impl FromRequestParts<SiteState> for CurrentUser {
             .authenticate(&site.passport, &session)
             .await
             .map_err(|e| WebError::session_refused(e, next))?;
-        let account = site.passport.account(auth.user).await.map_err(|e| WebError::session_refused(e, next))?;
+        let account =
+            site.passport.account(auth.user).await.map_err(|e| WebError::session_refused(e, next))?;
         let csrf = site.csrf.token(Binding::Session(&session.key));
         Ok(CurrentUser { session, auth, account, csrf })
     }
@@ -148,7 +149,11 @@ struct CsrfField {
     csrf: String,
 }
 
-fn checked_form<T: DeserializeOwned>(site: &SiteState, binding: Binding<'_>, body: &[u8]) -> Result<T, WebError> {
+fn checked_form<T: DeserializeOwned>(
+    site: &SiteState,
+    binding: Binding<'_>,
+    body: &[u8],
+) -> Result<T, WebError> {
     let token: CsrfField = serde_urlencoded::from_bytes(body).map_err(|_| WebError::BadForm)?;
     if !site.csrf.verify(binding, &token.csrf) {
         tracing::warn!("a form arrived without a valid CSRF token");

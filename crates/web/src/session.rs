@@ -138,7 +138,11 @@ async fn authenticate(passport: &Passport, session: &WebSession) -> Result<Authe
     }
 }
 
-async fn refresh(passport: &Passport, session: &WebSession, tokens: &mut Tokens) -> Result<(), PassportError> {
+async fn refresh(
+    passport: &Passport,
+    session: &WebSession,
+    tokens: &mut Tokens,
+) -> Result<(), PassportError> {
     *tokens = passport.refresh(&tokens.refresh_token).await?.into();
     *session.expires_at.lock().unwrap_or_else(|e| e.into_inner()) = tokens.refresh_expires_at;
     Ok(())

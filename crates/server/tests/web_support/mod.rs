@@ -198,6 +198,12 @@ impl Browser {
             .expect("element text")
     }
 
+    /// What a form field holds.
+    pub async fn value(&self, css: &str) -> String {
+        let field = self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
+        field.prop("value").await.expect("a value property").unwrap_or_default()
+    }
+
     pub async fn count(&self, css: &str) -> usize {
         self.client.find_all(Locator::Css(css)).await.expect("find_all").len()
     }

@@ -106,7 +106,9 @@ pub async fn page(
     Query(query): Query<AccountQuery>,
 ) -> Result<Response, WebError> {
     let done = match query.done.as_str() {
-        "welcome" => Some("Welcome to Mocha! Your Passport is ready. Download Mocha Messenger to start chatting."),
+        "welcome" => {
+            Some("Welcome to Mocha! Your Passport is ready. Download Mocha Messenger to start chatting.")
+        }
         "display-name" => Some("Your display name has been changed."),
         "password" => Some("Your password has been changed, and every other device has been signed out."),
         "revoked" => Some("That sign-in has been signed out."),
@@ -153,7 +155,11 @@ pub async fn change_password(
         Err((StatusCode::BAD_REQUEST, "The two new passwords don't match.".to_string()))
     } else {
         let keep = Some(user.auth.sign_in.as_str());
-        match site.passport.change_password(user.auth.user, keep, &form.current_password, &form.new_password).await {
+        match site
+            .passport
+            .change_password(user.auth.user, keep, &form.current_password, &form.new_password)
+            .await
+        {
             Ok(()) => Ok(()),
             Err(error) => Err(refused(&error)?),
         }
@@ -233,7 +239,10 @@ pub async fn delete(
     SignedInForm { user, form }: SignedInForm<DeleteForm>,
 ) -> Result<Response, WebError> {
     let deleted = if form.confirm != "yes" {
-        Err((StatusCode::BAD_REQUEST, "Tick the box to confirm that you want to delete everything.".to_string()))
+        Err((
+            StatusCode::BAD_REQUEST,
+            "Tick the box to confirm that you want to delete everything.".to_string(),
+        ))
     } else {
         match site.passport.delete_account(user.auth.user, &form.password).await {
             Ok(()) => Ok(()),

@@ -11,9 +11,9 @@ use mocha_passport::{PassportError, UserId};
 use serde::Deserialize;
 
 use super::{Layout, MessagePage, respond};
+use crate::error::ADMIN_ONLY;
 use crate::extract::{CurrentUser, SignedInForm};
 use crate::format::{ban_message, date_time, parse_date, refusal};
-use crate::error::ADMIN_ONLY;
 use crate::{SiteState, WebError};
 
 pub struct BanView {

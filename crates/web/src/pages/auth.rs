@@ -173,7 +173,10 @@ pub async fn sign_up(
     VisitorForm { visitor, form }: VisitorForm<SignUpForm>,
 ) -> Response {
     let registered = if form.password != form.confirm_password {
-        Err((StatusCode::BAD_REQUEST, "The two passwords don't match. Type the same password twice.".to_string()))
+        Err((
+            StatusCode::BAD_REQUEST,
+            "The two passwords don't match. Type the same password twice.".to_string(),
+        ))
     } else {
         site.passport
             .register(&form.username, &form.display_name, &form.password)
@@ -203,7 +206,10 @@ pub async fn sign_up(
 pub struct Empty {}
 
 /// Signs out: revokes this browser's Passport sign-in, then forgets it.
-pub async fn sign_out(State(site): State<SiteState>, SignedInForm { user, .. }: SignedInForm<Empty>) -> Response {
+pub async fn sign_out(
+    State(site): State<SiteState>,
+    SignedInForm { user, .. }: SignedInForm<Empty>,
+) -> Response {
     if let Err(error) = site.sessions.sign_out(&site.passport, &user.session).await {
         // The session is forgotten either way; a sign-in that is already gone is fine.
         tracing::info!(user = %user.auth.user, %error, "web sign-out: revoking the sign-in failed");

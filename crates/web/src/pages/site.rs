@@ -26,9 +26,8 @@ pub struct Connect {
 
 impl Connect {
     async fn gather(site: &SiteState, report: &StatusReport) -> Self {
-        let address = |name: &str| {
-            report.services.iter().find(|s| s.name == name).and_then(|s| s.address.clone())
-        };
+        let address =
+            |name: &str| report.services.iter().find(|s| s.name == name).and_then(|s| s.address.clone());
         let ca_fingerprint = match tokio::fs::read(&site.config.ca_cert).await {
             Ok(pem) => fingerprint(&pem),
             Err(e) => {
@@ -100,7 +99,10 @@ const CHANNELS: [(&str, &str); 3] = [
     ("dev", "Fresh from the oven, for testers. Expect crumbs."),
 ];
 
-pub async fn download(State(site): State<SiteState>, MaybeSignedIn(user): MaybeSignedIn) -> Result<Response, WebError> {
+pub async fn download(
+    State(site): State<SiteState>,
+    MaybeSignedIn(user): MaybeSignedIn,
+) -> Result<Response, WebError> {
     let manifest = site.passport.update_manifest().await?;
     let builds = CHANNELS
         .iter()
@@ -203,7 +205,9 @@ pub async fn status(State(site): State<SiteState>, MaybeSignedIn(user): MaybeSig
     let report = site.passport.status_board().report();
     let services: Vec<ServiceRow> = SERVICES
         .iter()
-        .map(|(name, title, what)| ServiceRow::new(title, what, report.services.iter().find(|s| s.name == *name)))
+        .map(|(name, title, what)| {
+            ServiceRow::new(title, what, report.services.iter().find(|s| s.name == *name))
+        })
         .collect();
     let page = StatusPage {
         layout: layout("Service status", "status", &user),
@@ -258,7 +262,7 @@ mod tests {
     fn fingerprints_the_first_certificate() {
         let pem = b"-----BEGIN CERTIFICATE-----\nAAECAw==\n-----END CERTIFICATE-----\n";
         let expected = ring::digest::digest(&ring::digest::SHA256, &[0, 1, 2, 3]);
-        let hex = fingerprint(pem).unwrap();
+        let hex = fingerprint(pem).expect("a fingerprint");
         assert_eq!(hex.split(':').count(), 32);
         assert!(hex.starts_with(&format!("{:02X}", expected.as_ref()[0])));
         assert_eq!(fingerprint(b"no certificate here"), None);
