@@ -14,6 +14,8 @@ use tokio::net::{TcpStream, ToSocketAddrs};
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
+use crate::monitor::{Channel, Direction, ProtocolMonitor};
+use crate::network::{Network, split_address};
 use crate::{MenpError, Trust};
 
 /// How long to wait for a reply unless told otherwise.
@@ -35,6 +37,7 @@ pub struct MenpConnection<S> {
     last_trid: u32,
     pushes: VecDeque<S>,
     reply_timeout: Duration,
+    monitor: Option<(ProtocolMonitor, Channel)>,
 }
 
 impl<S: ServerMessage> MenpConnection<S> {
@@ -51,14 +54,27 @@ impl<S: ServerMessage> MenpConnection<S> {
         let tcp = TcpStream::connect(address).await.map_err(MenpError::Connect)?;
         let _ = tcp.set_nodelay(true);
         let stream = TlsConnector::from(config).connect(name, tcp).await.map_err(MenpError::Connect)?;
-        Ok(Self {
+        Ok(Self::over(stream, None))
+    }
+
+    /// Connects to `address` (`host:port`) the way `network` says: its trust, its
+    /// proxy, and its protocol monitor (recording under `channel`).
+    pub async fn connect_via(network: &Network, address: &str, channel: Channel) -> Result<Self, MenpError> {
+        let (host, port) = split_address(address)?;
+        let stream = network.connect_tls(&host, port).await?;
+        Ok(Self::over(stream, network.monitor.clone().map(|m| (m, channel))))
+    }
+
+    fn over(stream: TlsStream<TcpStream>, monitor: Option<(ProtocolMonitor, Channel)>) -> Self {
+        Self {
             stream,
             buffer: BytesMut::with_capacity(4096),
             limits: Limits::default(),
             last_trid: 0,
             pushes: VecDeque::new(),
             reply_timeout: DEFAULT_REPLY_TIMEOUT,
-        })
+            monitor,
+        }
     }
 
     /// Connects to `host:port`, verifying the certificate for `host`.
@@ -81,11 +97,22 @@ impl<S: ServerMessage> MenpConnection<S> {
 
     /// Sends any frame, even one the server will refuse.
     pub async fn send_frame(&mut self, frame: &Frame) -> Result<(), MenpError> {
-        self.send_raw(&frame.to_bytes()).await
+        if let Some((monitor, channel)) = &self.monitor {
+            monitor.record_frame(Direction::Sent, *channel, frame);
+        }
+        self.write(&frame.to_bytes()).await
     }
 
     /// Writes bytes unchecked: for testing servers against broken clients.
     pub async fn send_raw(&mut self, bytes: &[u8]) -> Result<(), MenpError> {
+        if let Some((monitor, channel)) = &self.monitor {
+            let line = String::from_utf8_lossy(bytes.split(|b| *b == b'\n').next().unwrap_or_default());
+            monitor.record_line(Direction::Sent, *channel, line.trim_end());
+        }
+        self.write(bytes).await
+    }
+
+    async fn write(&mut self, bytes: &[u8]) -> Result<(), MenpError> {
         self.stream.write_all(bytes).await?;
         self.stream.flush().await?;
         Ok(())
@@ -95,6 +122,9 @@ impl<S: ServerMessage> MenpConnection<S> {
     pub async fn read(&mut self) -> Result<S, MenpError> {
         loop {
             if let Some(frame) = Frame::decode(&mut self.buffer, &self.limits)? {
+                if let Some((monitor, channel)) = &self.monitor {
+                    monitor.record_frame(Direction::Received, *channel, &frame);
+                }
                 return Ok(S::parse(frame)?);
             }
             self.buffer.reserve(4096);

@@ -1,4 +1,5 @@
 use std::io;
+use std::sync::Arc;
 
 use mocha_proto::{ErrorCode, ErrorReply, FrameError, OutReason, ParseError};
 
@@ -9,6 +10,8 @@ pub enum MenpError {
     Connect(io::Error),
     #[error("certificate setup failed: {0}")]
     Trust(String),
+    #[error(transparent)]
+    Proxy(Arc<crate::proxy::ProxyError>),
     #[error("the server connection failed: {0}")]
     Io(#[from] io::Error),
     /// The server sent bytes that are not a MENP/1 frame.

@@ -8,26 +8,51 @@ use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::monitor::{Channel, Direction, ProtocolMonitor};
+use crate::network::Network;
 use crate::{ClientError, Trust};
 
 #[derive(Clone)]
 pub struct PassportClient {
     http: reqwest::Client,
     base: String,
+    monitor: Option<ProtocolMonitor>,
 }
 
 impl PassportClient {
     /// `base_url` is the server's HTTPS root, like `https://localhost:8443`.
     pub fn new(base_url: &str, trust: &Trust) -> Result<Self, ClientError> {
-        let tls = (*trust.client_config()?).clone();
-        let http = reqwest::Client::builder()
+        Self::with_network(base_url, &Network::new(trust.clone()))
+    }
+
+    /// Like [`Self::new`], through `network`'s proxy, recording request lines (never
+    /// bodies) in its protocol monitor.
+    pub fn with_network(base_url: &str, network: &Network) -> Result<Self, ClientError> {
+        let tls = (*network.trust.client_config()?).clone();
+        let mut builder = reqwest::Client::builder();
+        builder = match &network.proxy {
+            Some(proxy) => {
+                builder.proxy(proxy.to_reqwest().map_err(|e| ClientError::Transport(e.to_string()))?)
+            }
+            None => builder.no_proxy(),
+        };
+        let http = builder
             .tls_backend_preconfigured(tls)
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(30))
             .user_agent(concat!("mocha-client/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ClientError::Trust(e.to_string()))?;
-        Ok(Self { http, base: format!("{}/api/v1", base_url.trim_end_matches('/')) })
+        Ok(Self {
+            http,
+            base: format!("{}/api/v1", base_url.trim_end_matches('/')),
+            monitor: network.monitor.clone(),
+        })
+    }
+
+    /// The server's HTTPS root this client talks to.
+    pub fn base_url(&self) -> &str {
+        self.base.trim_end_matches("/api/v1")
     }
 
     /// Sends a request and decodes the answer, or the error envelope into [`ClientError::Api`].
@@ -51,6 +76,9 @@ impl PassportClient {
         token: Option<&str>,
         body: Option<&(dyn erased::Body + Sync)>,
     ) -> Result<reqwest::Response, ClientError> {
+        if let Some(monitor) = &self.monitor {
+            monitor.record_line(Direction::Sent, Channel::Passport, &format!("{method} /api/v1{path}"));
+        }
         let mut request = self.http.request(method, format!("{}{path}", self.base));
         if let Some(token) = token {
             request = request.bearer_auth(token);
@@ -60,6 +88,9 @@ impl PassportClient {
         }
         let response = request.send().await?;
         let status = response.status();
+        if let Some(monitor) = &self.monitor {
+            monitor.record_line(Direction::Received, Channel::Passport, &format!("HTTP {}", status.as_u16()));
+        }
         if status.is_success() {
             return Ok(response);
         }

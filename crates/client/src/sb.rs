@@ -14,6 +14,8 @@ use mocha_proto::{ErrorReply, Frame, MessagePayload, OutReason, ParseError, Toke
 use tokio::time::Instant;
 
 use crate::menp::{MenpConnection, ServerMessage};
+use crate::monitor::Channel;
+use crate::network::Network;
 use crate::{MenpError, Trust};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -115,7 +117,17 @@ impl SbConnection {
         user: UserId,
         trust: &Trust,
     ) -> Result<(Self, Vec<Participant>), MenpError> {
-        let mut connection = MenpConnection::connect_to(address, trust).await?;
+        Self::open_via(&Network::new(trust.clone()), address, ticket, user).await
+    }
+
+    /// [`Self::open`] through `network`'s proxy, trust and monitor.
+    pub async fn open_via(
+        network: &Network,
+        address: &str,
+        ticket: &str,
+        user: UserId,
+    ) -> Result<(Self, Vec<Participant>), MenpError> {
+        let mut connection = MenpConnection::connect_via(network, address, Channel::Switchboard).await?;
         let trid = connection.next_trid();
         let usr = client::Usr { trid, user_id: token(&user.to_string())?, ticket: token(ticket)? };
         let replies =
@@ -131,7 +143,18 @@ impl SbConnection {
         user: UserId,
         trust: &Trust,
     ) -> Result<(Self, Vec<Participant>), MenpError> {
-        let mut connection = MenpConnection::connect_to(address, trust).await?;
+        Self::answer_via(&Network::new(trust.clone()), address, ticket, room, user).await
+    }
+
+    /// [`Self::answer`] through `network`'s proxy, trust and monitor.
+    pub async fn answer_via(
+        network: &Network,
+        address: &str,
+        ticket: &str,
+        room: &str,
+        user: UserId,
+    ) -> Result<(Self, Vec<Participant>), MenpError> {
+        let mut connection = MenpConnection::connect_via(network, address, Channel::Switchboard).await?;
         let trid = connection.next_trid();
         let ans = client::Ans {
             trid,

@@ -13,6 +13,12 @@ pub struct Trust {
     extra_roots: Vec<CertificateDer<'static>>,
 }
 
+impl std::fmt::Debug for Trust {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Trust").field("extra_roots", &self.extra_roots.len()).finish()
+    }
+}
+
 impl Trust {
     /// Only the operating system's trust store.
     pub fn system() -> Self {

@@ -18,6 +18,8 @@ pub use crate::MenpError as NsError;
 
 use crate::Trust;
 use crate::menp::{MenpConnection, ServerMessage};
+use crate::monitor::Channel;
+use crate::network::Network;
 
 /// Who the server says we are after `USR`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -71,6 +73,14 @@ impl NsConnection {
     ) -> Result<Self, NsError> {
         Ok(Self {
             connection: MenpConnection::connect(address, server_name, trust).await?,
+            negotiated: false,
+        })
+    }
+
+    /// Connects to `address` (`host:port`) through `network`'s proxy, trust and monitor.
+    pub async fn connect_via(network: &Network, address: &str) -> Result<Self, NsError> {
+        Ok(Self {
+            connection: MenpConnection::connect_via(network, address, Channel::Notification).await?,
             negotiated: false,
         })
     }
