@@ -14,6 +14,13 @@ use sqlx::{Sqlite, Transaction};
 use crate::time_util::{now, to_datetime};
 use crate::{Passport, PassportError, PassportEvent, validate};
 
+/// Which end of a contact request someone is.
+#[derive(Clone, Copy)]
+enum Side {
+    Sender,
+    Recipient,
+}
+
 #[derive(sqlx::FromRow)]
 struct RequestRow {
     id: i64,
@@ -262,34 +269,31 @@ impl Passport {
 
     /// The recipient says no; the sender is told.
     pub async fn decline_contact_request(&self, user: UserId, id: i64) -> Result<(), PassportError> {
-        let request = self.contact_request(id).await?;
-        if request.to.id != user {
-            return Err(PassportError::NotFound("contact request"));
-        }
-        self.delete_request(id).await?;
-        self.publish(PassportEvent::ContactList {
-            user: request.from.id,
-            event: ContactListEvent::RequestDeclined { by: request.to },
-        });
-        Ok(())
+        self.drop_request(user, id, Side::Recipient).await
     }
 
-    /// The sender withdraws the request.
+    /// The sender withdraws the request; the recipient is told.
     pub async fn cancel_contact_request(&self, user: UserId, id: i64) -> Result<(), PassportError> {
-        let request = self.contact_request(id).await?;
-        if request.from.id != user {
-            return Err(PassportError::NotFound("contact request"));
-        }
-        self.delete_request(id).await?;
-        self.publish(PassportEvent::ContactList {
-            user: request.to.id,
-            event: ContactListEvent::RequestCancelled { by: request.from },
-        });
-        Ok(())
+        self.drop_request(user, id, Side::Sender).await
     }
 
-    async fn delete_request(&self, id: i64) -> Result<(), PassportError> {
+    /// Deletes a pending request for the side `user` is on, and tells the other side.
+    /// To anyone else the request does not exist.
+    async fn drop_request(&self, user: UserId, id: i64, side: Side) -> Result<(), PassportError> {
+        let request = self.contact_request(id).await?;
+        let (by, other) = match side {
+            Side::Recipient => (request.to, request.from),
+            Side::Sender => (request.from, request.to),
+        };
+        if by.id != user {
+            return Err(PassportError::NotFound("contact request"));
+        }
         sqlx::query("DELETE FROM contact_requests WHERE id = ?").bind(id).execute(&self.db.write).await?;
+        let event = match side {
+            Side::Recipient => ContactListEvent::RequestDeclined { by },
+            Side::Sender => ContactListEvent::RequestCancelled { by },
+        };
+        self.publish(PassportEvent::ContactList { user: other.id, event });
         Ok(())
     }
 
