@@ -262,3 +262,101 @@ async fn non_admins_get_403_and_visitors_are_sent_to_sign_in() {
     assert_eq!(action.status(), StatusCode::FORBIDDEN);
     assert!(t.server.passport.status_board().report().notices.is_empty());
 }
+
+async fn ns_signed_in(t: &TestServer, user: &common::TestUser) -> mocha_client::ns::NsConnection {
+    let mut ns = mocha_client::ns::NsConnection::connect(
+        ("localhost", t.server.ns_addr.port()),
+        "localhost",
+        &t.trust,
+    )
+    .await
+    .expect("NS connects");
+    ns.sign_in(user.token()).await.expect("NS sign-in");
+    ns
+}
+
+async fn expect_out(ns: &mut mocha_client::ns::NsConnection) -> mocha_client::proto::OutReason {
+    use mocha_client::proto::ns::ServerCommand;
+    ns.expect_push(std::time::Duration::from_secs(5), |push| match push {
+        ServerCommand::Out(out) => Some(out.reason.clone()),
+        _ => None,
+    })
+    .await
+    .expect("an OUT push")
+}
+
+#[tokio::test]
+async fn deleting_from_the_web_removes_everything_and_ends_the_live_messenger_session() {
+    let t = TestServer::start().await;
+    let alice = t.user("alice").await;
+    let bob = t.user("bob").await;
+    t.befriend(&alice, &bob).await;
+    let mut messenger = ns_signed_in(&t, &alice).await;
+
+    let mut web = WebClient::new(&t);
+    web.sign_in(&alice.account.username, &alice.password).await;
+    let csrf = web.csrf_on("/account").await;
+    let unticked = web.post("/account/delete", &[("csrf", &csrf), ("password", &alice.password)]).await;
+    assert_eq!(unticked.status(), StatusCode::BAD_REQUEST);
+    assert!(t.server.passport.account(alice.account.id).await.is_ok(), "nothing without the tick");
+
+    let deleted = web
+        .post("/account/delete", &[("csrf", &csrf), ("password", &alice.password), ("confirm", "yes")])
+        .await;
+    assert_eq!(deleted.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&deleted), "/goodbye");
+    assert!(set_cookies(&deleted).iter().any(|c| c.starts_with(SESSION) && c.contains("Max-Age=0")));
+    assert_eq!(expect_out(&mut messenger).await, mocha_client::proto::OutReason::AccountDeleted);
+    assert!(t.server.passport.find_user_id("alice@example.com").await.unwrap().is_none());
+    assert!(t.passport.contacts(bob.token()).await.unwrap().is_empty(), "the contact went with her");
+    assert!(t.passport.me(alice.token()).await.is_err(), "her other sign-ins are gone");
+}
+
+#[tokio::test]
+async fn a_temporary_ban_from_the_console_ends_at_the_chosen_date_and_kicks_the_user() {
+    let t = TestServer::start().await;
+    let root = t.user("root").await;
+    let root = t.make_admin(&root).await;
+    let bob = t.user("bob").await;
+    let mut messenger = ns_signed_in(&t, &bob).await;
+    let mut web = WebClient::new(&t);
+    web.sign_in(&root.account.username, &root.password).await;
+    let csrf = web.csrf_on("/admin?q=bob").await;
+    let bob_id = bob.account.id.to_string();
+
+    let no_date = web
+        .post("/admin/ban", &[("csrf", &csrf), ("q", "bob"), ("user_id", &bob_id), ("length", "until")])
+        .await;
+    assert_eq!(no_date.status(), StatusCode::BAD_REQUEST);
+    assert!(no_date.text().await.unwrap().contains("Pick the date the ban ends"));
+
+    let end = (time::OffsetDateTime::now_utc() + time::Duration::days(10)).date();
+    let banned = web
+        .post(
+            "/admin/ban",
+            &[
+                ("csrf", &csrf),
+                ("q", "bob"),
+                ("user_id", &bob_id),
+                ("reason", "cooling off"),
+                ("length", "until"),
+                ("until", &end.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(banned.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&banned), "/admin?q=bob&done=banned");
+    let ban = t.server.passport.active_ban(bob.account.id).await.unwrap().expect("banned");
+    assert_eq!(ban.until.map(|u| u.date()), Some(end));
+    assert_eq!(ban.reason.as_deref(), Some("cooling off"));
+    assert_eq!(ban.issued_by, root.account.id);
+    let out = expect_out(&mut messenger).await;
+    assert!(matches!(out, mocha_client::proto::OutReason::Banned(_)), "{out:?}");
+
+    let console = web.get("/admin?q=bob").await.text().await.unwrap();
+    assert!(console.contains("This account is banned until"), "the console shows the ban");
+    assert!(console.contains("Issued by Root (root@example.com)"));
+    let lifted = web.post("/admin/unban", &[("csrf", &csrf), ("q", "bob"), ("user_id", &bob_id)]).await;
+    assert_eq!(lifted.status(), StatusCode::SEE_OTHER);
+    assert!(t.server.passport.active_ban(bob.account.id).await.unwrap().is_none());
+}
