@@ -93,7 +93,7 @@ impl Drop for RunningServer {
 /// Opens (or creates) the data folder and starts every service.
 pub async fn start(data_dir: &Path, config: ServerConfig) -> Result<RunningServer, StartError> {
     config.validate()?;
-    std::fs::create_dir_all(data_dir)
+    create_private_dir(data_dir)
         .map_err(|source| StartError::DataDir { path: data_dir.to_path_buf(), source })?;
 
     let (cert, key, ca_cert) = match (&config.tls_cert, &config.tls_key) {
@@ -170,6 +170,17 @@ pub async fn start(data_dir: &Path, config: ServerConfig) -> Result<RunningServe
         shutdown,
         tasks,
     })
+}
+
+/// The data folder holds the database and private keys: only its owner may enter it.
+fn create_private_dir(path: &Path) -> std::io::Result<()> {
+    if path.exists() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(path)?;
+    #[cfg(unix)]
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
+    Ok(())
 }
 
 async fn bind(config: &ServerConfig, port: u16) -> Result<TcpListener, StartError> {
