@@ -1,0 +1,100 @@
+//! Helpers for the `mocha_client::Client` tests: signed-in clients against the test
+//! server, waiting for events, and a tiny relay and proxies on loopback that count
+//! what goes through them.
+#![allow(dead_code)]
+
+pub mod proxies;
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use mocha_client::{Backoff, Client, ClientConfig, ClientState, Credentials, Event};
+use tokio::sync::mpsc;
+
+use crate::common::{TestServer, TestUser};
+
+pub const WAIT: Duration = Duration::from_secs(10);
+pub const QUIET: Duration = Duration::from_millis(400);
+
+/// Test settings: the server's CA, the Notification Server found through Passport's
+/// status page, quick reconnects.
+pub fn config(t: &TestServer) -> ClientConfig {
+    let mut config =
+        ClientConfig::new(&format!("https://localhost:{}", t.server.passport_addr.port()), t.trust.clone());
+    config.backoff = Backoff { initial: Duration::from_millis(50), max: Duration::from_millis(400) };
+    config
+}
+
+pub fn password(user: &TestUser) -> Credentials {
+    Credentials::Password { username: user.account.username.clone(), password: user.password.clone() }
+}
+
+/// `user` signed in through a `Client`, online.
+pub async fn connect(t: &TestServer, user: &TestUser) -> (Client, Events) {
+    connect_with(config(t), user).await
+}
+
+pub async fn connect_with(config: ClientConfig, user: &TestUser) -> (Client, Events) {
+    let (client, events) = Client::connect(config, password(user)).await.expect("client connects");
+    let mut events = Events::new(events);
+    events.expect(|e| matches!(e, Event::Connected { .. }).then_some(())).await;
+    (client, events)
+}
+
+/// The event receiver, with events that a wait passed over kept in order for later.
+pub struct Events {
+    receiver: mpsc::Receiver<Event>,
+    backlog: VecDeque<Event>,
+}
+
+impl Events {
+    pub fn new(receiver: mpsc::Receiver<Event>) -> Self {
+        Self { receiver, backlog: VecDeque::new() }
+    }
+
+    pub async fn try_expect<T>(
+        &mut self,
+        within: Duration,
+        mut pick: impl FnMut(&Event) -> Option<T>,
+    ) -> Option<T> {
+        if let Some(index) = self.backlog.iter().position(|e| pick(e).is_some()) {
+            let event = self.backlog.remove(index).expect("in range");
+            return pick(&event);
+        }
+        let wait = async {
+            loop {
+                let event = self.receiver.recv().await?;
+                if let Some(picked) = pick(&event) {
+                    return Some(picked);
+                }
+                self.backlog.push_back(event);
+            }
+        };
+        tokio::time::timeout(within, wait).await.ok().flatten()
+    }
+
+    /// Waits for the first event `pick` accepts; panics after [`WAIT`].
+    pub async fn expect<T>(&mut self, pick: impl FnMut(&Event) -> Option<T>) -> T {
+        match self.try_expect(WAIT, pick).await {
+            Some(found) => found,
+            None => panic!("the expected event did not come; seen meanwhile: {:#?}", self.backlog),
+        }
+    }
+
+    /// Fails if an event `pick` accepts arrives within [`QUIET`].
+    pub async fn expect_none<T: std::fmt::Debug>(&mut self, pick: impl FnMut(&Event) -> Option<T>) {
+        if let Some(found) = self.try_expect(QUIET, pick).await {
+            panic!("no such event expected, got {found:?}");
+        }
+    }
+}
+
+/// Waits until the client's state satisfies `condition`.
+pub async fn state_where(client: &Client, condition: impl FnMut(&ClientState) -> bool) -> ClientState {
+    let mut watch = client.watch_state();
+    let state = tokio::time::timeout(WAIT, watch.wait_for(condition)).await;
+    match state {
+        Ok(Ok(state)) => state.clone(),
+        _ => panic!("the state never got there; it is {:#?}", client.state()),
+    }
+}
