@@ -28,6 +28,23 @@ pub async fn serve_tls<F, Fut>(
     F: Fn(TlsStream<TcpStream>, SocketAddr) -> Fut + Clone + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    serve_tls_draining(service, listener, tls, handshake_timeout, DRAIN_TIMEOUT, shutdown, handle).await;
+}
+
+/// [`serve_tls`] for a service that gives its connections its own time to say goodbye
+/// instead of the default.
+pub async fn serve_tls_draining<F, Fut>(
+    service: &'static str,
+    listener: TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    handshake_timeout: Duration,
+    drain_timeout: Duration,
+    shutdown: CancellationToken,
+    handle: F,
+) where
+    F: Fn(TlsStream<TcpStream>, SocketAddr) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let acceptor = TlsAcceptor::from(tls);
     let connections = TaskTracker::new();
     loop {
@@ -60,7 +77,7 @@ pub async fn serve_tls<F, Fut>(
         });
     }
     connections.close();
-    if tokio::time::timeout(DRAIN_TIMEOUT, connections.wait()).await.is_err() {
+    if tokio::time::timeout(drain_timeout, connections.wait()).await.is_err() {
         tracing::info!(service, "connections still open after the drain period were dropped");
     }
 }

@@ -7,12 +7,11 @@
 
 use std::sync::{Arc, Weak};
 
-use mocha_api::{Ban, ContactListEvent};
+use mocha_api::ContactListEvent;
 use mocha_auth::UserId;
 use mocha_passport::{PassportEvent, PassportListener};
+use mocha_proto::OutReason;
 use mocha_proto::ns::push::{Con, Not};
-use mocha_proto::{BanDetail, BanUntil, OutReason, Token};
-use time::format_description::well_known::Rfc3339;
 use tokio::sync::mpsc;
 
 use crate::NotificationServer;
@@ -52,7 +51,7 @@ impl NotificationServer {
                     self.announce(user, Change::DisplayName).await;
                 }
             }
-            PassportEvent::Banned { user, ban } => self.kick(user, OutReason::Banned(Some(ban_detail(&ban)))),
+            PassportEvent::Banned { user, ban } => self.kick(user, mocha_net::banned(&ban)),
             PassportEvent::AccountDeleted { user } => self.kick(user, OutReason::AccountDeleted),
             PassportEvent::SignInRevoked { user, sign_in } => {
                 let live = self.registry.lock().get(&user).filter(|entry| entry.sign_in == sign_in).is_some();
@@ -98,14 +97,4 @@ impl NotificationServer {
             | ContactListEvent::DisplayNameChanged { .. } => {}
         }
     }
-}
-
-pub(crate) fn ban_detail(ban: &Ban) -> BanDetail {
-    let until = ban
-        .until
-        .filter(|_| !ban.permanent)
-        .and_then(|until| until.format(&Rfc3339).ok())
-        .and_then(|text| Token::new(text).ok())
-        .map_or(BanUntil::Permanent, BanUntil::Until);
-    BanDetail { until, reason: ban.reason.clone().unwrap_or_default() }
 }

@@ -7,19 +7,16 @@
 //! deletions, revoked sign-ins, notices) into pushes at once.
 //!
 //! Layers, as in mini-redis: [`NotificationServer::serve`] accepts connections; each gets
-//! a frame reader and a writer task draining a bounded queue (`connection`, `outbox`);
-//! the session (`session`) turns frames into typed commands and hands them to one module
-//! per command family (`cmd`). Presence fan-out lives in `presence`, Passport events in
+//! a frame reader and a writer task draining a bounded queue (all from `mocha-net`, shared
+//! with the Switchboard); the session (`session`) turns frames into typed commands and
+//! hands them to one module per command family (`cmd`). Presence fan-out lives in `presence`, Passport events in
 //! `events`. Privacy is decided here, at the server: nothing about a user is pushed to
 //! anyone Passport does not list as a watcher.
 
 mod cmd;
 mod config;
-mod connection;
 mod events;
-mod outbox;
 mod presence;
-mod rate_limit;
 mod registry;
 mod ring;
 mod server;

@@ -7,8 +7,9 @@
 //! a stale last word.
 
 use mocha_auth::UserId;
+use mocha_net::user_token;
+use mocha_proto::Frame;
 use mocha_proto::ns::push::{Fln, Nln, Ubx};
-use mocha_proto::{Frame, Token};
 
 use crate::NotificationServer;
 use crate::registry::PresenceState;
@@ -25,10 +26,6 @@ pub(crate) enum Change {
     Gone {
         was_visible: bool,
     },
-}
-
-pub(crate) fn user_token(user: UserId) -> Token {
-    Token::new(user.to_string()).expect("a user id is a valid token")
 }
 
 fn nln(user: UserId, state: &PresenceState) -> Option<Frame> {

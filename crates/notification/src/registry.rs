@@ -5,10 +5,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use mocha_auth::UserId;
+use mocha_net::Outbox;
 use mocha_passport::ServiceGauge;
 use mocha_proto::Status;
-
-use crate::outbox::Outbox;
 
 /// What others may learn about a signed-in user, when they may learn anything.
 #[derive(Clone, Debug, Default)]

@@ -8,7 +8,6 @@ use mocha_proto::ns::push::Rng;
 use mocha_proto::{ErrorCode, Token};
 
 use crate::NotificationServer;
-use crate::presence::user_token;
 
 /// The callee was rung.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -90,7 +89,7 @@ impl NotificationServer {
                 room_id: room_token,
                 address,
                 ticket,
-                caller_id: user_token(caller.id),
+                caller_id: mocha_net::user_token(caller.id),
                 caller_username,
                 caller_display_name: caller.display_name,
             }

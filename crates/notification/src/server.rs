@@ -1,22 +1,20 @@
 //! The service object and its accept loop.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use mocha_auth::{SignedClaims, SigningKey, SwitchboardTicket, UserId, VerifyingKey, unix_now};
 use mocha_passport::{Passport, ServiceGauge};
-use tokio::net::{TcpListener, TcpStream};
-use tokio_rustls::TlsAcceptor;
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
 use crate::config::NotificationConfig;
 use crate::registry::Registry;
 use crate::{events, session};
 
-/// How long open connections get to say goodbye when the server stops.
+/// How long open connections get to say goodbye when the server stops (the NS keeps
+/// its own, longer than mocha-net's default).
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub struct NotificationServer {
@@ -75,47 +73,22 @@ impl NotificationServer {
         tls: Arc<rustls::ServerConfig>,
         shutdown: CancellationToken,
     ) {
-        let acceptor = TlsAcceptor::from(tls);
-        let connections = TaskTracker::new();
-        loop {
-            let (tcp, peer) = tokio::select! {
-                accepted = listener.accept() => match accepted {
-                    Ok(accepted) => accepted,
-                    Err(e) => {
-                        // Usually out of file descriptors: back off instead of spinning.
-                        tracing::warn!(error = %e, "accepting a Notification Server connection failed");
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                        continue;
-                    }
-                },
-                () = shutdown.cancelled() => break,
-            };
-            connections.spawn(self.clone().accept(acceptor.clone(), tcp, peer, shutdown.clone()));
-        }
-        connections.close();
-        if tokio::time::timeout(DRAIN_TIMEOUT, connections.wait()).await.is_err() {
-            tracing::info!("Notification Server connections still open after the drain period were dropped");
-        }
-        self.gauge.set_up(false);
-    }
-
-    async fn accept(
-        self: Arc<Self>,
-        acceptor: TlsAcceptor,
-        tcp: TcpStream,
-        peer: SocketAddr,
-        shutdown: CancellationToken,
-    ) {
-        let _ = tcp.set_nodelay(true);
-        let stream = tokio::select! {
-            handshake = tokio::time::timeout(self.config.handshake_timeout, acceptor.accept(tcp)) => match handshake {
-                Ok(Ok(stream)) => stream,
-                Ok(Err(e)) => return tracing::info!(%peer, error = %e, "NS TLS handshake failed"),
-                Err(_) => return tracing::info!(%peer, "NS TLS handshake timed out"),
+        let handshake_timeout = self.config.handshake_timeout;
+        let server = self.clone();
+        let stop = shutdown.clone();
+        mocha_net::serve_tls_draining(
+            "notification",
+            listener,
+            tls,
+            handshake_timeout,
+            DRAIN_TIMEOUT,
+            shutdown,
+            move |stream, peer| {
+                let connection = server.next_connection.fetch_add(1, Ordering::Relaxed);
+                session::run(server.clone(), stream, peer, connection, stop.clone())
             },
-            () = shutdown.cancelled() => return,
-        };
-        let connection = self.next_connection.fetch_add(1, Ordering::Relaxed);
-        session::run(self, stream, peer, connection, shutdown).await;
+        )
+        .await;
+        self.gauge.set_up(false);
     }
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mocha_auth::UserId;
+use mocha_net::{FrameReader, Outbox, ReadError, TokenBucket, write_frames};
 use mocha_proto::{ErrorCode, ErrorReply, Frame, FrameError, Out, OutReason};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, sleep_until};
@@ -14,13 +15,14 @@ use tokio_rustls::server::TlsStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::NotificationServer;
-use crate::connection::{FrameReader, ReadError, write_frames};
-use crate::outbox::Outbox;
 use crate::presence::Change;
-use crate::rate_limit::TokenBucket;
 
 /// How long the writer gets to deliver the last frames before the socket is dropped.
 const FAREWELL_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The NS never sends file chunks or media, so its bulk lane stays empty; one slot is
+/// the smallest the outbox allows.
+const UNUSED_BULK_LANE: usize = 1;
 
 /// Where a connection is in the MENP/1 handshake.
 pub(crate) enum Stage {
@@ -146,8 +148,8 @@ pub(crate) async fn run(
 ) {
     tracing::info!(%peer, "NS client connected");
     let (read, write) = tokio::io::split(stream);
-    let (outbox, receivers) = Outbox::new(server.config.outbound_queue);
-    let mut writer = tokio::spawn(write_frames(write, receivers.frames));
+    let (outbox, receivers) = Outbox::new(server.config.outbound_queue, UNUSED_BULK_LANE);
+    let mut writer = tokio::spawn(write_frames(write, receivers.control, receivers.bulk));
     let mut kicks = receivers.kicks;
     let mut reader = FrameReader::new(read, server.config.limits);
     let limiter = TokenBucket::new(server.config.command_burst, server.config.commands_per_second);

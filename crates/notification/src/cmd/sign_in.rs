@@ -6,7 +6,7 @@ use mocha_proto::ns::server;
 use mocha_proto::{ErrorCode, ErrorReply, OutReason, PROTOCOL_VERSION, Token};
 
 use super::refuse;
-use crate::presence::{Change, user_token};
+use crate::presence::Change;
 use crate::registry::{Entry, PresenceState};
 use crate::session::{Ending, Flow, Identity, Session, Stage};
 
@@ -48,8 +48,13 @@ pub(super) async fn usr(session: &mut Session, usr: Usr) -> Result<Flow, ErrorRe
 
     // The reply goes first, so no push can reach the client before it knows who it is.
     session.reply(
-        server::Usr { trid, user_id: user_token(user), username, display_name: account.display_name.clone() }
-            .into_frame(),
+        server::Usr {
+            trid,
+            user_id: mocha_net::user_token(user),
+            username,
+            display_name: account.display_name.clone(),
+        }
+        .into_frame(),
     );
     let entry = Entry {
         connection: session.connection,
@@ -77,7 +82,7 @@ pub(super) async fn usr(session: &mut Session, usr: Usr) -> Result<Flow, ErrorRe
     match server.passport.authenticate(usr.token.as_str()).await {
         Ok(_) | Err(PassportError::SessionExpired) => {}
         Err(PassportError::Banned(ban)) => {
-            session.outbox.kick(OutReason::Banned(Some(crate::events::ban_detail(&ban))));
+            session.outbox.kick(mocha_net::banned(&ban));
         }
         Err(_) => session.outbox.kick(OutReason::SignInRevoked),
     }
