@@ -1,5 +1,6 @@
 //! The websites at the HTTP level, over real TLS: cookie flags, security headers,
 //! CSRF refusals, web sign-ins as Passport sign-ins, limits and error pages.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 mod web_support;

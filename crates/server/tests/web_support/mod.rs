@@ -247,10 +247,10 @@ impl Browser {
     pub async fn downloaded(&self, name: &str) -> Vec<u8> {
         let path = self.downloads.path().join(name);
         for _ in 0..100 {
-            if let Ok(bytes) = std::fs::read(&path) {
-                if !bytes.is_empty() {
-                    return bytes;
-                }
+            if let Ok(bytes) = std::fs::read(&path)
+                && !bytes.is_empty()
+            {
+                return bytes;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
