@@ -16,7 +16,7 @@ pub use listener::{serve_tls, serve_tls_draining};
 pub use outbox::{Outbox, OutboxReceivers, Outgoing};
 pub use rate_limit::TokenBucket;
 pub use reader::{FrameReader, ReadError};
-pub use writer::write_frames;
+pub use writer::{say_goodbye, write_frames};
 
 use mocha_api::Ban;
 use mocha_auth::UserId;

@@ -54,3 +54,22 @@ pub async fn write_frames<W: AsyncWrite + Unpin>(
     }
     write.shutdown().await
 }
+
+/// How long the writer gets to deliver the last frames before the socket is dropped.
+const FAREWELL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Ends a connection: queues `last` (an `OUT` or `ERR`, if any), gives the writer a
+/// moment to deliver it and close the stream, and stops the writer if it cannot.
+pub async fn say_goodbye(
+    outbox: &crate::Outbox,
+    writer: &mut tokio::task::JoinHandle<io::Result<()>>,
+    last: Option<Frame>,
+) {
+    if !writer.is_finished()
+        && outbox.close(last)
+        && tokio::time::timeout(FAREWELL_TIMEOUT, &mut *writer).await.is_ok()
+    {
+        return;
+    }
+    writer.abort();
+}

@@ -4,7 +4,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use mocha_auth::UserId;
 use mocha_net::{FrameReader, Outbox, ReadError, TokenBucket, write_frames};
@@ -16,9 +15,6 @@ use tokio_util::sync::CancellationToken;
 
 use crate::NotificationServer;
 use crate::presence::Change;
-
-/// How long the writer gets to deliver the last frames before the socket is dropped.
-const FAREWELL_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The NS never sends file chunks or media, so its bulk lane stays empty; one slot is
 /// the smallest the outbox allows.
@@ -179,13 +175,7 @@ pub(crate) async fn run(
     };
     tracing::info!(%peer, user, reason, "NS client disconnected");
 
-    if outbox.close(last) {
-        if tokio::time::timeout(FAREWELL_TIMEOUT, &mut writer).await.is_err() {
-            writer.abort();
-        }
-    } else {
-        writer.abort();
-    }
+    mocha_net::say_goodbye(&outbox, &mut writer, last).await;
 }
 
 fn out_code(reason: &OutReason) -> &'static str {

@@ -4,7 +4,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use mocha_auth::UserId;
 use mocha_net::{FrameReader, Outbox, ReadError, TokenBucket, write_frames};
@@ -15,9 +14,6 @@ use tokio_rustls::server::TlsStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::Switchboard;
-
-/// How long the writer gets to deliver the last frames before the socket is dropped.
-const FAREWELL_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Who this connection is, once it has joined a room.
 pub(crate) struct Member {
@@ -139,11 +135,5 @@ pub(crate) async fn run(
         _ => None,
     };
     session.leave_room(reason);
-    if !writer.is_finished() && session.outbox.close(last) {
-        if tokio::time::timeout(FAREWELL_TIMEOUT, &mut writer).await.is_err() {
-            writer.abort();
-        }
-    } else {
-        writer.abort();
-    }
+    mocha_net::say_goodbye(&session.outbox, &mut writer, last).await;
 }
