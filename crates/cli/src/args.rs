@@ -1,0 +1,144 @@
+//! The command line: global connection flags and one subcommand per user action.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(name = "mocha", version, about = "Mocha Messenger from the terminal", propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// Passport's HTTPS address (remembered at sign-in).
+    #[arg(long, global = true, env = "MOCHA_SERVER", value_name = "https://host:port")]
+    pub server: Option<String>,
+    /// An extra certificate authority to trust, such as a server's mocha-data/tls/ca.pem.
+    #[arg(long, global = true, env = "MOCHA_CA", value_name = "PATH")]
+    pub ca: Option<PathBuf>,
+    /// Go through a proxy: socks5://[user:password@]host:port or http://….
+    #[arg(long, global = true, env = "MOCHA_PROXY", value_name = "URL")]
+    pub proxy: Option<String>,
+    /// The Notification Server's host:port, if the server does not advertise it.
+    #[arg(long, global = true, env = "MOCHA_NOTIFICATION_SERVER", value_name = "HOST:PORT")]
+    pub notification_server: Option<String>,
+    /// Machine-readable JSON output.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Where the sign-in is remembered (default: the user's config folder).
+    #[arg(long, global = true, env = "MOCHA_CONFIG_DIR", value_name = "DIR")]
+    pub config_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create an account (the password comes from MOCHA_PASSWORD or a prompt).
+    Register {
+        username: String,
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+    /// Sign in and remember the sign-in.
+    SignIn { username: String },
+    /// Sign out and forget the sign-in.
+    SignOut,
+    /// Set your status: NLN BSY AWY BRB PHN LUN HDN (kept for later sessions).
+    Status { code: String },
+    /// Set your personal message ("" clears it).
+    Message { text: String },
+    /// List contacts, requests and blocks, or change them.
+    Contacts {
+        #[command(subcommand)]
+        action: Option<ContactsAction>,
+    },
+    /// Show or change who may send you contact requests.
+    Privacy {
+        #[arg(long, value_enum)]
+        requests: Option<Policy>,
+    },
+    /// Send one message (an offline contact gets it as an activity alert).
+    Send { user: String, message: String },
+    /// Chat interactively: lines you type go out, messages come in. /nudge nudges.
+    Chat { user: String },
+    /// Send a file to a contact, who must accept it.
+    SendFile { user: String, path: PathBuf },
+    /// Stay online and accept every file sent to you into a folder.
+    ReceiveFiles {
+        #[arg(long)]
+        into: PathBuf,
+        /// Stop after this many files.
+        #[arg(long)]
+        count: Option<usize>,
+    },
+    /// What arrived while you were away (reading deletes them).
+    Alerts,
+    /// Stay online and print everything that happens.
+    Listen,
+    /// Everything the server stores about you, as JSON.
+    Export,
+    /// Delete your account for good (the password confirms it).
+    DeleteAccount,
+    /// Administrators: ban a user.
+    Ban {
+        user: String,
+        #[arg(long)]
+        reason: Option<String>,
+        /// RFC 3339 end of the ban, like 2030-01-01T00:00:00Z; permanent without it.
+        #[arg(long)]
+        until: Option<String>,
+    },
+    /// Administrators: lift a ban.
+    Unban { user: String },
+    /// Administrators: make a user an administrator (or not, with --revoke).
+    GrantAdmin {
+        user: String,
+        #[arg(long)]
+        revoke: bool,
+    },
+    /// Administrators: post a service notice to everyone online.
+    Notice { text: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ContactsAction {
+    /// Ask someone to become a contact.
+    Request {
+        user: String,
+        #[arg(long)]
+        message: Option<String>,
+    },
+    /// Accept a request (by request id or the asker's address).
+    Accept {
+        who: String,
+    },
+    /// Decline a request (by request id or the asker's address).
+    Decline {
+        who: String,
+    },
+    /// Set your alias for a contact; without one, clear it.
+    Alias {
+        user: String,
+        alias: Option<String>,
+    },
+    /// End a contact, for both of you.
+    Remove {
+        user: String,
+    },
+    Block {
+        user: String,
+    },
+    Unblock {
+        user: String,
+    },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum Policy {
+    Everyone,
+    Nobody,
+}
