@@ -14,6 +14,8 @@ mod db;
 mod error;
 mod events;
 mod export;
+#[cfg(feature = "bench-fixtures")]
+mod fixtures;
 pub mod http;
 mod moderation;
 mod password;
@@ -30,6 +32,8 @@ use std::sync::Arc;
 pub use config::{PassportConfig, RateLimit};
 pub use error::PassportError;
 pub use events::{PassportEvent, PassportListener};
+#[cfg(feature = "bench-fixtures")]
+pub use fixtures::FixtureAccount;
 pub use mocha_auth::UserId;
 pub use sessions::Authenticated;
 pub use status::{ServiceGauge, StatusBoard};

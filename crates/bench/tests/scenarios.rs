@@ -1,0 +1,88 @@
+//! Every scenario at tiny scale against an in-process server: it completes, and
+//! nothing is lost or duplicated.
+
+use clap::Parser;
+use mocha_bench::cli::{Cli, run};
+use mocha_bench::report::Report;
+
+async fn bench(args: &[&str]) -> Report {
+    let cli =
+        Cli::try_parse_from(std::iter::once("mocha-bench").chain(args.iter().copied())).expect("valid flags");
+    let report = run(&cli).await.expect("the scenario completes");
+    println!("{}", report.table());
+    report
+}
+
+fn value(report: &Report, name: &str) -> f64 {
+    report.value(name).unwrap_or_else(|| panic!("no figure {name:?} in {}", report.table()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_signs_everyone_in_and_holds_them() {
+    let report = bench(&["idle", "--users", "6", "--hold", "1", "--ping-every", "1"]).await;
+    assert_eq!(value(&report, "users signed in"), 6.0);
+    assert_eq!(value(&report, "sign-in failures"), 0.0);
+    assert_eq!(value(&report, "dropped while held"), 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_delivers_every_message_once() {
+    let report = bench(&["chat", "--users", "4", "--rate", "10", "--duration", "1", "--ack", "a"]).await;
+    assert!(value(&report, "delivered") >= 10.0);
+    assert_eq!(value(&report, "delivered"), value(&report, "deliveries expected"));
+    assert_eq!(value(&report, "lost"), 0.0);
+    assert_eq!(value(&report, "duplicated"), 0.0);
+    assert_eq!(value(&report, "errors"), 0.0);
+    assert_eq!(value(&report, "acks"), value(&report, "messages sent"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_delivers_to_every_member() {
+    let report = bench(&["group", "--rooms", "2", "--members", "3", "--rate", "5", "--duration", "1"]).await;
+    assert_eq!(value(&report, "deliveries expected"), 2.0 * value(&report, "messages sent"));
+    assert_eq!(value(&report, "lost"), 0.0);
+    assert_eq!(value(&report, "duplicated"), 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presence_reaches_every_contact() {
+    let report =
+        bench(&["presence", "--users", "6", "--contacts", "2", "--rate", "4", "--duration", "1"]).await;
+    assert!(value(&report, "status changes") >= 6.0);
+    assert_eq!(value(&report, "missing notifications"), 0.0);
+    assert_eq!(value(&report, "notifications received"), value(&report, "notifications expected"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transfer_arrives_intact() {
+    let report = bench(&["transfer", "--size-mib", "1", "--repeat", "2"]).await;
+    assert_eq!(value(&report, "transfers"), 2.0);
+    assert!(value(&report, "throughput (mean)") > 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn storm_brings_everyone_back() {
+    let report = bench(&["storm", "--users", "8"]).await;
+    assert_eq!(value(&report, "users back"), 8.0);
+    assert_eq!(value(&report, "failed to come back"), 0.0);
+}
+
+#[test]
+fn oversized_and_off_loopback_runs_are_refused() {
+    assert!(Cli::try_parse_from(["mocha-bench", "idle", "--users", "1000000"]).is_err());
+    assert!(Cli::try_parse_from(["mocha-bench", "chat", "--duration", "100000"]).is_err());
+    let cli = Cli::try_parse_from([
+        "mocha-bench",
+        "--ns",
+        "10.1.2.3:1863",
+        "--ca",
+        "ca.pem",
+        "--data-dir",
+        "d",
+        "idle",
+    ])
+    .expect("valid flags");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let error = runtime.block_on(run(&cli)).expect_err("not loopback");
+    assert!(error.to_string().contains("loopback"), "{error}");
+}
