@@ -243,3 +243,24 @@ impl Target {
         self.server_name.clone()
     }
 }
+
+impl Target {
+    /// CPU time the server's process has used so far, in seconds (user + system).
+    pub fn cpu_seconds(&self) -> Option<f64> {
+        cpu_seconds(self.pid?)
+    }
+}
+
+/// User + system CPU seconds of a process, from /proc/<pid>/stat (clock ticks of 1/100 s).
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces) start at the state, field 3.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i)?.parse::<u64>().ok();
+    Some((ticks(11)? + ticks(12)?) as f64 / 100.0)
+}
+
+/// CPU milliseconds the server spent per operation between two readings.
+pub fn cpu_ms_per(before: Option<f64>, after: Option<f64>, operations: u64) -> Option<f64> {
+    Some((after? - before?) * 1000.0 / operations.max(1) as f64)
+}

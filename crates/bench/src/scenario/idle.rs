@@ -45,8 +45,10 @@ pub async fn run(target: &TargetOptions, args: &IdleArgs) -> anyhow::Result<Repo
     let dialer = Arc::new(Dialer::new(&target.ca, &target.server_name(), sources.clone())?);
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_before = target.rss_kib();
+    let cpu_before = target.cpu_seconds();
 
     let signed = sign_in_all(&dialer, target.ns_addr, &fixture.tokens, args.concurrency).await;
+    let cpu_after = target.cpu_seconds();
     let held = signed.conns.iter().filter(|c| c.is_some()).count();
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss_after = target.rss_kib();
@@ -98,6 +100,11 @@ pub async fn run(target: &TargetOptions, args: &IdleArgs) -> anyhow::Result<Repo
         .figure("retries", signed.retries as f64, "")
         .figure("sign-ins/s", held as f64 / signed.elapsed.as_secs_f64(), "1/s")
         .figure("dropped while held", dropped as f64, "")
+        .figure(
+            "server CPU per sign-in",
+            crate::target::cpu_ms_per(cpu_before, cpu_after, held as u64).unwrap_or(f64::NAN),
+            "ms",
+        )
         .latency("connect + TLS + VER + USR", &signed.latency)
         .note(format!(
             "server: {}; open-file limit {limit}; source addresses {}",

@@ -158,6 +158,7 @@ pub async fn run(target: &TargetOptions, args: &PresenceArgs) -> anyhow::Result<
     }
     tokio::time::sleep_until(start).await;
     measuring.store(true, Ordering::Relaxed);
+    let cpu_before = target.cpu_seconds();
     let mut changes = 0u64;
     let mut writers = Vec::new();
     while let Some(joined) = senders.join_next().await {
@@ -170,6 +171,7 @@ pub async fn run(target: &TargetOptions, args: &PresenceArgs) -> anyhow::Result<
     while received.load(Ordering::Relaxed) < expected && drain_started.elapsed() < DRAIN {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    let cpu_after = target.cpu_seconds();
     stop.cancel();
     while readers.join_next().await.is_some() {}
     drop(writers);
@@ -184,6 +186,11 @@ pub async fn run(target: &TargetOptions, args: &PresenceArgs) -> anyhow::Result<
         .figure("notifications expected", expected as f64, "")
         .figure("notifications received", got as f64, "")
         .figure("notifications/s", got as f64 / seconds, "1/s")
+        .figure(
+            "server CPU per notification",
+            crate::target::cpu_ms_per(cpu_before, cpu_after, got).unwrap_or(f64::NAN) * 1000.0,
+            "µs",
+        )
         .figure("missing notifications", expected.saturating_sub(got) as f64, "")
         .latency("fan-out (CHG sent → NLN received)", &latency.take())
         .note(format!("server: {}; open-file limit {limit}", target.kind));

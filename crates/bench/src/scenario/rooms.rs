@@ -171,6 +171,7 @@ async fn run(
     };
     let bytes = usize::try_from(load.bytes)?;
     let start = tokio::time::Instant::now() + Duration::from_millis(200);
+    let cpu_before = target.cpu_seconds();
     let mut senders = JoinSet::new();
     let mut receivers = JoinSet::new();
     for (room, conns) in sb_conns.into_iter().enumerate() {
@@ -255,6 +256,7 @@ async fn run(
     while counters.delivered.load(Ordering::Relaxed) < expected && drain_started.elapsed() < DRAIN {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    let cpu_after = target.cpu_seconds();
     stop.cancel();
     while receivers.join_next().await.is_some() {}
     stop_ns.cancel();
@@ -279,6 +281,11 @@ async fn run(
         .figure("duplicated", counters.duplicated.load(Ordering::Relaxed) as f64, "")
         .figure("out of order", counters.reordered.load(Ordering::Relaxed) as f64, "")
         .figure("errors", counters.errors.load(Ordering::Relaxed) as f64, "")
+        .figure(
+            "server CPU per delivery",
+            crate::target::cpu_ms_per(cpu_before, cpu_after, delivered).unwrap_or(f64::NAN) * 1000.0,
+            "µs",
+        )
         .figure("room set-up time", setup_time.as_secs_f64(), "s")
         .latency("delivery (send → receive)", &latency)
         .note(format!(

@@ -44,12 +44,14 @@ pub async fn run(target: &TargetOptions, args: &StormArgs) -> anyhow::Result<Rep
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     // Everyone drops at once (the TCP connections close), then everyone comes back.
+    let cpu_before = target.cpu_seconds();
     let storm = Instant::now();
     drop(first.conns);
     let concurrency = if args.concurrency == 0 { users } else { args.concurrency };
     let second = sign_in_all(&dialer, target.ns_addr, &fixture.tokens, concurrency).await;
     let back_after = storm.elapsed();
     let back = second.conns.iter().filter(|c| c.is_some()).count();
+    let cpu_after = target.cpu_seconds();
 
     let mut report = Report::new("storm", args);
     report
@@ -59,6 +61,11 @@ pub async fn run(target: &TargetOptions, args: &StormArgs) -> anyhow::Result<Rep
         .figure("retries", second.retries as f64, "")
         .figure("time until all back", back_after.as_secs_f64(), "s")
         .figure("sign-ins/s during the storm", back as f64 / back_after.as_secs_f64(), "1/s")
+        .figure(
+            "server CPU per reconnect (incl. disconnect)",
+            crate::target::cpu_ms_per(cpu_before, cpu_after, back as u64).unwrap_or(f64::NAN),
+            "ms",
+        )
         .figure("sign-ins/s while setting up", before as f64 / first.elapsed.as_secs_f64(), "1/s")
         .latency("reconnect (connect + TLS + VER + USR)", &second.latency)
         .latency("setup sign-in", &first.latency)

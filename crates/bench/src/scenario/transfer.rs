@@ -89,6 +89,7 @@ pub async fn run(target: &TargetOptions, args: &TransferArgs) -> anyhow::Result<
     let data = Bytes::from(pattern(size));
     let sha256 = hex(ring::digest::digest(&ring::digest::SHA256, &data).as_ref());
     let mut seconds = Vec::new();
+    let cpu_before = target.cpu_seconds();
     for round in 0..args.repeat {
         let id = format!("{TRANSFER_ID}-{round}");
         let offer = FileControl {
@@ -158,6 +159,7 @@ pub async fn run(target: &TargetOptions, args: &TransferArgs) -> anyhow::Result<
         expect_file(&mut sender.reader, FileCommand::Complete).await.context("COMPLETE did not arrive")?;
         seconds.push(elapsed);
     }
+    let cpu_after = target.cpu_seconds();
     stop_ns.cancel();
     while keeper.join_next().await.is_some() {}
 
@@ -171,6 +173,12 @@ pub async fn run(target: &TargetOptions, args: &TransferArgs) -> anyhow::Result<
         .figure("throughput (mean)", mb * seconds.len() as f64 / total, "MB/s")
         .figure("throughput (best)", mb / best, "MB/s")
         .figure("time per transfer (mean)", total / seconds.len() as f64, "s")
+        .figure(
+            "server CPU per MB",
+            crate::target::cpu_ms_per(cpu_before, cpu_after, (mb * seconds.len() as f64) as u64)
+                .unwrap_or(f64::NAN),
+            "ms",
+        )
         .note(format!("server: {}; open-file limit {limit}; SHA-256 checked on arrival", target.kind));
     target.stop().await;
     Ok(report)
