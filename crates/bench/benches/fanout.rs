@@ -64,7 +64,7 @@ fn fanout(c: &mut Criterion) {
                 for _ in 0..iters {
                     turn += 1;
                     let publisher = &mut publishers[turn % PUBLISHERS];
-                    let status = if turn % 2 == 0 { Status::Away } else { Status::Busy };
+                    let status = if turn.is_multiple_of(2) { Status::Away } else { Status::Busy };
                     // Stay under the per-connection limit: each publisher at most ~8 a second.
                     tokio::time::sleep(Duration::from_millis(2)).await;
                     let goal = received.load(Ordering::Relaxed) + WATCHERS as u64;

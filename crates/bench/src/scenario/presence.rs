@@ -60,7 +60,7 @@ pub async fn run(target: &TargetOptions, args: &PresenceArgs) -> anyhow::Result<
     if !(args.rate > 0.0 && args.rate <= MAX_RATE) {
         bail!("--rate must be above 0 and at most {MAX_RATE} changes a second per user");
     }
-    if args.contacts % 2 != 0 || args.contacts >= args.users {
+    if !args.contacts.is_multiple_of(2) || args.contacts >= args.users {
         bail!("--contacts must be even and fewer than --users");
     }
     let limit = raise_nofile_limit();

@@ -80,7 +80,7 @@ pub struct LoadArgs {
 }
 
 pub async fn chat(target: &TargetOptions, args: &ChatArgs) -> anyhow::Result<Report> {
-    if args.users % 2 != 0 {
+    if !args.users.is_multiple_of(2) {
         bail!("--users must be even: users chat in pairs");
     }
     let mut report = run("chat", target, args.users / 2, 2, &args.load, args).await?;
