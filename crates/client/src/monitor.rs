@@ -126,11 +126,16 @@ pub fn redact_line(line: &str) -> String {
     }
     let mut redact_next = false;
     for word in words.iter_mut() {
+        // Whether the next word is a secret depends on this word as written, not as redacted.
+        let lower = word.trim_end_matches(':').to_ascii_lowercase();
+        let introduces_secret = matches!(
+            lower.as_str(),
+            "token" | "password" | "bearer" | "ticket" | "refresh_token" | "authorization"
+        );
         if redact_next || looks_secret(word) {
             *word = REDACTED.to_string();
         }
-        let lower = word.to_ascii_lowercase();
-        redact_next = matches!(lower.as_str(), "token" | "password" | "bearer" | "ticket" | "refresh_token");
+        redact_next = introduces_secret;
     }
     words.join(" ")
 }
@@ -139,15 +144,19 @@ pub fn redact_line(line: &str) -> String {
 /// `name=value` / JSON forms of passwords and tokens.
 fn looks_secret(word: &str) -> bool {
     let lower = word.to_ascii_lowercase();
-    if ["password", "token", "ticket", "authorization"].iter().any(|key| {
-        lower.contains(&format!("{key}="))
-            || lower.contains(&format!("{key}\":"))
-            || lower.contains(&format!("{key}:"))
-    }) {
+    let names_a_secret = ["password", "token", "ticket", "authorization"].iter().any(|key| {
+        ["=", "\":", ":"].iter().any(|separator| {
+            let form = format!("{key}{separator}");
+            lower.find(&form).is_some_and(|at| at + form.len() < lower.len())
+        })
+    });
+    if names_a_secret {
         return true;
     }
-    let dotted = word.split('.').count() >= 3 && word.len() >= 20;
-    let opaque = word.len() >= 32 && word.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b));
+    let base64url = |b: u8| b.is_ascii_alphanumeric() || b"-_".contains(&b);
+    let dotted =
+        word.split('.').count() >= 3 && word.len() >= 20 && word.bytes().all(|b| base64url(b) || b == b'.');
+    let opaque = word.len() >= 32 && word.bytes().all(base64url);
     dotted || opaque
 }
 
@@ -192,7 +201,8 @@ mod tests {
         let refresh = "Qm9iIGxpa2VzIGNvZmZlZSBhbmQgdGVhIGFuZCBtb3JlX19f";
         check(&format!("FOO 3 {refresh}"), "FOO 3 ***");
         check("POST /api/v1/sessions password=hunter22", "POST /api/v1/sessions ***");
-        check("Authorization: Bearer abc", "Authorization: *** ***");
+        check("Authorization: Bearer abc", "Authorization: Bearer ***");
+        check("alice@example.com chat.example.org:1864", "alice@example.com chat.example.org:1864");
         check(r#"{"password":"hunter22"}"#, "***");
         check("CHG 4 NLN", "CHG 4 NLN");
     }
