@@ -13,6 +13,7 @@ pub struct Relay {
     pub port: u16,
     connections: Arc<Mutex<Vec<JoinHandle<()>>>>,
     accepted: Arc<Mutex<usize>>,
+    closed: Arc<Mutex<bool>>,
     acceptor: JoinHandle<()>,
 }
 
@@ -22,9 +23,13 @@ impl Relay {
         let port = listener.local_addr().expect("address").port();
         let connections = Arc::new(Mutex::new(Vec::new()));
         let accepted = Arc::new(Mutex::new(0));
-        let (list, count) = (connections.clone(), accepted.clone());
+        let closed = Arc::new(Mutex::new(false));
+        let (list, count, shut) = (connections.clone(), accepted.clone(), closed.clone());
         let acceptor = tokio::spawn(async move {
             while let Ok((mut client, _)) = listener.accept().await {
+                if *shut.lock().unwrap() {
+                    continue;
+                }
                 *count.lock().unwrap() += 1;
                 list.lock().unwrap().push(tokio::spawn(async move {
                     if let Ok(mut server) = TcpStream::connect(("127.0.0.1", target)).await {
@@ -33,7 +38,17 @@ impl Relay {
                 }));
             }
         });
-        Self { port, connections, accepted, acceptor }
+        Self { port, connections, accepted, closed, acceptor }
+    }
+
+    /// Drops every open connection and refuses new ones until [`Relay::resume`].
+    pub fn cut_off(&self) {
+        *self.closed.lock().unwrap() = true;
+        self.cut();
+    }
+
+    pub fn resume(&self) {
+        *self.closed.lock().unwrap() = false;
     }
 
     /// Drops every open connection, as a network failure would.
@@ -43,6 +58,7 @@ impl Relay {
         }
     }
 
+    /// Connections forwarded so far.
     pub fn accepted(&self) -> usize {
         *self.accepted.lock().unwrap()
     }
