@@ -126,12 +126,10 @@ pub fn redact_line(line: &str) -> String {
     }
     let mut redact_next = false;
     for word in words.iter_mut() {
-        // Whether the next word is a secret depends on this word as written, not as redacted.
+        // Decided on the word as written: "Bearer" or "password" announce a secret.
         let lower = word.trim_end_matches(':').to_ascii_lowercase();
-        let introduces_secret = matches!(
-            lower.as_str(),
-            "token" | "password" | "bearer" | "ticket" | "refresh_token" | "authorization"
-        );
+        let introduces_secret =
+            matches!(lower.as_str(), "token" | "password" | "bearer" | "ticket" | "refresh_token");
         if redact_next || looks_secret(word) {
             *word = REDACTED.to_string();
         }
@@ -204,6 +202,7 @@ mod tests {
         check("Authorization: Bearer abc", "Authorization: Bearer ***");
         check("alice@example.com chat.example.org:1864", "alice@example.com chat.example.org:1864");
         check(r#"{"password":"hunter22"}"#, "***");
+        check("password: hunter22", "password: ***");
         check("CHG 4 NLN", "CHG 4 NLN");
     }
 
