@@ -150,10 +150,20 @@ impl Passport {
                 TokenError::Expired => PassportError::SessionExpired,
                 _ => PassportError::InvalidSessionToken,
             })?;
+        let authenticated = Authenticated { user: claims.sub, sign_in: claims.sid };
+        self.recheck(&authenticated).await?;
+        Ok(authenticated)
+    }
+
+    /// Checks again that an already authenticated session's sign-in is live (not
+    /// revoked, its account not deleted) and the account not banned — the database half
+    /// of [`Self::authenticate`], without verifying the token's signature a second time.
+    /// For a service that must catch a ban or revocation racing a sign-in.
+    pub async fn recheck(&self, authenticated: &Authenticated) -> Result<(), PassportError> {
         let revoked: Option<Option<i64>> =
             sqlx::query_scalar("SELECT revoked_at FROM sign_ins WHERE id = ? AND user_id = ?")
-                .bind(&claims.sid)
-                .bind(claims.sub.0)
+                .bind(&authenticated.sign_in)
+                .bind(authenticated.user.0)
                 .fetch_optional(&self.db.read)
                 .await?;
         match revoked {
@@ -161,10 +171,10 @@ impl Passport {
             Some(Some(_)) => return Err(PassportError::SignInRevoked),
             Some(None) => {}
         }
-        if let Some(ban) = self.active_ban(claims.sub).await? {
+        if let Some(ban) = self.active_ban(authenticated.user).await? {
             return Err(PassportError::Banned(ban));
         }
-        Ok(Authenticated { user: claims.sub, sign_in: claims.sid })
+        Ok(())
     }
 
     /// The account's live sign-ins, newest first.
@@ -284,4 +294,42 @@ async fn revoke_family(
         .execute(&mut **tx)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::{Passport, PassportConfig, PassportError, StatusBoard};
+
+    #[tokio::test]
+    async fn recheck_sees_revocations_and_bans_without_the_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = PassportConfig { pbkdf2_iterations: 1_000, ..PassportConfig::default() };
+        let key = mocha_auth::SigningKey::generate();
+        let passport =
+            Passport::open(&dir.path().join("p.db"), key, config, Arc::new(StatusBoard::default()))
+                .await
+                .unwrap();
+        let admin = passport.register("admin@example.com", "Admin", "correct horse 1").await.unwrap();
+        passport.set_admin_by_username("admin@example.com", true).await.unwrap();
+        let ann = passport.register("ann@example.com", "Ann", "correct horse 2").await.unwrap();
+        let ip = std::net::IpAddr::from([127, 0, 0, 1]);
+
+        let tokens = passport.sign_in("ann@example.com", "correct horse 2", ip).await.unwrap();
+        let session = passport.authenticate(&tokens.session_token).await.unwrap();
+        assert_eq!(session.user, ann.id);
+        passport.recheck(&session).await.unwrap();
+        passport.revoke(&tokens.refresh_token).await.unwrap();
+        assert!(matches!(passport.recheck(&session).await, Err(PassportError::SignInRevoked)));
+
+        let tokens = passport.sign_in("ann@example.com", "correct horse 2", ip).await.unwrap();
+        let session = passport.authenticate(&tokens.session_token).await.unwrap();
+        passport.ban(admin.id, ann.id, Some("spam"), None).await.unwrap();
+        assert!(matches!(passport.recheck(&session).await, Err(PassportError::Banned(_))));
+        assert!(matches!(passport.authenticate(&tokens.session_token).await, Err(PassportError::Banned(_))));
+
+        let forged = crate::Authenticated { user: ann.id, sign_in: "no-such-sign-in".into() };
+        assert!(matches!(passport.recheck(&forged).await, Err(PassportError::InvalidSessionToken)));
+    }
 }

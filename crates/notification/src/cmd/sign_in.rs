@@ -58,7 +58,7 @@ pub(super) async fn usr(session: &mut Session, usr: Usr) -> Result<Flow, ErrorRe
     );
     let entry = Entry {
         connection: session.connection,
-        sign_in: authenticated.sign_in,
+        sign_in: authenticated.sign_in.clone(),
         outbox: session.outbox.clone(),
         presence: PresenceState {
             status: None,
@@ -77,10 +77,11 @@ pub(super) async fn usr(session: &mut Session, usr: Usr) -> Result<Flow, ErrorRe
         server.announce(user, Change::Gone { was_visible }).await;
     }
     // A ban, deletion or sign-out that landed while we were checking the token found no
-    // session to end; look again now that the session is registered.
-    // (A token that expires meanwhile does not matter: expiry only limits new sign-ins.)
-    match server.passport.authenticate(usr.token.as_str()).await {
-        Ok(_) | Err(PassportError::SessionExpired) => {}
+    // session to end; look again now that the session is registered. The signature was
+    // verified above and cannot change, so only the database is asked again (and a token
+    // that expires meanwhile does not matter: expiry only limits new sign-ins).
+    match server.passport.recheck(&authenticated).await {
+        Ok(()) => {}
         Err(PassportError::Banned(ban)) => {
             session.outbox.kick(mocha_net::banned(&ban));
         }
