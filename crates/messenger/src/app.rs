@@ -1,0 +1,601 @@
+//! The app: [`MessengerApp`] holds the model and the backend handle; `logic` applies
+//! what the backend said, `ui` lays out the sign-in window or the contact list and the
+//! other windows (see [`crate::windows`]). Neither ever blocks: every action becomes an
+//! [`Intent`] for the backend.
+
+use std::time::{Duration, Instant};
+
+use eframe::egui::{self, Color32, RichText};
+use mocha_client::api::{PresenceStatus, UserId};
+use mocha_client::monitor::ProtocolMonitor;
+use mocha_client::proto::Status;
+
+use crate::backend::{Backend, BackendConfig};
+use crate::intent::{Connection, Intent};
+use crate::model::{AppModel, Screen, SecretStoreState, contact_name, presence_label, status_label};
+use crate::platform::SecretStore;
+use crate::settings::{ClientOptions, GroupBy, InitialStatus, OptionsFile, SortBy};
+use crate::windows::{self, Dialogs};
+
+/// Where the app keeps things; tests point these at temporary folders.
+pub struct AppEnv {
+    pub options_file: OptionsFile,
+    /// `None`: the operating system's secret store.
+    pub secret_store: Option<SecretStore>,
+}
+
+impl AppEnv {
+    /// The platform config folder (or `MOCHA_MESSENGER_CONFIG_DIR`) and the OS secret store.
+    pub fn from_platform() -> Self {
+        Self { options_file: OptionsFile::in_config_dir(), secret_store: None }
+    }
+}
+
+pub struct MessengerApp {
+    pub model: AppModel,
+    backend: Backend,
+    pub(crate) monitor: ProtocolMonitor,
+    pub(crate) options_path: std::path::PathBuf,
+    pub(crate) dialogs: Dialogs,
+    last_activity: Instant,
+    auto_away_active: bool,
+    auto_sign_in_tried: bool,
+    looked_up: Option<String>,
+    /// The address field takes the keyboard when the window opens.
+    focus_address: bool,
+}
+
+impl MessengerApp {
+    pub fn new(ctx: &egui::Context, env: AppEnv) -> Self {
+        let loaded = env.options_file.load();
+        let mut model = AppModel::new(loaded.options);
+        if let Some(notice) = loaded.notice {
+            model.notice(notice.clone(), false);
+            model.form.error = Some(notice);
+        }
+        let monitor = ProtocolMonitor::new(2000);
+        let options_path = env.options_file.path();
+        let backend = Backend::start(
+            BackendConfig {
+                options_file: env.options_file,
+                secret_store: env.secret_store,
+                monitor: monitor.clone(),
+            },
+            ctx.clone(),
+        );
+        Self {
+            model,
+            backend,
+            monitor,
+            options_path,
+            dialogs: Dialogs::default(),
+            last_activity: Instant::now(),
+            auto_away_active: false,
+            auto_sign_in_tried: false,
+            looked_up: None,
+            focus_address: true,
+        }
+    }
+
+    pub(crate) fn send(&self, intent: Intent) {
+        self.backend.send(intent);
+    }
+
+    pub(crate) fn connection(&self) -> Connection {
+        let sign_in = &self.model.options.sign_in;
+        Connection {
+            server: sign_in.server.clone(),
+            ca_certificate: sign_in.ca_certificate.clone(),
+            proxy: self.model.options.proxy.clone(),
+        }
+    }
+
+    /// Applies the backend's events and keeps the settings file up to date.
+    pub fn logic(&mut self, ctx: &egui::Context) {
+        while let Ok(event) = self.backend.events.try_recv() {
+            self.model.apply(event);
+        }
+        if self.model.options_dirty {
+            self.model.options_dirty = false;
+            self.send(Intent::SaveOptions(Box::new(self.model.options.clone())));
+        }
+        self.auto_sign_in();
+        self.look_up_remembered();
+        self.auto_away(ctx);
+        let signed_in = self.model.screen == Screen::Main;
+        if signed_in
+            && self.model.options.general.run_in_background
+            && ctx.input(|i| i.viewport().close_requested())
+        {
+            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            ctx.send_viewport_cmd(egui::ViewportCommand::Minimized(true));
+        }
+    }
+
+    fn auto_sign_in(&mut self) {
+        if self.auto_sign_in_tried || self.model.secret_store == SecretStoreState::Probing {
+            return;
+        }
+        self.auto_sign_in_tried = true;
+        let sign_in = &self.model.options.sign_in;
+        if sign_in.auto_sign_in
+            && sign_in.remember_password
+            && self.model.secret_store == SecretStoreState::Available
+            && !self.model.form.address.is_empty()
+        {
+            self.sign_in();
+        }
+    }
+
+    fn look_up_remembered(&mut self) {
+        if self.model.screen != Screen::SignIn || self.model.secret_store != SecretStoreState::Available {
+            return;
+        }
+        let address = self.model.form.address.trim().to_string();
+        if self.looked_up.as_deref() != Some(address.as_str()) {
+            self.model.form.remembered = false;
+            self.looked_up = Some(address.clone());
+            if !address.is_empty() {
+                self.send(Intent::LookUpRemembered { connection: self.connection(), address });
+            }
+        }
+    }
+
+    fn auto_away(&mut self, ctx: &egui::Context) {
+        let active = ctx.input(|i| !i.events.is_empty() || i.pointer.delta() != egui::Vec2::ZERO);
+        let Some(state) = &self.model.state else { return };
+        let general = &self.model.options.general;
+        if active {
+            self.last_activity = Instant::now();
+            if self.auto_away_active {
+                self.auto_away_active = false;
+                self.send(Intent::SetStatus(Status::Online));
+            }
+        } else if general.auto_away && state.status == Status::Online {
+            let limit = Duration::from_secs(u64::from(general.away_after_minutes.max(1)) * 60);
+            if self.last_activity.elapsed() >= limit {
+                self.auto_away_active = true;
+                self.send(Intent::SetStatus(Status::Away));
+            } else {
+                ctx.request_repaint_after(Duration::from_secs(30));
+            }
+        }
+    }
+
+    pub(crate) fn sign_in(&mut self) {
+        let form = &mut self.model.form;
+        form.error = None;
+        let address = form.address.trim().to_string();
+        if address.is_empty() {
+            form.error = Some("Type your sign-in address.".into());
+            return;
+        }
+        if form.password.is_empty() && !form.remembered {
+            form.error = Some("Type your password.".into());
+            return;
+        }
+        let options = &self.model.options;
+        let intent = Intent::SignIn {
+            connection: self.connection(),
+            address,
+            password: std::mem::take(&mut self.model.form.password),
+            status: self.model.form.status.status(),
+            personal_message: options.profile.personal_message.clone(),
+            display_name: options.profile.display_name.clone(),
+            remember: options.sign_in.remember_password,
+            check_updates_on: options.updates.check_at_sign_in.then(|| options.updates.channel.clone()),
+        };
+        self.model.screen = Screen::SigningIn;
+        self.send(intent);
+    }
+
+    /// Lays out everything.
+    pub fn ui(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        egui::Panel::top("menu").show(ui, |ui| self.menu_bar(ui));
+        egui::CentralPanel::default().show(ui, |ui| {
+            egui::ScrollArea::vertical().show(ui, |ui| match self.model.screen {
+                Screen::SignIn | Screen::SigningIn => self.sign_in_window(ui),
+                Screen::Main => self.main_window(ui),
+            });
+        });
+        windows::show(self, &ctx);
+    }
+
+    fn menu_bar(&mut self, ui: &mut egui::Ui) {
+        egui::MenuBar::new().ui(ui, |ui| {
+            ui.menu_button("File", |ui| {
+                if self.model.screen == Screen::Main && ui.button("Sign out").clicked() {
+                    self.send(Intent::SignOut);
+                }
+                if ui.button("Open received files").clicked() {
+                    self.send(Intent::OpenFolder(self.model.options.files.receive_folder.clone()));
+                }
+            });
+            if self.model.screen == Screen::Main {
+                ui.menu_button("Contacts", |ui| {
+                    if ui.button("Add a contact…").clicked() {
+                        self.dialogs.add_contact = Some(Default::default());
+                    }
+                });
+            }
+            ui.menu_button("Tools", |ui| {
+                if ui.button("Options…").clicked() {
+                    self.dialogs.open_options(&self.model.options);
+                }
+                if ui.button("Alert history").clicked() {
+                    self.dialogs.alerts = true;
+                }
+            });
+            ui.menu_button("Help", |ui| {
+                if ui.button("Protocol monitor").clicked() {
+                    self.dialogs.monitor = true;
+                }
+            });
+        });
+    }
+
+    fn sign_in_window(&mut self, ui: &mut egui::Ui) {
+        ui.heading("Mocha Messenger");
+        ui.add_space(8.0);
+        let busy = self.model.screen == Screen::SigningIn;
+        ui.add_enabled_ui(!busy, |ui| {
+            let label = ui.label("Sign-in address:");
+            ui.horizontal(|ui| {
+                let edit = ui
+                    .add(
+                        egui::TextEdit::singleline(&mut self.model.form.address).hint_text("you@example.com"),
+                    )
+                    .labelled_by(label.id);
+                if std::mem::take(&mut self.focus_address) {
+                    edit.request_focus();
+                }
+                let recent = self.model.options.sign_in.recent_addresses.clone();
+                if !recent.is_empty() {
+                    egui::ComboBox::from_id_salt("recent").selected_text("Recent").show_ui(ui, |ui| {
+                        for address in recent {
+                            if ui.selectable_label(false, &address).clicked() {
+                                self.model.form.address = address;
+                            }
+                        }
+                    });
+                }
+            });
+            let label = ui.label("Password:");
+            let password = ui
+                .add(egui::TextEdit::singleline(&mut self.model.form.password).password(true))
+                .labelled_by(label.id);
+            if self.model.form.remembered {
+                ui.horizontal(|ui| {
+                    ui.label("Your sign-in is remembered: leave the password empty to use it.");
+                    if ui.button("Forget me").clicked() {
+                        self.send(Intent::Forget {
+                            connection: self.connection(),
+                            address: self.model.form.address.trim().to_string(),
+                        });
+                    }
+                });
+            }
+            let label = ui.label("Sign in as:");
+            egui::ComboBox::from_id_salt("initial-status")
+                .selected_text(self.model.form.status.label())
+                .show_ui(ui, |ui| {
+                    for status in InitialStatus::ALL {
+                        ui.selectable_value(&mut self.model.form.status, status, status.label());
+                    }
+                })
+                .response
+                .labelled_by(label.id);
+
+            let sign_in = &mut self.model.options.sign_in;
+            let before = (sign_in.remember_me, sign_in.remember_password, sign_in.auto_sign_in);
+            ui.checkbox(&mut sign_in.remember_me, "Remember me");
+            match &self.model.secret_store {
+                SecretStoreState::Unavailable(reason) => {
+                    ui.add_enabled(false, egui::Checkbox::new(&mut false, "Remember my password"));
+                    ui.add_enabled(false, egui::Checkbox::new(&mut false, "Sign me in automatically"));
+                    ui.label(
+                        RichText::new(format!("Remembered sign-in is unavailable: {reason}")).small().weak(),
+                    );
+                }
+                state => {
+                    ui.add_enabled_ui(*state == SecretStoreState::Available, |ui| {
+                        ui.checkbox(&mut sign_in.remember_password, "Remember my password");
+                        ui.add_enabled_ui(sign_in.remember_password, |ui| {
+                            ui.checkbox(&mut sign_in.auto_sign_in, "Sign me in automatically");
+                        });
+                    });
+                }
+            }
+            if !sign_in.remember_password {
+                sign_in.auto_sign_in = false;
+            }
+            if before != (sign_in.remember_me, sign_in.remember_password, sign_in.auto_sign_in) {
+                self.model.options_dirty = true;
+            }
+
+            ui.collapsing("Server", |ui| {
+                let sign_in = &mut self.model.options.sign_in;
+                let label = ui.label("Server address:");
+                let server = ui.text_edit_singleline(&mut sign_in.server).labelled_by(label.id);
+                let label = ui.label("Trusted CA certificate (PEM, optional):");
+                let mut ca =
+                    sign_in.ca_certificate.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+                let ca_edit = ui.text_edit_singleline(&mut ca).labelled_by(label.id);
+                if ca_edit.changed() {
+                    sign_in.ca_certificate = Some(ca.trim()).filter(|c| !c.is_empty()).map(Into::into);
+                }
+                if server.changed() || ca_edit.changed() {
+                    self.model.options_dirty = true;
+                }
+            });
+
+            let enter = password.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            if ui.button("Sign in").clicked() || enter {
+                self.sign_in();
+            }
+        });
+        if busy {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Signing in…");
+            });
+        }
+        if let Some(error) = &self.model.form.error {
+            ui.colored_label(Color32::from_rgb(200, 40, 40), error);
+        }
+    }
+
+    fn main_window(&mut self, ui: &mut egui::Ui) {
+        let Some(state) = self.model.state.clone() else { return };
+        ui.heading(&state.account.display_name);
+        ui.label(RichText::new(&state.account.username).weak());
+        ui.horizontal(|ui| {
+            let label = ui.label("Status:");
+            let mut status = state.status;
+            egui::ComboBox::from_id_salt("status")
+                .selected_text(status_label(status))
+                .show_ui(ui, |ui| {
+                    for choice in Status::ALL.into_iter().filter(|s| s.is_settable()) {
+                        ui.selectable_value(&mut status, choice, status_label(choice));
+                    }
+                })
+                .response
+                .labelled_by(label.id);
+            if status != state.status {
+                self.send(Intent::SetStatus(status));
+            }
+        });
+        ui.horizontal(|ui| {
+            let label = ui.label("Personal message:");
+            let edit = ui
+                .add(
+                    egui::TextEdit::singleline(&mut self.model.personal_message_draft)
+                        .hint_text("Share a quick message"),
+                )
+                .labelled_by(label.id);
+            let submit = edit.lost_focus() || ui.button("Set").clicked();
+            if submit && self.model.personal_message_draft != state.personal_message {
+                let message = self.model.personal_message_draft.trim().to_string();
+                self.model.options.profile.personal_message = message.clone();
+                self.model.options_dirty = true;
+                self.send(Intent::SetPersonalMessage(message));
+            }
+        });
+        if let mocha_client::ConnectionState::Reconnecting { attempt } = state.connection {
+            ui.colored_label(Color32::from_rgb(200, 120, 0), format!("Reconnecting… (attempt {attempt})"));
+        }
+
+        self.update_banner(ui);
+        self.requests(ui, &state);
+        ui.separator();
+        self.list_controls(ui);
+        for (group, contacts) in self.model.contact_groups() {
+            let online = contacts.iter().filter(|c| c.presence.is_some()).count();
+            egui::CollapsingHeader::new(format!("{group} ({online}/{})", contacts.len()))
+                .id_salt(("group", &group))
+                .default_open(true)
+                .show(ui, |ui| {
+                    for contact in contacts {
+                        self.contact_row(ui, &contact);
+                    }
+                });
+        }
+        if state.contacts.is_empty() {
+            ui.label("No contacts yet. Use Contacts › Add a contact… to add one.");
+        }
+        if !state.blocks.is_empty() {
+            ui.collapsing(format!("Blocked ({})", state.blocks.len()), |ui| {
+                for blocked in &state.blocks {
+                    ui.horizontal(|ui| {
+                        ui.label(format!("{} ({})", blocked.user.display_name, blocked.user.username));
+                        if ui.button(format!("Unblock {}", blocked.user.username)).clicked() {
+                            self.send(Intent::Unblock(blocked.user.id));
+                        }
+                    });
+                }
+            });
+        }
+        self.notices(ui);
+    }
+
+    fn update_banner(&mut self, ui: &mut egui::Ui) {
+        let Some(offer) = self.model.update.clone() else { return };
+        egui::Frame::group(ui.style()).fill(Color32::from_rgb(255, 248, 200)).show(ui, |ui| {
+            ui.label(format!("Mocha Messenger {} is available.", offer.build.version));
+            if !offer.build.notes.is_empty() {
+                ui.label(RichText::new(&offer.build.notes).small());
+            }
+            ui.horizontal(|ui| {
+                if ui.button("Download").clicked() {
+                    ui.ctx().open_url(egui::OpenUrl::new_tab(&offer.build.download_url));
+                    self.model.update = None;
+                }
+                if ui.button("Remind me later").clicked() {
+                    self.model.defer_update(time::OffsetDateTime::now_utc());
+                }
+            });
+        });
+    }
+
+    fn requests(&mut self, ui: &mut egui::Ui, state: &mocha_client::ClientState) {
+        for request in &state.requests.incoming {
+            egui::Frame::group(ui.style()).show(ui, |ui| {
+                ui.label(format!(
+                    "{} ({}) wants to add you as a contact.",
+                    request.from.display_name, request.from.username
+                ));
+                if let Some(message) = &request.message {
+                    ui.label(RichText::new(format!("“{message}”")).italics());
+                }
+                ui.horizontal(|ui| {
+                    if ui.button("Accept").clicked() {
+                        self.send(Intent::AcceptRequest(request.id));
+                    }
+                    if ui.button("Decline").clicked() {
+                        self.send(Intent::DeclineRequest(request.id));
+                    }
+                    if ui.button("Block").clicked() {
+                        self.send(Intent::BlockRequester { request_id: request.id, user: request.from.id });
+                    }
+                });
+            });
+        }
+        for request in &state.requests.outgoing {
+            ui.label(
+                RichText::new(format!("Waiting for {} to accept your request.", request.to.username)).weak(),
+            );
+        }
+    }
+
+    fn list_controls(&mut self, ui: &mut egui::Ui) {
+        let contacts = &mut self.model.options.contacts;
+        let before = (contacts.sort_by, contacts.group_by, contacts.show_offline);
+        ui.horizontal(|ui| {
+            ui.label("Sort:");
+            ui.selectable_value(&mut contacts.sort_by, SortBy::Name, "By name");
+            ui.selectable_value(&mut contacts.sort_by, SortBy::Status, "By status");
+            ui.label("Group:");
+            ui.selectable_value(&mut contacts.group_by, GroupBy::Status, "Online/offline");
+            ui.selectable_value(&mut contacts.group_by, GroupBy::Groups, "My groups");
+        });
+        if before != (contacts.sort_by, contacts.group_by, contacts.show_offline) {
+            self.model.options_dirty = true;
+        }
+    }
+
+    fn contact_row(&mut self, ui: &mut egui::Ui, contact: &mocha_client::api::SyncContact) {
+        let name = contact_name(contact);
+        let status = contact.presence.as_ref().map(|p| p.status);
+        let (dot, colour) = presence_dot(status);
+        let mut text = format!("{dot} {name} ({})", presence_label(status));
+        if let Some(message) =
+            contact.presence.as_ref().map(|p| &p.personal_message).filter(|m| !m.is_empty())
+        {
+            text.push_str(&format!(" — {message}"));
+        }
+        if contact.blocked {
+            text.push_str(" [blocked]");
+        }
+        let row = ui.add(egui::Button::selectable(false, RichText::new(text).color(colour)));
+        let row = row.on_hover_text(&contact.user.username);
+        if row.double_clicked() {
+            self.open_conversation(contact.user.id, &name);
+        }
+        row.context_menu(|ui| {
+            if ui.button("Send an instant message").clicked() {
+                self.open_conversation(contact.user.id, &name);
+                ui.close();
+            }
+            if ui.button("Rename…").clicked() {
+                self.dialogs.rename = Some((contact.user.id, contact.alias.clone().unwrap_or_default()));
+                ui.close();
+            }
+            if ui.button("Move to group…").clicked() {
+                let id = contact.user.id.to_string();
+                let current = self.model.options.contacts.group_of(&id).unwrap_or("").to_string();
+                self.dialogs.group = Some((contact.user.id, current));
+                ui.close();
+            }
+            let block = if contact.blocked { "Unblock" } else { "Block" };
+            if ui.button(block).clicked() {
+                self.send(if contact.blocked {
+                    Intent::Unblock(contact.user.id)
+                } else {
+                    Intent::Block(contact.user.id)
+                });
+                ui.close();
+            }
+            if ui.button("Remove contact").clicked() {
+                self.send(Intent::RemoveContact(contact.user.id));
+                ui.close();
+            }
+        });
+    }
+
+    pub(crate) fn open_conversation(&mut self, user: UserId, name: &str) {
+        // An open conversation with just this contact is reused.
+        let existing = self.model.conversations.values_mut().find(|c| {
+            let with_them = match c.participants.as_slice() {
+                [only] => only.user_id == user,
+                [] => c.invited.as_deref() == Some(name),
+                _ => false,
+            };
+            !c.ended && with_them
+        });
+        match existing {
+            Some(conversation) => conversation.open = true,
+            None => self.send(Intent::StartConversation { with: user.to_string(), name: name.to_string() }),
+        }
+    }
+
+    fn notices(&mut self, ui: &mut egui::Ui) {
+        if self.model.notices.is_empty() {
+            return;
+        }
+        ui.separator();
+        for notice in self.model.notices.iter().rev().take(8) {
+            let text =
+                if notice.service { format!("Service notice: {}", notice.text) } else { notice.text.clone() };
+            ui.label(RichText::new(text).small());
+        }
+    }
+
+    pub(crate) fn apply_options(&mut self, options: ClientOptions) {
+        let old = std::mem::replace(&mut self.model.options, options);
+        self.model.options_dirty = true;
+        let new = &self.model.options;
+        if let Some(state) = &self.model.state {
+            let name = new.profile.display_name.trim();
+            if name != old.profile.display_name.trim()
+                && !name.is_empty()
+                && name != state.account.display_name
+            {
+                self.send(Intent::SetDisplayName(name.to_string()));
+            }
+            if new.profile.personal_message != old.profile.personal_message {
+                self.model.personal_message_draft = new.profile.personal_message.clone();
+                self.send(Intent::SetPersonalMessage(new.profile.personal_message.clone()));
+            }
+        }
+    }
+}
+
+fn presence_dot(status: Option<PresenceStatus>) -> (&'static str, Color32) {
+    match status {
+        Some(PresenceStatus::Online) => ("●", Color32::from_rgb(40, 160, 40)),
+        Some(PresenceStatus::Busy | PresenceStatus::OnThePhone) => ("●", Color32::from_rgb(200, 40, 40)),
+        Some(_) => ("●", Color32::from_rgb(220, 150, 0)),
+        None => ("○", Color32::GRAY),
+    }
+}
+
+impl eframe::App for MessengerApp {
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        MessengerApp::logic(self, ctx);
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        MessengerApp::ui(self, ui);
+    }
+}

@@ -1,0 +1,39 @@
+//! Mocha Messenger, the desktop client: sign in, the contact list with presence,
+//! conversations with files and nudges, and every local setting the privacy policy
+//! lists. The protocol lives in `mocha-client`; this crate renders state and turns
+//! clicks into [`Intent`]s that a backend thread carries out.
+//!
+//! - [`settings`]: `client-options.json` (unknown fields kept, corrupt files moved aside).
+//! - [`platform`]: folders, opening a folder, and the OS secret store.
+//! - [`model`]: the app's state and how backend events change it — no window needed.
+//! - [`backend`]: the network side on its own tokio runtime thread.
+//! - [`app`] and [`windows`]: the egui layout.
+
+pub mod app;
+pub mod backend;
+pub mod errors;
+pub mod intent;
+pub mod model;
+pub mod platform;
+pub mod settings;
+pub mod windows;
+
+pub use app::{AppEnv, MessengerApp};
+pub use intent::Intent;
+pub use model::AppModel;
+
+/// Opens the main window and runs until it closes.
+pub fn run(env: AppEnv) -> eframe::Result {
+    let options = eframe::NativeOptions {
+        viewport: eframe::egui::ViewportBuilder::default()
+            .with_title("Mocha Messenger")
+            .with_inner_size([1000.0, 700.0])
+            .with_min_inner_size([360.0, 420.0]),
+        ..Default::default()
+    };
+    eframe::run_native(
+        "Mocha Messenger",
+        options,
+        Box::new(|cc| Ok(Box::new(MessengerApp::new(&cc.egui_ctx, env)))),
+    )
+}

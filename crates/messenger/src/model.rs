@@ -1,0 +1,960 @@
+//! The app's state, apart from any window: what the sign-in form holds, what the
+//! client knows (a [`ClientState`] snapshot), the conversations with their text (in
+//! memory only), transfers, notices and the update offer. The backend's
+//! [`BackendEvent`]s are applied here by pure functions, so all of it is unit-testable.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use mocha_client::api::{ActivityAlert, Build, PresenceStatus, SyncContact, UserId};
+use mocha_client::proto::Status;
+use mocha_client::proto::im::TextFormat;
+use mocha_client::sb::Participant;
+use mocha_client::{ClientState, ConversationEvent, ConversationId, Event, TransferDirection, TransferEvent};
+use time::OffsetDateTime;
+
+use crate::settings::{AlertRecord, ClientOptions, GroupBy, InitialStatus, SortBy};
+
+/// How long "X is typing…" stays up after their last typing signal.
+pub const TYPING_SHOWN_FOR: Duration = Duration::from_secs(6);
+/// How long a nudge shakes the window.
+pub const NUDGE_SHAKE: Duration = Duration::from_millis(700);
+/// How long "remind me later" puts off an update.
+pub const UPDATE_REMIND_AFTER: time::Duration = time::Duration::days(1);
+
+/// What the backend tells the app.
+#[derive(Debug)]
+pub enum BackendEvent {
+    /// Whether remembered sign-in can be offered (the OS secret store answered).
+    SecretStore(Result<(), String>),
+    /// A remembered sign-in exists for this server and address.
+    Remembered {
+        address: String,
+        present: bool,
+    },
+    SignInFailed(String),
+    SignedIn(ClientState),
+    /// A push from the client, with the state after it.
+    Client(Event, ClientState),
+    ConversationOpened {
+        id: ConversationId,
+        participants: Vec<Participant>,
+        invited: Option<String>,
+    },
+    FileOffered {
+        id: ConversationId,
+        transfer_id: String,
+        name: String,
+        size: u64,
+    },
+    Alerts(Vec<ActivityAlert>),
+    UpdateAvailable(Build),
+    /// The session is over; back to the sign-in window with this message.
+    SignedOut(Option<String>),
+    /// Something the user asked for failed.
+    Failed(String),
+    /// Something worth a line in the main window (request sent, saved, …).
+    Info(String),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Screen {
+    SignIn,
+    SigningIn,
+    Main,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SignInForm {
+    pub address: String,
+    pub password: String,
+    pub status: InitialStatus,
+    pub error: Option<String>,
+    /// A remembered sign-in exists for the address in the form.
+    pub remembered: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum SecretStoreState {
+    Probing,
+    Available,
+    Unavailable(String),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ChatLine {
+    Text {
+        from: String,
+        mine: bool,
+        text: String,
+        format: TextFormat,
+        at: OffsetDateTime,
+    },
+    /// Joins, leaves, nudges, transfers, failures.
+    Note {
+        text: String,
+        at: OffsetDateTime,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum TransferState {
+    /// Offered to us: accept or decline.
+    Offered,
+    /// Offered by us: waiting for them.
+    Waiting,
+    Moving {
+        done: u64,
+    },
+    Done {
+        path: Option<PathBuf>,
+    },
+    Declined,
+    Cancelled,
+    Failed(String),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TransferView {
+    pub id: String,
+    pub name: String,
+    pub size: u64,
+    pub direction: TransferDirection,
+    pub peer: String,
+    pub state: TransferState,
+}
+
+impl TransferView {
+    pub fn fraction(&self) -> f32 {
+        match &self.state {
+            TransferState::Moving { done } if self.size > 0 => (*done as f64 / self.size as f64) as f32,
+            TransferState::Done { .. } => 1.0,
+            _ => 0.0,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConversationView {
+    pub id: ConversationId,
+    pub participants: Vec<Participant>,
+    /// Who was invited when the window opened (shown until they join).
+    pub invited: Option<String>,
+    pub lines: Vec<ChatLine>,
+    pub transfers: Vec<TransferView>,
+    /// Who is typing, with when we last heard.
+    pub typing: BTreeMap<UserId, (String, OffsetDateTime)>,
+    pub nudged_at: Option<OffsetDateTime>,
+    pub ended: bool,
+    pub draft: String,
+    pub invite_draft: String,
+    pub open: bool,
+    /// When we last told them we are typing.
+    pub typing_sent_at: Option<OffsetDateTime>,
+}
+
+impl ConversationView {
+    pub fn new(id: ConversationId, participants: Vec<Participant>, invited: Option<String>) -> Self {
+        Self {
+            id,
+            participants,
+            invited,
+            lines: Vec::new(),
+            transfers: Vec::new(),
+            typing: BTreeMap::new(),
+            nudged_at: None,
+            ended: false,
+            draft: String::new(),
+            invite_draft: String::new(),
+            open: true,
+            typing_sent_at: None,
+        }
+    }
+
+    /// The window title: the names of the others.
+    pub fn title(&self) -> String {
+        let names: Vec<&str> = self.participants.iter().map(|p| p.display_name.as_str()).collect();
+        match (names.is_empty(), &self.invited) {
+            (false, _) => format!("{} - Conversation", names.join(", ")),
+            (true, Some(who)) => format!("{who} - Conversation"),
+            (true, None) => "Conversation".to_string(),
+        }
+    }
+
+    /// "Bob is typing…", or `None`.
+    pub fn typing_line(&self, now: OffsetDateTime) -> Option<String> {
+        let names: Vec<&str> = self
+            .typing
+            .values()
+            .filter(|(_, at)| now - *at < TYPING_SHOWN_FOR)
+            .map(|(name, _)| name.as_str())
+            .collect();
+        match names.as_slice() {
+            [] => None,
+            [one] => Some(format!("{one} is typing…")),
+            many => Some(format!("{} are typing…", many.join(", "))),
+        }
+    }
+
+    /// How far to shift the window for the nudge's shake now (zero when still).
+    pub fn shake_offset(&self, now: OffsetDateTime) -> f32 {
+        match self.nudged_at {
+            Some(at) if now - at < NUDGE_SHAKE => {
+                let t = (now - at).as_seconds_f32();
+                (t * 60.0).sin() * 10.0 * (1.0 - t / NUDGE_SHAKE.as_secs_f32())
+            }
+            _ => 0.0,
+        }
+    }
+
+    fn note(&mut self, text: impl Into<String>, at: OffsetDateTime) {
+        self.lines.push(ChatLine::Note { text: text.into(), at });
+    }
+
+    fn name_of(&self, user: UserId) -> String {
+        self.participants
+            .iter()
+            .find(|p| p.user_id == user)
+            .map(|p| p.display_name.clone())
+            .unwrap_or_else(|| user.to_string())
+    }
+
+    fn transfer(&mut self, id: &str) -> Option<&mut TransferView> {
+        self.transfers.iter_mut().find(|t| t.id == id)
+    }
+}
+
+/// An update offered at sign-in.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UpdateOffer {
+    pub build: Build,
+}
+
+/// A line in the main window: notices from the operators and what happened.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Notice {
+    pub text: String,
+    pub at: OffsetDateTime,
+    pub service: bool,
+}
+
+pub struct AppModel {
+    pub screen: Screen,
+    pub form: SignInForm,
+    pub secret_store: SecretStoreState,
+    pub state: Option<ClientState>,
+    pub conversations: BTreeMap<ConversationId, ConversationView>,
+    pub notices: Vec<Notice>,
+    pub update: Option<UpdateOffer>,
+    pub options: ClientOptions,
+    /// Set when `options` changed and must be written.
+    pub options_dirty: bool,
+    /// Alerts polled this session, shown in the alert history with the kept ones.
+    pub personal_message_draft: String,
+}
+
+impl AppModel {
+    pub fn new(options: ClientOptions) -> Self {
+        let address = if options.sign_in.remember_me {
+            options.sign_in.recent_addresses.first().cloned().unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let form = SignInForm {
+            address,
+            password: String::new(),
+            status: options.sign_in.initial_status,
+            error: None,
+            remembered: false,
+        };
+        Self {
+            screen: Screen::SignIn,
+            form,
+            secret_store: SecretStoreState::Probing,
+            state: None,
+            conversations: BTreeMap::new(),
+            notices: Vec::new(),
+            update: None,
+            options,
+            options_dirty: false,
+            personal_message_draft: String::new(),
+        }
+    }
+
+    pub fn notice(&mut self, text: impl Into<String>, service: bool) {
+        self.notices.push(Notice { text: text.into(), at: OffsetDateTime::now_utc(), service });
+        let excess = self.notices.len().saturating_sub(50);
+        self.notices.drain(..excess);
+    }
+
+    pub fn my_id(&self) -> Option<UserId> {
+        self.state.as_ref().map(|s| s.account.id)
+    }
+
+    /// Applies what the backend said.
+    pub fn apply(&mut self, event: BackendEvent) {
+        let now = OffsetDateTime::now_utc();
+        match event {
+            BackendEvent::SecretStore(Ok(())) => self.secret_store = SecretStoreState::Available,
+            BackendEvent::SecretStore(Err(reason)) => {
+                self.secret_store = SecretStoreState::Unavailable(reason);
+            }
+            BackendEvent::Remembered { address, present } => {
+                if address.eq_ignore_ascii_case(&self.form.address) {
+                    self.form.remembered = present;
+                }
+            }
+            BackendEvent::SignInFailed(message) => {
+                self.screen = Screen::SignIn;
+                self.form.error = Some(message);
+            }
+            BackendEvent::SignedIn(state) => {
+                self.screen = Screen::Main;
+                self.form.password.clear();
+                self.form.error = None;
+                self.options.sign_in.remember_address(&state.account.username);
+                self.options.sign_in.initial_status = self.form.status;
+                self.personal_message_draft = state.personal_message.clone();
+                self.mirror_blocks(&state);
+                self.state = Some(state);
+                self.options_dirty = true;
+            }
+            BackendEvent::Client(event, state) => {
+                self.on_client_event(event, now);
+                self.mirror_blocks(&state);
+                self.state = Some(state);
+            }
+            BackendEvent::ConversationOpened { id, participants, invited } => {
+                self.conversations.insert(id, ConversationView::new(id, participants, invited));
+            }
+            BackendEvent::FileOffered { id, transfer_id, name, size } => {
+                if let Some(c) = self.conversations.get_mut(&id) {
+                    let peer = c.participants.first().map(|p| p.display_name.clone()).unwrap_or_default();
+                    c.note(format!("You offered {name} ({}).", human_size(size)), now);
+                    c.transfers.push(TransferView {
+                        id: transfer_id,
+                        name,
+                        size,
+                        direction: TransferDirection::Sending,
+                        peer,
+                        state: TransferState::Waiting,
+                    });
+                }
+            }
+            BackendEvent::Alerts(alerts) => {
+                for alert in &alerts {
+                    self.notice(
+                        format!("While you were away, {} said: {}", alert.sender.display_name, alert.text),
+                        false,
+                    );
+                }
+                if !alerts.is_empty() {
+                    self.options.record_alerts(alerts.into_iter().map(|a| AlertRecord {
+                        id: a.id,
+                        kind: a.kind,
+                        sender_id: a.sender.id.to_string(),
+                        sender_name: a.sender.display_name,
+                        text: a.text,
+                        received_at: rfc3339(a.created_at),
+                        unknown: Default::default(),
+                    }));
+                    self.options_dirty = true;
+                }
+            }
+            BackendEvent::UpdateAvailable(build) => {
+                if !self.update_deferred(&build.version, now) {
+                    self.update = Some(UpdateOffer { build });
+                }
+            }
+            BackendEvent::SignedOut(message) => {
+                self.screen = Screen::SignIn;
+                self.state = None;
+                self.update = None;
+                for conversation in self.conversations.values_mut() {
+                    conversation.ended = true;
+                }
+                self.conversations.clear();
+                self.form.error = message;
+            }
+            BackendEvent::Failed(message) => self.notice(message, false),
+            BackendEvent::Info(message) => self.notice(message, false),
+        }
+    }
+
+    /// Blocked contact ids, mirrored into the settings as the privacy policy says.
+    fn mirror_blocks(&mut self, state: &ClientState) {
+        let mut ids: Vec<String> = state.blocks.iter().map(|b| b.user.id.to_string()).collect();
+        ids.extend(state.contacts.iter().filter(|c| c.blocked).map(|c| c.user.id.to_string()));
+        ids.sort();
+        ids.dedup();
+        if ids != self.options.blocked_contact_ids {
+            self.options.blocked_contact_ids = ids;
+            self.options_dirty = true;
+        }
+    }
+
+    fn on_client_event(&mut self, event: Event, now: OffsetDateTime) {
+        match event {
+            Event::Notice(text) => {
+                if self.options.notifications.show_service_notices {
+                    self.notice(text, true);
+                }
+            }
+            Event::Disconnected { reason, retry_in, .. } => {
+                self.notice(
+                    format!("Connection lost ({reason}); retrying in {}s.", retry_in.as_secs().max(1)),
+                    false,
+                );
+            }
+            Event::Presence { user, presence: Some(_) } => {
+                let was_offline =
+                    self.state.as_ref().and_then(|s| s.contact(user)).is_some_and(|c| c.presence.is_none());
+                if was_offline && self.options.notifications.contact_signs_in {
+                    let name = self
+                        .state
+                        .as_ref()
+                        .and_then(|s| s.contact(user))
+                        .map(contact_name)
+                        .unwrap_or_default();
+                    self.notice(format!("{name} has just signed in."), false);
+                }
+            }
+            Event::Conversation { id, event } => self.on_conversation_event(id, event, now),
+            _ => {}
+        }
+    }
+
+    fn on_conversation_event(&mut self, id: ConversationId, event: ConversationEvent, now: OffsetDateTime) {
+        let Some(c) = self.conversations.get_mut(&id) else { return };
+        match event {
+            ConversationEvent::Joined(participant) => {
+                c.note(format!("{} has joined the conversation.", participant.display_name), now);
+                if !c.participants.iter().any(|p| p.user_id == participant.user_id) {
+                    c.participants.push(participant);
+                }
+            }
+            ConversationEvent::Left { user, .. } => {
+                let name = c.name_of(user);
+                c.note(format!("{name} has left the conversation."), now);
+                c.participants.retain(|p| p.user_id != user);
+                c.typing.remove(&user);
+            }
+            ConversationEvent::Text { from, text, format } => {
+                c.typing.remove(&from.user_id);
+                c.lines.push(ChatLine::Text { from: from.display_name, mine: false, text, format, at: now });
+                c.open = true;
+            }
+            ConversationEvent::Typing { from } => {
+                c.typing.insert(from.user_id, (from.display_name, now));
+            }
+            ConversationEvent::Nudge { from } => {
+                c.note(format!("{} has just sent you a nudge.", from.display_name), now);
+                c.nudged_at = Some(now);
+                c.open = true;
+            }
+            ConversationEvent::FileOffered { from, offer } => {
+                c.note(
+                    format!(
+                        "{} wants to send you {} ({}).",
+                        from.display_name,
+                        offer.name,
+                        human_size(offer.size)
+                    ),
+                    now,
+                );
+                c.transfers.push(TransferView {
+                    id: offer.transfer_id,
+                    name: offer.name,
+                    size: offer.size,
+                    direction: TransferDirection::Receiving,
+                    peer: from.display_name,
+                    state: TransferState::Offered,
+                });
+                c.open = true;
+            }
+            ConversationEvent::Transfer(transfer) => on_transfer(c, transfer, now),
+            ConversationEvent::Invitation { from, application, .. } => {
+                c.note(
+                    format!(
+                        "{} sent an invitation ({application}) this version cannot open.",
+                        from.display_name
+                    ),
+                    now,
+                );
+            }
+            ConversationEvent::Call { from, .. } => {
+                c.note(
+                    format!(
+                        "{} wants to start a call; calls are not available in this version yet.",
+                        from.display_name
+                    ),
+                    now,
+                );
+            }
+            ConversationEvent::Refused(reply) => c.note(format!("Not delivered: {}", reply.reason), now),
+            ConversationEvent::Ended { .. } => {
+                c.ended = true;
+                c.note("The conversation has ended.", now);
+            }
+            ConversationEvent::Media { .. } | ConversationEvent::Other { .. } => {}
+        }
+    }
+
+    /// Records our own line in a conversation (shown at once; a failure adds a notice later).
+    pub fn record_sent_in(&self, view: &mut ConversationView, text: &str, format: TextFormat) {
+        let name = self.state.as_ref().map(|s| s.account.display_name.clone()).unwrap_or_default();
+        view.lines.push(ChatLine::Text {
+            from: name,
+            mine: true,
+            text: text.to_string(),
+            format,
+            at: OffsetDateTime::now_utc(),
+        });
+    }
+
+    /// Whether "remind me later" still holds for `version`.
+    pub fn update_deferred(&self, version: &str, now: OffsetDateTime) -> bool {
+        let updates = &self.options.updates;
+        updates.deferred_version.as_deref() == Some(version)
+            && updates
+                .remind_after
+                .as_deref()
+                .and_then(|t| OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok())
+                .is_some_and(|after| now < after)
+    }
+
+    /// "Remind me later": hides the offer and remembers it in the settings.
+    pub fn defer_update(&mut self, now: OffsetDateTime) {
+        if let Some(offer) = self.update.take() {
+            self.options.updates.deferred_version = Some(offer.build.version);
+            self.options.updates.remind_after = Some(rfc3339(now + UPDATE_REMIND_AFTER));
+            self.options_dirty = true;
+        }
+    }
+
+    /// The contact list as drawn: groups in order, each with its contacts sorted.
+    pub fn contact_groups(&self) -> Vec<(String, Vec<SyncContact>)> {
+        let Some(state) = &self.state else { return Vec::new() };
+        let list = &self.options.contacts;
+        let mut contacts: Vec<SyncContact> = state.contacts.clone();
+        match list.sort_by {
+            SortBy::Name => contacts.sort_by_key(|c| contact_name(c).to_lowercase()),
+            SortBy::Status => contacts.sort_by_key(|c| (status_rank(c), contact_name(c).to_lowercase())),
+        }
+        let mut groups: Vec<(String, Vec<SyncContact>)> = Vec::new();
+        let mut push = |name: &str, contact: SyncContact| match groups.iter_mut().find(|(n, _)| n == name) {
+            Some((_, members)) => members.push(contact),
+            None => groups.push((name.to_string(), vec![contact])),
+        };
+        match list.group_by {
+            GroupBy::Status => {
+                for contact in contacts {
+                    let online = contact.presence.is_some();
+                    if online || list.show_offline {
+                        push(if online { "Online" } else { "Offline" }, contact);
+                    }
+                }
+                groups.sort_by_key(|(name, _)| name != "Online");
+            }
+            GroupBy::Groups => {
+                for contact in contacts {
+                    if contact.presence.is_none() && !list.show_offline {
+                        continue;
+                    }
+                    let group =
+                        list.group_of(&contact.user.id.to_string()).unwrap_or("Other contacts").to_string();
+                    push(&group, contact);
+                }
+                let order: Vec<&str> = list.groups.iter().map(|g| g.name.as_str()).collect();
+                groups.sort_by_key(|(name, _)| order.iter().position(|g| g == name).unwrap_or(usize::MAX));
+            }
+        }
+        groups
+    }
+}
+
+fn on_transfer(c: &mut ConversationView, event: TransferEvent, now: OffsetDateTime) {
+    let (id, state, note) = match event {
+        TransferEvent::Accepted { transfer_id } => (transfer_id, TransferState::Moving { done: 0 }, None),
+        TransferEvent::Declined { transfer_id } => {
+            (transfer_id, TransferState::Declined, Some("was declined"))
+        }
+        TransferEvent::Cancelled { transfer_id } => {
+            (transfer_id, TransferState::Cancelled, Some("was cancelled"))
+        }
+        TransferEvent::Progress { transfer_id, done, .. } => {
+            (transfer_id, TransferState::Moving { done }, None)
+        }
+        TransferEvent::Completed { transfer_id, path, .. } => {
+            (transfer_id, TransferState::Done { path }, Some("is complete"))
+        }
+        TransferEvent::Failed { transfer_id, reason, .. } => {
+            let t = c.transfer(&transfer_id).map(|t| t.name.clone()).unwrap_or_default();
+            c.note(format!("The transfer of {t} failed: {reason}"), now);
+            (transfer_id, TransferState::Failed(reason), None)
+        }
+    };
+    if let Some(transfer) = c.transfer(&id) {
+        transfer.state = state;
+        let line = note.map(|n| format!("The transfer of {} {n}.", transfer.name));
+        if let Some(line) = line {
+            c.note(line, now);
+        }
+    }
+}
+
+/// The alias if one is set, else the display name.
+pub fn contact_name(contact: &SyncContact) -> String {
+    contact
+        .alias
+        .clone()
+        .filter(|a| !a.is_empty())
+        .or_else(|| contact.presence.as_ref().map(|p| p.display_name.clone()))
+        .unwrap_or_else(|| contact.user.display_name.clone())
+}
+
+fn status_rank(contact: &SyncContact) -> u8 {
+    match contact.presence.as_ref().map(|p| p.status) {
+        Some(PresenceStatus::Online) => 0,
+        Some(PresenceStatus::Busy) => 1,
+        Some(PresenceStatus::BeRightBack) => 2,
+        Some(PresenceStatus::Away) => 3,
+        Some(PresenceStatus::OnThePhone) => 4,
+        Some(PresenceStatus::OutToLunch) => 5,
+        None => 9,
+    }
+}
+
+pub fn status_label(status: Status) -> &'static str {
+    match status {
+        Status::Online => "Online",
+        Status::Busy => "Busy",
+        Status::Away => "Away",
+        Status::BeRightBack => "Be Right Back",
+        Status::OnThePhone => "On The Phone",
+        Status::OutToLunch => "Out To Lunch",
+        Status::Hidden => "Appear Offline",
+        Status::Offline => "Offline",
+    }
+}
+
+pub fn presence_label(status: Option<PresenceStatus>) -> &'static str {
+    match status {
+        Some(PresenceStatus::Online) => "Online",
+        Some(PresenceStatus::Busy) => "Busy",
+        Some(PresenceStatus::Away) => "Away",
+        Some(PresenceStatus::BeRightBack) => "Be Right Back",
+        Some(PresenceStatus::OnThePhone) => "On The Phone",
+        Some(PresenceStatus::OutToLunch) => "Out To Lunch",
+        None => "Offline",
+    }
+}
+
+pub fn human_size(bytes: u64) -> String {
+    match bytes {
+        b if b < 1024 => format!("{b} bytes"),
+        b if b < 1024 * 1024 => format!("{:.1} KB", b as f64 / 1024.0),
+        b => format!("{:.1} MB", b as f64 / (1024.0 * 1024.0)),
+    }
+}
+
+pub fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+/// Emoticon text codes and the pictures shown for them when graphics are on.
+pub const EMOTICONS: &[(&str, &str)] = &[
+    (":-)", "🙂"),
+    (":)", "🙂"),
+    (":-D", "😃"),
+    (":D", "😃"),
+    (";-)", "😉"),
+    (";)", "😉"),
+    (":-(", "🙁"),
+    (":(", "🙁"),
+    (":-P", "😛"),
+    (":P", "😛"),
+    (":'(", "😢"),
+    ("(Y)", "👍"),
+    ("(N)", "👎"),
+    ("<3", "❤"),
+    ("(coffee)", "☕"),
+];
+
+/// Replaces emoticon codes with pictures; the text is left alone when graphics are off.
+pub fn render_emoticons(text: &str, graphics: bool) -> String {
+    if !graphics {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    'outer: while !rest.is_empty() {
+        for (code, picture) in EMOTICONS {
+            if let Some(after) = rest.strip_prefix(code) {
+                out.push_str(picture);
+                rest = after;
+                continue 'outer;
+            }
+        }
+        let mut chars = rest.chars();
+        if let Some(c) = chars.next() {
+            out.push(c);
+        }
+        rest = chars.as_str();
+    }
+    out
+}
+
+/// `rrggbb` (with or without `#`) as RGB.
+pub fn parse_colour(text: &str) -> Option<[u8; 3]> {
+    let hex = text.trim().trim_start_matches('#');
+    if hex.len() != 6 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).ok();
+    Some([byte(0)?, byte(2)?, byte(4)?])
+}
+
+/// The format our messages go out with, from the message options.
+pub fn outgoing_format(options: &ClientOptions) -> TextFormat {
+    let m = &options.messages;
+    let mut effects = String::new();
+    if m.bold {
+        effects.push('B');
+    }
+    if m.italic {
+        effects.push('I');
+    }
+    TextFormat {
+        font: Some(m.font_family.clone()).filter(|f| !f.is_empty()),
+        color: parse_colour(&m.font_color).map(|[r, g, b]| format!("{r:02x}{g:02x}{b:02x}")),
+        effects,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mocha_client::ConnectionState;
+    use mocha_client::api::{Account, Presence};
+
+    fn account(id: u64, name: &str) -> Account {
+        Account {
+            id: UserId(id as i64),
+            username: format!("{}@example.com", name.to_lowercase()),
+            display_name: name.into(),
+            is_admin: false,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+        }
+    }
+
+    fn contact(id: u64, name: &str, status: Option<PresenceStatus>) -> SyncContact {
+        let a = account(id, name);
+        SyncContact {
+            user: mocha_client::api::UserSummary {
+                id: a.id,
+                username: a.username,
+                display_name: a.display_name.clone(),
+            },
+            alias: None,
+            blocked: false,
+            since: OffsetDateTime::UNIX_EPOCH,
+            presence: status.map(|status| Presence {
+                status,
+                display_name: name.into(),
+                personal_message: String::new(),
+            }),
+        }
+    }
+
+    fn signed_in(contacts: Vec<SyncContact>) -> AppModel {
+        let mut model = AppModel::new(ClientOptions::default());
+        let mut state = test_state(account(1, "Alice"));
+        state.contacts = contacts;
+        model.apply(BackendEvent::SignedIn(state));
+        model
+    }
+
+    fn test_state(account: Account) -> ClientState {
+        ClientState {
+            account,
+            connection: ConnectionState::Online,
+            status: Status::Online,
+            personal_message: String::new(),
+            contacts: Vec::new(),
+            blocks: Vec::new(),
+            requests: Default::default(),
+            request_policy: Default::default(),
+        }
+    }
+
+    fn names(groups: &[(String, Vec<SyncContact>)]) -> Vec<(String, Vec<String>)> {
+        groups.iter().map(|(g, cs)| (g.clone(), cs.iter().map(contact_name).collect())).collect()
+    }
+
+    #[test]
+    fn signing_in_remembers_the_address_and_shows_the_main_window() {
+        let model = signed_in(Vec::new());
+        assert_eq!(model.screen, Screen::Main);
+        assert_eq!(model.options.sign_in.recent_addresses, ["alice@example.com"]);
+        assert!(model.options_dirty);
+    }
+
+    #[test]
+    fn contacts_group_by_status_or_local_groups_and_sort() {
+        let mut model = signed_in(vec![
+            contact(2, "bob", Some(PresenceStatus::Away)),
+            contact(3, "Carol", None),
+            contact(4, "Dave", Some(PresenceStatus::Online)),
+        ]);
+        assert_eq!(
+            names(&model.contact_groups()),
+            [
+                ("Online".to_string(), vec!["bob".to_string(), "Dave".into()]),
+                ("Offline".into(), vec!["Carol".into()])
+            ]
+        );
+        model.options.contacts.sort_by = SortBy::Status;
+        assert_eq!(names(&model.contact_groups())[0].1, ["Dave", "bob"]);
+
+        model.options.contacts.group_by = GroupBy::Groups;
+        model.options.contacts.assign("u3", Some("Family"));
+        assert_eq!(
+            names(&model.contact_groups()),
+            [
+                ("Family".to_string(), vec!["Carol".to_string()]),
+                ("Other contacts".into(), vec!["Dave".into(), "bob".into()])
+            ]
+        );
+        model.options.contacts.show_offline = false;
+        assert_eq!(
+            names(&model.contact_groups()),
+            [("Other contacts".to_string(), vec!["Dave".to_string(), "bob".into()])]
+        );
+    }
+
+    #[test]
+    fn an_alias_wins_over_the_display_name() {
+        let mut c = contact(2, "Bob", Some(PresenceStatus::Online));
+        assert_eq!(contact_name(&c), "Bob");
+        c.alias = Some("Bobby".into());
+        assert_eq!(contact_name(&c), "Bobby");
+    }
+
+    #[test]
+    fn blocks_are_mirrored_into_the_settings() {
+        let mut model = signed_in(Vec::new());
+        let mut state = model.state.clone().unwrap();
+        let mut blocked = contact(5, "Eve", None);
+        blocked.blocked = true;
+        state.contacts.push(blocked);
+        model.options_dirty = false;
+        model.apply(BackendEvent::Client(Event::Notice("hi".into()), state));
+        assert_eq!(model.options.blocked_contact_ids, ["u5"]);
+        assert!(model.options_dirty);
+    }
+
+    #[test]
+    fn conversation_events_fill_the_window() {
+        let mut model = signed_in(Vec::new());
+        let id = ConversationId(1);
+        let bob = Participant { user_id: UserId(2), display_name: "Bob".into() };
+        model.apply(BackendEvent::ConversationOpened {
+            id,
+            participants: vec![],
+            invited: Some("Bob".into()),
+        });
+        assert_eq!(model.conversations[&id].title(), "Bob - Conversation");
+        let state = model.state.clone().unwrap();
+        let push = |model: &mut AppModel, event| {
+            model.apply(BackendEvent::Client(Event::Conversation { id, event }, state.clone()));
+        };
+        push(&mut model, ConversationEvent::Joined(bob.clone()));
+        push(&mut model, ConversationEvent::Typing { from: bob.clone() });
+        let now = OffsetDateTime::now_utc();
+        assert_eq!(model.conversations[&id].typing_line(now).as_deref(), Some("Bob is typing…"));
+        assert_eq!(model.conversations[&id].typing_line(now + TYPING_SHOWN_FOR), None);
+        push(
+            &mut model,
+            ConversationEvent::Text { from: bob.clone(), text: "hi".into(), format: TextFormat::default() },
+        );
+        assert_eq!(model.conversations[&id].typing_line(now), None, "a message ends the typing");
+        push(&mut model, ConversationEvent::Nudge { from: bob.clone() });
+        assert!(model.conversations[&id].nudged_at.is_some());
+        let offer = mocha_client::FileOffer {
+            transfer_id: "t1".into(),
+            name: "a.txt".into(),
+            size: 2048,
+            sha256: "00".into(),
+        };
+        push(&mut model, ConversationEvent::FileOffered { from: bob.clone(), offer });
+        push(
+            &mut model,
+            ConversationEvent::Transfer(TransferEvent::Progress {
+                transfer_id: "t1".into(),
+                direction: TransferDirection::Receiving,
+                done: 1024,
+                total: 2048,
+            }),
+        );
+        assert_eq!(model.conversations[&id].transfers[0].fraction(), 0.5);
+        push(
+            &mut model,
+            ConversationEvent::Transfer(TransferEvent::Completed {
+                transfer_id: "t1".into(),
+                direction: TransferDirection::Receiving,
+                path: Some("/x/a.txt".into()),
+                sha256: "00".into(),
+            }),
+        );
+        let c = &model.conversations[&id];
+        assert_eq!(c.transfers[0].state, TransferState::Done { path: Some("/x/a.txt".into()) });
+        assert_eq!(c.title(), "Bob - Conversation");
+        assert!(
+            c.lines.iter().any(
+                |l| matches!(l, ChatLine::Note { text, .. } if text == "Bob has just sent you a nudge.")
+            )
+        );
+    }
+
+    #[test]
+    fn remind_me_later_is_remembered() {
+        let mut model = signed_in(Vec::new());
+        let build = Build {
+            version: "9.9.9".into(),
+            notes: String::new(),
+            download_url: "https://example.org".into(),
+        };
+        model.apply(BackendEvent::UpdateAvailable(build.clone()));
+        assert!(model.update.is_some());
+        let now = OffsetDateTime::now_utc();
+        model.defer_update(now);
+        assert!(model.update.is_none());
+        assert_eq!(model.options.updates.deferred_version.as_deref(), Some("9.9.9"));
+        model.apply(BackendEvent::UpdateAvailable(build.clone()));
+        assert!(model.update.is_none(), "deferred");
+        assert!(!model.update_deferred("9.9.9", now + UPDATE_REMIND_AFTER + time::Duration::seconds(1)));
+        assert!(!model.update_deferred("10.0.0", now), "a newer version is offered at once");
+    }
+
+    #[test]
+    fn emoticons_become_pictures_only_when_asked() {
+        assert_eq!(render_emoticons("hi :) <3 :-D", true), "hi 🙂 ❤ 😃");
+        assert_eq!(render_emoticons("hi :)", false), "hi :)");
+        assert_eq!(render_emoticons("ünïcode ;)", true), "ünïcode 😉");
+    }
+
+    #[test]
+    fn colours_and_formats() {
+        assert_eq!(parse_colour("#ff0080"), Some([255, 0, 128]));
+        assert_eq!(parse_colour("ff0080"), Some([255, 0, 128]));
+        assert_eq!(parse_colour("red"), None);
+        let mut options = ClientOptions::default();
+        options.messages.bold = true;
+        options.messages.font_color = "#00FF00".into();
+        let format = outgoing_format(&options);
+        assert_eq!(format.color.as_deref(), Some("00ff00"));
+        assert_eq!(format.effects, "B");
+    }
+}

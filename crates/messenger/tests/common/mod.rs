@@ -1,0 +1,185 @@
+//! A real Mocha server for a UI test (temporary data folder, real SQLite, real TLS on
+//! OS-picked ports, its own runtime), and helpers to drive the app in `egui_kittest`.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use eframe::egui;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use mocha_client::api::{Account, SessionTokens};
+use mocha_client::{Backoff, Client, ClientConfig, Credentials, Event, PassportClient, Trust};
+use mocha_messenger::platform::SecretStore;
+use mocha_messenger::settings::{ClientOptions, OptionsFile};
+use mocha_messenger::{AppEnv, MessengerApp};
+use mocha_server::{RunningServer, ServerConfig};
+use tokio::sync::mpsc;
+
+pub const WAIT: Duration = Duration::from_secs(20);
+
+pub struct TestServer {
+    pub runtime: tokio::runtime::Runtime,
+    pub server: RunningServer,
+    pub dir: tempfile::TempDir,
+    pub trust: Trust,
+    pub passport: PassportClient,
+}
+
+pub struct TestUser {
+    pub account: Account,
+    pub password: String,
+    pub tokens: SessionTokens,
+}
+
+impl TestServer {
+    pub fn start() -> Self {
+        let runtime =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let dir = tempfile::tempdir().expect("temporary data folder");
+        let config = ServerConfig {
+            passport_port: 0,
+            notification_port: 0,
+            switchboard_port: 0,
+            pbkdf2_iterations: 10_000,
+            ..ServerConfig::default()
+        };
+        let server = runtime.block_on(mocha_server::start(dir.path(), config)).expect("server starts");
+        let trust = Trust::system().with_pem_file(&server.ca_cert).expect("CA certificate readable");
+        let passport = PassportClient::new(&Self::url_of(&server), &trust).expect("client builds");
+        Self { runtime, server, dir, trust, passport }
+    }
+
+    fn url_of(server: &RunningServer) -> String {
+        format!("https://localhost:{}", server.passport_addr.port())
+    }
+
+    pub fn url(&self) -> String {
+        Self::url_of(&self.server)
+    }
+
+    pub fn ca_cert(&self) -> PathBuf {
+        self.server.ca_cert.clone()
+    }
+
+    /// Registers `name@example.com` (display name `Name`) and signs in.
+    pub fn user(&self, name: &str) -> TestUser {
+        let username = format!("{name}@example.com");
+        let password = format!("Tr0ub4dor&3-{}", name.chars().rev().collect::<String>());
+        let mut display = name.to_string();
+        display[..1].make_ascii_uppercase();
+        self.runtime.block_on(async {
+            let account = self.passport.register(&username, &display, &password).await.expect("register");
+            let tokens = self.passport.sign_in(&username, &password).await.expect("sign in");
+            TestUser { account, password, tokens }
+        })
+    }
+
+    pub fn befriend(&self, a: &TestUser, b: &TestUser) {
+        self.runtime.block_on(async {
+            let created = self
+                .passport
+                .request_contact(&a.tokens.session_token, &b.account.username, None)
+                .await
+                .expect("request");
+            let request = created.request.expect("pending request");
+            self.passport.accept_request(&b.tokens.session_token, request.id).await.expect("accept");
+        })
+    }
+
+    /// `user` signed in with a plain `mocha_client::Client` (the other side of a chat).
+    pub fn connect(&self, user: &TestUser) -> (Client, mpsc::Receiver<Event>) {
+        let mut config = ClientConfig::new(&self.url(), self.trust.clone());
+        config.backoff = Backoff { initial: Duration::from_millis(50), max: Duration::from_millis(400) };
+        let credentials = Credentials::Password {
+            username: user.account.username.clone(),
+            password: user.password.clone(),
+        };
+        self.runtime.block_on(Client::connect(config, credentials)).expect("client connects")
+    }
+
+    /// Waits (on the server's runtime) for the first event `pick` accepts.
+    pub fn expect<T>(
+        &self,
+        events: &mut mpsc::Receiver<Event>,
+        mut pick: impl FnMut(&Event) -> Option<T>,
+    ) -> T {
+        self.runtime.block_on(async {
+            tokio::time::timeout(WAIT, async {
+                loop {
+                    let event = events.recv().await.expect("events continue");
+                    if let Some(found) = pick(&event) {
+                        return found;
+                    }
+                }
+            })
+            .await
+            .expect("the expected event came in time")
+        })
+    }
+}
+
+/// Settings that point the app at the test server, with files received into `received`.
+pub fn options_for(t: &TestServer, received: &Path) -> ClientOptions {
+    let mut options = ClientOptions::default();
+    options.sign_in.server = t.url();
+    options.sign_in.ca_certificate = Some(t.ca_cert());
+    options.files.receive_folder = received.to_path_buf();
+    options.updates.check_at_sign_in = false;
+    options
+}
+
+pub type App = Harness<'static, MessengerApp>;
+
+/// The app as a person sees it, with settings in `config_dir`.
+pub fn app(config_dir: &Path, secret_store: SecretStore) -> App {
+    let env = AppEnv { options_file: OptionsFile::new(config_dir), secret_store: Some(secret_store) };
+    // The backend only uses the context to ask for repaints; the harness steps anyway.
+    let app = MessengerApp::new(&egui::Context::default(), env);
+    Harness::builder().with_size([1400.0, 1000.0]).build_ui_state(
+        |ui, app: &mut MessengerApp| {
+            app.logic(ui.ctx());
+            app.ui(ui);
+        },
+        app,
+    )
+}
+
+/// Steps the app until `done` says so (the backend works in real time).
+pub fn wait_until(h: &mut App, what: &str, mut done: impl FnMut(&App) -> bool) {
+    let start = Instant::now();
+    loop {
+        h.step();
+        if done(h) {
+            return;
+        }
+        assert!(start.elapsed() < WAIT, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Waits for a widget whose label contains `text`.
+pub fn wait_for_label(h: &mut App, text: &str) {
+    let text = text.to_string();
+    wait_until(h, &format!("{text:?} on screen"), move |h| h.query_by_label_contains(&text).is_some());
+}
+
+pub fn click(h: &mut App, label: &str) {
+    h.get_by_label(label).click();
+    h.step();
+    h.step();
+}
+
+/// Types into the text field labelled `label`.
+pub fn fill(h: &mut App, label: &str, text: &str) {
+    h.get_by_label(label).focus();
+    h.step();
+    h.get_by_label(label).type_text(text);
+    h.step();
+}
+
+/// Reads `client-options.json` as JSON.
+pub fn saved_options(config_dir: &Path) -> serde_json::Value {
+    let bytes = std::fs::read(config_dir.join("client-options.json")).unwrap_or_default();
+    serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null)
+}

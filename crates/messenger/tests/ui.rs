@@ -1,0 +1,214 @@
+//! The real app, driven through its widgets with `egui_kittest` (no display needed),
+//! against a real server: sign in, presence, status and personal message, a
+//! conversation with text, typing and files both ways, options saved to
+//! `client-options.json`, a corrupt settings file, and a remembered sign-in.
+
+mod common;
+
+use common::*;
+use egui_kittest::kittest::Queryable;
+use mocha_client::api::PresenceStatus;
+use mocha_client::{ConversationEvent, Event, TransferEvent};
+use mocha_messenger::platform::SecretStore;
+use mocha_messenger::settings::OptionsFile;
+
+fn sign_in(h: &mut App, address: &str, password: &str) {
+    fill(h, "Sign-in address:", address);
+    fill(h, "Password:", password);
+    click(h, "Sign in");
+}
+
+#[test]
+fn sign_in_presence_chat_files_and_options() {
+    let t = TestServer::start();
+    let (alice, bob) = (t.user("alice"), t.user("bob"));
+    t.befriend(&alice, &bob);
+    let config = tempfile::tempdir().unwrap();
+    let received = tempfile::tempdir().unwrap();
+    OptionsFile::new(config.path()).save(&options_for(&t, received.path())).unwrap();
+
+    let mut h = app(config.path(), SecretStore::memory());
+    sign_in(&mut h, "alice@example.com", &alice.password);
+    wait_for_label(&mut h, "Bob (Offline)");
+
+    // Bob signs in: Alice's list shows him online.
+    let (bob_client, mut bob_events) = t.connect(&bob);
+    wait_for_label(&mut h, "Bob (Online)");
+
+    // Status and personal message reach Bob.
+    click(&mut h, "Status:");
+    click(&mut h, "Busy");
+    t.expect(&mut bob_events, |e| match e {
+        Event::Presence { user, presence: Some(p) } if *user == alice.account.id => {
+            (p.status == PresenceStatus::Busy).then_some(())
+        }
+        _ => None,
+    });
+    fill(&mut h, "Personal message:", "at the beach");
+    click(&mut h, "Set");
+    t.expect(&mut bob_events, |e| match e {
+        Event::PersonalMessage { user, message } if *user == alice.account.id => {
+            (message == "at the beach").then_some(())
+        }
+        _ => None,
+    });
+
+    // A conversation from the contact's menu; Bob answers the ring.
+    h.get_by_label_contains("Bob (Online)").click_secondary();
+    h.step();
+    click(&mut h, "Send an instant message");
+    let ring = t.expect(&mut bob_events, |e| match e {
+        Event::Ring(ring) => Some(ring.clone()),
+        _ => None,
+    });
+    let bob_chat = t.runtime.block_on(bob_client.answer(&ring)).expect("Bob answers");
+    wait_for_label(&mut h, "To: Bob");
+
+    // Alice writes; Bob reads it with her font.
+    fill(&mut h, "Message:", "hello Bob :)");
+    click(&mut h, "Send");
+    let text = t.expect(&mut bob_events, |e| match e {
+        Event::Conversation { event: ConversationEvent::Text { text, .. }, .. } => Some(text.clone()),
+        _ => None,
+    });
+    assert_eq!(text, "hello Bob :)");
+
+    // Bob types, then answers: Alice sees both.
+    t.runtime.block_on(bob_chat.send_typing()).unwrap();
+    wait_for_label(&mut h, "Bob is typing…");
+    t.runtime.block_on(bob_chat.send_text("hi Alice (Y)")).unwrap();
+    wait_for_label(&mut h, "hi Alice 👍");
+
+    // Alice sends a small file by path; Bob accepts it and it arrives whole.
+    let outbox = tempfile::tempdir().unwrap();
+    let file = outbox.path().join("notes.txt");
+    std::fs::write(&file, "coffee at 10").unwrap();
+    fill(&mut h, "File to send:", file.to_str().unwrap());
+    click(&mut h, "Send file");
+    let offer = t.expect(&mut bob_events, |e| match e {
+        Event::Conversation { event: ConversationEvent::FileOffered { offer, .. }, .. } => {
+            Some(offer.clone())
+        }
+        _ => None,
+    });
+    let bob_folder = tempfile::tempdir().unwrap();
+    t.runtime.block_on(bob_chat.accept_file(&offer.transfer_id, bob_folder.path())).unwrap();
+    let path = t.expect(&mut bob_events, |e| match e {
+        Event::Conversation {
+            event: ConversationEvent::Transfer(TransferEvent::Completed { path, .. }),
+            ..
+        } => path.clone(),
+        _ => None,
+    });
+    assert_eq!(std::fs::read_to_string(path).unwrap(), "coffee at 10");
+    wait_for_label(&mut h, "The transfer of notes.txt is complete.");
+
+    // Bob sends one back; Alice accepts it into her receive folder.
+    let reply = outbox.path().join("menu.txt");
+    std::fs::write(&reply, "espresso, latte").unwrap();
+    t.runtime.block_on(bob_chat.send_file(&reply, None)).unwrap();
+    wait_for_label(&mut h, "Accept menu.txt");
+    click(&mut h, "Accept menu.txt");
+    wait_for_label(&mut h, "The transfer of menu.txt is complete.");
+    assert_eq!(std::fs::read_to_string(received.path().join("menu.txt")).unwrap(), "espresso, latte");
+
+    // Options: set a few, press OK, find them in client-options.json.
+    click(&mut h, "Tools");
+    click(&mut h, "Options…");
+    fill(&mut h, "Country/region:", "Portugal");
+    fill(&mut h, "Phone number:", "+351 555 0100");
+    click(&mut h, "Audio & video");
+    fill(&mut h, "Microphone:", "USB Mic");
+    click(&mut h, "Acoustic echo cancellation");
+    click(&mut h, "OK");
+    let dir = config.path().to_path_buf();
+    wait_until(&mut h, "the options saved", |_| {
+        saved_options(&dir).pointer("/personal/country_region").and_then(|v| v.as_str()) == Some("Portugal")
+    });
+    let saved = saved_options(config.path());
+    assert_eq!(saved["personal"]["phone_number"], "+351 555 0100");
+    assert_eq!(saved["audio_video"]["microphone"], "USB Mic");
+    assert_eq!(saved["audio_video"]["acoustic_echo_cancellation"], false);
+    assert_eq!(saved["profile"]["personal_message"], "at the beach");
+    assert_eq!(saved["sign_in"]["recent_addresses"][0], "alice@example.com");
+    assert_eq!(saved["sign_in"]["initial_status"], "online");
+    assert!(!saved.to_string().contains(&alice.password), "the password is never written");
+}
+
+#[test]
+fn a_wrong_password_is_explained() {
+    let t = TestServer::start();
+    t.user("alice");
+    let config = tempfile::tempdir().unwrap();
+    OptionsFile::new(config.path()).save(&options_for(&t, config.path())).unwrap();
+    let mut h = app(config.path(), SecretStore::memory());
+    sign_in(&mut h, "alice@example.com", "not-her-password");
+    wait_for_label(&mut h, "password is not right");
+}
+
+#[test]
+fn an_untrusted_certificate_is_explained() {
+    let t = TestServer::start();
+    t.user("alice");
+    let config = tempfile::tempdir().unwrap();
+    let mut options = options_for(&t, config.path());
+    options.sign_in.ca_certificate = None;
+    OptionsFile::new(config.path()).save(&options).unwrap();
+    let mut h = app(config.path(), SecretStore::memory());
+    sign_in(&mut h, "alice@example.com", "whatever-password");
+    wait_for_label(&mut h, "does not trust");
+}
+
+#[test]
+fn a_corrupt_settings_file_is_moved_aside_with_a_notice() {
+    let config = tempfile::tempdir().unwrap();
+    std::fs::write(config.path().join("client-options.json"), "{\"sign_in\": [oops").unwrap();
+    let mut h = app(config.path(), SecretStore::memory());
+    h.step();
+    assert!(h.query_by_label_contains("settings file was damaged").is_some());
+    let names: Vec<String> = std::fs::read_dir(config.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(names.iter().any(|n| n.starts_with("client-options.json.corrupt-")), "{names:?}");
+    // The app still works: the sign-in window is there.
+    assert!(h.query_by_label("Sign in").is_some());
+}
+
+#[test]
+fn remembered_sign_in_keeps_a_token_not_the_password_and_signs_in_automatically() {
+    let t = TestServer::start();
+    let alice = t.user("alice");
+    let config = tempfile::tempdir().unwrap();
+    OptionsFile::new(config.path()).save(&options_for(&t, config.path())).unwrap();
+    let store = SecretStore::memory();
+
+    let mut h = app(config.path(), store.clone());
+    click(&mut h, "Remember my password");
+    click(&mut h, "Sign me in automatically");
+    sign_in(&mut h, "alice@example.com", &alice.password);
+    wait_for_label(&mut h, "alice@example.com");
+    let key = SecretStore::key(&t.url(), "alice@example.com");
+    let mut remembered = None;
+    wait_until(&mut h, "the sign-in remembered", |_| {
+        remembered = store.load(&key).unwrap();
+        remembered.is_some()
+    });
+    assert_ne!(remembered.as_deref(), Some(alice.password.as_str()), "a token, never the password");
+    click(&mut h, "File");
+    click(&mut h, "Sign out");
+    wait_for_label(&mut h, "Sign-in address:");
+    drop(h);
+
+    // A new start signs in by itself with the remembered sign-in.
+    let mut h = app(config.path(), store.clone());
+    wait_for_label(&mut h, "Status:");
+    assert!(h.query_by_label_contains("alice@example.com").is_some());
+}
+
+#[test]
+fn without_a_secret_store_remembering_is_unavailable_with_the_reason() {
+    let config = tempfile::tempdir().unwrap();
+    let mut h = app(config.path(), SecretStore::Unavailable("no Secret Service is running".into()));
+    wait_for_label(&mut h, "Remembered sign-in is unavailable: no Secret Service is running");
+}

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Screenshots of Mocha Messenger for the README: starts a server and two clients
+# (Alice and Carol) under Xvfb, a scripted chat partner (Bob), and saves the sign-in
+# window, the contact list and a conversation to docs/screenshots/.
+# A script for people, not CI. Needs (Debian/Ubuntu):
+#   apt-get install xvfb x11-utils xauth imagemagick xdotool curl libgl1-mesa-dri libegl-mesa0
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+out=docs/screenshots
+mkdir -p "$out"
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+cargo build -p mocha-server -p mocha-messenger --bin mocha-server --bin mocha-messenger --example chat_partner
+target=${CARGO_TARGET_DIR:-target}/debug
+
+port=$((20000 + RANDOM % 20000))
+"$target/mocha-server" --data-dir "$work/data" --passport-port "$port" \
+  --notification-port $((port + 1)) --switchboard-port $((port + 2)) >"$work/server.log" 2>&1 &
+pids+=($!)
+server="https://localhost:$port"
+ca="$work/data/tls/ca.pem"
+for _ in $(seq 100); do curl -sf --cacert "$ca" "$server/api/v1/status" >/dev/null 2>&1 && break; sleep 0.2; done
+
+api() { curl -sf --cacert "$ca" -H 'content-type: application/json' "$@"; }
+register() { api -d "{\"username\":\"$1@example.com\",\"display_name\":\"$2\",\"password\":\"$3\"}" "$server/api/v1/accounts" >/dev/null; }
+token() { api -d "{\"username\":\"$1@example.com\",\"password\":\"$2\"}" "$server/api/v1/sessions" | sed 's/.*"session_token":"\([^"]*\)".*/\1/'; }
+befriend() { # $1 asks $2 (token $3 of $1, token $4 of $2)
+  id=$(api -H "authorization: Bearer $3" -d "{\"username\":\"$2@example.com\"}" "$server/api/v1/contact-requests" \
+       | sed 's/.*"request":{"id":\([0-9]*\).*/\1/')
+  api -X POST -H "authorization: Bearer $4" "$server/api/v1/contact-requests/$id/accept" >/dev/null
+}
+pw=Correct-Horse-9
+register alice Alice "$pw"; register bob Bob "$pw"; register carol Carol "$pw"
+ta=$(token alice "$pw"); tb=$(token bob "$pw"); tc=$(token carol "$pw")
+befriend alice bob "$ta" "$tb"; befriend alice carol "$ta" "$tc"; befriend carol bob "$tc" "$tb"
+
+export DISPLAY=:$((90 + RANDOM % 9))
+Xvfb "$DISPLAY" -screen 0 1280x800x24 >/dev/null 2>&1 &
+pids+=($!)
+sleep 1
+
+start_client() { # $1 name; settings in $work/$1
+  mkdir -p "$work/$1"
+  cat >"$work/$1/client-options.json" <<JSON
+{"sign_in": {"server": "$server", "ca_certificate": "$ca", "remember_me": false},
+ "updates": {"check_at_sign_in": false}}
+JSON
+  MOCHA_MESSENGER_CONFIG_DIR="$work/$1" "$target/mocha-messenger" >"$work/$1.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 100); do xdotool search --sync --onlyvisible --name "Mocha Messenger" >/dev/null 2>&1 && break; sleep 0.2; done
+  sleep 2
+}
+window_of() { xdotool search --onlyvisible --pid "$1" | tail -1; }
+shoot() { import -window "$1" "$out/$2"; echo "saved $out/$2"; }
+
+# Alice: the sign-in window, then signed in.
+start_client alice
+alice=$(window_of "${pids[-1]}")
+xdotool windowactivate --sync "$alice" 2>/dev/null || true
+xdotool windowsize "$alice" 1000 720; sleep 1
+xdotool type --delay 30 "alice@example.com"
+shoot "$alice" sign-in.png
+xdotool key Tab; xdotool type --delay 30 "$pw"; xdotool key Return
+sleep 3
+
+# Carol signs in too (the second client), so Alice sees her online.
+start_client carol
+carol=$(window_of "${pids[-1]}")
+xdotool windowactivate --sync "$carol" 2>/dev/null || true
+xdotool type --delay 30 "carol@example.com"; xdotool key Tab; xdotool type --delay 30 "$pw"; xdotool key Return
+sleep 3
+
+# Bob (scripted) comes online and starts a conversation with Alice.
+"$target/examples/chat_partner" "$server" "$ca" bob@example.com "$pw" alice@example.com >"$work/bob.log" 2>&1 &
+pids+=($!)
+sleep 2
+shoot "$alice" contact-list.png
+sleep 3
+shoot "$alice" conversation.png
+echo "done: $(ls "$out")"
