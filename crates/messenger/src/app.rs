@@ -123,6 +123,8 @@ impl MessengerApp {
             && self.model.secret_store == SecretStoreState::Available
             && !self.model.form.address.is_empty()
         {
+            // The backend finds the remembered sign-in (or says to type the password).
+            self.model.form.remembered = true;
             self.sign_in();
         }
     }
@@ -252,7 +254,7 @@ impl MessengerApp {
                 }
                 let recent = self.model.options.sign_in.recent_addresses.clone();
                 if !recent.is_empty() {
-                    egui::ComboBox::from_id_salt("recent").selected_text("Recent").show_ui(ui, |ui| {
+                    egui::ComboBox::from_label("Recent").selected_text("").show_ui(ui, |ui| {
                         for address in recent {
                             if ui.selectable_label(false, &address).clicked() {
                                 self.model.form.address = address;
@@ -487,17 +489,27 @@ impl MessengerApp {
     fn contact_row(&mut self, ui: &mut egui::Ui, contact: &mocha_client::api::SyncContact) {
         let name = contact_name(contact);
         let status = contact.presence.as_ref().map(|p| p.status);
-        let (dot, colour) = presence_dot(status);
-        let mut text = format!("{dot} {name} ({})", presence_label(status));
+        let colour = presence_colour(status);
+        let mut text = format!("{name} ({})", presence_label(status));
         if let Some(message) =
             contact.presence.as_ref().map(|p| &p.personal_message).filter(|m| !m.is_empty())
         {
-            text.push_str(&format!(" — {message}"));
+            text.push_str(&format!(" - {message}"));
         }
         if contact.blocked {
             text.push_str(" [blocked]");
         }
-        let row = ui.add(egui::Button::selectable(false, RichText::new(text).color(colour)));
+        let row = ui
+            .horizontal(|ui| {
+                let (dot, _) = ui.allocate_exact_size(egui::vec2(12.0, 12.0), egui::Sense::hover());
+                if status.is_some() {
+                    ui.painter().circle_filled(dot.center(), 5.0, colour);
+                } else {
+                    ui.painter().circle_stroke(dot.center(), 4.5, egui::Stroke::new(1.5, colour));
+                }
+                ui.add(egui::Button::selectable(false, RichText::new(text).color(colour)))
+            })
+            .inner;
         let row = row.on_hover_text(&contact.user.username);
         if row.double_clicked() {
             self.open_conversation(contact.user.id, &name);
@@ -581,12 +593,12 @@ impl MessengerApp {
     }
 }
 
-fn presence_dot(status: Option<PresenceStatus>) -> (&'static str, Color32) {
+fn presence_colour(status: Option<PresenceStatus>) -> Color32 {
     match status {
-        Some(PresenceStatus::Online) => ("●", Color32::from_rgb(40, 160, 40)),
-        Some(PresenceStatus::Busy | PresenceStatus::OnThePhone) => ("●", Color32::from_rgb(200, 40, 40)),
-        Some(_) => ("●", Color32::from_rgb(220, 150, 0)),
-        None => ("○", Color32::GRAY),
+        Some(PresenceStatus::Online) => Color32::from_rgb(40, 160, 40),
+        Some(PresenceStatus::Busy | PresenceStatus::OnThePhone) => Color32::from_rgb(200, 40, 40),
+        Some(_) => Color32::from_rgb(220, 150, 0),
+        None => Color32::GRAY,
     }
 }
 

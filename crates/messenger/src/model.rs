@@ -396,11 +396,7 @@ impl AppModel {
 
     fn on_client_event(&mut self, event: Event, now: OffsetDateTime) {
         match event {
-            Event::Notice(text) => {
-                if self.options.notifications.show_service_notices {
-                    self.notice(text, true);
-                }
-            }
+            Event::Notice(text) if self.options.notifications.show_service_notices => self.notice(text, true),
             Event::Disconnected { reason, retry_in, .. } => {
                 self.notice(
                     format!("Connection lost ({reason}); retrying in {}s.", retry_in.as_secs().max(1)),

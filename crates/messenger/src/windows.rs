@@ -140,7 +140,9 @@ fn conversation(app: &mut MessengerApp, ui: &mut egui::Ui, view: &mut Conversati
         }
     });
     ui.separator();
-    let graphics = app.model.options.messages.emoticons_as_graphics;
+    // Pictures only where the fonts can draw them (egui's default fonts have no emoji).
+    let graphics = app.model.options.messages.emoticons_as_graphics
+        && ui.ctx().fonts_mut(|f| f.has_glyphs(&egui::FontId::default(), "🙂😃😉🙁😛😢👍👎❤☕"));
     let timestamps = app.model.options.messages.show_timestamps;
     egui::ScrollArea::vertical().max_height(220.0).stick_to_bottom(true).id_salt(("lines", id.0)).show(
         ui,

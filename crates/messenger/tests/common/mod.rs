@@ -34,8 +34,11 @@ pub struct TestUser {
 
 impl TestServer {
     pub fn start() -> Self {
-        let runtime =
-            tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a runtime");
         let dir = tempfile::tempdir().expect("temporary data folder");
         let config = ServerConfig {
             passport_port: 0,
