@@ -49,6 +49,28 @@ impl CredentialRow {
     }
 }
 
+/// Stores a new account row; the caller has validated every field.
+pub(crate) async fn insert_user<'e>(
+    db: impl sqlx::Executor<'e, Database = sqlx::Sqlite>,
+    username: &str,
+    display_name: &str,
+    hashed: &PasswordHash,
+    created_at: i64,
+) -> Result<sqlx::sqlite::SqliteQueryResult, sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO users (username, display_name, password_hash, password_salt, password_iterations, created_at)
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(username)
+    .bind(display_name)
+    .bind(&hashed.hash)
+    .bind(&hashed.salt)
+    .bind(i64::from(hashed.iterations))
+    .bind(created_at)
+    .execute(db)
+    .await
+}
+
 impl Passport {
     pub async fn register(
         &self,
@@ -65,18 +87,7 @@ impl Passport {
         let iterations = self.config.pbkdf2_iterations;
         let password = password.to_string();
         let hashed = run_blocking(move || PasswordHash::new(&password, iterations)).await;
-        let inserted = sqlx::query(
-            "INSERT INTO users (username, display_name, password_hash, password_salt, password_iterations, created_at)
-             VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&username)
-        .bind(&display_name)
-        .bind(&hashed.hash)
-        .bind(&hashed.salt)
-        .bind(i64::from(hashed.iterations))
-        .bind(now())
-        .execute(&self.db.write)
-        .await;
+        let inserted = insert_user(&self.db.write, &username, &display_name, &hashed, now()).await;
         let id = match inserted {
             Ok(done) => UserId(done.last_insert_rowid()),
             // Two registrations raced for the same address; the unique index decided.

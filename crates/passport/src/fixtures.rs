@@ -48,22 +48,12 @@ impl Passport {
             for account in batch {
                 let username = validate::username(&account.username)?;
                 let display_name = validate::display_name(&account.display_name)?;
-                let done = sqlx::query(
-                    "INSERT INTO users (username, display_name, password_hash, password_salt, password_iterations, created_at)
-                     VALUES (?, ?, ?, ?, ?, ?)",
-                )
-                .bind(&username)
-                .bind(&display_name)
-                .bind(&hashed.hash)
-                .bind(&hashed.salt)
-                .bind(i64::from(hashed.iterations))
-                .bind(created)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| match e {
-                    sqlx::Error::Database(e) if e.is_unique_violation() => PassportError::UsernameTaken,
-                    e => e.into(),
-                })?;
+                let done = crate::accounts::insert_user(&mut *tx, &username, &display_name, &hashed, created)
+                    .await
+                    .map_err(|e| match e {
+                        sqlx::Error::Database(e) if e.is_unique_violation() => PassportError::UsernameTaken,
+                        e => e.into(),
+                    })?;
                 ids.push(UserId(done.last_insert_rowid()));
             }
             tx.commit().await?;
