@@ -13,7 +13,7 @@ work=$(mktemp -d)
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
+  if [ -n "${KEEP:-}" ]; then echo "logs kept in $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 
@@ -42,7 +42,7 @@ ta=$(token alice "$pw"); tb=$(token bob "$pw"); tc=$(token carol "$pw")
 befriend alice bob "$ta" "$tb"; befriend alice carol "$ta" "$tc"; befriend carol bob "$tc" "$tb"
 
 export DISPLAY=:$((90 + RANDOM % 9))
-Xvfb "$DISPLAY" -screen 0 1280x800x24 >/dev/null 2>&1 &
+Xvfb "$DISPLAY" -screen 0 1600x860x24 >/dev/null 2>&1 &
 pids+=($!)
 sleep 1
 
@@ -58,13 +58,18 @@ JSON
   sleep 2
 }
 window_of() { xdotool search --onlyvisible --pid "$1" | tail -1; }
-shoot() { import -window "$1" "$out/$2"; echo "saved $out/$2"; }
+# GL windows read back black through `import -window <id>`: grab the screen, crop to the window.
+shoot() {
+  eval "$(xdotool getwindowgeometry --shell "$1")"
+  import -window root -crop "${WIDTH}x${HEIGHT}+${X}+${Y}" +repage "$out/$2"
+  echo "saved $out/$2"
+}
 
 # Alice: the sign-in window, then signed in.
 start_client alice
 alice=$(window_of "${pids[-1]}")
-xdotool windowactivate --sync "$alice" 2>/dev/null || true
-xdotool windowsize "$alice" 1000 720; sleep 1
+xdotool windowfocus --sync "$alice" 2>/dev/null || true
+xdotool windowsize "$alice" 1000 840; xdotool windowmove "$alice" 0 0; sleep 1
 xdotool type --delay 30 "alice@example.com"
 shoot "$alice" sign-in.png
 xdotool key Tab; xdotool type --delay 30 "$pw"; xdotool key Return
@@ -73,7 +78,8 @@ sleep 3
 # Carol signs in too (the second client), so Alice sees her online.
 start_client carol
 carol=$(window_of "${pids[-1]}")
-xdotool windowactivate --sync "$carol" 2>/dev/null || true
+xdotool windowsize "$carol" 580 840; xdotool windowmove "$carol" 1010 0; sleep 1
+xdotool windowfocus --sync "$carol" 2>/dev/null || true
 xdotool type --delay 30 "carol@example.com"; xdotool key Tab; xdotool type --delay 30 "$pw"; xdotool key Return
 sleep 3
 
@@ -81,7 +87,8 @@ sleep 3
 "$target/examples/chat_partner" "$server" "$ca" bob@example.com "$pw" alice@example.com >"$work/bob.log" 2>&1 &
 pids+=($!)
 sleep 2
+xdotool windowraise "$alice"; sleep 1
 shoot "$alice" contact-list.png
-sleep 3
+sleep 5
 shoot "$alice" conversation.png
 echo "done: $(ls "$out")"

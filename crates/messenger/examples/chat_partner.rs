@@ -18,7 +18,9 @@ async fn main() -> anyhow::Result<()> {
     let config = ClientConfig::new(server, trust);
     let credentials = Credentials::Password { username: address.clone(), password: password.clone() };
     let (client, mut events) = Client::connect(config, credentials).await?;
-    client.set_personal_message("brewing a fresh pot ☕").await?;
+    client.set_personal_message("brewing a fresh pot (coffee)").await?;
+    // Time for a screenshot of the contact list before the conversation opens.
+    tokio::time::sleep(Duration::from_secs(4)).await;
     let chat = client.start_conversation(who).await?;
     while let Some(event) = events.recv().await {
         if let Event::Conversation { event: ConversationEvent::Joined(_), .. } = event {

@@ -47,6 +47,8 @@ pub struct MessengerApp {
 
 impl MessengerApp {
     pub fn new(ctx: &egui::Context, env: AppEnv) -> Self {
+        // Light, like the classic messenger; message colours (black by default) stay readable.
+        ctx.set_visuals(egui::Visuals::light());
         let loaded = env.options_file.load();
         let mut model = AppModel::new(loaded.options);
         if let Some(notice) = loaded.notice {
