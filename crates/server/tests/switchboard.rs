@@ -254,11 +254,7 @@ async fn bad_input_gets_errors_and_oversize_frames_close_only_that_connection() 
 #[tokio::test]
 async fn nothing_said_is_left_on_disk() {
     let t = TestServer::start().await;
-    let mut alice = person(&t, "alice").await;
-    let mut bob = person(&t, "bob").await;
-    t.befriend(&alice.user, &bob.user).await;
-    let mut a = open(&t, &mut alice).await;
-    let mut b = bring_in(&t, &mut a, &mut bob).await;
+    let (_alice, _bob, mut a, mut b) = alice_and_bob(&t).await;
     let marker = "zebra-quartz-7741-secret-words";
     a.send_text(marker).await.unwrap();
     assert_eq!(expect_text(&mut b).await, marker);

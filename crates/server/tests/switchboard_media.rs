@@ -38,11 +38,7 @@ fn call(command: CallCommand, media: Option<CallMedia>) -> ImPayload {
 #[tokio::test]
 async fn a_multi_mib_file_arrives_intact_while_chat_goes_on() {
     let t = TestServer::start().await;
-    let mut alice = person(&t, "alice").await;
-    let mut bob = person(&t, "bob").await;
-    t.befriend(&alice.user, &bob.user).await;
-    let mut a = open(&t, &mut alice).await;
-    let mut b = bring_in(&t, &mut a, &mut bob).await;
+    let (_alice, bob, mut a, mut b) = alice_and_bob(&t).await;
 
     let data: Vec<u8> =
         (0..6 * 1024 * 1024u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
@@ -62,11 +58,7 @@ async fn a_multi_mib_file_arrives_intact_while_chat_goes_on() {
 
     // Chunks before acceptance are refused.
     a.send_file_chunk("t-1", 0, Bytes::from_static(b"early")).await.unwrap();
-    let refused = a.expect_event(WAIT, |e| match e {
-        SbEvent::Refused(r) => Some(r.code),
-        _ => None,
-    });
-    assert_eq!(refused.await.unwrap(), mocha_client::proto::ErrorCode::WrongState);
+    assert_eq!(expect_refused(&mut a).await, mocha_client::proto::ErrorCode::WrongState);
 
     b.send(&file(FileCommand::Accept, "t-1"), AckMode::Always).await.unwrap();
     assert!(matches!(
@@ -113,11 +105,7 @@ async fn a_multi_mib_file_arrives_intact_while_chat_goes_on() {
 #[tokio::test]
 async fn a_transfer_can_be_declined_or_cancelled_by_either_side() {
     let t = TestServer::start().await;
-    let mut alice = person(&t, "alice").await;
-    let mut bob = person(&t, "bob").await;
-    t.befriend(&alice.user, &bob.user).await;
-    let mut a = open(&t, &mut alice).await;
-    let mut b = bring_in(&t, &mut a, &mut bob).await;
+    let (_alice, _bob, mut a, mut b) = alice_and_bob(&t).await;
     let offer = |id: &str| {
         ImPayload::File(FileControl {
             command: FileCommand::Offer,
@@ -147,12 +135,8 @@ async fn a_transfer_can_be_declined_or_cancelled_by_either_side() {
         ImPayload::File(FileControl { command: FileCommand::Cancel, .. })
     ));
     a.send_file_chunk("t-2", 5, Bytes::from_static(b"56789")).await.unwrap();
-    let refused = a.expect_event(WAIT, |e| match e {
-        SbEvent::Refused(r) => Some(r.code),
-        _ => None,
-    });
     assert_eq!(
-        refused.await.unwrap(),
+        expect_refused(&mut a).await,
         mocha_client::proto::ErrorCode::InvalidArgument,
         "a cancelled transfer is gone"
     );
@@ -161,11 +145,7 @@ async fn a_transfer_can_be_declined_or_cancelled_by_either_side() {
 #[tokio::test]
 async fn a_video_call_carries_media_both_ways_until_hang_up() {
     let t = TestServer::start().await;
-    let mut alice = person(&t, "alice").await;
-    let mut bob = person(&t, "bob").await;
-    t.befriend(&alice.user, &bob.user).await;
-    let mut a = open(&t, &mut alice).await;
-    let mut b = bring_in(&t, &mut a, &mut bob).await;
+    let (_alice, _bob, mut a, mut b) = alice_and_bob(&t).await;
 
     a.send(&call(CallCommand::Invite, Some(CallMedia::Video)), AckMode::Always).await.unwrap();
     let (_, invite) = expect_message(&mut b).await;
@@ -196,11 +176,11 @@ async fn a_video_call_carries_media_both_ways_until_hang_up() {
     b.send(&call(CallCommand::Hangup, None), AckMode::Always).await.unwrap();
     assert_eq!(expect_message(&mut a).await.1, call(CallCommand::Hangup, None));
     a.send_media("call-1", Bytes::from_static(b"late")).await.unwrap();
-    let refused = a.expect_event(WAIT, |e| match e {
-        SbEvent::Refused(r) => Some(r.code),
-        _ => None,
-    });
-    assert_eq!(refused.await.unwrap(), mocha_client::proto::ErrorCode::InvalidArgument, "the call is over");
+    assert_eq!(
+        expect_refused(&mut a).await,
+        mocha_client::proto::ErrorCode::InvalidArgument,
+        "the call is over"
+    );
 }
 
 #[tokio::test]

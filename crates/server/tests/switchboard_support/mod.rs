@@ -108,3 +108,23 @@ pub async fn assert_no_message(sb: &mut SbConnection) {
         .await;
     assert!(got.is_err(), "expected no message, got {got:?}");
 }
+
+/// Waits for the server to refuse something sent without waiting (`ERR trid …`).
+pub async fn expect_refused(sb: &mut SbConnection) -> mocha_client::proto::ErrorCode {
+    sb.expect_event(WAIT, |e| match e {
+        SbEvent::Refused(reply) => Some(reply.code),
+        _ => None,
+    })
+    .await
+    .expect("an ERR reply")
+}
+
+/// Alice and Bob, contacts, online, in one conversation.
+pub async fn alice_and_bob(t: &TestServer) -> (Person, Person, SbConnection, SbConnection) {
+    let mut alice = person(t, "alice").await;
+    let mut bob = person(t, "bob").await;
+    t.befriend(&alice.user, &bob.user).await;
+    let mut a = open(t, &mut alice).await;
+    let b = bring_in(t, &mut a, &mut bob).await;
+    (alice, bob, a, b)
+}
