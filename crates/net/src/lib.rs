@@ -12,7 +12,7 @@ mod rate_limit;
 mod reader;
 mod writer;
 
-pub use listener::{serve_tls, serve_tls_draining};
+pub use listener::{ListenerTimeouts, serve_tls};
 pub use outbox::{Outbox, OutboxReceivers, Outgoing};
 pub use rate_limit::TokenBucket;
 pub use reader::{FrameReader, ReadError};

@@ -12,33 +12,21 @@ use tokio_rustls::server::TlsStream;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-/// How long connections get to say goodbye after shutdown before they are dropped.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long a TLS handshake may take, and how long connections get to say goodbye
+/// after shutdown before they are dropped.
+#[derive(Clone, Copy, Debug)]
+pub struct ListenerTimeouts {
+    pub handshake: Duration,
+    pub drain: Duration,
+}
 
 /// Accepts TLS connections until `shutdown` fires, running `handle` for each one, then
-/// waits (briefly) for the handlers to finish. `service` names it in logs.
+/// waits (at most `timeouts.drain`) for the handlers to finish. `service` names it in logs.
 pub async fn serve_tls<F, Fut>(
     service: &'static str,
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
-    handshake_timeout: Duration,
-    shutdown: CancellationToken,
-    handle: F,
-) where
-    F: Fn(TlsStream<TcpStream>, SocketAddr) -> Fut + Clone + Send + 'static,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    serve_tls_draining(service, listener, tls, handshake_timeout, DRAIN_TIMEOUT, shutdown, handle).await;
-}
-
-/// [`serve_tls`] for a service that gives its connections its own time to say goodbye
-/// instead of the default.
-pub async fn serve_tls_draining<F, Fut>(
-    service: &'static str,
-    listener: TcpListener,
-    tls: Arc<rustls::ServerConfig>,
-    handshake_timeout: Duration,
-    drain_timeout: Duration,
+    timeouts: ListenerTimeouts,
     shutdown: CancellationToken,
     handle: F,
 ) where
@@ -66,7 +54,7 @@ pub async fn serve_tls_draining<F, Fut>(
         connections.spawn(async move {
             let _ = tcp.set_nodelay(true);
             let stream = tokio::select! {
-                handshake = tokio::time::timeout(handshake_timeout, acceptor.accept(tcp)) => match handshake {
+                handshake = tokio::time::timeout(timeouts.handshake, acceptor.accept(tcp)) => match handshake {
                     Ok(Ok(stream)) => stream,
                     Ok(Err(e)) => return tracing::info!(service, %peer, error = %e, "TLS handshake failed"),
                     Err(_) => return tracing::info!(service, %peer, "TLS handshake timed out"),
@@ -77,7 +65,7 @@ pub async fn serve_tls_draining<F, Fut>(
         });
     }
     connections.close();
-    if tokio::time::timeout(drain_timeout, connections.wait()).await.is_err() {
+    if tokio::time::timeout(timeouts.drain, connections.wait()).await.is_err() {
         tracing::info!(service, "connections still open after the drain period were dropped");
     }
 }

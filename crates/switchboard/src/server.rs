@@ -3,14 +3,19 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use mocha_auth::VerifyingKey;
+use mocha_net::ListenerTimeouts;
 use mocha_passport::{Passport, ServiceGauge};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::room::Room;
 use crate::{Ringer, SwitchboardConfig, session};
+
+/// Connections only need a moment to send `OUT 0 SSD` on the way out.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Every open conversation by room id. Shared so background checks can reach it.
 #[derive(Clone, Default)]
@@ -62,17 +67,12 @@ impl Switchboard {
         tls: Arc<rustls::ServerConfig>,
         shutdown: CancellationToken,
     ) {
-        let handshake_timeout = self.config.handshake_timeout;
+        let timeouts = ListenerTimeouts { handshake: self.config.handshake_timeout, drain: DRAIN_TIMEOUT };
         let switchboard = self.clone();
         let stop = shutdown.clone();
-        mocha_net::serve_tls(
-            "switchboard",
-            listener,
-            tls,
-            handshake_timeout,
-            shutdown,
-            move |stream, peer| session::run(switchboard.clone(), stream, peer, stop.clone()),
-        )
+        mocha_net::serve_tls("switchboard", listener, tls, timeouts, shutdown, move |stream, peer| {
+            session::run(switchboard.clone(), stream, peer, stop.clone())
+        })
         .await;
         self.gauge.set_up(false);
     }
