@@ -2,7 +2,7 @@
 //! store plus any extra roots (a self-hosted server's development CA).
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rustls::pki_types::{CertificateDer, pem::PemObject};
 
@@ -11,6 +11,9 @@ use crate::ClientError;
 #[derive(Clone, Default)]
 pub struct Trust {
     extra_roots: Vec<CertificateDer<'static>>,
+    /// Built once and shared by every connection (and clone): building it reads the
+    /// system trust store, which is far too slow to repeat per connection.
+    config: Arc<OnceLock<Arc<rustls::ClientConfig>>>,
 }
 
 impl std::fmt::Debug for Trust {
@@ -36,6 +39,7 @@ impl Trust {
             return Err(ClientError::Trust(format!("{} holds no certificate", path.display())));
         }
         self.extra_roots.extend(certs);
+        self.config = Arc::default();
         Ok(self)
     }
 
@@ -45,11 +49,20 @@ impl Trust {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| ClientError::Trust(format!("not a PEM certificate: {e}")))?;
         self.extra_roots.extend(certs);
+        self.config = Arc::default();
         Ok(self)
     }
 
     /// A rustls configuration that verifies servers against these roots.
     pub fn client_config(&self) -> Result<Arc<rustls::ClientConfig>, ClientError> {
+        if let Some(config) = self.config.get() {
+            return Ok(config.clone());
+        }
+        let config = self.build_config()?;
+        Ok(self.config.get_or_init(|| config).clone())
+    }
+
+    fn build_config(&self) -> Result<Arc<rustls::ClientConfig>, ClientError> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let verifier = rustls_platform_verifier::Verifier::new_with_extra_roots(
             self.extra_roots.clone(),
@@ -63,5 +76,20 @@ impl Trust {
             .with_custom_certificate_verifier(Arc::new(verifier))
             .with_no_client_auth();
         Ok(Arc::new(config))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_config_is_built_once_and_rebuilt_when_roots_change() {
+        let trust = Trust::system();
+        let first = trust.client_config().unwrap();
+        assert!(Arc::ptr_eq(&first, &trust.clone().client_config().unwrap()), "clones share it");
+        let key = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+        let more = trust.with_pem(key.cert.pem().as_bytes()).unwrap();
+        assert!(!Arc::ptr_eq(&first, &more.client_config().unwrap()), "new roots, new config");
     }
 }
