@@ -25,6 +25,22 @@ pub enum PresenceStatus {
     OutToLunch,
 }
 
+impl PresenceStatus {
+    /// The status shown for a MENP/1 status code (`NLN`, `BSY`, …); appear-offline
+    /// (`HDN`), offline (`FLN`) and anything unknown show nothing.
+    pub fn from_code(code: &str) -> Option<Self> {
+        Some(match code {
+            "NLN" => PresenceStatus::Online,
+            "BSY" => PresenceStatus::Busy,
+            "AWY" => PresenceStatus::Away,
+            "BRB" => PresenceStatus::BeRightBack,
+            "PHN" => PresenceStatus::OnThePhone,
+            "LUN" => PresenceStatus::OutToLunch,
+            _ => return None,
+        })
+    }
+}
+
 /// A contact's live presence as this user may see it.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -58,4 +74,27 @@ pub struct SyncSnapshot {
     pub requests: ContactRequests,
     /// Who may send this user contact requests.
     pub request_policy: RequestPolicy,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PresenceStatus;
+
+    #[test]
+    fn codes_match_the_serialised_names() {
+        for status in [
+            PresenceStatus::Online,
+            PresenceStatus::Busy,
+            PresenceStatus::Away,
+            PresenceStatus::BeRightBack,
+            PresenceStatus::OnThePhone,
+            PresenceStatus::OutToLunch,
+        ] {
+            let code = serde_json::to_value(status).unwrap();
+            assert_eq!(PresenceStatus::from_code(code.as_str().unwrap()), Some(status));
+        }
+        for hidden in ["HDN", "FLN", "XYZ"] {
+            assert_eq!(PresenceStatus::from_code(hidden), None);
+        }
+    }
 }

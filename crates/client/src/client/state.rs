@@ -107,13 +107,5 @@ impl ClientState {
 
 /// The presence a status shows to others; hidden and offline show none.
 pub fn presence_status(status: Status) -> Option<PresenceStatus> {
-    Some(match status {
-        Status::Online => PresenceStatus::Online,
-        Status::Busy => PresenceStatus::Busy,
-        Status::Away => PresenceStatus::Away,
-        Status::BeRightBack => PresenceStatus::BeRightBack,
-        Status::OnThePhone => PresenceStatus::OnThePhone,
-        Status::OutToLunch => PresenceStatus::OutToLunch,
-        Status::Hidden | Status::Offline => return None,
-    })
+    PresenceStatus::from_code(status.code())
 }

@@ -57,13 +57,5 @@ async fn snapshot(session: &Session, me: &Identity) -> Result<SyncSnapshot, moch
 }
 
 fn presence_status(status: Status) -> Option<PresenceStatus> {
-    Some(match status {
-        Status::Online => PresenceStatus::Online,
-        Status::Busy => PresenceStatus::Busy,
-        Status::Away => PresenceStatus::Away,
-        Status::BeRightBack => PresenceStatus::BeRightBack,
-        Status::OnThePhone => PresenceStatus::OnThePhone,
-        Status::OutToLunch => PresenceStatus::OutToLunch,
-        Status::Hidden | Status::Offline => return None,
-    })
+    PresenceStatus::from_code(status.code())
 }
