@@ -210,27 +210,15 @@ async fn bad_input_gets_errors_and_oversize_frames_close_only_that_connection() 
     let trid = b.connection().next_trid();
     let bad = Msg { trid, ack: AckMode::Always, payload: Bytes::from_static(b"no headers here") };
     b.connection().send_frame(&bad.into_frame()).await.unwrap();
-    let reply = b.expect_event(WAIT, |e| match e {
-        SbEvent::Refused(r) => Some(r.clone()),
-        _ => None,
-    });
-    assert_eq!(reply.await.unwrap().code, ErrorCode::InvalidArgument);
+    assert_eq!(expect_refused(&mut b).await, ErrorCode::InvalidArgument);
     let trid = b.connection().next_trid();
     b.connection()
         .send_frame(&Frame::new(mocha_client::proto::Command::from_bytes(b"ZZZ").unwrap(), trid))
         .await
         .unwrap();
-    let reply = b.expect_event(WAIT, |e| match e {
-        SbEvent::Refused(r) => Some(r.clone()),
-        _ => None,
-    });
-    assert_eq!(reply.await.unwrap().code, ErrorCode::UnknownCommand);
+    assert_eq!(expect_refused(&mut b).await, ErrorCode::UnknownCommand);
     b.send_media("no-such-call", Bytes::from_static(b"x")).await.unwrap();
-    let reply = b.expect_event(WAIT, |e| match e {
-        SbEvent::Refused(r) => Some(r.clone()),
-        _ => None,
-    });
-    assert_eq!(reply.await.unwrap().code, ErrorCode::InvalidArgument);
+    assert_eq!(expect_refused(&mut b).await, ErrorCode::InvalidArgument);
     // Text over the size limit.
     let huge = "y".repeat(9000);
     let reply = b.send(&ImPayload::Text { text: huge, format: TextFormat::default() }, AckMode::Always).await;
