@@ -8,14 +8,19 @@
 //! - [`model`]: the app's state and how backend events change it — no window needed.
 //! - [`backend`]: the network side on its own tokio runtime thread.
 //! - [`app`] and [`windows`]: the egui layout.
+//! - [`devices`], [`sounds`] and [`toasts`]: the machine's microphones, speakers and
+//!   cameras; the alert sounds and their player; desktop notifications.
 
 pub mod app;
 pub mod backend;
+pub mod devices;
 pub mod errors;
 pub mod intent;
 pub mod model;
 pub mod platform;
 pub mod settings;
+pub mod sounds;
+pub mod toasts;
 pub mod windows;
 
 pub use app::{AppEnv, MessengerApp};

@@ -1,8 +1,9 @@
 //! Everything that differs between operating systems, in one place: where settings and
-//! received files live, opening a folder, and the secret store that keeps a remembered
+//! received files live, opening a folder, the secret store that keeps a remembered
 //! sign-in (Windows Credential Manager, protected with DPAPI for the current user; the
-//! macOS Keychain; the Secret Service over D-Bus on Linux). The rest of the app never
-//! names a platform.
+//! macOS Keychain; the Secret Service over D-Bus on Linux), and the camera names
+//! (sysfs on Linux, Media Foundation on Windows). The rest of the app never names a
+//! platform.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -166,6 +167,106 @@ mod os {
     }
 }
 
+/// The names of the cameras on this machine, each once. Blocks (sysfs, Media
+/// Foundation): call it off the UI thread. `Err` says why none could be listed.
+pub fn cameras() -> Result<Vec<String>, String> {
+    camera::list()
+}
+
+#[cfg(target_os = "linux")]
+mod camera {
+    pub(super) fn list() -> Result<Vec<String>, String> {
+        super::sysfs_cameras(std::path::Path::new("/sys/class/video4linux"))
+    }
+}
+
+#[cfg(windows)]
+mod camera {
+    use std::sync::OnceLock;
+
+    /// nokhwa initialises COM and Media Foundation once per process, on the thread that
+    /// asks first; later queries only work on that thread, so every query runs there.
+    pub(super) fn list() -> Result<Vec<String>, String> {
+        static QUERIES: OnceLock<super::OneThread<Result<Vec<String>, String>>> = OnceLock::new();
+        QUERIES.get_or_init(|| super::OneThread::start("camera query", query)).run()?
+    }
+
+    fn query() -> Result<Vec<String>, String> {
+        let cameras = nokhwa::query(nokhwa::utils::ApiBackend::MediaFoundation)
+            .map_err(|e| format!("cameras could not be listed (Media Foundation): {e}"))?;
+        Ok(super::unique(cameras.iter().map(|camera| camera.human_name())))
+    }
+}
+
+#[cfg(not(any(target_os = "linux", windows)))]
+mod camera {
+    pub(super) fn list() -> Result<Vec<String>, String> {
+        Err("camera listing is not built for this system".into())
+    }
+}
+
+/// Video4Linux devices as the kernel lists them: `<dir>/video*/name`. A camera usually
+/// has two nodes, the picture (`index` 0) and its metadata (`index` 1); only the first is
+/// kept. A missing folder means no Video4Linux devices, which is not an error.
+#[cfg(any(target_os = "linux", test))]
+fn sysfs_cameras(dir: &std::path::Path) -> Result<Vec<String>, String> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(format!("cameras could not be listed ({}: {e})", dir.display())),
+    };
+    let mut nodes: Vec<(u32, String)> = entries
+        .flatten()
+        .filter_map(|entry| {
+            let number = entry.file_name().to_str()?.strip_prefix("video")?.parse().ok()?;
+            let read = |file: &str| std::fs::read_to_string(entry.path().join(file));
+            let is_picture = read("index").map_or(true, |index| index.trim() == "0");
+            let name = read("name").ok()?.trim().to_owned();
+            (is_picture && !name.is_empty()).then_some((number, name))
+        })
+        .collect();
+    nodes.sort();
+    Ok(unique(nodes.into_iter().map(|(_, name)| name)))
+}
+
+/// Keeps the first of equal names, in order.
+pub(crate) fn unique(names: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut kept: Vec<String> = Vec::new();
+    for name in names {
+        if !kept.contains(&name) {
+            kept.push(name);
+        }
+    }
+    kept
+}
+
+/// Runs a job on one long-lived thread, for APIs bound to the thread that set them up.
+#[cfg(any(windows, test))]
+struct OneThread<T> {
+    requests: std::sync::mpsc::Sender<std::sync::mpsc::Sender<T>>,
+}
+
+#[cfg(any(windows, test))]
+impl<T: Send + 'static> OneThread<T> {
+    fn start(name: &str, job: fn() -> T) -> Self {
+        let (requests, inbox) = std::sync::mpsc::channel::<std::sync::mpsc::Sender<T>>();
+        // If the thread cannot start, `inbox` is dropped and `run` reports it.
+        let _ = std::thread::Builder::new().name(name.into()).spawn(move || {
+            for reply in inbox {
+                let _ = reply.send(job());
+            }
+        });
+        OneThread { requests }
+    }
+
+    fn run(&self) -> Result<T, String> {
+        let not_running = || "the device query thread is not running".to_string();
+        let (reply, answer) = std::sync::mpsc::channel();
+        self.requests.send(reply).map_err(|_| not_running())?;
+        answer.recv().map_err(|_| not_running())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,5 +306,68 @@ mod tests {
         assert!(
             dir.ends_with("mocha-messenger") || std::env::var_os(CONFIG_DIR_ENV).is_some() || cfg!(windows)
         );
+    }
+
+    fn fake_video_node(dir: &std::path::Path, node: &str, name: &str, index: Option<&str>) {
+        let node = dir.join(node);
+        std::fs::create_dir_all(&node).unwrap();
+        std::fs::write(node.join("name"), format!("{name}\n")).unwrap();
+        if let Some(index) = index {
+            std::fs::write(node.join("index"), format!("{index}\n")).unwrap();
+        }
+    }
+
+    #[test]
+    fn sysfs_cameras_keeps_picture_nodes_in_device_order() {
+        let dir = tempfile::tempdir().unwrap();
+        fake_video_node(dir.path(), "video10", "USB Webcam", Some("0"));
+        fake_video_node(dir.path(), "video0", "Integrated Camera: Integrated C", Some("0"));
+        fake_video_node(dir.path(), "video1", "Integrated Camera: Integrated C", Some("1"));
+        fake_video_node(dir.path(), "video2", "Old Driver Cam", None);
+        fake_video_node(dir.path(), "video3", "   ", Some("0"));
+        fake_video_node(dir.path(), "v4l-subdev0", "ov5640", Some("0"));
+        std::fs::create_dir(dir.path().join("video4")).unwrap(); // no name file
+        assert_eq!(
+            sysfs_cameras(dir.path()).unwrap(),
+            ["Integrated Camera: Integrated C", "Old Driver Cam", "USB Webcam"]
+        );
+    }
+
+    #[test]
+    fn sysfs_cameras_lists_two_equal_cameras_once() {
+        let dir = tempfile::tempdir().unwrap();
+        fake_video_node(dir.path(), "video0", "HD Webcam", Some("0"));
+        fake_video_node(dir.path(), "video2", "HD Webcam", Some("0"));
+        assert_eq!(sysfs_cameras(dir.path()).unwrap(), ["HD Webcam"]);
+    }
+
+    #[test]
+    fn sysfs_cameras_without_the_folder_is_an_empty_list() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(sysfs_cameras(&dir.path().join("video4linux")), Ok(Vec::new()));
+    }
+
+    #[test]
+    fn sysfs_cameras_on_an_unreadable_folder_says_why() {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let error = sysfs_cameras(file.path()).unwrap_err();
+        assert!(error.starts_with("cameras could not be listed"), "{error}");
+    }
+
+    #[test]
+    fn one_thread_runs_every_job_on_the_same_thread() {
+        let worker = OneThread::start("test worker", || std::thread::current().id());
+        let first = worker.run().unwrap();
+        let from_elsewhere = std::thread::spawn(move || worker.run().unwrap()).join().unwrap();
+        assert_eq!(first, from_elsewhere);
+        assert_ne!(first, std::thread::current().id());
+    }
+
+    #[test]
+    fn listing_cameras_here_never_panics() {
+        match cameras() {
+            Ok(names) => assert!(names.iter().all(|name| !name.trim().is_empty())),
+            Err(reason) => assert!(!reason.is_empty()),
+        }
     }
 }
