@@ -69,7 +69,7 @@ shoot() {
 start_client alice
 alice=$(window_of "${pids[-1]}")
 xdotool windowfocus --sync "$alice" 2>/dev/null || true
-xdotool windowsize "$alice" 1000 840; xdotool windowmove "$alice" 0 0; sleep 1
+xdotool windowsize "$alice" 400 700; xdotool windowmove "$alice" 0 0; sleep 1
 xdotool type --delay 30 "alice@example.com"
 shoot "$alice" sign-in.png
 xdotool key Tab; xdotool type --delay 30 "$pw"; xdotool key Return
@@ -78,7 +78,7 @@ sleep 3
 # Carol signs in too (the second client), so Alice sees her online.
 start_client carol
 carol=$(window_of "${pids[-1]}")
-xdotool windowsize "$carol" 580 840; xdotool windowmove "$carol" 1010 0; sleep 1
+xdotool windowsize "$carol" 400 700; xdotool windowmove "$carol" 1180 0; sleep 1
 xdotool windowfocus --sync "$carol" 2>/dev/null || true
 xdotool type --delay 30 "carol@example.com"; xdotool key Tab; xdotool type --delay 30 "$pw"; xdotool key Return
 sleep 3
@@ -89,6 +89,16 @@ pids+=($!)
 sleep 2
 xdotool windowraise "$alice"; sleep 1
 shoot "$alice" contact-list.png
-sleep 5
-shoot "$alice" conversation.png
+# The conversation opens in an OS window of its own.
+chat=""
+for _ in $(seq 50); do
+  chat=$(xdotool search --onlyvisible --name "Bob - Conversation" 2>/dev/null | head -1) && [ -n "$chat" ] && break
+  sleep 0.2
+done
+[ -n "$chat" ] || { echo "no conversation window appeared" >&2; exit 1; }
+xdotool windowsize "$chat" 560 560; xdotool windowmove "$chat" 410 0
+sleep 6
+shoot "$chat" conversation.png
+xdotool windowmove "$chat" 410 80; sleep 1
+import -window root -crop 1000x780+0+0 +repage "$out/desktop.png"; echo "saved $out/desktop.png"
 echo "done: $(ls "$out")"

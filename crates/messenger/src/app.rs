@@ -10,11 +10,14 @@ use mocha_client::api::{PresenceStatus, UserId};
 use mocha_client::monitor::ProtocolMonitor;
 use mocha_client::proto::Status;
 
+use crate::announce::Announcer;
 use crate::backend::{Backend, BackendConfig};
+use crate::devices::DeviceLists;
 use crate::intent::{Connection, Intent};
-use crate::model::{AppModel, Screen, SecretStoreState, contact_name, presence_label, status_label};
+use crate::model::{AppModel, Cue, Screen, SecretStoreState, contact_name, presence_label, status_label};
 use crate::platform::SecretStore;
 use crate::settings::{ClientOptions, GroupBy, InitialStatus, OptionsFile, SortBy};
+use crate::theme;
 use crate::windows::{self, Dialogs};
 
 /// Where the app keeps things; tests point these at temporary folders.
@@ -22,12 +25,21 @@ pub struct AppEnv {
     pub options_file: OptionsFile,
     /// `None`: the operating system's secret store.
     pub secret_store: Option<SecretStore>,
+    /// `None`: the machine's own audio and video devices.
+    pub devices: Option<DeviceLists>,
+    /// `None`: the machine's sound output and desktop notifications.
+    pub announcer: Option<Announcer>,
 }
 
 impl AppEnv {
     /// The platform config folder (or `MOCHA_MESSENGER_CONFIG_DIR`) and the OS secret store.
     pub fn from_platform() -> Self {
-        Self { options_file: OptionsFile::in_config_dir(), secret_store: None }
+        Self {
+            options_file: OptionsFile::in_config_dir(),
+            secret_store: None,
+            devices: None,
+            announcer: None,
+        }
     }
 }
 
@@ -37,6 +49,7 @@ pub struct MessengerApp {
     pub(crate) monitor: ProtocolMonitor,
     pub(crate) options_path: std::path::PathBuf,
     pub(crate) dialogs: Dialogs,
+    pub(crate) announcer: Announcer,
     last_activity: Instant,
     auto_away_active: bool,
     auto_sign_in_tried: bool,
@@ -47,8 +60,7 @@ pub struct MessengerApp {
 
 impl MessengerApp {
     pub fn new(ctx: &egui::Context, env: AppEnv) -> Self {
-        // Light, like the classic messenger; message colours (black by default) stay readable.
-        ctx.set_visuals(egui::Visuals::light());
+        theme::apply(ctx);
         let loaded = env.options_file.load();
         let mut model = AppModel::new(loaded.options);
         if let Some(notice) = loaded.notice {
@@ -62,6 +74,7 @@ impl MessengerApp {
                 options_file: env.options_file,
                 secret_store: env.secret_store,
                 monitor: monitor.clone(),
+                devices: env.devices,
             },
             ctx.clone(),
         );
@@ -71,6 +84,7 @@ impl MessengerApp {
             monitor,
             options_path,
             dialogs: Dialogs::default(),
+            announcer: env.announcer.unwrap_or_else(Announcer::system),
             last_activity: Instant::now(),
             auto_away_active: false,
             auto_sign_in_tried: false,
@@ -97,6 +111,7 @@ impl MessengerApp {
         while let Ok(event) = self.backend.events.try_recv() {
             self.model.apply(event);
         }
+        self.announce();
         if self.model.options_dirty {
             self.model.options_dirty = false;
             self.send(Intent::SaveOptions(Box::new(self.model.options.clone())));
@@ -111,6 +126,18 @@ impl MessengerApp {
         {
             ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
             ctx.send_viewport_cmd(egui::ViewportCommand::Minimized(true));
+        }
+    }
+
+    /// Sounds and pop-ups for what just happened; none for the conversation being read.
+    fn announce(&mut self) {
+        for cue in std::mem::take(&mut self.model.cues) {
+            if let Cue::Toast { conversation: Some(id), .. } = &cue
+                && self.dialogs.focused_conversation == Some(*id)
+            {
+                continue;
+            }
+            self.announcer.announce(cue, &self.model.options.audio_video.speakers);
         }
     }
 
@@ -197,11 +224,11 @@ impl MessengerApp {
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
         egui::Panel::top("menu").show(ui, |ui| self.menu_bar(ui));
-        egui::CentralPanel::default().show(ui, |ui| {
-            egui::ScrollArea::vertical().show(ui, |ui| match self.model.screen {
-                Screen::SignIn | Screen::SigningIn => self.sign_in_window(ui),
-                Screen::Main => self.main_window(ui),
-            });
+        egui::CentralPanel::default().show(ui, |ui| match self.model.screen {
+            Screen::SignIn | Screen::SigningIn => {
+                egui::ScrollArea::vertical().show(ui, |ui| self.sign_in_window(ui));
+            }
+            Screen::Main => self.main_window(ui),
         });
         windows::show(self, &ctx);
     }
@@ -226,6 +253,7 @@ impl MessengerApp {
             ui.menu_button("Tools", |ui| {
                 if ui.button("Options…").clicked() {
                     self.dialogs.open_options(&self.model.options);
+                    self.send(Intent::ListDevices);
                 }
                 if ui.button("Alert history").clicked() {
                     self.dialogs.alerts = true;
@@ -240,15 +268,32 @@ impl MessengerApp {
     }
 
     fn sign_in_window(&mut self, ui: &mut egui::Ui) {
-        ui.heading("Mocha Messenger");
-        ui.add_space(8.0);
+        theme::band(ui, |ui| {
+            ui.horizontal(|ui| {
+                theme::avatar(ui, "Mocha", Some(PresenceStatus::Online), 44.0);
+                ui.vertical(|ui| {
+                    ui.label(RichText::new("Mocha Messenger").size(20.0).strong().color(Color32::WHITE));
+                    ui.label(RichText::new("Sign in to see who's online").color(Color32::WHITE));
+                });
+            });
+        });
+        ui.add_space(10.0);
+        theme::pane().show(ui, |ui| {
+            ui.set_max_width(340.0);
+            self.sign_in_form(ui);
+        });
+    }
+
+    fn sign_in_form(&mut self, ui: &mut egui::Ui) {
         let busy = self.model.screen == Screen::SigningIn;
         ui.add_enabled_ui(!busy, |ui| {
             let label = ui.label("Sign-in address:");
             ui.horizontal(|ui| {
                 let edit = ui
                     .add(
-                        egui::TextEdit::singleline(&mut self.model.form.address).hint_text("you@example.com"),
+                        egui::TextEdit::singleline(&mut self.model.form.address)
+                            .hint_text("you@example.com")
+                            .desired_width(220.0),
                     )
                     .labelled_by(label.id);
                 if std::mem::take(&mut self.focus_address) {
@@ -256,7 +301,7 @@ impl MessengerApp {
                 }
                 let recent = self.model.options.sign_in.recent_addresses.clone();
                 if !recent.is_empty() {
-                    egui::ComboBox::from_label("Recent").selected_text("").show_ui(ui, |ui| {
+                    egui::ComboBox::from_label("Recent").selected_text("").width(24.0).show_ui(ui, |ui| {
                         for address in recent {
                             if ui.selectable_label(false, &address).clicked() {
                                 self.model.form.address = address;
@@ -267,12 +312,19 @@ impl MessengerApp {
             });
             let label = ui.label("Password:");
             let password = ui
-                .add(egui::TextEdit::singleline(&mut self.model.form.password).password(true))
+                .add(
+                    egui::TextEdit::singleline(&mut self.model.form.password)
+                        .password(true)
+                        .desired_width(220.0),
+                )
                 .labelled_by(label.id);
             if self.model.form.remembered {
-                ui.horizontal(|ui| {
-                    ui.label("Your sign-in is remembered: leave the password empty to use it.");
-                    if ui.button("Forget me").clicked() {
+                ui.horizontal_wrapped(|ui| {
+                    ui.label(
+                        RichText::new("Your sign-in is remembered: leave the password empty to use it.")
+                            .small(),
+                    );
+                    if ui.small_button("Forget me").clicked() {
                         self.send(Intent::Forget {
                             connection: self.connection(),
                             address: self.model.form.address.trim().to_string(),
@@ -280,44 +332,19 @@ impl MessengerApp {
                     }
                 });
             }
-            let label = ui.label("Sign in as:");
-            egui::ComboBox::from_id_salt("initial-status")
-                .selected_text(self.model.form.status.label())
-                .show_ui(ui, |ui| {
-                    for status in InitialStatus::ALL {
-                        ui.selectable_value(&mut self.model.form.status, status, status.label());
-                    }
-                })
-                .response
-                .labelled_by(label.id);
-
-            let sign_in = &mut self.model.options.sign_in;
-            let before = (sign_in.remember_me, sign_in.remember_password, sign_in.auto_sign_in);
-            ui.checkbox(&mut sign_in.remember_me, "Remember me");
-            match &self.model.secret_store {
-                SecretStoreState::Unavailable(reason) => {
-                    ui.add_enabled(false, egui::Checkbox::new(&mut false, "Remember my password"));
-                    ui.add_enabled(false, egui::Checkbox::new(&mut false, "Sign me in automatically"));
-                    ui.label(
-                        RichText::new(format!("Remembered sign-in is unavailable: {reason}")).small().weak(),
-                    );
-                }
-                state => {
-                    ui.add_enabled_ui(*state == SecretStoreState::Available, |ui| {
-                        ui.checkbox(&mut sign_in.remember_password, "Remember my password");
-                        ui.add_enabled_ui(sign_in.remember_password, |ui| {
-                            ui.checkbox(&mut sign_in.auto_sign_in, "Sign me in automatically");
-                        });
-                    });
-                }
-            }
-            if !sign_in.remember_password {
-                sign_in.auto_sign_in = false;
-            }
-            if before != (sign_in.remember_me, sign_in.remember_password, sign_in.auto_sign_in) {
-                self.model.options_dirty = true;
-            }
-
+            ui.horizontal(|ui| {
+                let label = ui.label("Sign in as:");
+                egui::ComboBox::from_id_salt("initial-status")
+                    .selected_text(self.model.form.status.label())
+                    .show_ui(ui, |ui| {
+                        for status in InitialStatus::ALL {
+                            ui.selectable_value(&mut self.model.form.status, status, status.label());
+                        }
+                    })
+                    .response
+                    .labelled_by(label.id);
+            });
+            self.remember_choices(ui);
             ui.collapsing("Server", |ui| {
                 let sign_in = &mut self.model.options.sign_in;
                 let label = ui.label("Server address:");
@@ -333,9 +360,11 @@ impl MessengerApp {
                     self.model.options_dirty = true;
                 }
             });
-
+            ui.add_space(4.0);
             let enter = password.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-            if ui.button("Sign in").clicked() || enter {
+            let button =
+                egui::Button::new(RichText::new("Sign in").strong()).min_size(egui::vec2(96.0, 26.0));
+            if ui.add(button).clicked() || enter {
                 self.sign_in();
             }
         });
@@ -350,32 +379,92 @@ impl MessengerApp {
         }
     }
 
+    fn remember_choices(&mut self, ui: &mut egui::Ui) {
+        let sign_in = &mut self.model.options.sign_in;
+        let before = (sign_in.remember_me, sign_in.remember_password, sign_in.auto_sign_in);
+        ui.checkbox(&mut sign_in.remember_me, "Remember me");
+        match &self.model.secret_store {
+            SecretStoreState::Unavailable(reason) => {
+                ui.add_enabled(false, egui::Checkbox::new(&mut false, "Remember my password"));
+                ui.add_enabled(false, egui::Checkbox::new(&mut false, "Sign me in automatically"));
+                ui.label(
+                    RichText::new(format!("Remembered sign-in is unavailable: {reason}")).small().weak(),
+                );
+            }
+            state => {
+                ui.add_enabled_ui(*state == SecretStoreState::Available, |ui| {
+                    ui.checkbox(&mut sign_in.remember_password, "Remember my password");
+                    ui.add_enabled_ui(sign_in.remember_password, |ui| {
+                        ui.checkbox(&mut sign_in.auto_sign_in, "Sign me in automatically");
+                    });
+                });
+            }
+        }
+        if !sign_in.remember_password {
+            sign_in.auto_sign_in = false;
+        }
+        if before != (sign_in.remember_me, sign_in.remember_password, sign_in.auto_sign_in) {
+            self.model.options_dirty = true;
+        }
+    }
+
     fn main_window(&mut self, ui: &mut egui::Ui) {
         let Some(state) = self.model.state.clone() else { return };
-        ui.heading(&state.account.display_name);
-        ui.label(RichText::new(&state.account.username).weak());
+        theme::band(ui, |ui| self.me(ui, &state));
+        if let mocha_client::ConnectionState::Reconnecting { attempt } = state.connection {
+            ui.colored_label(Color32::from_rgb(200, 120, 0), format!("Reconnecting… (attempt {attempt})"));
+        }
+        self.update_banner(ui);
+        self.requests(ui, &state);
+        self.list_controls(ui);
+        let notices_height = if self.model.notices.is_empty() { 0.0 } else { 90.0 };
+        theme::pane().show(ui, |ui| {
+            egui::ScrollArea::vertical()
+                .max_height((ui.available_height() - notices_height).max(120.0))
+                .auto_shrink([false, true])
+                .show(ui, |ui| self.contact_list(ui, &state));
+        });
+        self.notices(ui);
+    }
+
+    /// The top band: picture, name, status and personal message.
+    fn me(&mut self, ui: &mut egui::Ui, state: &mocha_client::ClientState) {
+        let white = Color32::WHITE;
         ui.horizontal(|ui| {
-            let label = ui.label("Status:");
-            let mut status = state.status;
-            egui::ComboBox::from_id_salt("status")
-                .selected_text(status_label(status))
-                .show_ui(ui, |ui| {
-                    for choice in Status::ALL.into_iter().filter(|s| s.is_settable()) {
-                        ui.selectable_value(&mut status, choice, status_label(choice));
+            theme::avatar(
+                ui,
+                &state.account.display_name,
+                PresenceStatus::from_code(state.status.code()),
+                52.0,
+            );
+            ui.vertical(|ui| {
+                ui.label(RichText::new(&state.account.display_name).size(17.0).strong().color(white));
+                ui.label(RichText::new(&state.account.username).small().color(white));
+                ui.horizontal(|ui| {
+                    let label = ui.label(RichText::new("Status:").color(white));
+                    let mut status = state.status;
+                    egui::ComboBox::from_id_salt("status")
+                        .selected_text(status_label(status))
+                        .show_ui(ui, |ui| {
+                            for choice in Status::ALL.into_iter().filter(|s| s.is_settable()) {
+                                ui.selectable_value(&mut status, choice, status_label(choice));
+                            }
+                        })
+                        .response
+                        .labelled_by(label.id);
+                    if status != state.status {
+                        self.send(Intent::SetStatus(status));
                     }
-                })
-                .response
-                .labelled_by(label.id);
-            if status != state.status {
-                self.send(Intent::SetStatus(status));
-            }
+                });
+            });
         });
         ui.horizontal(|ui| {
-            let label = ui.label("Personal message:");
+            let label = ui.label(RichText::new("Personal message:").color(white));
             let edit = ui
                 .add(
                     egui::TextEdit::singleline(&mut self.model.personal_message_draft)
-                        .hint_text("Share a quick message"),
+                        .hint_text("<Type a personal message>")
+                        .desired_width(ui.available_width() - 48.0),
                 )
                 .labelled_by(label.id);
             let submit = edit.lost_focus() || ui.button("Set").clicked();
@@ -386,41 +475,51 @@ impl MessengerApp {
                 self.send(Intent::SetPersonalMessage(message));
             }
         });
-        if let mocha_client::ConnectionState::Reconnecting { attempt } = state.connection {
-            ui.colored_label(Color32::from_rgb(200, 120, 0), format!("Reconnecting… (attempt {attempt})"));
-        }
+    }
 
-        self.update_banner(ui);
-        self.requests(ui, &state);
-        ui.separator();
-        self.list_controls(ui);
+    fn contact_list(&mut self, ui: &mut egui::Ui, state: &mocha_client::ClientState) {
+        let filter = self.dialogs.contact_filter.trim().to_lowercase();
         for (group, contacts) in self.model.contact_groups() {
+            let contacts: Vec<_> = contacts
+                .into_iter()
+                .filter(|c| {
+                    filter.is_empty()
+                        || contact_name(c).to_lowercase().contains(&filter)
+                        || c.user.username.to_lowercase().contains(&filter)
+                })
+                .collect();
             let online = contacts.iter().filter(|c| c.presence.is_some()).count();
-            egui::CollapsingHeader::new(format!("{group} ({online}/{})", contacts.len()))
-                .id_salt(("group", &group))
-                .default_open(true)
-                .show(ui, |ui| {
-                    for contact in contacts {
-                        self.contact_row(ui, &contact);
-                    }
-                });
-        }
-        if state.contacts.is_empty() {
-            ui.label("No contacts yet. Use Contacts › Add a contact… to add one.");
-        }
-        if !state.blocks.is_empty() {
-            ui.collapsing(format!("Blocked ({})", state.blocks.len()), |ui| {
-                for blocked in &state.blocks {
-                    ui.horizontal(|ui| {
-                        ui.label(format!("{} ({})", blocked.user.display_name, blocked.user.username));
-                        if ui.button(format!("Unblock {}", blocked.user.username)).clicked() {
-                            self.send(Intent::Unblock(blocked.user.id));
-                        }
-                    });
+            egui::CollapsingHeader::new(theme::group_heading(&format!(
+                "{group} ({online}/{})",
+                contacts.len()
+            )))
+            .id_salt(("group", &group))
+            .default_open(true)
+            .show(ui, |ui| {
+                for contact in contacts {
+                    self.contact_row(ui, &contact);
                 }
             });
         }
-        self.notices(ui);
+        if state.contacts.is_empty() {
+            ui.label(
+                RichText::new("No contacts yet. Use Contacts › Add a contact… to add one.")
+                    .color(theme::MUTED),
+            );
+        }
+        if !state.blocks.is_empty() {
+            egui::CollapsingHeader::new(theme::group_heading(&format!("Blocked ({})", state.blocks.len())))
+                .show(ui, |ui| {
+                    for blocked in &state.blocks {
+                        ui.horizontal(|ui| {
+                            ui.label(format!("{} ({})", blocked.user.display_name, blocked.user.username));
+                            if ui.small_button(format!("Unblock {}", blocked.user.username)).clicked() {
+                                self.send(Intent::Unblock(blocked.user.id));
+                            }
+                        });
+                    }
+                });
+        }
     }
 
     fn update_banner(&mut self, ui: &mut egui::Ui) {
@@ -473,43 +572,52 @@ impl MessengerApp {
     }
 
     fn list_controls(&mut self, ui: &mut egui::Ui) {
-        let contacts = &mut self.model.options.contacts;
-        let before = (contacts.sort_by, contacts.group_by, contacts.show_offline);
         ui.horizontal(|ui| {
-            ui.label("Sort:");
-            ui.selectable_value(&mut contacts.sort_by, SortBy::Name, "By name");
-            ui.selectable_value(&mut contacts.sort_by, SortBy::Status, "By status");
-            ui.label("Group:");
-            ui.selectable_value(&mut contacts.group_by, GroupBy::Status, "Online/offline");
-            ui.selectable_value(&mut contacts.group_by, GroupBy::Groups, "My groups");
+            let label = ui.label("Find:");
+            ui.add(
+                egui::TextEdit::singleline(&mut self.dialogs.contact_filter)
+                    .hint_text("a contact's name or address")
+                    .desired_width(150.0),
+            )
+            .labelled_by(label.id);
+            let contacts = &mut self.model.options.contacts;
+            let before = (contacts.sort_by, contacts.group_by);
+            ui.menu_button("View", |ui| {
+                ui.label(RichText::new("Sort contacts").strong());
+                ui.radio_value(&mut contacts.sort_by, SortBy::Name, "By name");
+                ui.radio_value(&mut contacts.sort_by, SortBy::Status, "By status");
+                ui.label(RichText::new("Group contacts").strong());
+                ui.radio_value(&mut contacts.group_by, GroupBy::Status, "Online/offline");
+                ui.radio_value(&mut contacts.group_by, GroupBy::Groups, "My groups");
+            });
+            if before != (contacts.sort_by, contacts.group_by) {
+                self.model.options_dirty = true;
+            }
         });
-        if before != (contacts.sort_by, contacts.group_by, contacts.show_offline) {
-            self.model.options_dirty = true;
-        }
     }
 
     fn contact_row(&mut self, ui: &mut egui::Ui, contact: &mocha_client::api::SyncContact) {
         let name = contact_name(contact);
         let status = contact.presence.as_ref().map(|p| p.status);
-        let colour = presence_colour(status);
-        let mut text = format!("{name} ({})", presence_label(status));
+        let mut job = egui::text::LayoutJob::default();
+        let body = egui::TextFormat {
+            color: if status.is_some() { Color32::from_rgb(0x1A, 0x1A, 0x1A) } else { theme::MUTED },
+            ..Default::default()
+        };
+        job.append(&format!("{name} ({})", presence_label(status)), 0.0, body.clone());
         if let Some(message) =
             contact.presence.as_ref().map(|p| &p.personal_message).filter(|m| !m.is_empty())
         {
-            text.push_str(&format!(" - {message}"));
+            let muted = egui::TextFormat { color: theme::MUTED, italics: true, ..body.clone() };
+            job.append(&format!(" - {message}"), 0.0, muted);
         }
         if contact.blocked {
-            text.push_str(" [blocked]");
+            job.append(" [blocked]", 0.0, egui::TextFormat { color: Color32::from_rgb(200, 40, 40), ..body });
         }
         let row = ui
             .horizontal(|ui| {
-                let (dot, _) = ui.allocate_exact_size(egui::vec2(12.0, 12.0), egui::Sense::hover());
-                if status.is_some() {
-                    ui.painter().circle_filled(dot.center(), 5.0, colour);
-                } else {
-                    ui.painter().circle_stroke(dot.center(), 4.5, egui::Stroke::new(1.5, colour));
-                }
-                ui.add(egui::Button::selectable(false, RichText::new(text).color(colour)))
+                theme::buddy_icon(ui, status);
+                ui.add(egui::Button::selectable(false, job).frame_when_inactive(false))
             })
             .inner;
         let row = row.on_hover_text(&contact.user.username);
@@ -592,15 +700,6 @@ impl MessengerApp {
                 self.send(Intent::SetPersonalMessage(new.profile.personal_message.clone()));
             }
         }
-    }
-}
-
-fn presence_colour(status: Option<PresenceStatus>) -> Color32 {
-    match status {
-        Some(PresenceStatus::Online) => Color32::from_rgb(40, 160, 40),
-        Some(PresenceStatus::Busy | PresenceStatus::OnThePhone) => Color32::from_rgb(200, 40, 40),
-        Some(_) => Color32::from_rgb(220, 150, 0),
-        None => Color32::GRAY,
     }
 }
 

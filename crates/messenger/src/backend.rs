@@ -11,6 +11,7 @@ use mocha_client::{
 };
 use tokio::sync::mpsc;
 
+use crate::devices::{DeviceLists, list_devices};
 use crate::errors::{describe_sign_in_error, describe_sign_out};
 use crate::intent::{Connection, Intent};
 use crate::model::BackendEvent;
@@ -37,6 +38,8 @@ pub struct BackendConfig {
     /// `None`: probe the operating system's store.
     pub secret_store: Option<SecretStore>,
     pub monitor: ProtocolMonitor,
+    /// `None`: ask the machine (sound system, cameras); tests give a fixed list.
+    pub devices: Option<DeviceLists>,
 }
 
 /// The window's handle: sends intents; dropping it stops the backend.
@@ -92,6 +95,7 @@ struct Worker {
     loopback: mpsc::UnboundedSender<Intent>,
     /// Whether the current sign-in is remembered (sign-out then keeps it valid).
     remembered: bool,
+    devices: Option<DeviceLists>,
 }
 
 async fn run(
@@ -118,6 +122,7 @@ async fn run(
         internal,
         loopback,
         remembered: false,
+        devices: config.devices,
     };
     let mut events: Option<mpsc::Receiver<Event>> = None;
     loop {
@@ -512,6 +517,19 @@ impl Worker {
                         e,
                     );
                 }
+            }
+            Intent::ListDevices => {
+                let sink = self.sink.clone();
+                let fixed = self.devices.clone();
+                tokio::spawn(async move {
+                    let devices = match fixed {
+                        Some(devices) => devices,
+                        None => tokio::task::spawn_blocking(list_devices).await.unwrap_or_else(|e| {
+                            DeviceLists { problems: vec![e.to_string()], ..DeviceLists::default() }
+                        }),
+                    };
+                    sink.send(BackendEvent::Devices(devices));
+                });
             }
             Intent::OpenFolder(path) => {
                 let opened =

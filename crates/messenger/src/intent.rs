@@ -104,6 +104,8 @@ pub enum Intent {
     /// Writes `client-options.json`.
     SaveOptions(Box<ClientOptions>),
     OpenFolder(PathBuf),
+    /// Lists the microphones, speakers and cameras for the options.
+    ListDevices,
 }
 
 // Passwords never reach a log line.
@@ -153,5 +155,6 @@ fn intent_name(intent: &Intent) -> &'static str {
         Intent::Leave(_) => "Leave",
         Intent::SaveOptions(_) => "SaveOptions",
         Intent::OpenFolder(_) => "OpenFolder",
+        Intent::ListDevices => "ListDevices",
     }
 }

@@ -14,7 +14,9 @@ use mocha_client::sb::Participant;
 use mocha_client::{ClientState, ConversationEvent, ConversationId, Event, TransferDirection, TransferEvent};
 use time::OffsetDateTime;
 
+use crate::devices::DeviceLists;
 use crate::settings::{AlertRecord, ClientOptions, GroupBy, InitialStatus, SortBy};
+use crate::sounds::Sound;
 
 /// How long "X is typing…" stays up after their last typing signal.
 pub const TYPING_SHOWN_FOR: Duration = Duration::from_secs(6);
@@ -56,6 +58,20 @@ pub enum BackendEvent {
     Failed(String),
     /// Something worth a line in the main window (request sent, saved, …).
     Info(String),
+    /// The audio and video devices on this machine.
+    Devices(DeviceLists),
+}
+
+/// Something to tell the person outside the window, as their options allow.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Cue {
+    Sound(Sound),
+    /// A desktop notification; `conversation` is the one it is about, if any.
+    Toast {
+        title: String,
+        body: String,
+        conversation: Option<ConversationId>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -252,6 +268,10 @@ pub struct AppModel {
     pub options_dirty: bool,
     /// Alerts polled this session, shown in the alert history with the kept ones.
     pub personal_message_draft: String,
+    /// The devices the options offer; `None` until listed.
+    pub devices: Option<DeviceLists>,
+    /// Sounds and desktop notifications not yet given out.
+    pub cues: Vec<Cue>,
 }
 
 impl AppModel {
@@ -279,6 +299,8 @@ impl AppModel {
             options,
             options_dirty: false,
             personal_message_draft: String::new(),
+            devices: None,
+            cues: Vec::new(),
         }
     }
 
@@ -379,6 +401,7 @@ impl AppModel {
             }
             BackendEvent::Failed(message) => self.notice(message, false),
             BackendEvent::Info(message) => self.notice(message, false),
+            BackendEvent::Devices(devices) => self.devices = Some(devices),
         }
     }
 
@@ -406,14 +429,19 @@ impl AppModel {
             Event::Presence { user, presence: Some(_) } => {
                 let was_offline =
                     self.state.as_ref().and_then(|s| s.contact(user)).is_some_and(|c| c.presence.is_none());
-                if was_offline && self.options.notifications.contact_signs_in {
+                if was_offline {
                     let name = self
                         .state
                         .as_ref()
                         .and_then(|s| s.contact(user))
                         .map(contact_name)
                         .unwrap_or_default();
-                    self.notice(format!("{name} has just signed in."), false);
+                    let line = format!("{name} has just signed in.");
+                    if self.options.notifications.contact_signs_in {
+                        self.notice(line.clone(), false);
+                        self.toast(line, None);
+                    }
+                    self.sound(Sound::ContactSignedIn, |n| n.sound_on_contact_signs_in);
                 }
             }
             Event::Conversation { id, event } => self.on_conversation_event(id, event, now),
@@ -422,6 +450,7 @@ impl AppModel {
     }
 
     fn on_conversation_event(&mut self, id: ConversationId, event: ConversationEvent, now: OffsetDateTime) {
+        self.cue_for(id, &event);
         let Some(c) = self.conversations.get_mut(&id) else { return };
         match event {
             ConversationEvent::Joined(participant) => {
@@ -494,6 +523,45 @@ impl AppModel {
                 c.note("The conversation has ended.", now);
             }
             ConversationEvent::Media { .. } | ConversationEvent::Other { .. } => {}
+        }
+    }
+
+    /// The sound and pop-up a conversation event deserves, if the options want them.
+    fn cue_for(&mut self, id: ConversationId, event: &ConversationEvent) {
+        if !self.conversations.contains_key(&id) {
+            return;
+        }
+        match event {
+            ConversationEvent::Text { from, text, .. } => {
+                self.toast_about(id, format!("{} says:", from.display_name), text.clone());
+                self.sound(Sound::Message, |n| n.sound_on_message);
+            }
+            ConversationEvent::Nudge { from } => {
+                self.toast_about(id, from.display_name.clone(), "has just sent you a nudge.".into());
+                self.sound(Sound::Nudge, |n| n.sound_on_nudge);
+            }
+            ConversationEvent::FileOffered { from, offer } => {
+                self.toast_about(id, from.display_name.clone(), format!("wants to send you {}.", offer.name));
+                self.sound(Sound::FileReceived, |n| n.sound_on_message);
+            }
+            _ => {}
+        }
+    }
+
+    fn toast_about(&mut self, id: ConversationId, title: String, body: String) {
+        if self.options.notifications.message_received {
+            self.cues.push(Cue::Toast { title, body, conversation: Some(id) });
+        }
+    }
+
+    fn toast(&mut self, body: String, conversation: Option<ConversationId>) {
+        self.cues.push(Cue::Toast { title: "Mocha Messenger".into(), body, conversation });
+    }
+
+    fn sound(&mut self, sound: Sound, wanted: impl Fn(&crate::settings::NotificationOptions) -> bool) {
+        let n = &self.options.notifications;
+        if n.play_sounds && wanted(n) {
+            self.cues.push(Cue::Sound(sound));
         }
     }
 
@@ -912,6 +980,66 @@ mod tests {
                 |l| matches!(l, ChatLine::Note { text, .. } if text == "Bob has just sent you a nudge.")
             )
         );
+    }
+
+    #[test]
+    fn messages_nudges_and_sign_ins_give_the_sounds_and_pop_ups_the_options_ask_for() {
+        let id = ConversationId(1);
+        let bob = Participant { user_id: UserId(2), display_name: "Bob".into() };
+        let cues_with = |options: fn(&mut ClientOptions)| {
+            let mut model = signed_in(vec![contact(2, "Bob", None)]);
+            options(&mut model.options);
+            model.apply(BackendEvent::ConversationOpened {
+                id,
+                participants: vec![bob.clone()],
+                invited: None,
+            });
+            let state = model.state.clone().unwrap();
+            for event in [
+                ConversationEvent::Text {
+                    from: bob.clone(),
+                    text: "hi".into(),
+                    format: TextFormat::default(),
+                },
+                ConversationEvent::Nudge { from: bob.clone() },
+            ] {
+                model.apply(BackendEvent::Client(Event::Conversation { id, event }, state.clone()));
+            }
+            let presence = Some(Presence {
+                status: PresenceStatus::Online,
+                display_name: "Bob".into(),
+                personal_message: String::new(),
+            });
+            model.apply(BackendEvent::Client(Event::Presence { user: UserId(2), presence }, state));
+            std::mem::take(&mut model.cues)
+        };
+
+        let all = cues_with(|_| {});
+        assert!(all.contains(&Cue::Sound(Sound::Message)));
+        assert!(all.contains(&Cue::Sound(Sound::Nudge)));
+        assert!(all.contains(&Cue::Sound(Sound::ContactSignedIn)));
+        assert!(all.contains(&Cue::Toast {
+            title: "Bob says:".into(),
+            body: "hi".into(),
+            conversation: Some(id)
+        }));
+        assert!(
+            all.iter().any(|c| matches!(c, Cue::Toast { body, .. } if body == "Bob has just signed in."))
+        );
+
+        let quiet = cues_with(|o| o.notifications.play_sounds = false);
+        assert!(!quiet.iter().any(|c| matches!(c, Cue::Sound(_))), "{quiet:?}");
+        assert_eq!(quiet.len(), 3, "the pop-ups stay: {quiet:?}");
+
+        let no_nudge_sound = cues_with(|o| o.notifications.sound_on_nudge = false);
+        assert!(!no_nudge_sound.contains(&Cue::Sound(Sound::Nudge)));
+        assert!(no_nudge_sound.contains(&Cue::Sound(Sound::Message)));
+
+        let no_pop_ups = cues_with(|o| {
+            o.notifications.message_received = false;
+            o.notifications.contact_signs_in = false;
+        });
+        assert!(!no_pop_ups.iter().any(|c| matches!(c, Cue::Toast { .. })), "{no_pop_ups:?}");
     }
 
     #[test]

@@ -11,12 +11,14 @@ use mocha_client::proto::im::TextFormat;
 use time::OffsetDateTime;
 
 use crate::app::MessengerApp;
+use crate::devices::DeviceLists;
 use crate::intent::Intent;
 use crate::model::SecretStoreState;
 use crate::model::{
     ChatLine, ConversationView, TransferState, human_size, outgoing_format, parse_colour, render_emoticons,
 };
 use crate::settings::{ClientOptions, InitialStatus, ProxyKind};
+use crate::theme;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum OptionsTab {
@@ -59,8 +61,12 @@ pub struct Dialogs {
     pub group: Option<(UserId, String)>,
     /// A file path typed into each conversation.
     pub file_paths: HashMap<ConversationId, String>,
-    /// Where each conversation window last was, for the nudge's shake.
+    /// Where each conversation's OS window stood before a nudge shook it.
     pub positions: HashMap<ConversationId, egui::Pos2>,
+    /// The conversation whose window had the keyboard last (no pop-up for its messages).
+    pub focused_conversation: Option<ConversationId>,
+    /// What the contact list is filtered by.
+    pub contact_filter: String,
 }
 
 impl Dialogs {
@@ -85,30 +91,80 @@ fn labelled_edit(ui: &mut egui::Ui, label: &str, text: &mut String) -> egui::Res
     .inner
 }
 
+/// Where a window of its own opens and how big it is.
+struct WindowSpec {
+    viewport: egui::ViewportId,
+    title: String,
+    size: [f32; 2],
+    /// Where it sits when drawn inside the main window (tests, single-window platforms).
+    embedded_pos: egui::Pos2,
+}
+
+/// Shows `add` in a window of its own: an operating-system window where the platform
+/// has several (eframe on Windows, X11, Wayland), else an egui window inside the main
+/// one (the UI-test harness). `add` learns which (`true`: its own OS window). Returns
+/// `false` once the person closed it.
+fn own_window(
+    ctx: &egui::Context,
+    spec: WindowSpec,
+    embedded_offset: Option<egui::Vec2>,
+    add: impl FnOnce(&mut egui::Ui, bool),
+) -> bool {
+    let mut open = true;
+    if ctx.embed_viewports() {
+        let mut window = egui::Window::new(&spec.title)
+            .id(egui::Id::unique(spec.viewport))
+            .default_pos(spec.embedded_pos)
+            .default_size(spec.size)
+            .open(&mut open);
+        if let Some(offset) = embedded_offset {
+            window = window.current_pos(spec.embedded_pos + offset);
+        }
+        window.show(ctx, |ui| add(ui, false));
+        return open;
+    }
+    let builder = egui::ViewportBuilder::default()
+        .with_title(&spec.title)
+        .with_inner_size(spec.size)
+        .with_min_inner_size([300.0, 240.0]);
+    let mut add = Some(add);
+    ctx.show_viewport_immediate(spec.viewport, builder, |ui, class| {
+        if ui.ctx().input(|i| i.viewport().close_requested()) {
+            open = false;
+        }
+        let native = class != egui::ViewportClass::EmbeddedWindow;
+        if let Some(add) = add.take() {
+            egui::CentralPanel::default().show(ui, |ui| add(ui, native));
+        }
+    });
+    open
+}
+
 fn conversations(app: &mut MessengerApp, ctx: &egui::Context) {
     let now = OffsetDateTime::now_utc();
     let ids: Vec<ConversationId> = app.model.conversations.keys().copied().collect();
     for (index, id) in ids.into_iter().enumerate() {
         let Some(mut view) = app.model.conversations.remove(&id) else { continue };
         if view.open {
-            let mut open = true;
             let shake = view.shake_offset(now);
-            let mut window = egui::Window::new(view.title())
-                .id(egui::Id::unique(("conversation", id.0)))
-                .default_pos([440.0 + 24.0 * index as f32, 40.0 + 24.0 * index as f32])
-                .default_size([460.0, 420.0])
-                .open(&mut open);
-            if shake != 0.0
-                && let Some(base) = app.dialogs.positions.get(&id)
-            {
-                window = window.current_pos(*base + egui::vec2(shake, 0.0));
+            let spec = WindowSpec {
+                viewport: egui::ViewportId::from_hash_of(("conversation", id.0)),
+                title: view.title(),
+                size: [500.0, 480.0],
+                embedded_pos: egui::pos2(440.0 + 24.0 * index as f32, 40.0 + 24.0 * index as f32),
+            };
+            let embedded_shake = (shake != 0.0).then(|| egui::vec2(shake, 0.0));
+            let open = own_window(ctx, spec, embedded_shake, |ui, native| {
+                if native {
+                    shake_os_window(app, ui.ctx(), id, shake);
+                }
+                if native {
+                    track_focus(app, ui.ctx(), id);
+                }
+                conversation(app, ui, &mut view, now);
+            });
+            if shake != 0.0 {
                 ctx.request_repaint();
-            }
-            let response = window.show(ctx, |ui| conversation(app, ui, &mut view, now));
-            if shake == 0.0
-                && let Some(response) = response
-            {
-                app.dialogs.positions.insert(id, response.response.rect.min);
             }
             if view.typing_line(now).is_some() {
                 ctx.request_repaint_after(std::time::Duration::from_secs(1));
@@ -123,79 +179,129 @@ fn conversations(app: &mut MessengerApp, ctx: &egui::Context) {
     }
 }
 
+/// Remembers which conversation's OS window has the keyboard.
+fn track_focus(app: &mut MessengerApp, ctx: &egui::Context, id: ConversationId) {
+    let focused = &mut app.dialogs.focused_conversation;
+    match ctx.input(|i| i.viewport().focused) {
+        Some(true) => *focused = Some(id),
+        Some(false) if *focused == Some(id) => *focused = None,
+        _ => {}
+    }
+}
+
+/// The nudge: moves the conversation's OS window from side to side, then puts it back.
+fn shake_os_window(app: &mut MessengerApp, ctx: &egui::Context, id: ConversationId, shake: f32) {
+    if shake != 0.0 {
+        let outer = ctx.input(|i| i.viewport().outer_rect);
+        let base = match (app.dialogs.positions.get(&id), outer) {
+            (Some(base), _) => *base,
+            (None, Some(rect)) => *app.dialogs.positions.entry(id).or_insert(rect.min),
+            (None, None) => return,
+        };
+        ctx.send_viewport_cmd(egui::ViewportCommand::OuterPosition(base + egui::vec2(shake, 0.0)));
+    } else if let Some(base) = app.dialogs.positions.remove(&id) {
+        ctx.send_viewport_cmd(egui::ViewportCommand::OuterPosition(base));
+    }
+}
+
 fn conversation(app: &mut MessengerApp, ui: &mut egui::Ui, view: &mut ConversationView, now: OffsetDateTime) {
     let id = view.id;
-    let names: Vec<String> = view.participants.iter().map(|p| p.display_name.clone()).collect();
-    ui.label(if names.is_empty() {
-        format!("Waiting for {} to join…", view.invited.as_deref().unwrap_or("someone"))
-    } else {
-        format!("To: {}", names.join(", "))
-    });
-    ui.horizontal(|ui| {
-        let label = ui.label("Invite:");
-        ui.add(egui::TextEdit::singleline(&mut view.invite_draft).hint_text("address").desired_width(180.0))
+    theme::band(ui, |ui| conversation_header(app, ui, view));
+    if !view.ended {
+        ui.horizontal(|ui| {
+            let label = ui.label("Invite:");
+            ui.add(
+                egui::TextEdit::singleline(&mut view.invite_draft)
+                    .hint_text("someone's sign-in address")
+                    .desired_width(200.0),
+            )
             .labelled_by(label.id);
-        if ui.button("Invite").clicked() && !view.invite_draft.trim().is_empty() {
-            app.send(Intent::Invite { conversation: id, who: std::mem::take(&mut view.invite_draft) });
-        }
-    });
-    ui.separator();
+            if ui.button("Invite").clicked() && !view.invite_draft.trim().is_empty() {
+                app.send(Intent::Invite { conversation: id, who: std::mem::take(&mut view.invite_draft) });
+            }
+        });
+    }
     // Pictures only where the fonts can draw them (egui's default fonts have no emoji).
     let graphics = app.model.options.messages.emoticons_as_graphics
         && ui.ctx().fonts_mut(|f| f.has_glyphs(&egui::FontId::default(), "🙂😃😉🙁😛😢👍👎❤☕"));
     let timestamps = app.model.options.messages.show_timestamps;
-    egui::ScrollArea::vertical().max_height(220.0).stick_to_bottom(true).id_salt(("lines", id.0)).show(
-        ui,
-        |ui| {
-            for line in &view.lines {
-                match line {
-                    ChatLine::Text { from, text, format, at, .. } => {
-                        let stamp = if timestamps {
-                            format!(" ({:02}:{:02})", at.hour(), at.minute())
-                        } else {
-                            String::new()
-                        };
-                        ui.label(RichText::new(format!("{from} says{stamp}:")).weak());
-                        ui.label(formatted(&render_emoticons(text, graphics), format));
-                    }
-                    ChatLine::Note { text, .. } => {
-                        ui.label(RichText::new(text).italics().color(Color32::GRAY));
-                    }
+    let history_height = (ui.available_height() - 190.0).max(140.0);
+    theme::pane().show(ui, |ui| {
+        egui::ScrollArea::vertical()
+            .max_height(history_height)
+            .min_scrolled_height(history_height)
+            .auto_shrink([false, false])
+            .stick_to_bottom(true)
+            .id_salt(("lines", id.0))
+            .show(ui, |ui| {
+                for line in &view.lines {
+                    history_line(ui, line, graphics, timestamps);
                 }
-            }
-        },
-    );
-    ui.label(view.typing_line(now).unwrap_or_default());
+            });
+    });
+    ui.label(RichText::new(view.typing_line(now).unwrap_or_default()).small().color(theme::MUTED));
     transfers(app, ui, view);
-    ui.separator();
     if view.ended {
         ui.label("This conversation has ended.");
         return;
     }
-    let label = ui.label("Message:");
-    let edit = ui
-        .add(egui::TextEdit::multiline(&mut view.draft).desired_rows(2).desired_width(f32::INFINITY))
-        .labelled_by(label.id);
-    if edit.changed() && app.model.options.messages.send_typing && !view.draft.is_empty() {
-        let due = view.typing_sent_at.is_none_or(|at| now - at > time::Duration::seconds(3));
-        if due {
-            view.typing_sent_at = Some(now);
-            app.send(Intent::SendTyping(id));
+    compose(app, ui, view, now);
+}
+
+/// "To: Bob" with the others' pictures and personal messages.
+fn conversation_header(app: &MessengerApp, ui: &mut egui::Ui, view: &ConversationView) {
+    let white = Color32::WHITE;
+    let state = app.model.state.as_ref();
+    ui.horizontal(|ui| {
+        if view.participants.is_empty() {
+            let who = view.invited.as_deref().unwrap_or("someone");
+            theme::avatar(ui, who, None, 36.0);
+            ui.label(RichText::new(format!("Waiting for {who} to join…")).color(white));
+            return;
+        }
+        for participant in &view.participants {
+            let presence =
+                state.and_then(|s| s.contact(participant.user_id)).and_then(|c| c.presence.clone());
+            theme::avatar(ui, &participant.display_name, presence.as_ref().map(|p| p.status), 36.0);
+        }
+        ui.vertical(|ui| {
+            let names: Vec<String> = view.participants.iter().map(|p| p.display_name.clone()).collect();
+            ui.label(RichText::new(format!("To: {}", names.join(", "))).strong().color(white));
+            let contact = match view.participants.as_slice() {
+                [only] => state.and_then(|s| s.contact(only.user_id)),
+                _ => None,
+            };
+            if let Some(contact) = contact {
+                let message = contact.presence.as_ref().map(|p| p.personal_message.as_str()).unwrap_or("");
+                let line = if message.is_empty() { contact.user.username.as_str() } else { message };
+                ui.label(RichText::new(line).small().italics().color(white));
+            }
+        });
+    });
+}
+
+fn history_line(ui: &mut egui::Ui, line: &ChatLine, graphics: bool, timestamps: bool) {
+    match line {
+        ChatLine::Text { from, text, format, at, .. } => {
+            let stamp =
+                if timestamps { format!(" ({:02}:{:02})", at.hour(), at.minute()) } else { String::new() };
+            ui.label(RichText::new(format!("{from} says{stamp}:")).color(theme::MUTED));
+            ui.horizontal_wrapped(|ui| {
+                ui.add_space(12.0);
+                ui.label(formatted(&render_emoticons(text, graphics), format));
+            });
+        }
+        ChatLine::Note { text, .. } => {
+            ui.label(RichText::new(format!("• {text}")).italics().color(theme::MUTED));
         }
     }
-    let enter = edit.has_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter) && !i.modifiers.shift);
+}
+
+/// The bottom of a conversation: the toolbar, the message box and Send.
+fn compose(app: &mut MessengerApp, ui: &mut egui::Ui, view: &mut ConversationView, now: OffsetDateTime) {
+    let id = view.id;
     ui.horizontal(|ui| {
-        if ui.button("Send").clicked() || enter {
-            let text = view.draft.trim().to_string();
-            view.draft.clear();
-            view.typing_sent_at = None;
-            if !text.is_empty() {
-                let format = outgoing_format(&app.model.options);
-                app.model.record_sent_in(view, &text, format.clone());
-                app.send(Intent::SendText { conversation: id, text, format });
-            }
-        }
-        if ui.button("Nudge").clicked() {
+        if ui.button("Nudge").on_hover_text("Shake their conversation window").clicked() {
             view.lines.push(ChatLine::Note { text: "You have just sent a nudge.".into(), at: now });
             view.nudged_at = Some(now);
             app.send(Intent::SendNudge(id));
@@ -203,18 +309,47 @@ fn conversation(app: &mut MessengerApp, ui: &mut egui::Ui, view: &mut Conversati
         if ui.button("Send a file…").clicked() {
             app.send(Intent::PickAndSendFile(id));
         }
-    });
-    let mut path = app.dialogs.file_paths.remove(&id).unwrap_or_default();
-    ui.horizontal(|ui| {
+        let mut path = app.dialogs.file_paths.remove(&id).unwrap_or_default();
         let label = ui.label("File to send:");
-        ui.add(egui::TextEdit::singleline(&mut path).hint_text("path").desired_width(220.0))
+        ui.add(egui::TextEdit::singleline(&mut path).hint_text("or type a path").desired_width(140.0))
             .labelled_by(label.id);
         if ui.button("Send file").clicked() && !path.trim().is_empty() {
             let chosen = std::mem::take(&mut path);
             app.send(Intent::SendFile { conversation: id, path: chosen.trim().into() });
         }
+        app.dialogs.file_paths.insert(id, path);
     });
-    app.dialogs.file_paths.insert(id, path);
+    let label = ui.label("Message:");
+    let mut send = false;
+    ui.horizontal(|ui| {
+        let edit = ui
+            .add(
+                egui::TextEdit::multiline(&mut view.draft)
+                    .desired_rows(3)
+                    .desired_width(ui.available_width() - 76.0),
+            )
+            .labelled_by(label.id);
+        if edit.changed() && app.model.options.messages.send_typing && !view.draft.is_empty() {
+            let due = view.typing_sent_at.is_none_or(|at| now - at > time::Duration::seconds(3));
+            if due {
+                view.typing_sent_at = Some(now);
+                app.send(Intent::SendTyping(id));
+            }
+        }
+        let enter = edit.has_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter) && !i.modifiers.shift);
+        let button = egui::Button::new(RichText::new("Send").strong()).min_size(egui::vec2(64.0, 52.0));
+        send = ui.add(button).clicked() || enter;
+    });
+    if send {
+        let text = view.draft.trim().to_string();
+        view.draft.clear();
+        view.typing_sent_at = None;
+        if !text.is_empty() {
+            let format = outgoing_format(&app.model.options);
+            app.model.record_sent_in(view, &text, format.clone());
+            app.send(Intent::SendText { conversation: id, text, format });
+        }
+    }
 }
 
 fn transfers(app: &mut MessengerApp, ui: &mut egui::Ui, view: &mut ConversationView) {
@@ -308,189 +443,182 @@ fn formatted(text: &str, format: &TextFormat) -> RichText {
 
 fn options(app: &mut MessengerApp, ctx: &egui::Context) {
     let Some(mut draft) = app.dialogs.options.take() else { return };
-    let mut open = true;
     let mut outcome = None;
     let secret_store = app.model.secret_store.clone();
     let path = app.options_path.clone();
-    egui::Window::new("Options")
-        .default_size([520.0, 460.0])
-        .default_pos([200.0, 60.0])
-        .open(&mut open)
-        .show(ctx, |ui| {
-            ui.horizontal_wrapped(|ui| {
-                for (tab, label) in OptionsTab::ALL {
-                    ui.selectable_value(&mut app.dialogs.options_tab, tab, label);
-                }
-            });
-            ui.separator();
-            match app.dialogs.options_tab {
-                OptionsTab::Personal => {
-                    labelled_edit(ui, "Display name:", &mut draft.profile.display_name);
-                    labelled_edit(ui, "Personal message:", &mut draft.profile.personal_message);
-                    labelled_edit(ui, "Country/region:", &mut draft.personal.country_region);
-                    labelled_edit(ui, "Phone number:", &mut draft.personal.phone_number);
-                }
-                OptionsTab::General => {
-                    ui.checkbox(
-                        &mut draft.general.run_in_background,
-                        "Keep running in the background when the window is closed",
-                    );
-                    ui.checkbox(&mut draft.general.auto_away, "Show me as Away when I'm inactive");
-                    ui.horizontal(|ui| {
-                        let label = ui.label("Minutes before Away:");
-                        ui.add(egui::DragValue::new(&mut draft.general.away_after_minutes).range(1..=240))
-                            .labelled_by(label.id);
-                    });
-                    ui.horizontal(|ui| {
-                        let label = ui.label("Sign in as:");
-                        egui::ComboBox::from_id_salt("options-status")
-                            .selected_text(draft.sign_in.initial_status.label())
-                            .show_ui(ui, |ui| {
-                                for status in InitialStatus::ALL {
-                                    ui.selectable_value(
-                                        &mut draft.sign_in.initial_status,
-                                        status,
-                                        status.label(),
-                                    );
-                                }
-                            })
-                            .response
-                            .labelled_by(label.id);
-                    });
-                    ui.checkbox(&mut draft.sign_in.remember_me, "Remember my sign-in address");
-                    ui.add_enabled_ui(secret_store == SecretStoreState::Available, |ui| {
-                        ui.checkbox(&mut draft.sign_in.remember_password, "Remember my password");
-                        ui.checkbox(&mut draft.sign_in.auto_sign_in, "Sign me in automatically");
-                    });
-                    if let SecretStoreState::Unavailable(reason) = &secret_store {
-                        ui.label(
-                            RichText::new(format!("Remembered sign-in is unavailable: {reason}"))
-                                .small()
-                                .weak(),
-                        );
-                    }
-                    ui.label("Recent sign-in addresses:");
-                    let mut forget = None;
-                    for address in &draft.sign_in.recent_addresses {
-                        ui.horizontal(|ui| {
-                            ui.label(address);
-                            if ui.small_button(format!("Forget {address}")).clicked() {
-                                forget = Some(address.clone());
+    let devices = app.model.devices.clone();
+    let announce_problems = app.announcer.problems();
+    let spec = WindowSpec {
+        viewport: egui::ViewportId::from_hash_of("options"),
+        title: "Options".into(),
+        size: [560.0, 500.0],
+        embedded_pos: egui::pos2(200.0, 60.0),
+    };
+    let open = own_window(ctx, spec, None, |ui, _| {
+        ui.horizontal_wrapped(|ui| {
+            for (tab, label) in OptionsTab::ALL {
+                ui.selectable_value(&mut app.dialogs.options_tab, tab, label);
+            }
+        });
+        ui.separator();
+        match app.dialogs.options_tab {
+            OptionsTab::Personal => {
+                labelled_edit(ui, "Display name:", &mut draft.profile.display_name);
+                labelled_edit(ui, "Personal message:", &mut draft.profile.personal_message);
+                labelled_edit(ui, "Country/region:", &mut draft.personal.country_region);
+                labelled_edit(ui, "Phone number:", &mut draft.personal.phone_number);
+            }
+            OptionsTab::General => {
+                ui.checkbox(
+                    &mut draft.general.run_in_background,
+                    "Keep running in the background when the window is closed",
+                );
+                ui.checkbox(&mut draft.general.auto_away, "Show me as Away when I'm inactive");
+                ui.horizontal(|ui| {
+                    let label = ui.label("Minutes before Away:");
+                    ui.add(egui::DragValue::new(&mut draft.general.away_after_minutes).range(1..=240))
+                        .labelled_by(label.id);
+                });
+                ui.horizontal(|ui| {
+                    let label = ui.label("Sign in as:");
+                    egui::ComboBox::from_id_salt("options-status")
+                        .selected_text(draft.sign_in.initial_status.label())
+                        .show_ui(ui, |ui| {
+                            for status in InitialStatus::ALL {
+                                ui.selectable_value(
+                                    &mut draft.sign_in.initial_status,
+                                    status,
+                                    status.label(),
+                                );
                             }
-                        });
-                    }
-                    if let Some(address) = forget {
-                        draft.sign_in.forget_address(&address);
-                        app.send(Intent::Forget { connection: app.connection(), address });
-                    }
-                }
-                OptionsTab::Messages => {
-                    labelled_edit(ui, "Font:", &mut draft.messages.font_family);
-                    ui.horizontal(|ui| {
-                        let label = ui.label("Font size:");
-                        ui.add(egui::DragValue::new(&mut draft.messages.font_size).range(8.0..=32.0))
-                            .labelled_by(label.id);
-                    });
-                    labelled_edit(ui, "Font colour (#rrggbb):", &mut draft.messages.font_color);
-                    ui.checkbox(&mut draft.messages.bold, "Bold");
-                    ui.checkbox(&mut draft.messages.italic, "Italic");
-                    ui.checkbox(&mut draft.messages.emoticons_as_graphics, "Show emoticons as pictures");
-                    ui.checkbox(&mut draft.messages.show_timestamps, "Show when messages were sent");
-                    ui.checkbox(&mut draft.messages.send_typing, "Tell others when I'm typing");
-                }
-                OptionsTab::Notifications => {
-                    let n = &mut draft.notifications;
-                    ui.checkbox(&mut n.contact_signs_in, "Tell me when contacts sign in");
-                    ui.checkbox(&mut n.message_received, "Tell me when a message arrives");
-                    ui.checkbox(&mut n.show_service_notices, "Show service notices");
-                    ui.checkbox(&mut n.play_sounds, "Play sounds");
-                    ui.add_enabled_ui(n.play_sounds, |ui| {
-                        ui.checkbox(&mut n.sound_on_message, "Sound for messages");
-                        ui.checkbox(&mut n.sound_on_contact_signs_in, "Sound when contacts sign in");
-                        ui.checkbox(&mut n.sound_on_nudge, "Sound for nudges");
-                    });
-                }
-                OptionsTab::AudioVideo => {
+                        })
+                        .response
+                        .labelled_by(label.id);
+                });
+                ui.checkbox(&mut draft.sign_in.remember_me, "Remember my sign-in address");
+                ui.add_enabled_ui(secret_store == SecretStoreState::Available, |ui| {
+                    ui.checkbox(&mut draft.sign_in.remember_password, "Remember my password");
+                    ui.checkbox(&mut draft.sign_in.auto_sign_in, "Sign me in automatically");
+                });
+                if let SecretStoreState::Unavailable(reason) = &secret_store {
                     ui.label(
-                        "Device names; leave empty for the system default. Calls come in a later version.",
-                    );
-                    labelled_edit(ui, "Microphone:", &mut draft.audio_video.microphone);
-                    labelled_edit(ui, "Speakers:", &mut draft.audio_video.speakers);
-                    labelled_edit(ui, "Camera:", &mut draft.audio_video.camera);
-                    ui.checkbox(
-                        &mut draft.audio_video.acoustic_echo_cancellation,
-                        "Acoustic echo cancellation",
+                        RichText::new(format!("Remembered sign-in is unavailable: {reason}")).small().weak(),
                     );
                 }
-                OptionsTab::Privacy => {
-                    ui.label("Blocked contacts (kept in step with Passport):");
-                    if draft.blocked_contact_ids.is_empty() {
-                        ui.label(RichText::new("nobody").weak());
-                    }
-                    for id in &draft.blocked_contact_ids {
-                        ui.label(id);
-                    }
-                    ui.label("Local contact groups:");
-                    for group in &draft.contacts.groups {
-                        ui.label(format!("{} ({} contacts)", group.name, group.members.len()));
-                    }
-                }
-                OptionsTab::FileTransfer => {
-                    let mut folder = draft.files.receive_folder.display().to_string();
-                    if labelled_edit(ui, "Save received files in:", &mut folder).changed() {
-                        draft.files.receive_folder = folder.into();
-                    }
-                    if ui.button("Open folder").clicked() {
-                        app.send(Intent::OpenFolder(draft.files.receive_folder.clone()));
-                    }
-                }
-                OptionsTab::Connection => {
-                    labelled_edit(ui, "Server:", &mut draft.sign_in.server);
+                ui.label("Recent sign-in addresses:");
+                let mut forget = None;
+                for address in &draft.sign_in.recent_addresses {
                     ui.horizontal(|ui| {
-                        ui.label("Proxy:");
-                        ui.selectable_value(&mut draft.proxy.kind, ProxyKind::None, "None");
-                        ui.selectable_value(&mut draft.proxy.kind, ProxyKind::Socks5, "SOCKS5");
-                        ui.selectable_value(&mut draft.proxy.kind, ProxyKind::Http, "HTTP");
+                        ui.label(address);
+                        if ui.small_button(format!("Forget {address}")).clicked() {
+                            forget = Some(address.clone());
+                        }
                     });
-                    labelled_edit(ui, "Proxy host:", &mut draft.proxy.host);
-                    ui.horizontal(|ui| {
-                        let label = ui.label("Proxy port:");
-                        ui.add(egui::DragValue::new(&mut draft.proxy.port)).labelled_by(label.id);
-                    });
-                    labelled_edit(ui, "Proxy user:", &mut draft.proxy.user);
-                    ui.horizontal(|ui| {
-                        let label = ui.label("Proxy password:");
-                        ui.add(egui::TextEdit::singleline(&mut draft.proxy.password).password(true))
-                            .labelled_by(label.id);
-                    });
-                    ui.label(RichText::new("Applies at the next sign-in.").small().weak());
                 }
-                OptionsTab::Alerts => {
-                    ui.checkbox(&mut draft.alerts.keep_history, "Keep a history of alerts on this computer");
-                    if ui.button("Clear alert history").clicked() {
-                        draft.alerts.history.clear();
-                    }
-                    ui.checkbox(&mut draft.updates.check_at_sign_in, "Check for updates when I sign in");
-                    labelled_edit(ui, "Update channel:", &mut draft.updates.channel);
-                    if draft.updates.deferred_version.is_some()
-                        && ui.button("Forget \"remind me later\"").clicked()
-                    {
-                        draft.updates.deferred_version = None;
-                        draft.updates.remind_after = None;
-                    }
+                if let Some(address) = forget {
+                    draft.sign_in.forget_address(&address);
+                    app.send(Intent::Forget { connection: app.connection(), address });
                 }
             }
-            ui.separator();
-            ui.label(RichText::new(format!("Saved in {}", path.display())).small().weak());
-            ui.horizontal(|ui| {
-                if ui.button("OK").clicked() {
-                    outcome = Some(true);
+            OptionsTab::Messages => {
+                labelled_edit(ui, "Font:", &mut draft.messages.font_family);
+                ui.horizontal(|ui| {
+                    let label = ui.label("Font size:");
+                    ui.add(egui::DragValue::new(&mut draft.messages.font_size).range(8.0..=32.0))
+                        .labelled_by(label.id);
+                });
+                labelled_edit(ui, "Font colour (#rrggbb):", &mut draft.messages.font_color);
+                ui.checkbox(&mut draft.messages.bold, "Bold");
+                ui.checkbox(&mut draft.messages.italic, "Italic");
+                ui.checkbox(&mut draft.messages.emoticons_as_graphics, "Show emoticons as pictures");
+                ui.checkbox(&mut draft.messages.show_timestamps, "Show when messages were sent");
+                ui.checkbox(&mut draft.messages.send_typing, "Tell others when I'm typing");
+            }
+            OptionsTab::Notifications => {
+                let n = &mut draft.notifications;
+                ui.checkbox(&mut n.contact_signs_in, "Tell me when contacts sign in");
+                ui.checkbox(&mut n.message_received, "Tell me when a message arrives");
+                ui.checkbox(&mut n.show_service_notices, "Show service notices");
+                ui.checkbox(&mut n.play_sounds, "Play sounds");
+                ui.add_enabled_ui(n.play_sounds, |ui| {
+                    ui.checkbox(&mut n.sound_on_message, "Sound for messages");
+                    ui.checkbox(&mut n.sound_on_contact_signs_in, "Sound when contacts sign in");
+                    ui.checkbox(&mut n.sound_on_nudge, "Sound for nudges");
+                });
+                for problem in &announce_problems {
+                    ui.label(RichText::new(problem).small().color(theme::MUTED));
                 }
-                if ui.button("Cancel").clicked() {
-                    outcome = Some(false);
+            }
+            OptionsTab::AudioVideo => audio_video(ui, &mut draft, devices.as_ref()),
+            OptionsTab::Privacy => {
+                ui.label("Blocked contacts (kept in step with Passport):");
+                if draft.blocked_contact_ids.is_empty() {
+                    ui.label(RichText::new("nobody").weak());
                 }
-            });
+                for id in &draft.blocked_contact_ids {
+                    ui.label(id);
+                }
+                ui.label("Local contact groups:");
+                for group in &draft.contacts.groups {
+                    ui.label(format!("{} ({} contacts)", group.name, group.members.len()));
+                }
+            }
+            OptionsTab::FileTransfer => {
+                let mut folder = draft.files.receive_folder.display().to_string();
+                if labelled_edit(ui, "Save received files in:", &mut folder).changed() {
+                    draft.files.receive_folder = folder.into();
+                }
+                if ui.button("Open folder").clicked() {
+                    app.send(Intent::OpenFolder(draft.files.receive_folder.clone()));
+                }
+            }
+            OptionsTab::Connection => {
+                labelled_edit(ui, "Server:", &mut draft.sign_in.server);
+                ui.horizontal(|ui| {
+                    ui.label("Proxy:");
+                    ui.selectable_value(&mut draft.proxy.kind, ProxyKind::None, "None");
+                    ui.selectable_value(&mut draft.proxy.kind, ProxyKind::Socks5, "SOCKS5");
+                    ui.selectable_value(&mut draft.proxy.kind, ProxyKind::Http, "HTTP");
+                });
+                labelled_edit(ui, "Proxy host:", &mut draft.proxy.host);
+                ui.horizontal(|ui| {
+                    let label = ui.label("Proxy port:");
+                    ui.add(egui::DragValue::new(&mut draft.proxy.port)).labelled_by(label.id);
+                });
+                labelled_edit(ui, "Proxy user:", &mut draft.proxy.user);
+                ui.horizontal(|ui| {
+                    let label = ui.label("Proxy password:");
+                    ui.add(egui::TextEdit::singleline(&mut draft.proxy.password).password(true))
+                        .labelled_by(label.id);
+                });
+                ui.label(RichText::new("Applies at the next sign-in.").small().weak());
+            }
+            OptionsTab::Alerts => {
+                ui.checkbox(&mut draft.alerts.keep_history, "Keep a history of alerts on this computer");
+                if ui.button("Clear alert history").clicked() {
+                    draft.alerts.history.clear();
+                }
+                ui.checkbox(&mut draft.updates.check_at_sign_in, "Check for updates when I sign in");
+                labelled_edit(ui, "Update channel:", &mut draft.updates.channel);
+                if draft.updates.deferred_version.is_some()
+                    && ui.button("Forget \"remind me later\"").clicked()
+                {
+                    draft.updates.deferred_version = None;
+                    draft.updates.remind_after = None;
+                }
+            }
+        }
+        ui.separator();
+        ui.label(RichText::new(format!("Saved in {}", path.display())).small().weak());
+        ui.horizontal(|ui| {
+            if ui.button("OK").clicked() {
+                outcome = Some(true);
+            }
+            if ui.button("Cancel").clicked() {
+                outcome = Some(false);
+            }
         });
+    });
     match outcome {
         Some(true) => app.apply_options(draft),
         Some(false) => {}
@@ -500,28 +628,45 @@ fn options(app: &mut MessengerApp, ctx: &egui::Context) {
 }
 
 fn monitor(app: &mut MessengerApp, ctx: &egui::Context) {
-    let mut open = app.dialogs.monitor;
-    egui::Window::new("Protocol monitor").open(&mut open).default_size([560.0, 320.0]).show(ctx, |ui| {
+    if !app.dialogs.monitor {
+        return;
+    }
+    let spec = WindowSpec {
+        viewport: egui::ViewportId::from_hash_of("protocol-monitor"),
+        title: "Protocol monitor".into(),
+        size: [640.0, 360.0],
+        embedded_pos: egui::pos2(120.0, 120.0),
+    };
+    app.dialogs.monitor = own_window(ctx, spec, None, |ui, _| {
         ui.horizontal(|ui| {
             ui.label("Kept in memory only; passwords, tokens and tickets are hidden.");
             if ui.button("Clear").clicked() {
                 app.monitor.clear();
             }
         });
-        egui::ScrollArea::vertical().stick_to_bottom(true).show(ui, |ui| {
-            for entry in app.monitor.entries() {
-                let arrow = if entry.direction == Direction::Sent { "→" } else { "←" };
-                ui.monospace(format!("{arrow} {:?} {}", entry.channel, entry.line));
-            }
+        theme::pane().show(ui, |ui| {
+            egui::ScrollArea::vertical().auto_shrink([false, false]).stick_to_bottom(true).show(ui, |ui| {
+                for entry in app.monitor.entries() {
+                    let arrow = if entry.direction == Direction::Sent { "→" } else { "←" };
+                    ui.monospace(format!("{arrow} {:?} {}", entry.channel, entry.line));
+                }
+            });
         });
-        ctx.request_repaint_after(std::time::Duration::from_millis(500));
+        ui.ctx().request_repaint_after(std::time::Duration::from_millis(500));
     });
-    app.dialogs.monitor = open;
 }
 
 fn alerts(app: &mut MessengerApp, ctx: &egui::Context) {
-    let mut open = app.dialogs.alerts;
-    egui::Window::new("Alert history").open(&mut open).show(ctx, |ui| {
+    if !app.dialogs.alerts {
+        return;
+    }
+    let spec = WindowSpec {
+        viewport: egui::ViewportId::from_hash_of("alert-history"),
+        title: "Alert history".into(),
+        size: [460.0, 320.0],
+        embedded_pos: egui::pos2(160.0, 100.0),
+    };
+    app.dialogs.alerts = own_window(ctx, spec, None, |ui, _| {
         if app.model.options.alerts.history.is_empty() {
             ui.label("No alerts.");
         }
@@ -533,7 +678,51 @@ fn alerts(app: &mut MessengerApp, ctx: &egui::Context) {
             app.model.options_dirty = true;
         }
     });
-    app.dialogs.alerts = open;
+}
+
+/// The device pickers: what this machine has, plus a saved choice that is not plugged in.
+fn audio_video(ui: &mut egui::Ui, draft: &mut ClientOptions, devices: Option<&DeviceLists>) {
+    ui.label("Calls come in a later version; these choices are kept for them.");
+    let Some(devices) = devices else {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label("Looking for devices…");
+        });
+        return;
+    };
+    let av = &mut draft.audio_video;
+    device_picker(ui, "Microphone:", &mut av.microphone, &devices.microphones);
+    device_picker(ui, "Speakers:", &mut av.speakers, &devices.speakers);
+    device_picker(ui, "Camera:", &mut av.camera, &devices.cameras);
+    ui.checkbox(&mut av.acoustic_echo_cancellation, "Acoustic echo cancellation");
+    for problem in &devices.problems {
+        ui.label(RichText::new(problem).small().color(theme::MUTED));
+    }
+}
+
+fn device_picker(ui: &mut egui::Ui, label: &str, chosen: &mut String, present: &[String]) {
+    const DEFAULT: &str = "System default";
+    ui.horizontal(|ui| {
+        let label = ui.label(label);
+        let shown = if chosen.is_empty() {
+            DEFAULT.to_string()
+        } else if present.contains(chosen) {
+            chosen.clone()
+        } else {
+            format!("{chosen} (not connected)")
+        };
+        egui::ComboBox::from_id_salt(label.id)
+            .selected_text(shown)
+            .width(260.0)
+            .show_ui(ui, |ui| {
+                ui.selectable_value(chosen, String::new(), DEFAULT);
+                for device in present {
+                    ui.selectable_value(chosen, device.clone(), device);
+                }
+            })
+            .response
+            .labelled_by(label.id);
+    });
 }
 
 fn small_dialogs(app: &mut MessengerApp, ctx: &egui::Context) {

@@ -9,8 +9,10 @@ use common::*;
 use egui_kittest::kittest::Queryable;
 use mocha_client::api::PresenceStatus;
 use mocha_client::{ConversationEvent, Event, TransferEvent};
+use mocha_messenger::model::Cue;
 use mocha_messenger::platform::SecretStore;
 use mocha_messenger::settings::OptionsFile;
+use mocha_messenger::sounds::Sound;
 
 fn sign_in(h: &mut App, address: &str, password: &str) {
     fill(h, "Sign-in address:", address);
@@ -27,13 +29,15 @@ fn sign_in_presence_chat_files_and_options() {
     let received = tempfile::tempdir().unwrap();
     OptionsFile::new(config.path()).save(&options_for(&t, received.path())).unwrap();
 
-    let mut h = app(config.path(), SecretStore::memory());
+    let (mut h, cues) = app_with_cues(config.path(), SecretStore::memory());
     sign_in(&mut h, "alice@example.com", &alice.password);
     wait_for_label(&mut h, "Bob (Offline)");
 
-    // Bob signs in: Alice's list shows him online.
+    // Bob signs in: Alice's list shows him online, with a sound and a pop-up.
     let (bob_client, mut bob_events) = t.connect(&bob);
     wait_for_label(&mut h, "Bob (Online)");
+    assert!(cued(&cues, |c| *c == Cue::Sound(Sound::ContactSignedIn)));
+    assert!(cued(&cues, |c| matches!(c, Cue::Toast { body, .. } if body == "Bob has just signed in.")));
 
     // Status and personal message reach Bob.
     click(&mut h, "Status:");
@@ -78,6 +82,14 @@ fn sign_in_presence_chat_files_and_options() {
     wait_for_label(&mut h, "Bob is typing…");
     t.runtime.block_on(bob_chat.send_text("hi Alice (Y)")).unwrap();
     wait_for_label(&mut h, "hi Alice (Y)");
+    assert!(cued(&cues, |c| *c == Cue::Sound(Sound::Message)));
+    assert!(cued(&cues, |c| matches!(c, Cue::Toast { title, body, .. }
+        if title == "Bob says:" && body == "hi Alice (Y)")));
+
+    // Bob nudges: a note, and the nudge sound.
+    t.runtime.block_on(bob_chat.send_nudge()).unwrap();
+    wait_for_label(&mut h, "Bob has just sent you a nudge.");
+    assert!(cued(&cues, |c| *c == Cue::Sound(Sound::Nudge)));
 
     // Alice sends a small file by path; Bob accepts it and it arrives whole.
     let outbox = tempfile::tempdir().unwrap();
@@ -118,7 +130,10 @@ fn sign_in_presence_chat_files_and_options() {
     fill(&mut h, "Country/region:", "Portugal");
     fill(&mut h, "Phone number:", "+351 555 0100");
     click(&mut h, "Audio & video");
-    fill(&mut h, "Microphone:", "USB Mic");
+    click(&mut h, "Microphone:");
+    click(&mut h, "USB Mic");
+    click(&mut h, "Camera:");
+    click(&mut h, "Integrated Camera");
     click(&mut h, "Acoustic echo cancellation");
     click(&mut h, "OK");
     let dir = config.path().to_path_buf();
@@ -128,6 +143,8 @@ fn sign_in_presence_chat_files_and_options() {
     let saved = saved_options(config.path());
     assert_eq!(saved["personal"]["phone_number"], "+351 555 0100");
     assert_eq!(saved["audio_video"]["microphone"], "USB Mic");
+    assert_eq!(saved["audio_video"]["camera"], "Integrated Camera");
+    assert_eq!(saved["audio_video"]["speakers"], "", "untouched: the system default");
     assert_eq!(saved["audio_video"]["acoustic_echo_cancellation"], false);
     assert_eq!(saved["profile"]["personal_message"], "at the beach");
     assert_eq!(saved["sign_in"]["recent_addresses"][0], "alice@example.com");

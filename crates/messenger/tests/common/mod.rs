@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use eframe::egui;
@@ -10,6 +11,9 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use mocha_client::api::{Account, SessionTokens};
 use mocha_client::{Backoff, Client, ClientConfig, Credentials, Event, PassportClient, Trust};
+use mocha_messenger::announce::Announcer;
+use mocha_messenger::devices::DeviceLists;
+use mocha_messenger::model::Cue;
 use mocha_messenger::platform::SecretStore;
 use mocha_messenger::settings::{ClientOptions, OptionsFile};
 use mocha_messenger::{AppEnv, MessengerApp};
@@ -133,19 +137,48 @@ pub fn options_for(t: &TestServer, received: &Path) -> ClientOptions {
 }
 
 pub type App = Harness<'static, MessengerApp>;
+/// The sounds and desktop notifications the app gave out.
+pub type Cues = Arc<Mutex<Vec<Cue>>>;
+
+/// The audio and video devices the test app sees.
+pub fn test_devices() -> DeviceLists {
+    DeviceLists {
+        microphones: vec!["USB Mic".into(), "Built-in Microphone".into()],
+        speakers: vec!["Headphones".into()],
+        cameras: vec!["Integrated Camera".into()],
+        problems: Vec::new(),
+    }
+}
 
 /// The app as a person sees it, with settings in `config_dir`.
 pub fn app(config_dir: &Path, secret_store: SecretStore) -> App {
-    let env = AppEnv { options_file: OptionsFile::new(config_dir), secret_store: Some(secret_store) };
+    app_with_cues(config_dir, secret_store).0
+}
+
+/// The app, and a record of the sounds and notifications it gives out.
+pub fn app_with_cues(config_dir: &Path, secret_store: SecretStore) -> (App, Cues) {
+    let (announcer, cues) = Announcer::recorded();
+    let env = AppEnv {
+        options_file: OptionsFile::new(config_dir),
+        secret_store: Some(secret_store),
+        devices: Some(test_devices()),
+        announcer: Some(announcer),
+    };
     // The backend only uses the context to ask for repaints; the harness steps anyway.
     let app = MessengerApp::new(&egui::Context::default(), env);
-    Harness::builder().with_size([1400.0, 1000.0]).build_ui_state(
+    let harness = Harness::builder().with_size([1400.0, 1000.0]).build_ui_state(
         |ui, app: &mut MessengerApp| {
             app.logic(ui.ctx());
             app.ui(ui);
         },
         app,
-    )
+    );
+    (harness, cues)
+}
+
+/// Whether a cue matching `wanted` was given out.
+pub fn cued(cues: &Cues, wanted: impl Fn(&Cue) -> bool) -> bool {
+    cues.lock().expect("the cue record").iter().any(wanted)
 }
 
 /// Steps the app until `done` says so (the backend works in real time).
