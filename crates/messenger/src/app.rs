@@ -260,6 +260,11 @@ impl MessengerApp {
                 }
             });
             ui.menu_button("Help", |ui| {
+                if ui.button("Service status").clicked() {
+                    self.model.service_status = None;
+                    self.dialogs.service_status = true;
+                    self.send(Intent::CheckServiceStatus(self.connection()));
+                }
                 if ui.button("Protocol monitor").clicked() {
                     self.dialogs.monitor = true;
                 }

@@ -5,9 +5,11 @@
 use std::collections::HashMap;
 use std::sync::mpsc as std_mpsc;
 
+use mocha_client::api::StatusReport;
 use mocha_client::monitor::ProtocolMonitor;
 use mocha_client::{
-    Client, ClientConfig, Conversation, ConversationEvent, ConversationId, Credentials, Event, Trust,
+    Client, ClientConfig, Conversation, ConversationEvent, ConversationId, Credentials, Event, Network,
+    PassportClient, Trust,
 };
 use tokio::sync::mpsc;
 
@@ -531,6 +533,13 @@ impl Worker {
                     sink.send(BackendEvent::Devices(devices));
                 });
             }
+            Intent::CheckServiceStatus(connection) => {
+                let (sink, monitor) = (self.sink.clone(), self.monitor.clone());
+                tokio::spawn(async move {
+                    let report = service_status(&connection, monitor).await;
+                    sink.send(BackendEvent::ServiceStatus(report));
+                });
+            }
             Intent::OpenFolder(path) => {
                 let opened =
                     std::fs::create_dir_all(&path).and_then(|()| crate::platform::open_folder(&path));
@@ -540,6 +549,16 @@ impl Worker {
             }
         }
     }
+}
+
+/// The server's status page as data, through the same trust and proxy as a sign-in.
+async fn service_status(connection: &Connection, monitor: ProtocolMonitor) -> Result<StatusReport, String> {
+    let trust = trust(connection)?;
+    let proxy = connection.proxy.to_proxy().map_err(|e| format!("Proxy settings: {e}"))?;
+    let network = Network::new(trust).with_proxy(proxy).with_monitor(Some(monitor));
+    let server = connection.server.trim().trim_end_matches('/');
+    let passport = PassportClient::with_network(server, &network).map_err(|e| e.to_string())?;
+    passport.status().await.map_err(|e| format!("The server at {server} did not answer: {e}"))
 }
 
 /// Polls the activity alerts and checks for an update, once signed in.

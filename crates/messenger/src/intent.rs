@@ -106,6 +106,8 @@ pub enum Intent {
     OpenFolder(PathBuf),
     /// Lists the microphones, speakers and cameras for the options.
     ListDevices,
+    /// Asks the server how its services are doing (Help › Service status).
+    CheckServiceStatus(Connection),
 }
 
 // Passwords never reach a log line.
@@ -156,5 +158,6 @@ fn intent_name(intent: &Intent) -> &'static str {
         Intent::SaveOptions(_) => "SaveOptions",
         Intent::OpenFolder(_) => "OpenFolder",
         Intent::ListDevices => "ListDevices",
+        Intent::CheckServiceStatus(_) => "CheckServiceStatus",
     }
 }

@@ -7,10 +7,13 @@
 //! - [`platform`]: folders, opening a folder, and the OS secret store.
 //! - [`model`]: the app's state and how backend events change it — no window needed.
 //! - [`backend`]: the network side on its own tokio runtime thread.
-//! - [`app`] and [`windows`]: the egui layout.
-//! - [`devices`], [`sounds`] and [`toasts`]: the machine's microphones, speakers and
-//!   cameras; the alert sounds and their player; desktop notifications.
+//! - [`app`] and [`windows`]: the egui layout; every conversation, the options, the
+//!   protocol monitor and the alert history get an OS window of their own.
+//! - [`theme`]: the classic-messenger look (gradient bands, buddy icons, avatars).
+//! - [`devices`], [`sounds`], [`toasts`] and [`announce`]: the machine's microphones,
+//!   speakers and cameras; the sounds and desktop notifications the options ask for.
 
+pub mod announce;
 pub mod app;
 pub mod backend;
 pub mod devices;
@@ -20,6 +23,7 @@ pub mod model;
 pub mod platform;
 pub mod settings;
 pub mod sounds;
+pub mod theme;
 pub mod toasts;
 pub mod windows;
 
@@ -32,8 +36,8 @@ pub fn run(env: AppEnv) -> eframe::Result {
     let options = eframe::NativeOptions {
         viewport: eframe::egui::ViewportBuilder::default()
             .with_title("Mocha Messenger")
-            .with_inner_size([1000.0, 700.0])
-            .with_min_inner_size([360.0, 420.0]),
+            .with_inner_size([380.0, 680.0])
+            .with_min_inner_size([320.0, 420.0]),
         ..Default::default()
     };
     eframe::run_native(

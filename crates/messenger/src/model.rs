@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use mocha_client::api::{ActivityAlert, Build, PresenceStatus, SyncContact, UserId};
+use mocha_client::api::{ActivityAlert, Build, PresenceStatus, StatusReport, SyncContact, UserId};
 use mocha_client::proto::Status;
 use mocha_client::proto::im::TextFormat;
 use mocha_client::sb::Participant;
@@ -60,6 +60,8 @@ pub enum BackendEvent {
     Info(String),
     /// The audio and video devices on this machine.
     Devices(DeviceLists),
+    /// The server's own account of its services, or why it could not be had.
+    ServiceStatus(Result<StatusReport, String>),
 }
 
 /// Something to tell the person outside the window, as their options allow.
@@ -272,6 +274,8 @@ pub struct AppModel {
     pub devices: Option<DeviceLists>,
     /// Sounds and desktop notifications not yet given out.
     pub cues: Vec<Cue>,
+    /// The last answer to Help › Service status; `None` while asking.
+    pub service_status: Option<Result<StatusReport, String>>,
 }
 
 impl AppModel {
@@ -301,6 +305,7 @@ impl AppModel {
             personal_message_draft: String::new(),
             devices: None,
             cues: Vec::new(),
+            service_status: None,
         }
     }
 
@@ -402,6 +407,7 @@ impl AppModel {
             BackendEvent::Failed(message) => self.notice(message, false),
             BackendEvent::Info(message) => self.notice(message, false),
             BackendEvent::Devices(devices) => self.devices = Some(devices),
+            BackendEvent::ServiceStatus(report) => self.service_status = Some(report),
         }
     }
 

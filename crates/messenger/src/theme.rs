@@ -60,12 +60,14 @@ pub fn pane() -> egui::Frame {
 
 /// The blue band across the top of a window, with room for what `add` puts on it.
 pub fn band<R>(ui: &mut egui::Ui, add: impl FnOnce(&mut egui::Ui) -> R) -> R {
+    // The gradient is drawn behind what `add` puts on it, in a slot reserved first.
+    let background = ui.painter().add(Shape::Noop);
     let frame = egui::Frame::new().inner_margin(egui::Margin::symmetric(10, 8));
     let mut prepared = frame.begin(ui);
     let inner = add(&mut prepared.content_ui);
     let rect = prepared.content_ui.min_rect().expand2(vec2(10.0, 8.0));
     let rect = Rect::from_min_max(rect.min, pos2(ui.max_rect().right(), rect.max.y));
-    ui.painter().add(horizontal_gradient(rect, BAND_DARK, BAND_LIGHT));
+    ui.painter().set(background, horizontal_gradient(rect, BAND_DARK, BAND_LIGHT));
     prepared.end(ui);
     inner
 }

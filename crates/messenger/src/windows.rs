@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use eframe::egui::{self, Color32, RichText};
 use mocha_client::ConversationId;
-use mocha_client::api::UserId;
+use mocha_client::api::{PresenceStatus, ServiceState, UserId};
 use mocha_client::monitor::Direction;
 use mocha_client::proto::im::TextFormat;
 use time::OffsetDateTime;
@@ -55,6 +55,7 @@ pub struct Dialogs {
     pub options_tab: OptionsTab,
     pub monitor: bool,
     pub alerts: bool,
+    pub service_status: bool,
     /// Address and message.
     pub add_contact: Option<(String, String)>,
     pub rename: Option<(UserId, String)>,
@@ -80,6 +81,7 @@ pub fn show(app: &mut MessengerApp, ctx: &egui::Context) {
     options(app, ctx);
     monitor(app, ctx);
     alerts(app, ctx);
+    service_status(app, ctx);
     small_dialogs(app, ctx);
 }
 
@@ -678,6 +680,64 @@ fn alerts(app: &mut MessengerApp, ctx: &egui::Context) {
             app.model.options_dirty = true;
         }
     });
+}
+
+fn service_status(app: &mut MessengerApp, ctx: &egui::Context) {
+    if !app.dialogs.service_status {
+        return;
+    }
+    let spec = WindowSpec {
+        viewport: egui::ViewportId::from_hash_of("service-status"),
+        title: "Service status".into(),
+        size: [420.0, 300.0],
+        embedded_pos: egui::pos2(180.0, 140.0),
+    };
+    let server = app.model.options.sign_in.server.clone();
+    app.dialogs.service_status = own_window(ctx, spec, None, |ui, _| {
+        ui.label(RichText::new(&server).strong());
+        match &app.model.service_status {
+            None => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label("Asking the server…");
+                });
+            }
+            Some(Err(reason)) => {
+                ui.colored_label(Color32::from_rgb(200, 40, 40), reason);
+            }
+            Some(Ok(report)) => {
+                for service in &report.services {
+                    ui.horizontal(|ui| {
+                        let up = service.state == ServiceState::Up;
+                        theme::buddy_icon(ui, up.then_some(PresenceStatus::Online));
+                        let mut line =
+                            format!("{}: {}", service_name(&service.name), if up { "up" } else { "down" });
+                        if let Some(users) = service.online_users {
+                            line.push_str(&format!(", {users} online"));
+                        }
+                        ui.label(line);
+                    });
+                }
+                for notice in &report.notices {
+                    ui.label(RichText::new(format!("Notice: {}", notice.text)).italics());
+                }
+            }
+        }
+        if ui.button("Check again").clicked() {
+            app.model.service_status = None;
+            app.send(Intent::CheckServiceStatus(app.connection()));
+        }
+    });
+}
+
+/// "notification" → "Notification Server", as the privacy policy names the parts.
+fn service_name(name: &str) -> String {
+    match name {
+        "passport" => "Mocha Passport".into(),
+        "notification" => "Notification Server".into(),
+        "switchboard" => "Switchboard".into(),
+        other => other.to_string(),
+    }
 }
 
 /// The device pickers: what this machine has, plus a saved choice that is not plugged in.

@@ -229,3 +229,30 @@ fn without_a_secret_store_remembering_is_unavailable_with_the_reason() {
     let mut h = app(config.path(), SecretStore::Unavailable("no Secret Service is running".into()));
     wait_for_label(&mut h, "Remembered sign-in is unavailable: no Secret Service is running");
 }
+
+#[test]
+fn service_status_shows_each_service_of_the_server() {
+    let t = TestServer::start();
+    let config = tempfile::tempdir().unwrap();
+    OptionsFile::new(config.path()).save(&options_for(&t, config.path())).unwrap();
+    let mut h = app(config.path(), SecretStore::memory());
+    click(&mut h, "Help");
+    click(&mut h, "Service status");
+    wait_for_label(&mut h, "Notification Server: up");
+    assert!(h.query_by_label_contains("Mocha Passport: up").is_some());
+    assert!(h.query_by_label_contains("Switchboard: up").is_some());
+}
+
+#[test]
+fn service_status_explains_an_unreachable_server() {
+    let config = tempfile::tempdir().unwrap();
+    let mut options = mocha_messenger::settings::ClientOptions::default();
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    options.sign_in.server = format!("https://127.0.0.1:{port}");
+    OptionsFile::new(config.path()).save(&options).unwrap();
+    let mut h = app(config.path(), SecretStore::memory());
+    click(&mut h, "Help");
+    click(&mut h, "Service status");
+    wait_for_label(&mut h, "did not answer");
+}
