@@ -51,18 +51,25 @@ pub async fn serve_tls<F, Fut>(
         let acceptor = acceptor.clone();
         let handle = handle.clone();
         let shutdown = shutdown.clone();
-        connections.spawn(async move {
+        // Each connection's task lives as long as the connection: keep what it holds
+        // across an await small (see also the handlers, which split the stream).
+        let task = async move {
             let _ = tcp.set_nodelay(true);
+            // Boxed, so the handshake's state (a whole TLS connection) is not part of
+            // the task for the connection's lifetime.
+            let accept = Box::pin(tokio::time::timeout(timeouts.handshake, acceptor.accept(tcp)));
             let stream = tokio::select! {
-                handshake = tokio::time::timeout(timeouts.handshake, acceptor.accept(tcp)) => match handshake {
+                handshake = accept => match handshake {
                     Ok(Ok(stream)) => stream,
                     Ok(Err(e)) => return tracing::info!(service, %peer, error = %e, "TLS handshake failed"),
                     Err(_) => return tracing::info!(service, %peer, "TLS handshake timed out"),
                 },
                 () = shutdown.cancelled() => return,
             };
-            handle(stream, peer).await;
-        });
+            let session = handle(stream, peer);
+            session.await;
+        };
+        connections.spawn(task);
     }
     connections.close();
     if tokio::time::timeout(timeouts.drain, connections.wait()).await.is_err() {

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use mocha_auth::UserId;
 use mocha_net::{FrameReader, Outbox, ReadError, TokenBucket, write_frames};
 use mocha_proto::{ErrorCode, ErrorReply, Frame, FrameError, Out, OutReason};
+use tokio::io::{ReadHalf, WriteHalf};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, sleep_until};
 use tokio_rustls::server::TlsStream;
@@ -114,7 +115,13 @@ impl Session {
         }
         let command = frame.command;
         match mocha_proto::ns::ClientCommand::parse(frame) {
-            Ok(command) => crate::cmd::apply(self, command).await,
+            Ok(command) => {
+                // Boxed, in a statement of its own (a temporary would live across the
+                // await): the handlers' futures (Passport calls, SQL) are large, and
+                // unboxed they would be part of every connection's task while it idles.
+                let apply = Box::pin(crate::cmd::apply(self, command));
+                apply.await
+            }
             Err(error) => {
                 tracing::debug!(peer = %self.peer, %command, %error, "NS command refused");
                 self.reply(
@@ -135,15 +142,30 @@ impl Session {
 }
 
 /// Runs one connection to its end.
-pub(crate) async fn run(
+///
+/// Not an `async fn`: the arguments of one are kept in its future for as long as it
+/// runs, and a TLS stream is about 2 KiB; split here, only the two halves (pointers)
+/// go into the connection's task.
+pub(crate) fn run(
     server: Arc<NotificationServer>,
     stream: TlsStream<TcpStream>,
     peer: SocketAddr,
     connection: u64,
     shutdown: CancellationToken,
+) -> impl Future<Output = ()> + Send + 'static {
+    let (read, write) = tokio::io::split(stream);
+    serve_connection(server, read, write, peer, connection, shutdown)
+}
+
+async fn serve_connection(
+    server: Arc<NotificationServer>,
+    read: ReadHalf<TlsStream<TcpStream>>,
+    write: WriteHalf<TlsStream<TcpStream>>,
+    peer: SocketAddr,
+    connection: u64,
+    shutdown: CancellationToken,
 ) {
     tracing::info!(%peer, "NS client connected");
-    let (read, write) = tokio::io::split(stream);
     let (outbox, receivers) = Outbox::new(server.config.outbound_queue, UNUSED_BULK_LANE);
     let mut writer = tokio::spawn(write_frames(write, receivers.control, receivers.bulk));
     let mut kicks = receivers.kicks;
@@ -154,7 +176,8 @@ pub(crate) async fn run(
 
     let ending = session.serve(&mut reader, &mut kicks, &shutdown).await;
     // Out of the registry first, so nothing new is queued behind the last frame.
-    session.sign_out().await;
+    let sign_out = Box::pin(session.sign_out());
+    sign_out.await;
     let user = session.identity().map(|identity| identity.user.to_string());
     let user = user.as_deref().unwrap_or("-");
     let last = match &ending {

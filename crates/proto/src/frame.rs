@@ -269,6 +269,19 @@ impl Frame {
         Ok(frame)
     }
 
+    /// The whole length of the frame starting `buf` (line, `\r\n` and payload) once its
+    /// line is complete and valid; `Ok(None)` while the line is still arriving. Lets a
+    /// reader make room for a large payload in one step. Never more than `limits` allow.
+    pub fn wanted_len(buf: &[u8], limits: &Limits) -> Result<Option<usize>, FrameError> {
+        let line_len = match find_line_end(buf, limits.max_line) {
+            Ok(line_len) => line_len,
+            Err(CheckError::Incomplete) => return Ok(None),
+            Err(CheckError::Invalid(error)) => return Err(error),
+        };
+        let (command, trid, payload_len) = validate_line(&buf[..line_len], limits.max_payload)?;
+        Ok(Some(Layout { command, trid, line_len, payload_len }.total_len()))
+    }
+
     /// Takes one frame off the front of `buf`, the way a connection's read loop wants it:
     /// `Ok(None)` means "read more", `Err` means the connection is beyond repair.
     pub fn decode(buf: &mut BytesMut, limits: &Limits) -> Result<Option<Frame>, FrameError> {

@@ -9,6 +9,7 @@ use mocha_auth::UserId;
 use mocha_net::{FrameReader, Outbox, ReadError, TokenBucket, write_frames};
 use mocha_proto::sb::server::Bye;
 use mocha_proto::{ErrorCode, ErrorReply, Frame, FrameError, Out, OutReason};
+use tokio::io::{ReadHalf, WriteHalf};
 use tokio::net::TcpStream;
 use tokio_rustls::server::TlsStream;
 use tokio_util::sync::CancellationToken;
@@ -76,14 +77,29 @@ impl Session {
     }
 }
 
-pub(crate) async fn run(
+/// Runs one connection to its end.
+///
+/// Not an `async fn`: the arguments of one are kept in its future for as long as it
+/// runs, and a TLS stream is about 2 KiB; split here, only the two halves (pointers)
+/// go into the connection's task.
+pub(crate) fn run(
     sb: Arc<Switchboard>,
     stream: TlsStream<TcpStream>,
     peer: SocketAddr,
     shutdown: CancellationToken,
+) -> impl Future<Output = ()> + Send + 'static {
+    let (read, write) = tokio::io::split(stream);
+    serve_connection(sb, read, write, peer, shutdown)
+}
+
+async fn serve_connection(
+    sb: Arc<Switchboard>,
+    read: ReadHalf<TlsStream<TcpStream>>,
+    write: WriteHalf<TlsStream<TcpStream>>,
+    peer: SocketAddr,
+    shutdown: CancellationToken,
 ) {
     let config = sb.config.clone();
-    let (read, write) = tokio::io::split(stream);
     let (outbox, receivers) = Outbox::new(config.control_queue, config.bulk_queue);
     let mut writer = tokio::spawn(write_frames(write, receivers.control, receivers.bulk));
     let mut kicks = receivers.kicks;
@@ -101,10 +117,15 @@ pub(crate) async fn run(
     let ending = loop {
         tokio::select! {
             frame = reader.read_frame() => match frame {
-                Ok(Some(frame)) => match crate::cmd::apply(&mut session, frame).await {
-                    Flow::Continue => {}
-                    Flow::Close(ending) => break ending,
-                },
+                Ok(Some(frame)) => {
+                    // Boxed, in a statement of its own: the handlers' futures would
+                    // otherwise be part of every connection's task while it idles.
+                    let apply = Box::pin(crate::cmd::apply(&mut session, frame));
+                    match apply.await {
+                        Flow::Continue => {}
+                        Flow::Close(ending) => break ending,
+                    }
+                }
                 Ok(None) | Err(ReadError::Io(_)) => break Ending::Disconnected,
                 Err(ReadError::Frame(e)) => break Ending::Framing(e),
             },

@@ -175,6 +175,19 @@ fn decode_is_zero_copy_for_payloads() {
 }
 
 #[test]
+fn wanted_len_once_the_line_is_complete() {
+    let limits = Limits::default();
+    assert_eq!(Frame::wanted_len(b"", &limits), Ok(None));
+    assert_eq!(Frame::wanted_len(b"FIL 1 t 0 10", &limits), Ok(None));
+    assert_eq!(Frame::wanted_len(b"FIL 1 t 0 10\r\nabc", &limits), Ok(Some(24)));
+    assert_eq!(Frame::wanted_len(b"PNG 2\r\nPNG", &limits), Ok(Some(7)));
+    assert_eq!(Frame::wanted_len(b"FIL 1 t 0 65537\r\n", &limits), Err(FrameError::PayloadTooLarge));
+    assert_eq!(Frame::wanted_len(b"png 1\r\n", &limits), Err(FrameError::BadCommand));
+    let long = vec![b'A'; limits.max_line + 1];
+    assert_eq!(Frame::wanted_len(&long, &limits), Err(FrameError::LineTooLong));
+}
+
+#[test]
 fn error_codes() {
     assert_eq!(FrameError::LineTooLong.error_code(), ErrorCode::LineTooLong);
     assert_eq!(FrameError::PayloadTooLarge.error_code(), ErrorCode::PayloadTooLarge);
