@@ -145,14 +145,39 @@ pub struct ActivityAlert {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum ContactListEvent {
-    RequestReceived { request: ContactRequest },
-    RequestAccepted { by: UserSummary },
-    RequestDeclined { by: UserSummary },
-    RequestCancelled { by: UserSummary },
-    ContactRemoved { by: UserSummary },
-    ContactAdded { contact: UserSummary },
-    AliasChanged { contact: UserId, alias: Option<String> },
-    Blocked { user: UserSummary },
-    Unblocked { user: UserSummary },
-    DisplayNameChanged { user: UserSummary },
+    RequestReceived {
+        request: ContactRequest,
+    },
+    /// Your own request went out (so every client of yours lists it as waiting).
+    RequestSent {
+        request: ContactRequest,
+    },
+    RequestAccepted {
+        by: UserSummary,
+    },
+    RequestDeclined {
+        by: UserSummary,
+    },
+    RequestCancelled {
+        by: UserSummary,
+    },
+    ContactRemoved {
+        by: UserSummary,
+    },
+    ContactAdded {
+        contact: UserSummary,
+    },
+    AliasChanged {
+        contact: UserId,
+        alias: Option<String>,
+    },
+    Blocked {
+        user: UserSummary,
+    },
+    Unblocked {
+        user: UserSummary,
+    },
+    DisplayNameChanged {
+        user: UserSummary,
+    },
 }

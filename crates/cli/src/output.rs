@@ -154,6 +154,9 @@ fn contact_change_text(change: &ContactListEvent) -> String {
                 request.from.display_name, request.from.username, request.id
             )
         }
+        ContactListEvent::RequestSent { request } => {
+            format!("asked {} to be your contact (request {})", request.to.username, request.id)
+        }
         ContactListEvent::RequestAccepted { by } => format!("{} accepted your request", by.username),
         ContactListEvent::RequestDeclined { by } => format!("{} declined your request", by.username),
         ContactListEvent::RequestCancelled { by } => format!("{} withdrew their request", by.username),

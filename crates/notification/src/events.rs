@@ -91,6 +91,7 @@ impl NotificationServer {
                 self.refresh_view(other.id, user).await;
             }
             ContactListEvent::RequestReceived { .. }
+            | ContactListEvent::RequestSent { .. }
             | ContactListEvent::RequestDeclined { .. }
             | ContactListEvent::RequestCancelled { .. }
             | ContactListEvent::AliasChanged { .. }

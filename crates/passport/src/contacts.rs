@@ -220,6 +220,10 @@ impl Passport {
             user: to,
             event: ContactListEvent::RequestReceived { request: request.clone() },
         });
+        self.publish(PassportEvent::ContactList {
+            user,
+            event: ContactListEvent::RequestSent { request: request.clone() },
+        });
         Ok(ContactRequestCreated {
             outcome: ContactRequestOutcome::Pending,
             request: Some(request),

@@ -44,6 +44,10 @@ async fn contact_changes_arrive_as_con_with_presence() {
         }
         other => panic!("unexpected {other:?}"),
     }
+    // The asker hears that it went out (every client of theirs lists it as waiting).
+    assert!(
+        matches!(expect_con(&mut b).await, ContactListEvent::RequestSent { request: sent } if sent.id == request.id)
+    );
     assert_nothing_about(&mut a, bob.account.id).await;
     assert_nothing_about(&mut b, alice.account.id).await;
 
@@ -101,6 +105,7 @@ async fn contact_changes_arrive_as_con_with_presence() {
         .request
         .unwrap();
     assert!(matches!(expect_con(&mut a).await, ContactListEvent::RequestReceived { .. }));
+    assert!(matches!(expect_con(&mut b).await, ContactListEvent::RequestSent { .. }));
     t.passport.decline_request(alice.token(), request.id).await.unwrap();
     assert!(matches!(expect_con(&mut b).await, ContactListEvent::RequestDeclined { .. }));
     let request = t
