@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use mocha_client::api::PresenceStatus;
 use mocha_client::{ConversationEvent, Event, TransferEvent};
 use mocha_messenger::model::Cue;
@@ -201,6 +201,10 @@ fn remembered_sign_in_keeps_a_token_not_the_password_and_signs_in_automatically(
     let store = SecretStore::memory();
 
     let mut h = app(config.path(), store.clone());
+    // The options stay disabled until the backend has probed the secret store.
+    wait_until(&mut h, "remembering offered", |h| {
+        !h.get_by_label("Remember my password").accesskit_node().is_disabled()
+    });
     click(&mut h, "Remember my password");
     click(&mut h, "Sign me in automatically");
     sign_in(&mut h, "alice@example.com", &alice.password);
@@ -255,4 +259,65 @@ fn service_status_explains_an_unreachable_server() {
     click(&mut h, "Help");
     click(&mut h, "Service status");
     wait_for_label(&mut h, "did not answer");
+}
+
+#[test]
+fn contacts_are_added_accepted_renamed_blocked_and_removed_through_the_window() {
+    let t = TestServer::start();
+    let (alice, carol, dave) = (t.user("alice"), t.user("carol"), t.user("dave"));
+    let config = tempfile::tempdir().unwrap();
+    OptionsFile::new(config.path()).save(&options_for(&t, config.path())).unwrap();
+    let mut h = app(config.path(), SecretStore::memory());
+    sign_in(&mut h, "alice@example.com", &alice.password);
+    wait_for_label(&mut h, "No contacts yet");
+
+    // Alice asks Carol from Contacts › Add a contact…; Carol accepts.
+    click(&mut h, "Contacts");
+    click(&mut h, "Add a contact…");
+    fill(&mut h, "Their sign-in address:", "carol@example.com");
+    click(&mut h, "Send request");
+    wait_for_label(&mut h, "Waiting for carol@example.com to accept");
+    t.runtime.block_on(async {
+        let token = &carol.tokens.session_token;
+        let requests = t.passport.contact_requests(token).await.unwrap();
+        t.passport.accept_request(token, requests.incoming[0].id).await.unwrap();
+    });
+    wait_for_label(&mut h, "Carol (Offline)");
+
+    // Rename: the alias replaces the name in the list, and Passport keeps it.
+    h.get_by_label_contains("Carol (Offline)").click_secondary();
+    h.run_steps(3);
+    click(&mut h, "Rename…");
+    fill(&mut h, "Name to show:", "Caz");
+    click(&mut h, "Save");
+    wait_for_label(&mut h, "Caz (Offline)");
+    let contacts = t.runtime.block_on(t.passport.contacts(&alice.tokens.session_token)).unwrap();
+    assert_eq!(contacts[0].alias.as_deref(), Some("Caz"));
+
+    // Block, then unblock from the Blocked group.
+    h.get_by_label_contains("Caz (Offline)").click_secondary();
+    h.run_steps(3);
+    click(&mut h, "Block");
+    wait_for_label(&mut h, "[blocked]");
+    let blocks = t.runtime.block_on(t.passport.blocks(&alice.tokens.session_token)).unwrap();
+    assert_eq!(blocks.len(), 1);
+    click(&mut h, "Blocked (1)");
+    click(&mut h, "Unblock carol@example.com");
+    wait_until(&mut h, "the block lifted", |h| h.query_by_label_contains("[blocked]").is_none());
+
+    // Remove: Carol leaves the list.
+    h.get_by_label_contains("Caz (Offline)").click_secondary();
+    h.run_steps(3);
+    click(&mut h, "Remove contact");
+    wait_until(&mut h, "Caz gone", |h| h.query_by_label_contains("Caz").is_none());
+
+    // An incoming request, accepted from the main window.
+    t.runtime
+        .block_on(t.passport.request_contact(&dave.tokens.session_token, "alice@example.com", None))
+        .unwrap();
+    wait_for_label(&mut h, "Dave (dave@example.com) wants to add you as a contact.");
+    click(&mut h, "Accept");
+    wait_for_label(&mut h, "Dave (Offline)");
+    let contacts = t.runtime.block_on(t.passport.contacts(&dave.tokens.session_token)).unwrap();
+    assert_eq!(contacts[0].user.username, "alice@example.com");
 }
