@@ -172,19 +172,25 @@ impl MessengerApp {
         }
     }
 
+    /// Keeps the person from going Away while they use any of the app's windows; the
+    /// conversation windows call this with their own input.
+    pub(crate) fn note_activity(&mut self, ctx: &egui::Context) {
+        if ctx.input(|i| !i.events.is_empty() || i.pointer.delta() != egui::Vec2::ZERO) {
+            self.last_activity = Instant::now();
+        }
+    }
+
     fn auto_away(&mut self, ctx: &egui::Context) {
-        let active = ctx.input(|i| !i.events.is_empty() || i.pointer.delta() != egui::Vec2::ZERO);
+        self.note_activity(ctx);
         let Some(state) = &self.model.state else { return };
         let general = &self.model.options.general;
-        if active {
-            self.last_activity = Instant::now();
-            if self.auto_away_active {
-                self.auto_away_active = false;
-                self.send(Intent::SetStatus(Status::Online));
-            }
-        } else if general.auto_away && state.status == Status::Online {
-            let limit = Duration::from_secs(u64::from(general.away_after_minutes.max(1)) * 60);
-            if self.last_activity.elapsed() >= limit {
+        let limit = Duration::from_secs(u64::from(general.away_after_minutes.max(1)) * 60);
+        let idle = self.last_activity.elapsed() >= limit;
+        if self.auto_away_active && !idle {
+            self.auto_away_active = false;
+            self.send(Intent::SetStatus(Status::Online));
+        } else if !self.auto_away_active && general.auto_away && state.status == Status::Online {
+            if idle {
                 self.auto_away_active = true;
                 self.send(Intent::SetStatus(Status::Away));
             } else {

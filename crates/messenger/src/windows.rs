@@ -162,6 +162,7 @@ fn conversations(app: &mut MessengerApp, ctx: &egui::Context) {
                 }
                 if native {
                     track_focus(app, ui.ctx(), id);
+                    app.note_activity(ui.ctx());
                 }
                 conversation(app, ui, &mut view, now);
             });
