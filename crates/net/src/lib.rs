@@ -12,7 +12,7 @@ mod rate_limit;
 mod reader;
 mod writer;
 
-pub use listener::{ListenerTimeouts, serve_tls};
+pub use listener::{HANDSHAKE_SLOT_HOLD, ListenerLimits, serve_tls};
 pub use outbox::{Outbox, OutboxReceivers, Outgoing};
 pub use rate_limit::TokenBucket;
 pub use reader::{FrameReader, ReadError};

@@ -1,5 +1,7 @@
 //! The TLS accept loop. Each handshake runs in its own task with a timeout, so a slow
-//! or broken client never holds up the others.
+//! or broken client never holds up the others; and only a bounded number of handshakes
+//! run at once, so a crowd arriving together (everyone reconnecting after a network
+//! blip or a restart) queues instead of slowing every handshake past its timeout.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -7,26 +9,51 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-/// How long a TLS handshake may take, and how long connections get to say goodbye
-/// after shutdown before they are dropped.
+/// Bounds on the accept loop.
+///
+/// A connection first has `handshake` to send its first bytes (the ClientHello): a
+/// silent connection holds no handshake slot. It then waits, at most
+/// `handshake_queue`, in first-come order for one of `concurrent_handshakes` slots,
+/// and from then on has `handshake` to finish. A slot is held for at most
+/// [`HANDSHAKE_SLOT_HOLD`]: a handshake still running after that is waiting on its
+/// client (or starved), finishes without a slot, and lets the next one start — so a
+/// client that stalls mid-handshake cannot keep others waiting for long.
 #[derive(Clone, Copy, Debug)]
-pub struct ListenerTimeouts {
+pub struct ListenerLimits {
     pub handshake: Duration,
+    pub handshake_queue: Duration,
+    pub concurrent_handshakes: usize,
+    /// How long connections get to say goodbye after shutdown before they are dropped.
     pub drain: Duration,
 }
 
+/// See [`ListenerLimits`].
+pub const HANDSHAKE_SLOT_HOLD: Duration = Duration::from_millis(500);
+
+impl Default for ListenerLimits {
+    fn default() -> Self {
+        Self {
+            handshake: Duration::from_secs(10),
+            handshake_queue: Duration::from_secs(60),
+            concurrent_handshakes: 64,
+            drain: Duration::from_secs(2),
+        }
+    }
+}
+
 /// Accepts TLS connections until `shutdown` fires, running `handle` for each one, then
-/// waits (at most `timeouts.drain`) for the handlers to finish. `service` names it in logs.
+/// waits (at most `limits.drain`) for the handlers to finish. `service` names it in logs.
 pub async fn serve_tls<F, Fut>(
     service: &'static str,
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
-    timeouts: ListenerTimeouts,
+    limits: ListenerLimits,
     shutdown: CancellationToken,
     handle: F,
 ) where
@@ -34,6 +61,7 @@ pub async fn serve_tls<F, Fut>(
     Fut: Future<Output = ()> + Send + 'static,
 {
     let acceptor = TlsAcceptor::from(tls);
+    let slots = Arc::new(Semaphore::new(limits.concurrent_handshakes.max(1)));
     let connections = TaskTracker::new();
     loop {
         let (tcp, peer) = tokio::select! {
@@ -51,18 +79,18 @@ pub async fn serve_tls<F, Fut>(
         let acceptor = acceptor.clone();
         let handle = handle.clone();
         let shutdown = shutdown.clone();
+        let slots = slots.clone();
         // Each connection's task lives as long as the connection: keep what it holds
         // across an await small (see also the handlers, which split the stream).
         let task = async move {
             let _ = tcp.set_nodelay(true);
             // Boxed, so the handshake's state (a whole TLS connection) is not part of
             // the task for the connection's lifetime.
-            let accept = Box::pin(tokio::time::timeout(timeouts.handshake, acceptor.accept(tcp)));
+            let handshake = Box::pin(handshake(acceptor, tcp, slots, limits));
             let stream = tokio::select! {
-                handshake = accept => match handshake {
-                    Ok(Ok(stream)) => stream,
-                    Ok(Err(e)) => return tracing::info!(service, %peer, error = %e, "TLS handshake failed"),
-                    Err(_) => return tracing::info!(service, %peer, "TLS handshake timed out"),
+                handshake = handshake => match handshake {
+                    Ok(stream) => stream,
+                    Err(why) => return tracing::info!(service, %peer, "TLS handshake failed: {why}"),
                 },
                 () = shutdown.cancelled() => return,
             };
@@ -72,7 +100,39 @@ pub async fn serve_tls<F, Fut>(
         connections.spawn(task);
     }
     connections.close();
-    if tokio::time::timeout(timeouts.drain, connections.wait()).await.is_err() {
+    if tokio::time::timeout(limits.drain, connections.wait()).await.is_err() {
         tracing::info!(service, "connections still open after the drain period were dropped");
+    }
+}
+
+/// Waits for the ClientHello, then for a handshake slot, then shakes hands.
+async fn handshake(
+    acceptor: TlsAcceptor,
+    tcp: TcpStream,
+    slots: Arc<Semaphore>,
+    limits: ListenerLimits,
+) -> Result<TlsStream<TcpStream>, String> {
+    match tokio::time::timeout(limits.handshake, tcp.readable()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Err(e.to_string()),
+        Err(_) => return Err("nothing received in time".into()),
+    }
+    let slot = match tokio::time::timeout(limits.handshake_queue, slots.acquire_owned()).await {
+        Ok(Ok(slot)) => slot,
+        Ok(Err(_)) => return Err("the listener is closing".into()),
+        Err(_) => return Err("no handshake slot in time (too many at once)".into()),
+    };
+    let mut accept = std::pin::pin!(tokio::time::timeout(limits.handshake, acceptor.accept(tcp)));
+    let finished = tokio::select! {
+        finished = &mut accept => finished,
+        () = tokio::time::sleep(HANDSHAKE_SLOT_HOLD) => {
+            drop(slot);
+            accept.await
+        }
+    };
+    match finished {
+        Ok(Ok(stream)) => Ok(stream),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("timed out".into()),
     }
 }

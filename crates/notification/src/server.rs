@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use mocha_auth::{SignedClaims, SigningKey, SwitchboardTicket, UserId, VerifyingKey, unix_now};
-use mocha_net::ListenerTimeouts;
+use mocha_net::ListenerLimits;
 use mocha_passport::{Passport, ServiceGauge};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -74,10 +74,14 @@ impl NotificationServer {
         tls: Arc<rustls::ServerConfig>,
         shutdown: CancellationToken,
     ) {
-        let timeouts = ListenerTimeouts { handshake: self.config.handshake_timeout, drain: DRAIN_TIMEOUT };
+        let limits = ListenerLimits {
+            handshake: self.config.handshake_timeout,
+            drain: DRAIN_TIMEOUT,
+            ..ListenerLimits::default()
+        };
         let server = self.clone();
         let stop = shutdown.clone();
-        mocha_net::serve_tls("notification", listener, tls, timeouts, shutdown, move |stream, peer| {
+        mocha_net::serve_tls("notification", listener, tls, limits, shutdown, move |stream, peer| {
             let connection = server.next_connection.fetch_add(1, Ordering::Relaxed);
             session::run(server.clone(), stream, peer, connection, stop.clone())
         })

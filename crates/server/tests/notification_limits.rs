@@ -131,6 +131,28 @@ async fn tls_junk_and_idle_clients_do_not_disturb_others() {
 }
 
 #[tokio::test]
+async fn stalled_handshakes_cannot_hold_every_handshake_slot() {
+    let t = TestServer::start().await;
+    let alice = t.user("alice").await;
+    // More clients than there are handshake slots each send the start of a ClientHello
+    // and stall: each takes a slot, but may keep it only briefly.
+    // mocha-net's ListenerLimits default: 64 handshake slots, each held at most 500 ms.
+    let mut stalled = Vec::new();
+    for _ in 0..80 {
+        let mut tcp = tokio::net::TcpStream::connect(t.server.ns_addr).await.unwrap();
+        tcp.write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01]).await.unwrap();
+        stalled.push(tcp);
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = std::time::Instant::now();
+    let mut a = tokio::time::timeout(Duration::from_secs(5), signed_in(&t, &alice))
+        .await
+        .expect("signed in while stalled handshakes wait");
+    a.ping().await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(5), "well before the handshake timeout");
+}
+
+#[tokio::test]
 async fn command_floods_are_rate_limited() {
     let t = TestServer::start().await;
     let alice = t.user("alice").await;

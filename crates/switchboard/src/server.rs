@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use mocha_auth::VerifyingKey;
-use mocha_net::ListenerTimeouts;
+use mocha_net::ListenerLimits;
 use mocha_passport::{Passport, ServiceGauge};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -67,10 +67,14 @@ impl Switchboard {
         tls: Arc<rustls::ServerConfig>,
         shutdown: CancellationToken,
     ) {
-        let timeouts = ListenerTimeouts { handshake: self.config.handshake_timeout, drain: DRAIN_TIMEOUT };
+        let limits = ListenerLimits {
+            handshake: self.config.handshake_timeout,
+            drain: DRAIN_TIMEOUT,
+            ..ListenerLimits::default()
+        };
         let switchboard = self.clone();
         let stop = shutdown.clone();
-        mocha_net::serve_tls("switchboard", listener, tls, timeouts, shutdown, move |stream, peer| {
+        mocha_net::serve_tls("switchboard", listener, tls, limits, shutdown, move |stream, peer| {
             session::run(switchboard.clone(), stream, peer, stop.clone())
         })
         .await;
