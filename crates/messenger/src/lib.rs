@@ -26,6 +26,7 @@ pub mod sounds;
 pub mod theme;
 pub mod toasts;
 pub mod windows;
+pub mod worker;
 
 pub use app::{AppEnv, MessengerApp};
 pub use intent::Intent;

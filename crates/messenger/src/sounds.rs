@@ -4,6 +4,8 @@
 use std::f32::consts::TAU;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, PoisonError};
+
+use crate::worker::{Problem, Worker};
 use std::time::Duration;
 
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
@@ -114,40 +116,27 @@ struct Request {
 
 /// Plays sounds on the chosen output device (by name; empty = system default) on its own thread; `play` never blocks and never panics. When no device can be opened it records the reason (`last_problem()`), logs it once with tracing::warn, and stays silent.
 pub struct SoundPlayer {
-    requests: mpsc::Sender<Request>,
-    problem: Arc<Mutex<Option<String>>>,
+    worker: Worker<Request>,
 }
 
 impl SoundPlayer {
     pub fn start() -> Self {
-        let (requests, inbox) = mpsc::channel();
-        let problem = Arc::new(Mutex::new(None));
-        let shared = problem.clone();
-        let started =
-            std::thread::Builder::new().name("sound player".into()).spawn(move || serve(&inbox, &shared));
-        if let Err(e) = started {
-            let reason = format!("sounds are off: the sound thread could not start ({e})");
-            tracing::warn!("{reason}");
-            *problem.lock().unwrap_or_else(PoisonError::into_inner) = Some(reason);
-        }
-        SoundPlayer { requests, problem }
+        SoundPlayer { worker: Worker::start("sound player", serve) }
     }
 
     /// Queues `sound` for the speakers named `speakers` (as [`crate::devices`] lists
     /// them; empty or not found = the system default).
     pub fn play(&self, sound: Sound, speakers: &str) {
-        // A send fails only when the thread never started; that reason is already kept.
-        let _ = self.requests.send(Request { sound, speakers: speakers.to_owned() });
+        self.worker.send(Request { sound, speakers: speakers.to_owned() });
     }
 
     /// Why the last sound was not played as asked, if it was not.
     pub fn last_problem(&self) -> Option<String> {
-        self.problem.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.worker.last_problem()
     }
 }
 
-fn serve(inbox: &mpsc::Receiver<Request>, problem: &Mutex<Option<String>>) {
-    let mut logged: Option<String> = None;
+fn serve(inbox: mpsc::Receiver<Request>, problem: &Problem) {
     while let Ok(first) = inbox.recv() {
         // Sounds asked for while one played are played once each, not as a long queue
         // (twenty contacts signing in at once make one chime, not twenty).
@@ -158,14 +147,7 @@ fn serve(inbox: &mpsc::Receiver<Request>, problem: &Mutex<Option<String>>) {
             }
         }
         for request in batch {
-            let outcome = play_now(request.sound, &request.speakers);
-            if let Some(reason) = &outcome
-                && logged.as_ref() != Some(reason)
-            {
-                tracing::warn!("sound not played: {reason}");
-                logged = Some(reason.clone());
-            }
-            *problem.lock().unwrap_or_else(PoisonError::into_inner) = outcome;
+            problem.set(play_now(request.sound, &request.speakers));
         }
     }
 }

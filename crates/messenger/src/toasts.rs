@@ -2,7 +2,8 @@
 //! over D-Bus on Linux (pure-Rust zbus, no libdbus), toast notifications on Windows.
 
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex, PoisonError};
+
+use crate::worker::{Problem, Worker};
 
 /// Longer text is cut to this many characters, ending in "…": a notification is a
 /// glance, and message text should not sit in the notification centre in full.
@@ -17,40 +18,27 @@ struct Toast {
 
 /// Shows desktop notifications ("Alice has just signed in.") on its own thread: the freedesktop notification service over D-Bus on Linux, Windows toast notifications on Windows. `show` never blocks; failures are logged once and kept in `last_problem()`.
 pub struct Toaster {
-    requests: mpsc::Sender<Toast>,
-    problem: Arc<Mutex<Option<String>>>,
+    worker: Worker<Toast>,
 }
 
 impl Toaster {
     pub fn start() -> Self {
-        let (requests, inbox) = mpsc::channel();
-        let problem = Arc::new(Mutex::new(None));
-        let shared = problem.clone();
-        let started =
-            std::thread::Builder::new().name("notifications".into()).spawn(move || serve(&inbox, &shared));
-        if let Err(e) = started {
-            let reason = format!("desktop notifications are off: their thread could not start ({e})");
-            tracing::warn!("{reason}");
-            *problem.lock().unwrap_or_else(PoisonError::into_inner) = Some(reason);
-        }
-        Toaster { requests, problem }
+        Toaster { worker: Worker::start("notifications", serve) }
     }
 
     /// Queues a notification; title and body are cut to [`MAX_CHARS`].
     pub fn show(&self, title: &str, body: &str) {
         let toast = Toast { title: truncate(title, MAX_CHARS), body: truncate(body, MAX_CHARS) };
-        // A send fails only when the thread never started; that reason is already kept.
-        let _ = self.requests.send(toast);
+        self.worker.send(toast);
     }
 
     /// Why the last notification could not be shown, if it could not.
     pub fn last_problem(&self) -> Option<String> {
-        self.problem.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.worker.last_problem()
     }
 }
 
-fn serve(inbox: &mpsc::Receiver<Toast>, problem: &Mutex<Option<String>>) {
-    let mut logged: Option<String> = None;
+fn serve(inbox: mpsc::Receiver<Toast>, problem: &Problem) {
     for toast in inbox {
         let outcome = notify_rust::Notification::new()
             .appname(APP_NAME)
@@ -60,13 +48,7 @@ fn serve(inbox: &mpsc::Receiver<Toast>, problem: &Mutex<Option<String>>) {
             .map(drop)
             .err()
             .map(|e| format!("desktop notifications are not available: {e}"));
-        if let Some(reason) = &outcome
-            && logged.as_ref() != Some(reason)
-        {
-            tracing::warn!("{reason}");
-            logged = Some(reason.clone());
-        }
-        *problem.lock().unwrap_or_else(PoisonError::into_inner) = outcome;
+        problem.set(outcome);
     }
 }
 

@@ -102,6 +102,17 @@ struct WindowSpec {
     embedded_pos: egui::Pos2,
 }
 
+impl WindowSpec {
+    fn new(key: &str, title: &str, size: [f32; 2], embedded_pos: [f32; 2]) -> Self {
+        Self {
+            viewport: egui::ViewportId::from_hash_of(key),
+            title: title.into(),
+            size,
+            embedded_pos: embedded_pos.into(),
+        }
+    }
+}
+
 /// Shows `add` in a window of its own: an operating-system window where the platform
 /// has several (eframe on Windows, X11, Wayland), else an egui window inside the main
 /// one (the UI-test harness). `add` learns which (`true`: its own OS window). Returns
@@ -451,12 +462,7 @@ fn options(app: &mut MessengerApp, ctx: &egui::Context) {
     let path = app.options_path.clone();
     let devices = app.model.devices.clone();
     let announce_problems = app.announcer.problems();
-    let spec = WindowSpec {
-        viewport: egui::ViewportId::from_hash_of("options"),
-        title: "Options".into(),
-        size: [560.0, 500.0],
-        embedded_pos: egui::pos2(200.0, 60.0),
-    };
+    let spec = WindowSpec::new("options", "Options", [560.0, 500.0], [200.0, 60.0]);
     let open = own_window(ctx, spec, None, |ui, _| {
         ui.horizontal_wrapped(|ui| {
             for (tab, label) in OptionsTab::ALL {
@@ -634,12 +640,7 @@ fn monitor(app: &mut MessengerApp, ctx: &egui::Context) {
     if !app.dialogs.monitor {
         return;
     }
-    let spec = WindowSpec {
-        viewport: egui::ViewportId::from_hash_of("protocol-monitor"),
-        title: "Protocol monitor".into(),
-        size: [640.0, 360.0],
-        embedded_pos: egui::pos2(120.0, 120.0),
-    };
+    let spec = WindowSpec::new("protocol-monitor", "Protocol monitor", [640.0, 360.0], [120.0, 120.0]);
     app.dialogs.monitor = own_window(ctx, spec, None, |ui, _| {
         ui.horizontal(|ui| {
             ui.label("Kept in memory only; passwords, tokens and tickets are hidden.");
@@ -663,12 +664,7 @@ fn alerts(app: &mut MessengerApp, ctx: &egui::Context) {
     if !app.dialogs.alerts {
         return;
     }
-    let spec = WindowSpec {
-        viewport: egui::ViewportId::from_hash_of("alert-history"),
-        title: "Alert history".into(),
-        size: [460.0, 320.0],
-        embedded_pos: egui::pos2(160.0, 100.0),
-    };
+    let spec = WindowSpec::new("alert-history", "Alert history", [460.0, 320.0], [160.0, 100.0]);
     app.dialogs.alerts = own_window(ctx, spec, None, |ui, _| {
         if app.model.options.alerts.history.is_empty() {
             ui.label("No alerts.");
@@ -687,12 +683,7 @@ fn service_status(app: &mut MessengerApp, ctx: &egui::Context) {
     if !app.dialogs.service_status {
         return;
     }
-    let spec = WindowSpec {
-        viewport: egui::ViewportId::from_hash_of("service-status"),
-        title: "Service status".into(),
-        size: [420.0, 300.0],
-        embedded_pos: egui::pos2(180.0, 140.0),
-    };
+    let spec = WindowSpec::new("service-status", "Service status", [420.0, 300.0], [180.0, 140.0]);
     let server = app.model.options.sign_in.server.clone();
     app.dialogs.service_status = own_window(ctx, spec, None, |ui, _| {
         ui.label(RichText::new(&server).strong());
