@@ -101,4 +101,17 @@ sleep 6
 shoot "$chat" conversation.png
 xdotool windowmove "$chat" 410 80; sleep 1
 import -window root -crop 1000x780+0+0 +repage "$out/desktop.png"; echo "saved $out/desktop.png"
+
+# Tools › Options… opens the options in a window of their own.
+xdotool windowactivate --sync "$alice" 2>/dev/null || true
+xdotool mousemove --window "$alice" 116 12 click 1; sleep 1
+xdotool mousemove --window "$alice" 140 38 click 1; sleep 2
+options=$(xdotool search --onlyvisible --name "^Options$" 2>/dev/null | head -1 || true)
+if [ -n "$options" ]; then
+  xdotool windowmove "$options" 420 100; sleep 1
+  xdotool mousemove --window "$options" 384 18 click 1; sleep 2   # the "Audio & video" tab
+  shoot "$options" options.png
+else
+  echo "the options window did not open (menu positions moved?)" >&2
+fi
 echo "done: $(ls "$out")"
