@@ -326,3 +326,76 @@ async fn a_ban_and_a_deletion_end_the_session_for_good() {
     alice.delete_account(&alice_user.password).await.unwrap();
     alice_events.expect(|e| matches!(e, Event::SignedOut(SignOutReason::AccountDeleted)).then_some(())).await;
 }
+
+#[tokio::test]
+async fn a_voice_call_through_the_client_rings_carries_media_and_hangs_up() {
+    use bytes::Bytes;
+    use mocha_client::proto::im::{CallCommand, CallMedia};
+
+    let t = TestServer::start().await;
+    let (alice_user, bob_user) = (t.user("alice").await, t.user("bob").await);
+    t.befriend(&alice_user, &bob_user).await;
+    let (alice, mut alice_events) = connect(&t, &alice_user).await;
+    let (bob, mut bob_events) = connect(&t, &bob_user).await;
+    let (a, b) = chat(&alice, &mut alice_events, &bob, &mut bob_events).await;
+
+    // Alice calls; Bob sees the invitation with the call id and kind, and accepts.
+    let call = a.start_call(CallMedia::Audio).await.unwrap();
+    let invite = bob_events
+        .expect(in_conversation(b.id(), |e| match e {
+            ConversationEvent::Call { from, control } if control.command == CallCommand::Invite => {
+                Some((from.user_id, control.clone()))
+            }
+            _ => None,
+        }))
+        .await;
+    assert_eq!(invite.0, alice.user_id());
+    assert_eq!((invite.1.call_id.as_str(), invite.1.media), (call.as_str(), Some(CallMedia::Audio)));
+    b.call_control(&call, CallCommand::Accept, None).await.unwrap();
+    alice_events
+        .expect(in_conversation(a.id(), |e| match e {
+            ConversationEvent::Call { control, .. } if control.command == CallCommand::Accept => Some(()),
+            _ => None,
+        }))
+        .await;
+
+    // Audio frames both ways, paced like speech, arrive whole and in order.
+    for i in 0..10u8 {
+        a.send_media(&call, Bytes::from(vec![i; 160])).await.unwrap();
+        b.send_media(&call, Bytes::from(vec![200 + i; 120])).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    for (events, conversation, from, base, len) in [
+        (&mut bob_events, b.id(), alice.user_id(), 0u8, 160),
+        (&mut alice_events, a.id(), bob.user_id(), 200, 120),
+    ] {
+        for i in 0..10u8 {
+            let data = events
+                .expect(in_conversation(conversation, |e| match e {
+                    ConversationEvent::Media { from: sender, call_id, data } if *sender == from => {
+                        assert_eq!(call_id, &call);
+                        Some(data.clone())
+                    }
+                    _ => None,
+                }))
+                .await;
+            assert_eq!(data, Bytes::from(vec![base + i; len]));
+        }
+    }
+
+    // Bob hangs up: Alice hears it, and the call carries nothing more.
+    b.call_control(&call, CallCommand::Hangup, None).await.unwrap();
+    alice_events
+        .expect(in_conversation(a.id(), |e| match e {
+            ConversationEvent::Call { control, .. } if control.command == CallCommand::Hangup => Some(()),
+            _ => None,
+        }))
+        .await;
+    a.send_media(&call, Bytes::from_static(b"late")).await.unwrap();
+    alice_events
+        .expect(in_conversation(a.id(), |e| matches!(e, ConversationEvent::Refused(_)).then_some(())))
+        .await;
+    bob_events
+        .expect_none(in_conversation(b.id(), |e| matches!(e, ConversationEvent::Media { .. }).then_some(())))
+        .await;
+}
