@@ -144,3 +144,32 @@ async fn bans_sign_out_deletion_and_clear_errors() {
     let gone = impostor.run(&["sign-in", "alice@example.com"]).await;
     assert!(!gone.success);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interactive_chat_sends_what_is_typed_and_ends_with_ctrl_d() {
+    use tokio::io::AsyncWriteExt;
+
+    let s = Server::start().await;
+    let (alice, bob) = (s.person("alice"), s.person("bob"));
+    alice.register_and_sign_in().await;
+    bob.register_and_sign_in().await;
+    alice.ok(&["contacts", "request", "bob@example.com"]).await;
+    bob.ok(&["contacts", "accept", "alice@example.com"]).await;
+
+    let mut listen = bob.spawn(&["listen"]);
+    listen.expect_event("connected").await;
+    // Typed lines wait in the terminal until Bob has joined.
+    let (chat, mut keyboard) = alice.spawn_typing(&["chat", "bob@example.com"]);
+
+    keyboard.write_all(b"hello from a terminal chat\n").await.unwrap();
+    let text = listen.expect_event("text").await;
+    assert_eq!(text["text"], "hello from a terminal chat");
+    keyboard.write_all(b"/nudge\n").await.unwrap();
+    listen.expect_event("nudge").await;
+
+    // Ctrl-D: the chat leaves the conversation and ends cleanly.
+    drop(keyboard);
+    assert!(chat.finished().await, "the chat ends with success");
+    listen.expect_event("left").await;
+    listen.stop().await;
+}

@@ -10,7 +10,7 @@ use std::time::Duration;
 use mocha_server::{RunningServer, ServerConfig};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
-use tokio::process::{Child, ChildStdout, Command};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
 pub const WAIT: Duration = Duration::from_secs(20);
 
@@ -133,6 +133,23 @@ impl Person {
             self.command(&all).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawns");
         let stdout = child.stdout.take().expect("piped");
         Running { child, lines: BufReader::new(stdout).lines() }
+    }
+
+    /// Starts an interactive command (`chat`) with `--json`; what is written to the
+    /// returned stdin is what the person types, and dropping it is Ctrl-D.
+    pub fn spawn_typing(&self, args: &[&str]) -> (Running, ChildStdin) {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let mut child = self
+            .command(&all)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawns");
+        let stdin = child.stdin.take().expect("piped");
+        let stdout = child.stdout.take().expect("piped");
+        (Running { child, lines: BufReader::new(stdout).lines() }, stdin)
     }
 
     pub async fn register_and_sign_in(&self) {
