@@ -5,7 +5,9 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use mocha_notification::NotificationConfig;
 use mocha_passport::{PassportConfig, RateLimit};
+use mocha_switchboard::SwitchboardConfig;
 use serde::{Deserialize, Serialize};
 
 /// Every setting, as it may appear in `mocha.toml`.
@@ -29,11 +31,21 @@ pub struct ServerConfig {
     pub sign_in_account_window_seconds: u64,
     pub sign_in_attempts_per_address: u32,
     pub sign_in_address_window_seconds: u64,
+    /// How long a switchboard ticket from `XFR` or `RNG` stays valid.
+    pub ticket_seconds: u64,
+    /// A Notification Server connection silent this long is signed out (`OUT TMO`).
+    pub notification_idle_seconds: u64,
+    /// A switchboard connection silent this long is closed.
+    pub switchboard_idle_seconds: u64,
+    /// The most people in one conversation.
+    pub max_participants: usize,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
         let passport = PassportConfig::default();
+        let notification = NotificationConfig::default();
+        let switchboard = SwitchboardConfig::default();
         Self {
             bind: IpAddr::from([127, 0, 0, 1]),
             public_host: "localhost".to_string(),
@@ -49,6 +61,10 @@ impl Default for ServerConfig {
             sign_in_account_window_seconds: passport.sign_in_per_account.window.as_secs(),
             sign_in_attempts_per_address: passport.sign_in_per_address.max_attempts,
             sign_in_address_window_seconds: passport.sign_in_per_address.window.as_secs(),
+            ticket_seconds: notification.ticket_lifetime.as_secs(),
+            notification_idle_seconds: notification.idle_timeout.as_secs(),
+            switchboard_idle_seconds: switchboard.idle_timeout.as_secs(),
+            max_participants: switchboard.max_participants,
         }
     }
 }
@@ -95,6 +111,15 @@ impl ServerConfig {
         if self.sign_in_attempts_per_account == 0 || self.sign_in_attempts_per_address == 0 {
             return invalid("sign-in attempt limits must be at least 1");
         }
+        if self.ticket_seconds == 0 {
+            return invalid("ticket_seconds must be positive");
+        }
+        if self.notification_idle_seconds < 10 || self.switchboard_idle_seconds < 10 {
+            return invalid("idle timeouts must be at least 10 seconds (clients ping at half of it)");
+        }
+        if !(2..=100).contains(&self.max_participants) {
+            return invalid("max_participants must be between 2 and 100");
+        }
         if self.tls_cert.is_some() != self.tls_key.is_some() {
             return invalid("tls_cert and tls_key go together: set both or neither");
         }
@@ -115,6 +140,26 @@ impl ServerConfig {
                 window: Duration::from_secs(self.sign_in_address_window_seconds),
             },
             updates_manifest: data_dir.join("updates.json"),
+        }
+    }
+
+    /// The Notification Server's settings; `advertised` and `switchboard` are the
+    /// `host:port`s clients use.
+    pub fn notification(&self, advertised: String, switchboard: String) -> NotificationConfig {
+        NotificationConfig {
+            advertised_address: advertised,
+            switchboard_address: switchboard,
+            ticket_lifetime: Duration::from_secs(self.ticket_seconds),
+            idle_timeout: Duration::from_secs(self.notification_idle_seconds),
+            ..NotificationConfig::default()
+        }
+    }
+
+    pub fn switchboard(&self) -> SwitchboardConfig {
+        SwitchboardConfig {
+            idle_timeout: Duration::from_secs(self.switchboard_idle_seconds),
+            max_participants: self.max_participants,
+            ..SwitchboardConfig::default()
         }
     }
 }
@@ -140,6 +185,31 @@ mod tests {
         std::fs::write(dir.path().join(CONFIG_FILE), "pasport_port = 1\n").unwrap();
         let error = ServerConfig::from_data_dir(dir.path()).unwrap_err().to_string();
         assert!(error.contains("pasport_port"), "{error}");
+    }
+
+    #[test]
+    fn conversation_settings_reach_the_notification_server_and_switchboard() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            "ticket_seconds = 30\nnotification_idle_seconds = 60\nswitchboard_idle_seconds = 600\nmax_participants = 5\n",
+        )
+        .unwrap();
+        let config = ServerConfig::from_data_dir(dir.path()).unwrap();
+        assert!(config.validate().is_ok());
+        let ns = config.notification("chat:1863".into(), "chat:1864".into());
+        assert_eq!((ns.ticket_lifetime, ns.idle_timeout), (Duration::from_secs(30), Duration::from_secs(60)));
+        assert_eq!(ns.switchboard_address, "chat:1864");
+        let sb = config.switchboard();
+        assert_eq!((sb.idle_timeout, sb.max_participants), (Duration::from_secs(600), 5));
+
+        for bad in [
+            ServerConfig { ticket_seconds: 0, ..ServerConfig::default() },
+            ServerConfig { notification_idle_seconds: 5, ..ServerConfig::default() },
+            ServerConfig { max_participants: 1, ..ServerConfig::default() },
+        ] {
+            assert!(matches!(bad.validate(), Err(ConfigError::Invalid(_))), "{bad:?}");
+        }
     }
 
     #[test]

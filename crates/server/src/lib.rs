@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use mocha_auth::SigningKey;
-use mocha_notification::{NotificationConfig, NotificationServer};
+use mocha_notification::NotificationServer;
 use mocha_passport::{Passport, PassportError, StatusBoard};
-use mocha_switchboard::{Switchboard, SwitchboardConfig};
+use mocha_switchboard::Switchboard;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -140,11 +140,7 @@ pub async fn start(data_dir: &Path, config: ServerConfig) -> Result<RunningServe
     let notification = NotificationServer::new(
         passport.clone(),
         SigningKey::load_or_create(&layout::notification_key(data_dir))?,
-        NotificationConfig {
-            advertised_address: advertised(&config, ns_addr),
-            switchboard_address: advertised(&config, sb_addr),
-            ..NotificationConfig::default()
-        },
+        config.notification(advertised(&config, ns_addr), advertised(&config, sb_addr)),
     );
     tasks.spawn(notification.clone().serve(ns_listener, tls.clone(), shutdown.clone()));
     tracing::info!(address = %ns_addr, "Notification Server listening (MENP/1 over TLS)");
@@ -153,7 +149,7 @@ pub async fn start(data_dir: &Path, config: ServerConfig) -> Result<RunningServe
         passport.clone(),
         notification.ticket_verifier(),
         Arc::new(ring::NotificationRinger(notification.clone())),
-        SwitchboardConfig::default(),
+        config.switchboard(),
         status.register("switchboard", advertised(&config, sb_addr), true),
     );
     tasks.spawn(switchboard.clone().serve(sb_listener, tls.clone(), shutdown.clone()));

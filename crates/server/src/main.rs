@@ -89,6 +89,18 @@ struct Overrides {
     /// The per-address window, in seconds [default: 60].
     #[arg(long, env = "MOCHA_SIGN_IN_ADDRESS_WINDOW_SECONDS")]
     sign_in_address_window_seconds: Option<u64>,
+    /// How long a switchboard ticket stays valid, in seconds [default: 120].
+    #[arg(long, env = "MOCHA_TICKET_SECONDS")]
+    ticket_seconds: Option<u64>,
+    /// Sign out a silent Notification Server connection after this many seconds [default: 180].
+    #[arg(long, env = "MOCHA_NOTIFICATION_IDLE_SECONDS")]
+    notification_idle_seconds: Option<u64>,
+    /// Close a silent switchboard connection after this many seconds [default: 1800].
+    #[arg(long, env = "MOCHA_SWITCHBOARD_IDLE_SECONDS")]
+    switchboard_idle_seconds: Option<u64>,
+    /// The most people in one conversation [default: 20].
+    #[arg(long, env = "MOCHA_MAX_PARTICIPANTS")]
+    max_participants: Option<usize>,
 }
 
 impl Overrides {
@@ -114,6 +126,10 @@ impl Overrides {
         set(&mut config.sign_in_account_window_seconds, self.sign_in_account_window_seconds);
         set(&mut config.sign_in_attempts_per_address, self.sign_in_attempts_per_address);
         set(&mut config.sign_in_address_window_seconds, self.sign_in_address_window_seconds);
+        set(&mut config.ticket_seconds, self.ticket_seconds);
+        set(&mut config.notification_idle_seconds, self.notification_idle_seconds);
+        set(&mut config.switchboard_idle_seconds, self.switchboard_idle_seconds);
+        set(&mut config.max_participants, self.max_participants);
     }
 }
 

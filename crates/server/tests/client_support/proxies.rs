@@ -1,6 +1,7 @@
 //! Loopback-only helpers that sit between a client and the server: a relay whose
 //! connections the test can cut, and SOCKS5 and HTTP `CONNECT` proxies that demand a
 //! user and password and remember every tunnel they opened.
+#![allow(clippy::unwrap_used)] // test scaffolding: a failed unwrap is a failed test
 
 use std::sync::{Arc, Mutex};
 
