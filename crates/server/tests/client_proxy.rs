@@ -1,6 +1,7 @@
 //! Every connection of a client — Passport's HTTPS, the Notification Server and the
 //! Switchboard — goes through a configured SOCKS5 or HTTP CONNECT proxy with its user
 //! and password; and the protocol monitor keeps lines with their secrets redacted.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 mod client_support;
 mod common;

@@ -1,4 +1,5 @@
 //! Passport accounts, sessions and tokens, through real HTTPS against a real server.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 mod common;
 
