@@ -55,6 +55,25 @@ async fn chat(
     (a, b)
 }
 
+/// Alice and Bob, contacts, signed in and in one conversation.
+struct Talking {
+    alice: mocha_client::Client,
+    alice_events: Events,
+    bob: mocha_client::Client,
+    bob_events: Events,
+    a: Conversation,
+    b: Conversation,
+}
+
+async fn alice_and_bob_talking(t: &TestServer) -> Talking {
+    let (alice_user, bob_user) = (t.user("alice").await, t.user("bob").await);
+    t.befriend(&alice_user, &bob_user).await;
+    let (alice, mut alice_events) = connect(t, &alice_user).await;
+    let (bob, mut bob_events) = connect(t, &bob_user).await;
+    let (a, b) = chat(&alice, &mut alice_events, &bob, &mut bob_events).await;
+    Talking { alice, alice_events, bob, bob_events, a, b }
+}
+
 #[tokio::test]
 async fn contact_request_presence_and_chat() {
     let t = TestServer::start().await;
@@ -142,11 +161,8 @@ async fn contact_request_presence_and_chat() {
 #[tokio::test]
 async fn a_file_arrives_verified_under_a_new_name_while_chat_goes_on() {
     let t = TestServer::start().await;
-    let (alice_user, bob_user) = (t.user("alice").await, t.user("bob").await);
-    t.befriend(&alice_user, &bob_user).await;
-    let (alice, mut alice_events) = connect(&t, &alice_user).await;
-    let (bob, mut bob_events) = connect(&t, &bob_user).await;
-    let (a, b) = chat(&alice, &mut alice_events, &bob, &mut bob_events).await;
+    let Talking { alice, mut alice_events, bob: _bob, mut bob_events, a, b } =
+        alice_and_bob_talking(&t).await;
 
     let outbox = tempfile::tempdir().unwrap();
     let inbox = tempfile::tempdir().unwrap();
@@ -333,11 +349,7 @@ async fn a_voice_call_through_the_client_rings_carries_media_and_hangs_up() {
     use mocha_client::proto::im::{CallCommand, CallMedia};
 
     let t = TestServer::start().await;
-    let (alice_user, bob_user) = (t.user("alice").await, t.user("bob").await);
-    t.befriend(&alice_user, &bob_user).await;
-    let (alice, mut alice_events) = connect(&t, &alice_user).await;
-    let (bob, mut bob_events) = connect(&t, &bob_user).await;
-    let (a, b) = chat(&alice, &mut alice_events, &bob, &mut bob_events).await;
+    let Talking { alice, mut alice_events, bob, mut bob_events, a, b } = alice_and_bob_talking(&t).await;
 
     // Alice calls; Bob sees the invitation with the call id and kind, and accepts.
     let call = a.start_call(CallMedia::Audio).await.unwrap();
