@@ -13,7 +13,7 @@ mod reader;
 mod writer;
 
 pub use listener::{HANDSHAKE_SLOT_HOLD, ListenerLimits, serve_tls};
-pub use outbox::{Outbox, OutboxReceivers, Outgoing};
+pub use outbox::{Batch, Frames, Kicks, Outbox, OutboxReceivers, Outgoing};
 pub use rate_limit::TokenBucket;
 pub use reader::{FrameReader, ReadError};
 pub use writer::{say_goodbye, write_frames};

@@ -1,58 +1,106 @@
 //! Frames to bytes: drains a connection's outbox onto the stream, control lane first.
 
-use std::io;
+use std::io::{self, IoSlice};
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use mocha_proto::Frame;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
-use tokio::sync::mpsc;
 
 use crate::Outgoing;
+use crate::outbox::{Batch, Frames};
+
+/// Payloads at least this large are written from where they are (a vectored write),
+/// not copied into the batch's buffer first.
+const BIG_PAYLOAD: usize = 4096;
+
+/// Slices handed to one vectored write.
+const MAX_SLICES: usize = 16;
 
 /// Writes queued frames until told to close or the peer goes away. Frames already
-/// queued are sent together, then flushed once.
-pub async fn write_frames<W: AsyncWrite + Unpin>(
-    mut write: W,
-    mut control: mpsc::Receiver<Outgoing>,
-    mut bulk: mpsc::Receiver<Frame>,
-) -> io::Result<()> {
-    let mut buffer = BytesMut::new();
+/// queued are sent together, then flushed once. Between batches the writer holds no
+/// buffer.
+pub async fn write_frames<W: AsyncWrite + Unpin>(mut write: W, mut frames: Frames) -> io::Result<()> {
     let mut closing = false;
-    let mut bulk_open = true;
     while !closing {
-        let first = tokio::select! {
-            biased;
-            item = control.recv() => match item {
-                Some(item) => item,
-                None => break,
-            },
-            frame = bulk.recv(), if bulk_open => match frame {
-                Some(frame) => Outgoing::Frame(frame),
-                None => {
-                    bulk_open = false;
-                    continue;
-                }
-            },
-        };
-        let mut next = Some(first);
-        while let Some(item) = next.take() {
-            match item {
-                Outgoing::Frame(frame) => frame.encode(&mut buffer),
-                Outgoing::Close(last) => {
-                    if let Some(frame) = last {
-                        frame.encode(&mut buffer);
+        let Some(batch) = frames.next().await else { break };
+        let mut out = Pieces::default();
+        match batch {
+            Batch::Control(items) => {
+                for item in items {
+                    match item {
+                        Outgoing::Frame(frame) => out.add(&frame),
+                        Outgoing::Close(last) => {
+                            if let Some(frame) = last {
+                                out.add(&frame);
+                            }
+                            closing = true;
+                            break;
+                        }
                     }
-                    closing = true;
-                    break;
                 }
             }
-            next = control.try_recv().ok();
+            Batch::Bulk(frame) => out.add(&frame),
         }
-        write.write_all(&buffer).await?;
-        buffer.clear();
+        out.write_to(&mut write).await?;
         write.flush().await?;
     }
     write.shutdown().await
+}
+
+/// One batch in wire form: lines and small payloads copied together, large payloads
+/// by reference.
+#[derive(Default)]
+struct Pieces {
+    done: Vec<Bytes>,
+    buffer: BytesMut,
+}
+
+impl Pieces {
+    fn add(&mut self, frame: &Frame) {
+        match &frame.payload {
+            Some(payload) if payload.len() >= BIG_PAYLOAD => {
+                frame.encode_line(&mut self.buffer);
+                self.done.push(self.buffer.split().freeze());
+                self.done.push(payload.clone());
+            }
+            _ => frame.encode(&mut self.buffer),
+        }
+    }
+
+    async fn write_to<W: AsyncWrite + Unpin>(mut self, write: &mut W) -> io::Result<()> {
+        if self.done.is_empty() {
+            return write.write_all(&self.buffer).await;
+        }
+        if !self.buffer.is_empty() {
+            self.done.push(self.buffer.freeze());
+        }
+        let (mut first, mut skip) = (0, 0);
+        while first < self.done.len() {
+            let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+            let count = (self.done.len() - first).min(MAX_SLICES);
+            for (slot, (i, piece)) in
+                slices.iter_mut().zip(self.done[first..first + count].iter().enumerate())
+            {
+                *slot = IoSlice::new(if i == 0 { &piece[skip..] } else { piece });
+            }
+            let mut written = write.write_vectored(&slices[..count]).await?;
+            if written == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            while written > 0 {
+                let left = self.done[first].len() - skip;
+                if written >= left {
+                    written -= left;
+                    first += 1;
+                    skip = 0;
+                } else {
+                    skip += written;
+                    written = 0;
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// How long the writer gets to deliver the last frames before the socket is dropped.
@@ -72,4 +120,59 @@ pub async fn say_goodbye(
         return;
     }
     writer.abort();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Outbox;
+    use mocha_proto::{Command, Limits};
+    use tokio::io::AsyncReadExt;
+
+    #[tokio::test]
+    async fn frames_arrive_in_order_with_large_payloads_whole() {
+        let (outbox, receivers) = Outbox::new(64, 4);
+        let (client, server) = tokio::io::duplex(7_000);
+        let writer = tokio::spawn(write_frames(server, receivers.frames));
+        let reading = tokio::spawn(async move {
+            let mut client = client;
+            let mut got = Vec::new();
+            client.read_to_end(&mut got).await.unwrap();
+            got
+        });
+        let big = Bytes::from((0..65536u32).map(|i| i as u8).collect::<Vec<_>>());
+        let mut expected = Vec::new();
+        for trid in 1..=20 {
+            let frame = if trid % 3 == 0 {
+                Frame::new(Command::FIL, trid).arg("t").arg(0).with_payload(big.clone())
+            } else if trid % 3 == 1 {
+                Frame::new(Command::MSG, trid).arg("u1").with_payload(Bytes::from_static(b"hi"))
+            } else {
+                Frame::new(Command::PNG, trid)
+            };
+            frame.encode(&mut expected);
+            if trid % 3 == 0 {
+                assert!(outbox.send_bulk(frame).await);
+            } else {
+                outbox.push(frame);
+            }
+        }
+        drop(outbox); // the writer sends everything queued, then closes
+        writer.await.unwrap().unwrap();
+        let got = reading.await.unwrap();
+        // Control frames may overtake chunks, so compare frame by frame per lane.
+        let decode = |bytes: Vec<u8>| {
+            let mut buf = BytesMut::from(&bytes[..]);
+            let mut frames = Vec::new();
+            while let Some(frame) = Frame::decode(&mut buf, &Limits::default()).unwrap() {
+                frames.push(frame);
+            }
+            assert!(buf.is_empty());
+            frames
+        };
+        let (mut got, mut expected) = (decode(got), decode(expected));
+        got.sort_by_key(|f| f.trid);
+        expected.sort_by_key(|f| f.trid);
+        assert_eq!(got, expected);
+    }
 }

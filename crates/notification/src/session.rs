@@ -80,7 +80,7 @@ impl Session {
     async fn serve(
         &mut self,
         reader: &mut FrameReader<impl tokio::io::AsyncRead + Unpin>,
-        kicks: &mut tokio::sync::mpsc::Receiver<OutReason>,
+        kicks: &mut mocha_net::Kicks,
         shutdown: &CancellationToken,
     ) -> Ending {
         let idle = self.server.config.idle_timeout;
@@ -167,7 +167,7 @@ async fn serve_connection(
 ) {
     tracing::info!(%peer, "NS client connected");
     let (outbox, receivers) = Outbox::new(server.config.outbound_queue, UNUSED_BULK_LANE);
-    let mut writer = tokio::spawn(write_frames(write, receivers.control, receivers.bulk));
+    let mut writer = tokio::spawn(write_frames(write, receivers.frames));
     let mut kicks = receivers.kicks;
     let mut reader = FrameReader::new(read, server.config.limits);
     let limiter = TokenBucket::new(server.config.command_burst, server.config.commands_per_second);

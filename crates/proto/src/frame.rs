@@ -310,6 +310,15 @@ impl Frame {
 
     /// Writes the frame in wire form, appending the payload length when there is a payload.
     pub fn encode<B: BufMut>(&self, dst: &mut B) {
+        self.encode_line(dst);
+        if let Some(payload) = &self.payload {
+            dst.put_slice(payload);
+        }
+    }
+
+    /// Writes the frame's line and its `\r\n` — everything but the payload, which a
+    /// writer can then send from where it already is instead of copying it.
+    pub fn encode_line<B: BufMut>(&self, dst: &mut B) {
         dst.put_slice(self.command.as_bytes());
         dst.put_u8(b' ');
         dst.put_slice(self.trid.to_string().as_bytes());
@@ -322,9 +331,6 @@ impl Frame {
             dst.put_slice(payload.len().to_string().as_bytes());
         }
         dst.put_slice(b"\r\n");
-        if let Some(payload) = &self.payload {
-            dst.put_slice(payload);
-        }
     }
 
     /// The frame in wire form.

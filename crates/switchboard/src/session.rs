@@ -101,7 +101,7 @@ async fn serve_connection(
 ) {
     let config = sb.config.clone();
     let (outbox, receivers) = Outbox::new(config.control_queue, config.bulk_queue);
-    let mut writer = tokio::spawn(write_frames(write, receivers.control, receivers.bulk));
+    let mut writer = tokio::spawn(write_frames(write, receivers.frames));
     let mut kicks = receivers.kicks;
     let mut reader = FrameReader::new(read, config.limits);
     let mut session = Session {
