@@ -94,6 +94,18 @@ impl ServerConfig {
         }
     }
 
+    /// For tests and tools that start a throwaway server: every port picked by the OS
+    /// and a cheaper (still salted) password hash. Never for a real server.
+    pub fn for_tests() -> Self {
+        Self {
+            passport_port: 0,
+            notification_port: 0,
+            switchboard_port: 0,
+            pbkdf2_iterations: 10_000,
+            ..Self::default()
+        }
+    }
+
     pub fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |m: &str| Err(ConfigError::Invalid(m.to_string()));
         if self.pbkdf2_iterations < 100_000 && self.pbkdf2_iterations != 0 && !cfg!(debug_assertions) {

@@ -21,13 +21,7 @@ pub struct Server {
 
 impl Server {
     pub async fn start() -> Self {
-        let config = ServerConfig {
-            passport_port: 0,
-            notification_port: 0,
-            switchboard_port: 0,
-            pbkdf2_iterations: 10_000,
-            ..ServerConfig::default()
-        };
+        let config = ServerConfig::for_tests();
         let dir = tempfile::tempdir().expect("data folder");
         let running = mocha_server::start(dir.path(), config).await.expect("server starts");
         Self { running, dir }

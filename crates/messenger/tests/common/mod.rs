@@ -44,13 +44,7 @@ impl TestServer {
             .build()
             .expect("a runtime");
         let dir = tempfile::tempdir().expect("temporary data folder");
-        let config = ServerConfig {
-            passport_port: 0,
-            notification_port: 0,
-            switchboard_port: 0,
-            pbkdf2_iterations: 10_000,
-            ..ServerConfig::default()
-        };
+        let config = ServerConfig::for_tests();
         let server = runtime.block_on(mocha_server::start(dir.path(), config)).expect("server starts");
         let trust = Trust::system().with_pem_file(&server.ca_cert).expect("CA certificate readable");
         let passport = PassportClient::new(&Self::url_of(&server), &trust).expect("client builds");

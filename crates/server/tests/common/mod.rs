@@ -27,24 +27,13 @@ impl TestUser {
     }
 }
 
-/// Test defaults: every port picked by the OS, and a cheaper (still salted) password hash.
-pub fn test_config() -> ServerConfig {
-    ServerConfig {
-        passport_port: 0,
-        notification_port: 0,
-        switchboard_port: 0,
-        pbkdf2_iterations: 10_000,
-        ..ServerConfig::default()
-    }
-}
-
 impl TestServer {
     pub async fn start() -> Self {
         Self::start_with(|_| {}).await
     }
 
     pub async fn start_with(adjust: impl FnOnce(&mut ServerConfig)) -> Self {
-        let mut config = test_config();
+        let mut config = ServerConfig::for_tests();
         adjust(&mut config);
         let dir = tempfile::tempdir().expect("temporary data folder");
         Self::start_in(dir, config).await
