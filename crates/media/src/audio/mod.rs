@@ -1,0 +1,1 @@
+//! Voice: capture, echo cancellation, noise suppression, Opus, jitter buffer, playback.

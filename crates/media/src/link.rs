@@ -1,0 +1,1 @@
+//! A seeded, simulated network link (random and bursty loss, jitter, reordering) for tests.

@@ -1,0 +1,1 @@
+//! Video: capture, encoding, packetisation, reassembly, decoding.
