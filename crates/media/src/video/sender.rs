@@ -1,0 +1,171 @@
+//! The send half: camera frames → H.264 at the current target bitrate → packets.
+
+use std::time::Duration;
+
+use super::{BitrateConfig, BitrateController, BitrateError, Frame, H264Encoder, Packetizer, VideoError};
+use crate::packet::MediaPacket;
+
+/// Keyframes are costly (several P-frames' worth); requests that come faster than this
+/// (the receiver repeats them until one arrives) are served by the one already sent.
+const MIN_KEYFRAME_GAP: u32 = 90_000 / 4;
+/// Restarting the encoder for a new bitrate costs a keyframe, so small changes wait for
+/// a keyframe that is due anyway, ordinary ones are applied at most every 2 s, and only a
+/// steep cut (congestion) is applied sooner.
+const RATE_CHANGE_GAP: u32 = 2 * 90_000;
+const STEEP_CUT_GAP: u32 = 90_000 / 2;
+const RATE_CHANGE_MIN: f64 = 0.05;
+const RATE_CHANGE_NORMAL: f64 = 0.20;
+const RATE_STEEP_CUT: f64 = 0.60;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VideoSenderConfig {
+    /// The rate frames will be given at.
+    pub frame_rate: f32,
+    pub bitrate: BitrateConfig,
+}
+
+impl Default for VideoSenderConfig {
+    fn default() -> Self {
+        VideoSenderConfig { frame_rate: 30.0, bitrate: BitrateConfig::default() }
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct VideoSenderStats {
+    pub frames_in: u64,
+    pub frames_sent: u64,
+    /// Frames the encoder's rate control left out.
+    pub frames_skipped: u64,
+    pub keyframes: u64,
+    pub keyframe_requests: u64,
+    /// Times the encoder was restarted at a new bitrate.
+    pub bitrate_changes: u64,
+    pub packets: u64,
+    pub bytes: u64,
+}
+
+#[derive(Debug)]
+pub struct VideoSender {
+    config: VideoSenderConfig,
+    encoder: H264Encoder,
+    packetizer: Packetizer,
+    controller: BitrateController,
+    target: u32,
+    keyframe_wanted: bool,
+    last_keyframe: Option<u32>,
+    last_rate_change: Option<u32>,
+    stats: VideoSenderStats,
+}
+
+/// Ticks from `earlier` to `later`, or "long ago" if there was no `earlier` or the clock
+/// went backwards.
+fn since(earlier: Option<u32>, later: u32) -> u32 {
+    earlier.map_or(u32::MAX, |e| {
+        let d = later.wrapping_sub(e);
+        if d > u32::MAX / 2 { u32::MAX } else { d }
+    })
+}
+
+impl VideoSender {
+    /// `first_seq` and `first_frame_id` start the stream's numbering (random, from the caller).
+    pub fn new(config: VideoSenderConfig, first_seq: u32, first_frame_id: u16) -> Result<Self, VideoError> {
+        let controller =
+            BitrateController::new(config.bitrate).map_err(|e| VideoError::Encode(e.to_string()))?;
+        let target = controller.target_bps();
+        Ok(VideoSender {
+            config,
+            encoder: H264Encoder::new(target, config.frame_rate)?,
+            packetizer: Packetizer::new(first_seq, first_frame_id),
+            controller,
+            target,
+            keyframe_wanted: false,
+            last_keyframe: None,
+            last_rate_change: None,
+            stats: VideoSenderStats::default(),
+        })
+    }
+
+    pub fn stats(&self) -> VideoSenderStats {
+        self.stats
+    }
+
+    /// The bitrate asked for.
+    pub fn target_bitrate(&self) -> u32 {
+        self.target
+    }
+
+    /// The bitrate the encoder runs at now (it follows the target with some hysteresis).
+    pub fn encoder_bitrate(&self) -> u32 {
+        self.encoder.bitrate()
+    }
+
+    /// The peer could not complete a frame: the next frame sent will be a keyframe
+    /// (unless one went out less than 250 ms ago).
+    pub fn request_keyframe(&mut self) {
+        self.keyframe_wanted = true;
+        self.stats.keyframe_requests += 1;
+    }
+
+    /// Clamped to the configured limits; applied from a later frame.
+    pub fn set_target_bitrate(&mut self, bps: u32) {
+        self.target = bps.clamp(self.config.bitrate.min_bps, self.config.bitrate.max_bps);
+    }
+
+    /// A receiver report for the video stream: sets the target from loss and round trip.
+    pub fn on_report(&mut self, fraction_lost: f32, rtt: Option<Duration>) -> Result<u32, BitrateError> {
+        let target = self.controller.on_report(fraction_lost, rtt)?;
+        self.set_target_bitrate(target);
+        Ok(self.target)
+    }
+
+    /// Encodes one frame (its `timestamp` is the 90 kHz capture time) into the packets
+    /// to send now; none if the encoder skipped it.
+    pub fn send_frame(&mut self, frame: &Frame) -> Result<Vec<MediaPacket>, VideoError> {
+        self.stats.frames_in += 1;
+        let now = frame.timestamp;
+        let keyframe_due = self.keyframe_wanted && since(self.last_keyframe, now) >= MIN_KEYFRAME_GAP;
+        let current = f64::from(self.encoder.bitrate());
+        let change = (f64::from(self.target) - current).abs() / current;
+        let waited = since(self.last_rate_change, now);
+        let restart = change > 0.0
+            && ((keyframe_due && change >= RATE_CHANGE_MIN)
+                || (change >= RATE_CHANGE_NORMAL && waited >= RATE_CHANGE_GAP)
+                || (f64::from(self.target) <= current * RATE_STEEP_CUT && waited >= STEEP_CUT_GAP));
+        if restart {
+            self.encoder.set_bitrate(self.target)?;
+            self.stats.bitrate_changes += 1;
+            self.last_rate_change = Some(now);
+            self.keyframe_wanted = false;
+        } else if keyframe_due {
+            self.encoder.force_keyframe();
+            self.keyframe_wanted = false;
+        }
+        let encoded = match self.encoder.encode(frame) {
+            Ok(Some(encoded)) => encoded,
+            Ok(None) => {
+                self.stats.frames_skipped += 1;
+                return Ok(Vec::new());
+            }
+            Err(e) => {
+                // The encoder's reference may now be a picture nobody received.
+                self.encoder.force_keyframe();
+                return Err(e);
+            }
+        };
+        let packets = match self.packetizer.packetize(&encoded) {
+            Ok(packets) => packets,
+            Err(e) => {
+                self.encoder.force_keyframe();
+                return Err(e);
+            }
+        };
+        if encoded.keyframe {
+            self.stats.keyframes += 1;
+            self.last_keyframe = Some(now);
+        }
+        self.stats.frames_sent += 1;
+        self.stats.packets += packets.len() as u64;
+        self.stats.bytes += packets.iter().map(|p| p.payload.len() as u64).sum::<u64>();
+        Ok(packets)
+    }
+}
