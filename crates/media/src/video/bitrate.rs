@@ -126,7 +126,10 @@ mod tests {
     #[test]
     fn bad_reports_and_limits_are_refused() {
         let mut c = BitrateController::new(BitrateConfig::default()).unwrap();
-        assert_eq!(c.on_report(f32::NAN, None).unwrap_err().to_string(), "fraction lost NaN is not between 0 and 1");
+        assert_eq!(
+            c.on_report(f32::NAN, None).unwrap_err().to_string(),
+            "fraction lost NaN is not between 0 and 1"
+        );
         assert!(c.on_report(1.5, None).is_err());
         assert_eq!(c.target_bps(), 600_000, "a bad report changes nothing");
         let bad = BitrateConfig { min_bps: 10, start_bps: 5, max_bps: 20 };

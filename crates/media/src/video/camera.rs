@@ -4,7 +4,9 @@
 //! not build. A missing or busy camera is an error value, never a panic.
 
 use nokhwa::Camera;
-use nokhwa::utils::{ApiBackend, CameraFormat, CameraIndex, FrameFormat, RequestedFormat, RequestedFormatType, Resolution};
+use nokhwa::utils::{
+    ApiBackend, CameraFormat, CameraIndex, FrameFormat, RequestedFormat, RequestedFormatType, Resolution,
+};
 
 use super::{CLOCK_HZ, Frame, VideoError, VideoSource};
 
@@ -36,10 +38,13 @@ impl CameraSource {
     /// format closest to `width`x`height` at `fps`.
     pub fn open(name: &str, width: u32, height: u32, fps: u32) -> Result<Self, VideoError> {
         let cameras = nokhwa::query(ApiBackend::Video4Linux).map_err(camera_error("listing cameras"))?;
-        let info = cameras
-            .iter()
-            .find(|c| name.is_empty() || c.human_name() == name)
-            .ok_or_else(|| VideoError::Camera(if name.is_empty() { "no camera found".into() } else { format!("no camera called {name:?}") }))?;
+        let info = cameras.iter().find(|c| name.is_empty() || c.human_name() == name).ok_or_else(|| {
+            VideoError::Camera(if name.is_empty() {
+                "no camera found".into()
+            } else {
+                format!("no camera called {name:?}")
+            })
+        })?;
         let index: CameraIndex = info.index().clone();
         let wanted = CameraFormat::new(Resolution::new(width, height), FrameFormat::YUYV, fps);
         let request = RequestedFormat::with_formats(RequestedFormatType::Closest(wanted), FORMATS);

@@ -88,7 +88,12 @@ impl H264Encoder {
     /// `bitrate` in bits per second; `frame_rate` is the rate frames will be given at.
     pub fn new(bitrate: u32, frame_rate: f32) -> Result<Self, VideoError> {
         let frame_rate = if frame_rate.is_finite() { frame_rate.clamp(1.0, 60.0) } else { 30.0 };
-        Ok(H264Encoder { encoder: new_encoder(bitrate, frame_rate)?, bitrate, frame_rate, force_keyframe: false })
+        Ok(H264Encoder {
+            encoder: new_encoder(bitrate, frame_rate)?,
+            bitrate,
+            frame_rate,
+            force_keyframe: false,
+        })
     }
 
     pub fn bitrate(&self) -> u32 {
@@ -221,7 +226,8 @@ mod tests {
     #[test]
     fn garbage_is_a_decode_error_not_a_crash() {
         let mut decoder = H264Decoder::new().unwrap();
-        let junk: Vec<u8> = [0, 0, 0, 1, 0x65].into_iter().chain((0..500).map(|i| (i * 37 % 251) as u8)).collect();
+        let junk: Vec<u8> =
+            [0, 0, 0, 1, 0x65].into_iter().chain((0..500).map(|i| (i * 37 % 251) as u8)).collect();
         // Either refused or nothing shown; never a panic, never a picture out of nothing.
         if let Ok(picture) = decoder.decode(&junk, 0) {
             assert!(picture.is_none());

@@ -42,8 +42,8 @@ impl std::fmt::Debug for Frame {
 pub(crate) fn check_size(width: u32, height: u32) -> Result<(), FrameError> {
     let ok = (16..=MAX_WIDTH).contains(&width)
         && (16..=MAX_HEIGHT).contains(&height)
-        && width % 2 == 0
-        && height % 2 == 0;
+        && width.is_multiple_of(2)
+        && height.is_multiple_of(2);
     if ok { Ok(()) } else { Err(FrameError::BadSize { width, height }) }
 }
 
@@ -59,9 +59,7 @@ impl Frame {
     ) -> Result<Self, FrameError> {
         check_size(width, height)?;
         let luma = width as usize * height as usize;
-        for (plane, got, want) in
-            [("Y", y.len(), luma), ("U", u.len(), luma / 4), ("V", v.len(), luma / 4)]
-        {
+        for (plane, got, want) in [("Y", y.len(), luma), ("U", u.len(), luma / 4), ("V", v.len(), luma / 4)] {
             if got != want {
                 return Err(FrameError::BadPlane { plane, got, want, width, height });
             }
@@ -70,7 +68,14 @@ impl Frame {
     }
 
     /// For planes built from a size [`check_size`] accepted (sizes checked in debug builds).
-    pub(crate) fn from_checked(width: u32, height: u32, y: Vec<u8>, u: Vec<u8>, v: Vec<u8>, timestamp: u32) -> Self {
+    pub(crate) fn from_checked(
+        width: u32,
+        height: u32,
+        y: Vec<u8>,
+        u: Vec<u8>,
+        v: Vec<u8>,
+        timestamp: u32,
+    ) -> Self {
         debug_assert!(check_size(width, height).is_ok());
         debug_assert_eq!(y.len(), width as usize * height as usize);
         debug_assert_eq!((u.len(), v.len()), (y.len() / 4, y.len() / 4));
@@ -83,7 +88,13 @@ impl Frame {
         check_size(width, height)?;
         let (w, h) = (width as usize, height as usize);
         if data.len() != w * h * 2 {
-            return Err(FrameError::BadPlane { plane: "YUYV", got: data.len(), want: w * h * 2, width, height });
+            return Err(FrameError::BadPlane {
+                plane: "YUYV",
+                got: data.len(),
+                want: w * h * 2,
+                width,
+                height,
+            });
         }
         let mut y = Vec::with_capacity(w * h);
         for pixel in data.chunks_exact(2) {
@@ -93,8 +104,8 @@ impl Frame {
         for rows in data.chunks_exact(w * 4) {
             let (top, bottom) = rows.split_at(w * 2);
             for (a, b) in top.chunks_exact(4).zip(bottom.chunks_exact(4)) {
-                u.push(((u16::from(a[1]) + u16::from(b[1]) + 1) / 2) as u8);
-                v.push(((u16::from(a[3]) + u16::from(b[3]) + 1) / 2) as u8);
+                u.push((u16::from(a[1]) + u16::from(b[1])).div_ceil(2) as u8);
+                v.push((u16::from(a[3]) + u16::from(b[3])).div_ceil(2) as u8);
             }
         }
         Ok(Frame::from_checked(width, height, y, u, v, timestamp))
@@ -106,7 +117,13 @@ impl Frame {
         check_size(width, height)?;
         let luma = width as usize * height as usize;
         if data.len() != luma * 3 / 2 {
-            return Err(FrameError::BadPlane { plane: "NV12", got: data.len(), want: luma * 3 / 2, width, height });
+            return Err(FrameError::BadPlane {
+                plane: "NV12",
+                got: data.len(),
+                want: luma * 3 / 2,
+                width,
+                height,
+            });
         }
         let (y, uv) = data.split_at(luma);
         let u = uv.iter().step_by(2).copied().collect();
@@ -184,10 +201,7 @@ mod tests {
     #[test]
     fn planes_must_match_the_size() {
         let err = Frame::new(32, 16, vec![0; 512], vec![0; 128], vec![0; 127], 0).unwrap_err();
-        assert_eq!(
-            err,
-            FrameError::BadPlane { plane: "V", got: 127, want: 128, width: 32, height: 16 }
-        );
+        assert_eq!(err, FrameError::BadPlane { plane: "V", got: 127, want: 128, width: 32, height: 16 });
         assert!(Frame::new(32, 16, vec![0; 512], vec![0; 128], vec![0; 128], 0).is_ok());
     }
 

@@ -33,7 +33,8 @@ pub use frame::{Frame, FrameError, MAX_HEIGHT, MAX_WIDTH};
 pub use packetize::{FragmentHeader, HEADER_LEN, MAX_FRAGMENTS, Packetizer};
 pub use pattern::{TestPattern, read_counter};
 pub use reassembly::{
-    AssembledFrame, KEYFRAME_REQUEST_INTERVAL, PacketError, REORDER_WAIT, Reassembler, ReassemblyStats, STALL_WAIT,
+    AssembledFrame, KEYFRAME_REQUEST_INTERVAL, PacketError, REORDER_WAIT, Reassembler, ReassemblyStats,
+    STALL_WAIT,
 };
 pub use receiver::{VideoReceiver, VideoReceiverStats};
 pub use sender::{VideoSender, VideoSenderConfig, VideoSenderStats};

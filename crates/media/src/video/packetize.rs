@@ -91,12 +91,22 @@ impl Packetizer {
             .enumerate()
             .map(|(index, chunk)| {
                 let mut payload = BytesMut::with_capacity(HEADER_LEN + chunk.len());
-                FragmentHeader { keyframe: frame.keyframe, frame_id, index: index as u16, count: count as u16 }
-                    .write(&mut payload);
+                FragmentHeader {
+                    keyframe: frame.keyframe,
+                    frame_id,
+                    index: index as u16,
+                    count: count as u16,
+                }
+                .write(&mut payload);
                 payload.put_slice(chunk);
                 let seq = self.next_seq;
                 self.next_seq = seq.wrapping_add(1);
-                MediaPacket { stream: Stream::Video, seq, timestamp: frame.timestamp, payload: Bytes::from(payload) }
+                MediaPacket {
+                    stream: Stream::Video,
+                    seq,
+                    timestamp: frame.timestamp,
+                    payload: Bytes::from(payload),
+                }
             })
             .collect();
         Ok(packets)
@@ -160,14 +170,26 @@ mod tests {
             p
         };
         assert_eq!(FragmentHeader::parse(&[1, 0, 0]), Err(PacketError::TooShort { len: 3 }));
-        assert_eq!(FragmentHeader::parse(&header(0x80, 0, 1)), Err(PacketError::UnknownFlags { flags: 0x80 }));
-        assert_eq!(FragmentHeader::parse(&header(0, 1, 1)), Err(PacketError::BadFragment { index: 1, count: 1 }));
-        assert_eq!(FragmentHeader::parse(&header(0, 0, 0)), Err(PacketError::BadFragment { index: 0, count: 0 }));
+        assert_eq!(
+            FragmentHeader::parse(&header(0x80, 0, 1)),
+            Err(PacketError::UnknownFlags { flags: 0x80 })
+        );
+        assert_eq!(
+            FragmentHeader::parse(&header(0, 1, 1)),
+            Err(PacketError::BadFragment { index: 1, count: 1 })
+        );
+        assert_eq!(
+            FragmentHeader::parse(&header(0, 0, 0)),
+            Err(PacketError::BadFragment { index: 0, count: 0 })
+        );
         assert_eq!(
             FragmentHeader::parse(&header(0, 0, MAX_FRAGMENTS + 1)),
             Err(PacketError::BadFragment { index: 0, count: MAX_FRAGMENTS + 1 })
         );
-        assert_eq!(FragmentHeader::parse(&vec![0; MAX_PAYLOAD + 1]), Err(PacketError::TooLong { len: MAX_PAYLOAD + 1 }));
+        assert_eq!(
+            FragmentHeader::parse(&vec![0; MAX_PAYLOAD + 1]),
+            Err(PacketError::TooLong { len: MAX_PAYLOAD + 1 })
+        );
         assert!(FragmentHeader::parse(&header(1, 0, 1)).is_ok());
     }
 }

@@ -73,7 +73,14 @@ impl TestPattern {
         let b = blocks(w, h);
         let top = 2 * b.height;
 
-        let fill = |y: &mut [u8], u: &mut [u8], v: &mut [u8], x0: usize, y0: usize, x1: usize, y1: usize, c: (u8, u8, u8)| {
+        let fill = |y: &mut [u8],
+                    u: &mut [u8],
+                    v: &mut [u8],
+                    x0: usize,
+                    y0: usize,
+                    x1: usize,
+                    y1: usize,
+                    c: (u8, u8, u8)| {
             for row in y0..y1.min(h) {
                 y[row * w + x0..row * w + x1.min(w)].fill(c.0);
             }

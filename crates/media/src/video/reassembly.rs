@@ -300,7 +300,8 @@ impl Reassembler {
                 return Some(partial.into_frame(next as u16));
             }
             // `next` is missing or incomplete. A complete keyframe after it makes it moot.
-            let key = self.pending.range(next + 1..).find(|(_, p)| p.keyframe && p.complete()).map(|(id, _)| *id);
+            let key =
+                self.pending.range(next + 1..).find(|(_, p)| p.keyframe && p.complete()).map(|(id, _)| *id);
             if let Some(key) = key {
                 self.give_up_through(key - 1);
                 continue;
@@ -326,9 +327,8 @@ impl Reassembler {
     /// Whether to send a keyframe request now: at once when the picture freezes, then
     /// every [`KEYFRAME_REQUEST_INTERVAL`] until a keyframe is decoded.
     pub fn poll_keyframe_request(&mut self, now: Instant) -> bool {
-        let due = self
-            .last_request
-            .is_none_or(|at| now.saturating_duration_since(at) >= KEYFRAME_REQUEST_INTERVAL);
+        let due =
+            self.last_request.is_none_or(|at| now.saturating_duration_since(at) >= KEYFRAME_REQUEST_INTERVAL);
         if self.needs_keyframe() && due {
             self.last_request = Some(now);
             self.stats.keyframe_requests += 1;
@@ -433,7 +433,10 @@ mod tests {
         r.push(&frames[2][0], t).unwrap();
         assert_eq!(drain(&mut r, t + Duration::from_secs(1)), Vec::<u32>::new());
         assert!(r.needs_keyframe());
-        assert!(!r.poll_keyframe_request(t + Duration::from_millis(100)), "the first keyframe may still come");
+        assert!(
+            !r.poll_keyframe_request(t + Duration::from_millis(100)),
+            "the first keyframe may still come"
+        );
         assert!(r.poll_keyframe_request(t + KEYFRAME_REQUEST_INTERVAL));
     }
 

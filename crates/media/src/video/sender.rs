@@ -8,14 +8,13 @@ use crate::packet::MediaPacket;
 /// Keyframes are costly (several P-frames' worth); requests that come faster than this
 /// (the receiver repeats them until one arrives) are served by the one already sent.
 const MIN_KEYFRAME_GAP: u32 = 90_000 / 4;
-/// Restarting the encoder for a new bitrate costs a keyframe, so small changes wait for
-/// a keyframe that is due anyway, ordinary ones are applied at most every 2 s, and only a
-/// steep cut (congestion) is applied sooner.
-const RATE_CHANGE_GAP: u32 = 2 * 90_000;
-const STEEP_CUT_GAP: u32 = 90_000 / 2;
+/// Restarting the encoder for a new bitrate costs a keyframe, so a change under 20 %
+/// waits for a keyframe that is due anyway (a request), a cut is applied at most every
+/// second (congestion must be relieved soon) and a raise at most every 5 s.
+const CUT_GAP: u32 = 90_000;
+const RAISE_GAP: u32 = 5 * 90_000;
 const RATE_CHANGE_MIN: f64 = 0.05;
 const RATE_CHANGE_NORMAL: f64 = 0.20;
-const RATE_STEEP_CUT: f64 = 0.60;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct VideoSenderConfig {
@@ -127,10 +126,9 @@ impl VideoSender {
         let current = f64::from(self.encoder.bitrate());
         let change = (f64::from(self.target) - current).abs() / current;
         let waited = since(self.last_rate_change, now);
-        let restart = change > 0.0
-            && ((keyframe_due && change >= RATE_CHANGE_MIN)
-                || (change >= RATE_CHANGE_NORMAL && waited >= RATE_CHANGE_GAP)
-                || (f64::from(self.target) <= current * RATE_STEEP_CUT && waited >= STEEP_CUT_GAP));
+        let gap = if f64::from(self.target) < current { CUT_GAP } else { RAISE_GAP };
+        let restart =
+            (keyframe_due && change >= RATE_CHANGE_MIN) || (change >= RATE_CHANGE_NORMAL && waited >= gap);
         if restart {
             self.encoder.set_bitrate(self.target)?;
             self.stats.bitrate_changes += 1;

@@ -187,7 +187,10 @@ mod tests {
             .collect();
         let sound = |frame: &Frame| {
             let ticks = frame.timestamp.wrapping_sub(u32::MAX - 90_000);
-            start + Duration::from_micros(u64::from(ticks) * 1_000_000 / 90_000) + Duration::from_millis(20) + audio_delay
+            start
+                + Duration::from_micros(u64::from(ticks) * 1_000_000 / 90_000)
+                + Duration::from_millis(20)
+                + audio_delay
         };
         let mut skews = Vec::new();
         let mut next = 0;
@@ -200,7 +203,8 @@ mod tests {
                 next += 1;
             }
             if let Some(frame) = playout.due(now, audio_delay) {
-                let skew = now.duration_since(start).as_micros() as i64 - sound(&frame).duration_since(start).as_micros() as i64;
+                let skew = now.duration_since(start).as_micros() as i64
+                    - sound(&frame).duration_since(start).as_micros() as i64;
                 skews.push(skew);
             }
         }

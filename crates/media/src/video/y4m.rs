@@ -158,7 +158,11 @@ impl<W: Write> Y4mWriter<W> {
         let (w, h) = (frame.width(), frame.height());
         match self.size {
             None => {
-                writeln!(self.output, "{MAGIC} W{w} H{h} F{}:{} Ip A1:1 C420jpeg", self.fps_num, self.fps_den)?;
+                writeln!(
+                    self.output,
+                    "{MAGIC} W{w} H{h} F{}:{} Ip A1:1 C420jpeg",
+                    self.fps_num, self.fps_den
+                )?;
                 self.size = Some((w, h));
             }
             Some((want_w, want_h)) if (want_w, want_h) != (w, h) => {
@@ -231,7 +235,10 @@ mod tests {
         check_error(b"YUV4MPEG2 W32 H16 F30:0\n", |e| matches!(e, Y4mError::BadHeader(_)));
         check_error(b"YUV4MPEG2 W33 H16\n", |e| matches!(e, Y4mError::BadHeader(_)));
         check_error(b"YUV4MPEG2 W99999 H99999\n", |e| matches!(e, Y4mError::BadHeader(_)));
-        check_error(b"YUV4MPEG2 W32 H16 C444\n", |e| matches!(e, Y4mError::UnsupportedColourSpace(c) if c == "444"));
+        check_error(
+            b"YUV4MPEG2 W32 H16 C444\n",
+            |e| matches!(e, Y4mError::UnsupportedColourSpace(c) if c == "444"),
+        );
         check_error(b"YUV4MPEG2 W32 H16\nFRAMX\n", |e| matches!(e, Y4mError::BadFrameLine { frame: 0 }));
         let mut cut = b"YUV4MPEG2 W32 H16\nFRAME\n".to_vec();
         cut.extend_from_slice(&[0; 700]);
