@@ -59,7 +59,8 @@ fn main() {
     let mut encoder = H264Encoder::new(bitrate, 30.0).unwrap();
     let mut decoder = H264Decoder::new().unwrap();
     let (mut encode, mut decode) = (Duration::ZERO, Duration::ZERO);
-    let (mut bytes, mut keyframe_bytes, mut sent, mut psnr_sum, mut counters_ok) = (0usize, 0usize, 0u64, 0.0, 0u64);
+    let (mut bytes, mut keyframe_bytes, mut sent, mut psnr_sum, mut counters_ok) =
+        (0usize, 0usize, 0u64, 0.0, 0u64);
     for picture in &pictures {
         let t = cpu();
         let encoded = encoder.encode(picture).unwrap();

@@ -243,3 +243,57 @@ fn the_bitrate_follows_loss_down_and_the_stream_shrinks() {
     }
     assert_eq!(sender.target_bitrate(), 800_000);
 }
+
+#[test]
+fn a_y4m_clip_goes_through_a_call_and_comes_out_as_y4m() {
+    // What the CLI does with `--video-in`/`--video-out` files, in memory.
+    let mut clip = mocha_media::video::Y4mWriter::new(Vec::new(), 30, 1);
+    let pattern = TestPattern::new(176, 144, 30, 1).unwrap();
+    for n in 0..20 {
+        clip.write(&pattern.frame(n)).unwrap();
+    }
+    let clip = clip.finish().unwrap();
+
+    use mocha_media::video::{VideoSink, VideoSource, Y4mReader, Y4mWriter};
+    let mut source = Y4mReader::new(&clip[..]).unwrap();
+    let mut sender = VideoSender::new(VideoSenderConfig::default(), 1, 1).unwrap();
+    let mut receiver = VideoReceiver::new().unwrap();
+    let mut sink = Y4mWriter::new(Vec::new(), 30, 1);
+    let now = Instant::now();
+    while let Some(frame) = source.next_frame().unwrap() {
+        for packet in sender.send_frame(&frame).unwrap() {
+            receiver.receive(&packet, now).unwrap();
+        }
+        while let Some(decoded) = receiver.next_frame() {
+            sink.write_frame(&decoded).unwrap();
+        }
+    }
+    let out = sink.finish().unwrap();
+    let mut back = Y4mReader::new(&out[..]).unwrap();
+    assert_eq!((back.width(), back.height()), (176, 144));
+    let mut counters = Vec::new();
+    while let Some(frame) = back.next_frame().unwrap() {
+        counters.push(read_counter(&frame).unwrap());
+    }
+    assert_eq!(counters.len() as u64 + sender.stats().frames_skipped, 20);
+    assert!(counters.windows(2).all(|w| w[0] < w[1]) && counters[0] == 0);
+}
+
+#[test]
+fn a_receiver_refuses_junk_and_keeps_going() {
+    let mut sender = VideoSender::new(VideoSenderConfig::default(), 1, 1).unwrap();
+    let mut receiver = VideoReceiver::new().unwrap();
+    let pattern = TestPattern::new(176, 144, 30, 1).unwrap();
+    let now = Instant::now();
+    let junk = MediaPacket { stream: Stream::Video, seq: 9, timestamp: 0, payload: vec![0xFF; 40].into() };
+    assert!(receiver.receive(&junk, now).is_err());
+    let audio = MediaPacket { stream: Stream::Audio, seq: 9, timestamp: 0, payload: vec![0; 40].into() };
+    assert!(receiver.receive(&audio, now).is_err());
+    for n in 0..3 {
+        for packet in sender.send_frame(&pattern.frame(n)).unwrap() {
+            receiver.receive(&packet, now).unwrap();
+        }
+    }
+    assert_eq!(receiver.stats().reassembly.rejected, 2);
+    assert_eq!(std::iter::from_fn(|| receiver.next_frame()).count(), 3);
+}

@@ -68,3 +68,20 @@ impl VideoSource for CameraSource {
         Ok(Some(frame))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_camera_that_is_not_there_is_an_error_not_a_panic() {
+        // Whatever this machine has, it has no camera by this name.
+        let err = CameraSource::open("Mocha Test Camera That Does Not Exist", 640, 480, 30).unwrap_err();
+        assert!(matches!(err, VideoError::Camera(_)), "{err}");
+        // Listing works (possibly empty) or says why.
+        match CameraSource::list() {
+            Ok(names) => assert!(!names.contains(&"Mocha Test Camera That Does Not Exist".to_string())),
+            Err(e) => assert!(e.to_string().starts_with("camera: listing cameras")),
+        }
+    }
+}
