@@ -306,12 +306,17 @@ impl Reassembler {
                 self.give_up_through(key - 1);
                 continue;
             }
-            // A P-frame that is frozen anyway need not be waited for.
-            let useless = self.frozen && self.pending.get(&next).is_some_and(|p| !p.keyframe);
+            // A P-frame cannot be shown while frozen: skip it without waiting for the rest.
+            if self.frozen && self.pending.get(&next).is_some_and(|p| !p.keyframe) {
+                self.remove(next);
+                self.stats.frames_skipped += 1;
+                self.last = Some(next);
+                continue;
+            }
             let waited_since = self.pending.range(next..).map(|(_, p)| p.first_arrival).min()?;
             let later = self.pending.range(next + 1..).next().is_some();
             let wait = if later { REORDER_WAIT } else { STALL_WAIT };
-            if useless || now.saturating_duration_since(waited_since) >= wait {
+            if now.saturating_duration_since(waited_since) >= wait {
                 self.give_up_through(next);
                 continue;
             }
