@@ -57,6 +57,8 @@ pub enum VideoError {
     Decode(String),
     #[error("encoded frame of {bytes} bytes needs more than {MAX_FRAGMENTS} fragments")]
     FrameTooLarge { bytes: usize },
+    #[error("bitrate: {0}")]
+    Bitrate(#[from] BitrateError),
     #[error("camera: {0}")]
     Camera(String),
     #[error("recording sink is full ({capacity} frames)")]

@@ -91,7 +91,10 @@ impl Partial {
     }
 
     fn into_frame(self, frame_id: u16) -> AssembledFrame {
-        let data = self.fragments.into_iter().flatten().flat_map(|b| b.to_vec()).collect();
+        let mut data = Vec::with_capacity(self.fragments.iter().flatten().map(Bytes::len).sum());
+        for fragment in self.fragments.into_iter().flatten() {
+            data.extend_from_slice(&fragment);
+        }
         AssembledFrame { data, keyframe: self.keyframe, timestamp: self.timestamp, frame_id }
     }
 }

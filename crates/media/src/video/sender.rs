@@ -68,8 +68,7 @@ fn since(earlier: Option<u32>, later: u32) -> u32 {
 impl VideoSender {
     /// `first_seq` and `first_frame_id` start the stream's numbering (random, from the caller).
     pub fn new(config: VideoSenderConfig, first_seq: u32, first_frame_id: u16) -> Result<Self, VideoError> {
-        let controller =
-            BitrateController::new(config.bitrate).map_err(|e| VideoError::Encode(e.to_string()))?;
+        let controller = BitrateController::new(config.bitrate)?;
         let target = controller.target_bps();
         Ok(VideoSender {
             config,
@@ -165,5 +164,68 @@ impl VideoSender {
         self.stats.packets += packets.len() as u64;
         self.stats.bytes += packets.iter().map(|p| p.payload.len() as u64).sum::<u64>();
         Ok(packets)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::video::TestPattern;
+
+    fn run(sender: &mut VideoSender, pattern: &TestPattern, frames: std::ops::Range<u64>) -> Vec<bool> {
+        frames
+            .map(|n| {
+                let mut frame = pattern.frame(n);
+                frame.timestamp = (n * 3000) as u32;
+                let packets = sender.send_frame(&frame).unwrap();
+                packets.first().is_some_and(|p| p.payload[0] & 1 == 1)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn repeated_requests_within_250_ms_cost_one_keyframe() {
+        let pattern = TestPattern::new(160, 120, 30, 1).unwrap();
+        let mut sender = VideoSender::new(VideoSenderConfig::default(), 0, 0).unwrap();
+        run(&mut sender, &pattern, 0..10);
+        sender.request_keyframe();
+        let first = run(&mut sender, &pattern, 10..11);
+        sender.request_keyframe();
+        let soon = run(&mut sender, &pattern, 11..17);
+        assert_eq!(first, [true]);
+        // The second request waits out the 250 ms gap (frame 18 is 266 ms after frame 10).
+        assert_eq!(soon, [false; 6]);
+        assert_eq!(run(&mut sender, &pattern, 17..19), [false, true]);
+        assert_eq!(sender.stats().keyframes, 3);
+    }
+
+    #[test]
+    fn bitrate_changes_restart_the_encoder_only_when_worth_it() {
+        let pattern = TestPattern::new(160, 120, 30, 1).unwrap();
+        let mut sender = VideoSender::new(VideoSenderConfig::default(), 0, 0).unwrap();
+        run(&mut sender, &pattern, 0..30);
+        // A 10 % change waits for a keyframe that is wanted anyway.
+        sender.set_target_bitrate(660_000);
+        run(&mut sender, &pattern, 30..60);
+        assert_eq!(sender.encoder_bitrate(), 600_000);
+        sender.request_keyframe();
+        run(&mut sender, &pattern, 60..61);
+        assert_eq!(sender.encoder_bitrate(), 660_000);
+        // A cut of a half waits a second after the last change (frame 60), no more.
+        sender.set_target_bitrate(330_000);
+        run(&mut sender, &pattern, 61..89);
+        assert_eq!(sender.encoder_bitrate(), 660_000);
+        run(&mut sender, &pattern, 89..91);
+        assert_eq!(sender.encoder_bitrate(), 330_000);
+        // A raise waits 5 s (150 frames after frame 90).
+        sender.set_target_bitrate(1_000_000);
+        run(&mut sender, &pattern, 91..239);
+        assert_eq!(sender.encoder_bitrate(), 330_000);
+        run(&mut sender, &pattern, 239..241);
+        assert_eq!(sender.encoder_bitrate(), 1_000_000);
+        // Limits hold.
+        sender.set_target_bitrate(1);
+        assert_eq!(sender.target_bitrate(), 150_000);
+        assert_eq!(sender.stats().bitrate_changes, 3);
     }
 }
