@@ -229,12 +229,24 @@ impl JitterBuffer {
             return self.take(play);
         }
 
-        if newest.is_none_or(|newest| newest < play) {
+        if newest.is_none_or(|newest| newest < play) && self.may_still_arrive(play, now) {
             // Underrun: the frame is late. Conceal and wait for it (the buffer grows).
             self.stats.stretched += 1;
             return Playout::Conceal;
         }
         self.take(play)
+    }
+
+    /// Whether the packet for `play` is more likely late than lost: it would still be
+    /// within a frame of the slowest transit seen lately. (A burst of losses thus costs
+    /// at most one frame of extra delay, not one per lost packet.)
+    fn may_still_arrive(&self, play: i64, now: Instant) -> bool {
+        let Some(epoch) = self.epoch else {
+            return false;
+        };
+        let transit_now = now.duration_since(epoch).as_secs_f64() * 1000.0 - play as f64 / SAMPLES_PER_MS;
+        let slowest = self.transits.iter().fold(f64::NEG_INFINITY, |m, &(_, t)| m.max(t));
+        transit_now <= slowest + FRAME_MS
     }
 
     fn should_shrink(&self, play: i64, now: Instant) -> bool {

@@ -126,39 +126,95 @@ pub struct Quality {
 }
 
 /// Segment-by-segment aligned correlation. The jitter buffer changes the delay only by
-/// whole frames (a concealed frame inserted, a frame dropped), so the alignment is
-/// tracked: each segment is compared at the previous segment's lag and one frame either
-/// side, and the best is taken and followed.
+/// whole frames (a concealed frame inserted while waiting for a late packet, a frame
+/// dropped to shrink), so each 20 ms segment with speech is compared with the recording
+/// at `start_lag` plus k frames (k from -4 to 12), and one consistent path through those
+/// lags is chosen for the whole recording (dynamic programming: the sum of correlations,
+/// minus 0.3 for every frame the delay changes). A segment cannot pick a lag of its own:
+/// concealed audio, which repeats the last pitch periods, would sometimes match a wrong
+/// lag by chance and flatter the result. At a wrong lag this voice correlates ≈ 0 (its
+/// pitch glides), so a segment only scores where the right audio is at the right time.
 pub fn quality(reference: &[f32], recorded: &[f32], start_lag: usize, skip_seconds: f64) -> Quality {
-    let mut lag = start_lag as i64;
-    let (mut sum, mut usable, mut segments) = (0.0, 0, 0);
+    const LAGS: std::ops::RangeInclusive<i64> = -4..=12;
+    const STEP_COST: f64 = 0.3;
     let first = (skip_seconds * RATE as f64) as usize / FRAME;
+    let mut table: Vec<Vec<f64>> = Vec::new();
     for segment in first..reference.len() / FRAME {
         let sent = &reference[segment * FRAME..(segment + 1) * FRAME];
-        let energy = dot(sent, sent) / FRAME as f64;
-        if energy < 0.02f64.powi(2) {
+        if dot(sent, sent) / (FRAME as f64) < 0.02f64.powi(2) {
             continue; // a pause or a syllable's edge: nothing to judge
         }
-        let at = |lag: i64| -> Option<f64> {
-            let from = usize::try_from(segment as i64 * FRAME as i64 + lag).ok()?;
-            recorded.get(from..from + FRAME).map(|got| correlation(sent, got))
-        };
-        let (best_lag, best) = [lag, lag - FRAME as i64, lag + FRAME as i64]
-            .into_iter()
-            .filter_map(|l| at(l).map(|c| (l, c)))
-            .fold(
-                (lag, f64::NEG_INFINITY),
-                |best, candidate| if candidate.1 > best.1 { candidate } else { best },
-            );
-        if !best.is_finite() {
-            break;
+        let row: Vec<f64> = LAGS
+            .map(|k| {
+                let from = segment as i64 * FRAME as i64 + start_lag as i64 + k * FRAME as i64;
+                usize::try_from(from)
+                    .ok()
+                    .and_then(|from| recorded.get(from..from + FRAME))
+                    .map_or(-1.0, |got| correlation(sent, got))
+            })
+            .collect();
+        if row.iter().all(|&c| c == -1.0) {
+            break; // past the end of the recording
         }
-        lag = best_lag;
-        sum += best;
-        segments += 1;
-        if best >= 0.7 {
-            usable += 1;
-        }
+        table.push(row);
     }
-    Quality { mean_correlation: sum / segments as f64, usable: usable as f64 / segments as f64, segments }
+    let width = LAGS.count();
+    let mut best: Vec<f64> = table.first().cloned().unwrap_or_default();
+    let mut from: Vec<Vec<usize>> = Vec::new();
+    for row in table.iter().skip(1) {
+        let mut next = vec![0.0; width];
+        let mut back = vec![0; width];
+        for k in 0..width {
+            let (origin, score) = (0..width)
+                .map(|j| (j, best[j] - STEP_COST * (j as f64 - k as f64).abs()))
+                .fold((k, f64::NEG_INFINITY), |b, c| if c.1 > b.1 { c } else { b });
+            next[k] = score + row[k];
+            back[k] = origin;
+        }
+        best = next;
+        from.push(back);
+    }
+    let mut k = (0..width).max_by(|&x, &y| best[x].total_cmp(&best[y])).unwrap_or(0);
+    let mut path = vec![k];
+    for back in from.iter().rev() {
+        k = back[k];
+        path.push(k);
+    }
+    path.reverse();
+    let scores: Vec<f64> = table.iter().zip(&path).map(|(row, &k)| row[k]).collect();
+    let usable = scores.iter().filter(|&&c| c >= 0.7).count();
+    Quality {
+        mean_correlation: scores.iter().sum::<f64>() / scores.len() as f64,
+        usable: usable as f64 / scores.len() as f64,
+        segments: scores.len(),
+    }
+}
+
+/// RMS per millisecond: a phase-blind picture of the syllable rhythm.
+pub fn envelope(samples: &[f32]) -> Vec<f32> {
+    samples
+        .chunks_exact(RATE / 1000)
+        .map(|c| (c.iter().map(|s| s * s).sum::<f32>() / c.len() as f32).sqrt())
+        .collect()
+}
+
+/// The delay (in ms, 0..max_ms) at which the received envelope matches the sent one
+/// best. Phase-blind, so it sees through the echo canceller's high-pass filter (which
+/// turns a 140 Hz fundamental by ~50°: inaudible, but it blurs waveform correlation).
+pub fn envelope_lag_ms(reference: &[f32], recorded: &[f32], max_ms: usize) -> usize {
+    let (sent, got) = (envelope(reference), envelope(recorded));
+    let window = sent.len().min(got.len().saturating_sub(max_ms));
+    (0..max_ms)
+        .max_by(|&x, &y| {
+            let at = |lag: usize| correlation(&sent[..window], &got[lag..lag + window]);
+            at(x).total_cmp(&at(y))
+        })
+        .unwrap()
+}
+
+/// Correlation of the sent and received envelopes at `lag_ms`.
+pub fn envelope_correlation(reference: &[f32], recorded: &[f32], lag_ms: usize) -> f64 {
+    let (sent, got) = (envelope(reference), envelope(recorded));
+    let window = sent.len().min(got.len().saturating_sub(lag_ms));
+    correlation(&sent[..window], &got[lag_ms..lag_ms + window])
 }
