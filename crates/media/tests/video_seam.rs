@@ -75,12 +75,23 @@ impl VideoPipeline for StandIn {
 #[test]
 fn video_packets_reports_and_keyframe_requests_cross_the_seam() {
     let start = Instant::now();
-    let config = EngineConfig { audio: true, video: true, echo_cancellation: false, noise_suppression: false };
+    let config =
+        EngineConfig { audio: true, video: true, echo_cancellation: false, noise_suppression: false };
     let (a_seen, b_seen) = (Arc::new(Mutex::new(Seen::default())), Arc::new(Mutex::new(Seen::default())));
-    let mut a = CallEngine::with_video(config, start, StandIn { seq: 0, ask_for_keyframe: false, seen: a_seen.clone() }, 1)
-        .unwrap();
-    let mut b = CallEngine::with_video(config, start, StandIn { seq: 0, ask_for_keyframe: true, seen: b_seen.clone() }, 2)
-        .unwrap();
+    let mut a = CallEngine::with_video(
+        config,
+        start,
+        StandIn { seq: 0, ask_for_keyframe: false, seen: a_seen.clone() },
+        1,
+    )
+    .unwrap();
+    let mut b = CallEngine::with_video(
+        config,
+        start,
+        StandIn { seq: 0, ask_for_keyframe: true, seen: b_seen.clone() },
+        2,
+    )
+    .unwrap();
     let profile = LinkProfile::clean(Duration::from_millis(15)).with_loss(Loss::Random(0.1));
     let mut a_to_b = LossyLink::new(profile, 3);
     let mut b_to_a = LossyLink::new(LinkProfile::clean(Duration::from_millis(15)), 4);
@@ -107,7 +118,8 @@ fn video_packets_reports_and_keyframe_requests_cross_the_seam() {
     let (last, round_trip) = *a_seen.reports.last().unwrap();
     assert_eq!(last.stream, Stream::Video);
     assert!(a_seen.reports.len() >= 4, "{}", a_seen.reports.len());
-    let lost = a_seen.reports.iter().map(|(r, _)| u32::from(r.fraction_lost)).sum::<u32>() / a_seen.reports.len() as u32;
+    let lost = a_seen.reports.iter().map(|(r, _)| u32::from(r.fraction_lost)).sum::<u32>()
+        / a_seen.reports.len() as u32;
     assert!((10..45).contains(&lost), "mean fraction lost {lost}/256");
     let rtt = round_trip.unwrap();
     assert!(rtt >= Duration::from_millis(30) && rtt <= Duration::from_millis(45), "{rtt:?}");

@@ -205,7 +205,7 @@ mod tests {
         let mut decoder = OpusDecoder::new().unwrap();
         let mut out = vec![0.0; FRAME_SAMPLES];
         assert!(decoder.decode(&[0xff, 0xff, 0xff], &mut out).is_err());
-        assert!(decoder.decode(&[0x08], &mut vec![0.0; 10]).is_err());
+        assert!(decoder.decode(&[0x08], &mut [0.0; 10]).is_err());
         let mut encoder = OpusEncoder::new().unwrap();
         assert!(matches!(encoder.encode(&[0.0; 100]), Err(CodecError::FrameSize(100))));
         assert!(!has_fec(&[]));
