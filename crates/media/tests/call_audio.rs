@@ -36,6 +36,18 @@ fn mouth_to_ear_delay_on_a_clean_link_is_under_150_ms() {
     let lag = find_lag(&input[RATE..5 * RATE], &plain.b_speaker[RATE..], RATE / 4);
     let plain_ms = lag as f64 * 1000.0 / RATE as f64;
     let plain_quality = quality(&input, &plain.b_speaker, lag, 1.0);
+    // A chirp (a sharp autocorrelation peak) through the transport, by waveform.
+    let chirp = mocha_media::audio::synth::render(
+        &mut mocha_media::audio::Chirp::new(RATE as u32, 200.0, 4000.0, RATE / 3, 0.4),
+        4 * RATE,
+    )
+    .unwrap();
+    let mut swept = Call::new(transport_only(), LinkProfile::clean(ONE_WAY), LinkProfile::clean(ONE_WAY), 11);
+    swept.run(&chirp, 50);
+    let chirp_ms =
+        find_lag(&chirp[RATE..3 * RATE], &swept.b_speaker[RATE..], RATE / 4) as f64 * 1000.0 / RATE as f64;
+    eprintln!("chirp through the transport: {chirp_ms:.1} ms");
+    assert!((chirp_ms - plain_ms).abs() < 1.0, "chirp {chirp_ms} ms, voice {plain_ms} ms");
     eprintln!(
         "clean link, one-way network {} ms: mouth-to-ear {full_ms} ms with EC+NS (envelope correlation {shape:.3}, \
          buffer {:.0} ms), {plain_ms:.1} ms without (waveform correlation {:.3})",

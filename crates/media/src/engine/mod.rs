@@ -450,3 +450,53 @@ impl<V: VideoPipeline> CallEngine<V> {
         &mut self.video
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn an_engine_can_move_to_another_thread() {
+        fn send<T: Send>() {}
+        send::<CallEngine>();
+    }
+
+    #[test]
+    fn a_call_without_audio_is_refused() {
+        let config = EngineConfig { audio: false, ..EngineConfig::voice() };
+        assert!(matches!(CallEngine::new(config, Instant::now()), Err(MediaError::NoAudio)));
+    }
+
+    #[test]
+    fn audio_goes_out_every_20_ms_muted_or_not_and_reports_every_500_ms() {
+        let start = Instant::now();
+        let mut engine = CallEngine::new_seeded(EngineConfig::voice(), start, 1).unwrap();
+        let mut audio = Vec::new();
+        let mut control = 0;
+        let mut tone = crate::audio::Tone::new(SAMPLE_RATE, 440.0, 0.3);
+        let mut block = [0.0; BLOCK_SAMPLES];
+        for tick in 0..100u32 {
+            let now = start + Duration::from_millis(10) * tick;
+            if tick == 50 {
+                engine.set_muted(true);
+            }
+            crate::audio::AudioSource::read(&mut tone, &mut block).unwrap();
+            engine.push_capture(&block, now);
+            for packet in engine.poll_transmit(now) {
+                match packet.stream {
+                    Stream::Audio => audio.push(packet),
+                    Stream::Control => control += 1,
+                    Stream::Video => unreachable!("no video pipeline"),
+                }
+            }
+        }
+        assert_eq!(audio.len(), 50);
+        assert!(audio.windows(2).all(|w| w[1].seq == w[0].seq.wrapping_add(1)
+            && w[1].timestamp == w[0].timestamp.wrapping_add(FRAME_SAMPLES as u32)));
+        // A muted frame is a small packet of silence, not nothing.
+        assert!(audio[20].payload.len() > audio[40].payload.len(), "{audio:?}");
+        assert_eq!(control, 1, "one ping in the first second (nothing received yet to report)");
+        assert_eq!(engine.stats().packets_sent, 51);
+    }
+}
