@@ -109,9 +109,10 @@ fn speech_stays_usable_under_random_and_bursty_loss() {
             assert!(quality.usable > 0.97, "{kind} {rate}: {quality:?}");
         }
         if (*rate - 0.10).abs() < 1e-9 {
-            // The gate: at 10 % loss nearly every speech segment still matches what was
-            // said, more than the link delivered intact, thanks to FEC and concealment.
-            assert!(quality.usable >= 0.9, "{kind} 10 %: {quality:?}");
+            // The gate: at 10 % loss at least 90 % of speech segments still match what
+            // was said, and more of them than the link delivered (a receiver that played
+            // lost frames as silence would score 1 - loss): FEC and concealment at work.
+            assert!(quality.usable >= (1.0 - measured).max(0.9), "{kind} 10 %: {quality:?}, loss {measured}");
             assert!(quality.mean_correlation >= 0.8, "{kind} 10 %: {quality:?}");
         }
         if *rate > 0.0 {
