@@ -215,9 +215,9 @@ impl<V: VideoPipeline> CallEngine<V> {
         self.outgoing.push_back(packet);
     }
 
-    /// Fills `out` (48 kHz mono) with what the speaker must play now; this is also the
-    /// echo canceller's far-end reference. Missing audio is concealed, never a gap of
-    /// stale data.
+    /// Fills `out` (48 kHz mono, in [-1, 1]) with what the speaker must play now; this is
+    /// also the echo canceller's far-end reference. Missing audio is concealed, never a
+    /// gap of stale data.
     pub fn pull_playback(&mut self, out: &mut [f32], now: Instant) {
         for slot in out.iter_mut() {
             if self.decoded.is_empty() {
@@ -270,7 +270,9 @@ impl<V: VideoPipeline> CallEngine<V> {
         // Decoding never gives fewer samples than a frame for our own 20 ms packets; a
         // shorter frame from a foreign sender is padded with silence, not stale audio.
         self.frame[count..].iter_mut().for_each(|s| *s = 0.0);
-        self.decoded.extend(self.frame.iter().copied());
+        // Opus's float output may overshoot ±1 (loud input, or a hostile packet that
+        // decodes): the speaker gets [-1, 1], never more.
+        self.decoded.extend(self.frame.iter().map(|&s| if s.is_finite() { s.clamp(-1.0, 1.0) } else { 0.0 }));
     }
 
     /// A camera frame with its capture time. With [`NoVideo`] no frame can exist.
