@@ -11,7 +11,9 @@
 //! - shrinks: one frame is dropped when, over the last 2 s, the level never went below
 //!   two frames (so playing 20 ms sooner would have caused no underrun), the level is a
 //!   frame above the target the measured jitter asks for, and the last drop was at least
-//!   500 ms ago. Above [`MAX_DELAY_MS`] plus a frame it drops at once.
+//!   500 ms ago. It waits (up to 2 s) for a quiet frame to drop — a packet under half the
+//!   mean size, which with Opus's VBR means a pause — so the cut goes unheard. Above
+//!   [`MAX_DELAY_MS`] plus a frame it drops at once.
 //!
 //! The target is 20 ms plus the spread of packet transit times over the last 4 s
 //! (newest-arrival-relative-to-timestamp minus the earliest), clamped to 20–120 ms.
@@ -32,6 +34,8 @@ const SAMPLES_PER_MS: f64 = SAMPLE_RATE as f64 / 1000.0;
 const TRANSIT_WINDOW: Duration = Duration::from_secs(4);
 const LEVEL_WINDOW: Duration = Duration::from_secs(2);
 const SHRINK_INTERVAL: Duration = Duration::from_millis(500);
+/// A due shrink waits this long for a quiet frame, then drops whatever frame is next.
+const QUIET_WAIT: Duration = Duration::from_secs(2);
 /// No packet for this long: the other side stopped sending; play silence, not concealment.
 const IDLE_AFTER: Duration = Duration::from_secs(1);
 /// A timestamp this far from the last one means the sender restarted its stream.
@@ -48,6 +52,14 @@ pub enum Playout {
     Recover(Bytes),
     /// Nothing to rebuild from: extrapolate (packet-loss concealment).
     Conceal,
+}
+
+enum Shrink {
+    No,
+    /// Far above the maximum: drop a frame now.
+    Now,
+    /// Drop one, preferably a quiet one.
+    WhenQuiet,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -77,6 +89,11 @@ pub struct JitterBuffer {
     levels: VecDeque<(Instant, f64)>,
     started_at: Option<Instant>,
     last_shrink: Option<Instant>,
+    /// Since when a shrink has been due but waited for a quiet frame.
+    shrink_due_since: Option<Instant>,
+    /// Mean payload size (bytes): Opus's VBR makes quiet frames small, so a small
+    /// packet is a good place to drop a frame unheard.
+    mean_size: f64,
     last_arrival: Option<Instant>,
     level_ms: f64,
     stats: JitterStats,
@@ -99,6 +116,8 @@ impl JitterBuffer {
             levels: VecDeque::new(),
             started_at: None,
             last_shrink: None,
+            shrink_due_since: None,
+            mean_size: 0.0,
             last_arrival: None,
             level_ms: 0.0,
             stats: JitterStats::default(),
@@ -151,6 +170,7 @@ impl JitterBuffer {
         self.levels.clear();
         self.started_at = None;
         self.last_shrink = None;
+        self.shrink_due_since = None;
     }
 
     /// A received audio packet (any order, duplicates and stragglers included).
@@ -180,6 +200,7 @@ impl JitterBuffer {
             self.transits.pop_front();
         }
 
+        self.mean_size += (payload.len() as f64 - self.mean_size) / 32.0;
         self.packets.insert(extended, payload);
         while self.packets.len() > CAPACITY {
             if let Some((oldest, _)) = self.packets.pop_first() {
@@ -219,7 +240,20 @@ impl JitterBuffer {
             self.levels.pop_front();
         }
 
-        if self.should_shrink(play, now) {
+        let shrink = match self.shrink_verdict(play, now) {
+            Shrink::No => {
+                self.shrink_due_since = None;
+                false
+            }
+            Shrink::Now => true,
+            Shrink::WhenQuiet => {
+                let since = *self.shrink_due_since.get_or_insert(now);
+                let quiet = self.packets.get(&play).is_some_and(|p| (p.len() as f64) <= 0.5 * self.mean_size);
+                quiet || now.duration_since(since) >= QUIET_WAIT
+            }
+        };
+        if shrink {
+            self.shrink_due_since = None;
             self.packets.remove(&play);
             self.stats.compressed += 1;
             self.last_shrink = Some(now);
@@ -249,13 +283,13 @@ impl JitterBuffer {
         transit_now <= slowest + FRAME_MS
     }
 
-    fn should_shrink(&self, play: i64, now: Instant) -> bool {
+    fn shrink_verdict(&self, play: i64, now: Instant) -> Shrink {
         let held = |ts: i64| self.packets.contains_key(&ts);
         if !(held(play) && held(play + FRAME_SAMPLES as i64)) {
-            return false;
+            return Shrink::No;
         }
         if self.level_ms > MAX_DELAY_MS + FRAME_MS {
-            return true;
+            return Shrink::Now;
         }
         let settled = self.started_at.is_some_and(|at| now.duration_since(at) >= LEVEL_WINDOW)
             && self.last_shrink.is_none_or(|at| now.duration_since(at) >= SHRINK_INTERVAL)
@@ -264,7 +298,11 @@ impl JitterBuffer {
                 .front()
                 .is_some_and(|&(at, _)| now.duration_since(at) >= LEVEL_WINDOW - SHRINK_INTERVAL);
         let lowest = self.levels.iter().fold(f64::INFINITY, |m, &(_, level)| m.min(level));
-        settled && lowest >= 2.0 * FRAME_MS && self.level_ms >= self.target_ms() + FRAME_MS
+        if settled && lowest >= 2.0 * FRAME_MS && self.level_ms >= self.target_ms() + FRAME_MS {
+            Shrink::WhenQuiet
+        } else {
+            Shrink::No
+        }
     }
 
     /// Plays the frame at `play` (or rebuilds it) and moves on.
@@ -340,6 +378,34 @@ mod tests {
         // A fresh start plays again.
         buffer.insert(ts(200), payload(200), start + Duration::from_secs(3));
         assert_eq!(buffer.next(start + Duration::from_secs(3)), Playout::Decode(payload(200)));
+    }
+
+    #[test]
+    fn it_shrinks_by_dropping_quiet_frames() {
+        let start = Instant::now();
+        let mut buffer = JitterBuffer::new();
+        // Loud frames are 100 bytes, every 40th (a pause) 10 bytes.
+        let sized = |i: u32| Bytes::from(vec![(i % 251) as u8; if i % 40 == 39 { 10 } else { 100 }]);
+        // Four frames arrive at once, so playout starts 60 ms deeper than it needs to.
+        for i in 0..4 {
+            buffer.insert(ts(i), sized(i), start);
+        }
+        let mut played = Vec::new();
+        for i in 4..400u32 {
+            let now = start + FRAME * (i - 3);
+            buffer.insert(ts(i), sized(i), now);
+            if let Playout::Decode(payload) = buffer.next(now) {
+                played.push(payload);
+            }
+        }
+        let stats = buffer.stats();
+        assert!(stats.compressed >= 2, "{stats:?}");
+        assert!(buffer.delay_ms() <= 40.0, "{}", buffer.delay_ms());
+        // Every dropped frame was a quiet one: all loud frames were played.
+        let loud_played = played.iter().filter(|p| p.len() == 100).count();
+        let loud_sent = (0..400u32).filter(|i| i % 40 != 39).count();
+        // (At most the two still held at the end are unplayed.)
+        assert!(loud_sent - loud_played <= 2, "{} loud frames lost", loud_sent - loud_played);
     }
 
     #[test]
