@@ -141,6 +141,10 @@ fn fec_rebuilds_most_isolated_losses() {
     assert!(stats.fec_recoveries as f64 >= 0.6 * lost as f64, "{} of {lost}", stats.fec_recoveries);
     // The sender learnt of the loss from B's reports and raised its FEC.
     let a = call.a.stats();
+    eprintln!(
+        "A's encoder: expected loss {} %, bitrate {} bps, B reported {:.1} % lost",
+        a.expected_loss_percent, a.audio_bitrate_bps, a.remote_loss_percent
+    );
     assert!((6..=20).contains(&a.expected_loss_percent), "expected loss {}", a.expected_loss_percent);
     assert!((a.remote_loss_percent - 10.0).abs() < 8.0, "{a:?}");
 }
