@@ -96,3 +96,53 @@ fn with_the_option_off_the_microphone_passes_untouched() {
     }
     assert_eq!(out, mic[..out.len()]);
 }
+
+/// B talks; A's speaker plays B's voice into a room and A's microphone picks it up. With
+/// echo cancellation on A's side, B must not hear itself back: this is the engine's own
+/// wiring (the far-end reference is what `pull_playback` handed out).
+fn echo_heard_by_b(echo_cancellation: bool) -> (f64, f64) {
+    use mocha_media::EngineConfig;
+    use mocha_media::link::LinkProfile;
+    use std::time::Duration;
+    let config = EngineConfig { audio: true, video: false, echo_cancellation, noise_suppression: false };
+    let clean = LinkProfile::clean(Duration::from_millis(20));
+    let mut call = Call::new(config, clean, clean, 21);
+    let b_voice = speech(12.0, 200.0);
+    let delay = 40 * RATE / 1000;
+    let taps: [(usize, f32); 3] = [(0, 0.5), (37, 0.22), (113, -0.12)];
+    for (n, b_block) in b_voice.chunks_exact(BLOCK_SAMPLES).enumerate() {
+        let a_mic: Vec<f32> = (0..BLOCK_SAMPLES)
+            .map(|i| {
+                let t = n * BLOCK_SAMPLES + i;
+                taps.iter()
+                    .filter_map(|&(at, gain)| {
+                        t.checked_sub(delay + at).and_then(|j| call.a_speaker.get(j)).map(|s| gain * s)
+                    })
+                    .sum()
+            })
+            .collect();
+        call.tick(&a_mic, b_block);
+    }
+    let span = 6 * RATE..call.b_speaker.len();
+    let a_span = 6 * RATE..call.a_speaker.len();
+    (energy(&call.b_speaker[span]), energy(&call.a_speaker[a_span]))
+}
+
+#[test]
+fn in_a_call_the_far_end_does_not_hear_itself() {
+    let (echo_off, played_off) = echo_heard_by_b(false);
+    let (echo_on, played_on) = echo_heard_by_b(true);
+    let reduction = db(echo_off / echo_on);
+    let returned_off = db(echo_off / played_off);
+    eprintln!(
+        "in a call: B's own voice came back at {returned_off:.1} dB without echo cancellation at A, \
+         {reduction:.1} dB lower with it"
+    );
+    // A played the same thing both times (B's voice), so the comparison is fair.
+    assert!((db(played_off / played_on)).abs() < 1.0);
+    assert!(
+        returned_off > -12.0,
+        "the simulated room returned too little echo to judge: {returned_off:.1} dB"
+    );
+    assert!(reduction >= 25.0, "echo reduced only {reduction:.1} dB");
+}
