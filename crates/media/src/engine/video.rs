@@ -39,7 +39,8 @@ pub trait VideoPipeline: Send {
     /// The other side's report on our video stream, with the round trip if known: the
     /// input to the video bitrate.
     fn on_receiver_report(&mut self, report: &ReceiverReport, round_trip: Option<Duration>);
-    /// The other side asked for a keyframe.
+    /// The other side asked for a keyframe. Called for every request that arrives, so a
+    /// lossy or hostile peer can call it often: the pipeline limits how often it obliges.
     fn on_keyframe_request(&mut self);
     /// True (once) when our receiver lost a frame and the other side must send a keyframe.
     fn take_keyframe_request(&mut self) -> bool;
