@@ -185,6 +185,38 @@ fn echo_canceller_cost() {
     println!("sonora 0.2 AEC3 + NS + HPF at 48 kHz: {per_block:.0} µs per 10 ms block (render + capture)");
 }
 
+/// libopus's encoder complexity (0–10, default 10): CPU against fidelity, loss-free.
+fn complexity(input: &[f32]) {
+    for complexity in [10, 7, 5, 3] {
+        let mut encoder = opus::Encoder::new(48_000, opus::Channels::Mono, opus::Application::Voip).unwrap();
+        encoder.set_bitrate(opus::Bitrate::Bits(32_000)).unwrap();
+        encoder.set_inband_fec(true).unwrap();
+        encoder.set_packet_loss_perc(10).unwrap();
+        encoder.set_complexity(complexity).unwrap();
+        let delay = encoder.get_lookahead().unwrap() as usize;
+        let mut decoder = opus::Decoder::new(48_000, opus::Channels::Mono).unwrap();
+        let mut out = vec![0.0; FRAME];
+        let mut decoded = Vec::new();
+        let mut busy = std::time::Duration::ZERO;
+        for frame in input.chunks_exact(FRAME) {
+            let started = Instant::now();
+            let packet = encoder.encode_vec_float(frame, 1275).unwrap();
+            busy += started.elapsed();
+            decoder.decode_float(&packet, &mut out, false).unwrap();
+            decoded.extend_from_slice(&out);
+        }
+        let frames = input.len() / FRAME;
+        let n = decoded.len() - delay;
+        let (a, b) = (&input[..n], &decoded[delay..]);
+        let dot = |x: &[f32], y: &[f32]| x.iter().zip(y).map(|(&p, &q)| f64::from(p) * f64::from(q)).sum::<f64>();
+        let correlation = dot(a, b) / (dot(a, a) * dot(b, b)).sqrt();
+        println!(
+            "libopus complexity {complexity:>2}: encode {:.0} µs/frame, waveform correlation with the input {correlation:.3}",
+            busy.as_secs_f64() * 1e6 / frames as f64
+        );
+    }
+}
+
 fn main() {
     let input = voice(20);
     for codec in [&mut Libopus::new() as &mut dyn Codec, &mut PureRust::new()] {
@@ -194,4 +226,5 @@ fn main() {
         }
     }
     echo_canceller_cost();
+    complexity(&input);
 }
