@@ -9,6 +9,7 @@
 //! pipeline's bitrate), its pongs give the round trip.
 
 pub mod adapt;
+mod live_video;
 pub mod stats;
 pub mod video;
 
@@ -25,6 +26,7 @@ use crate::control::{self, ControlMessage, ReceiverReport};
 use crate::error::MediaError;
 use crate::packet::{MAX_PAYLOAD, MediaPacket, Stream};
 use adapt::AudioAdaptation;
+pub use live_video::LiveVideo;
 pub use stats::{CallStats, ReceiveStats};
 pub use video::{NoFrame, NoVideo, VideoPipeline, VideoStats};
 
@@ -117,6 +119,21 @@ impl CallEngine<NoVideo> {
     /// for tests that must replay exactly.
     pub fn new_seeded(config: EngineConfig, now: Instant, seed: u64) -> Result<Self, MediaError> {
         Self::with_video(config, now, NoVideo, seed)
+    }
+}
+
+impl CallEngine<LiveVideo> {
+    /// A video call: the engine with the real video pipeline (H.264 at the default
+    /// bitrate limits). The camera can still be turned off with `set_camera`.
+    pub fn new_video(config: EngineConfig, now: Instant) -> Result<Self, MediaError> {
+        let seed = random_seed();
+        let video = LiveVideo::new(
+            crate::video::VideoSenderConfig::default(),
+            (seed >> 32) as u32,
+            (seed >> 16) as u16,
+            now,
+        )?;
+        Self::with_video(config, now, video, seed)
     }
 }
 
