@@ -57,6 +57,37 @@ pub enum StartError {
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error("cannot write {path}: {source}")]
     Write { path: PathBuf, source: std::io::Error },
+    /// The data folder's filesystem has no room (or the database reached `max_database_mib`).
+    #[error(
+        "the disk holding the data folder {path} is full ({detail}); free some space (or raise max_database_mib) and start again"
+    )]
+    DiskFull { path: PathBuf, detail: String },
+}
+
+impl StartError {
+    /// A start-up that failed for want of room says so, naming the data folder,
+    /// whichever step ran out of it.
+    fn or_disk_full(self, data_dir: &Path) -> Self {
+        use std::io::ErrorKind::{QuotaExceeded, StorageFull};
+        let io = match &self {
+            StartError::DataDir { source, .. } | StartError::Write { source, .. } => Some(source),
+            StartError::Tls(tls::TlsError::Io { source, .. }) => Some(source),
+            StartError::Key(mocha_auth::KeyError::Io { source, .. }) => Some(source),
+            _ => None,
+        };
+        let full = match &self {
+            StartError::Passport(PassportError::StorageFull(_)) => true,
+            _ => io.is_some_and(|e| matches!(e.kind(), StorageFull | QuotaExceeded)),
+        };
+        if !full {
+            return self;
+        }
+        let detail = match self {
+            StartError::Passport(PassportError::StorageFull(detail)) => detail,
+            other => other.to_string(),
+        };
+        StartError::DiskFull { path: data_dir.to_path_buf(), detail }
+    }
 }
 
 /// A running network. Drop it or call [`RunningServer::shutdown`] to stop.
@@ -92,6 +123,10 @@ impl Drop for RunningServer {
 
 /// Opens (or creates) the data folder and starts every service.
 pub async fn start(data_dir: &Path, config: ServerConfig) -> Result<RunningServer, StartError> {
+    start_services(data_dir, config).await.map_err(|e| e.or_disk_full(data_dir))
+}
+
+async fn start_services(data_dir: &Path, config: ServerConfig) -> Result<RunningServer, StartError> {
     config.validate()?;
     create_private_dir(data_dir)
         .map_err(|source| StartError::DataDir { path: data_dir.to_path_buf(), source })?;
