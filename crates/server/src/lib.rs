@@ -51,7 +51,7 @@ pub enum StartError {
     Tls(#[from] tls::TlsError),
     #[error(transparent)]
     Key(#[from] mocha_auth::KeyError),
-    #[error("cannot open the database: {0}")]
+    #[error("cannot open the database: {}", operator_detail(.0))]
     Passport(#[from] PassportError),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
@@ -62,6 +62,14 @@ pub enum StartError {
         "the disk holding the data folder {path} is full ({detail}); free some space (or raise max_database_mib) and start again"
     )]
     DiskFull { path: PathBuf, detail: String },
+}
+
+/// Start-up errors are read by the operator, so an internal error shows its details.
+fn operator_detail(error: &PassportError) -> String {
+    match error {
+        PassportError::Internal(details) => details.clone(),
+        other => other.to_string(),
+    }
 }
 
 impl StartError {
@@ -222,4 +230,29 @@ async fn bind(config: &ServerConfig, port: u16) -> Result<TcpListener, StartErro
 /// `host:port` as clients should dial it.
 fn advertised(config: &ServerConfig, addr: SocketAddr) -> String {
     format!("{}:{}", config.public_host, addr.port())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn running_out_of_room_at_start_names_the_full_disk_and_the_folder() {
+        let data = Path::new("/srv/mocha-data");
+        let no_space = || std::io::Error::from(std::io::ErrorKind::StorageFull);
+        for error in [
+            StartError::Passport(PassportError::StorageFull("database or disk is full".into())),
+            StartError::Write { path: data.join("updates.json"), source: no_space() },
+            StartError::Tls(tls::TlsError::Io { path: data.join("tls/server.pem"), source: no_space() }),
+        ] {
+            let message = error.or_disk_full(data).to_string();
+            assert!(
+                message.starts_with("the disk holding the data folder /srv/mocha-data is full"),
+                "{message}"
+            );
+        }
+        let other =
+            StartError::Passport(PassportError::Internal("migration failed".into())).or_disk_full(data);
+        assert_eq!(other.to_string(), "cannot open the database: migration failed");
+    }
 }

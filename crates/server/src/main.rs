@@ -178,7 +178,9 @@ async fn admin(data_dir: &Path, config: ServerConfig, action: AdminAction) -> an
     );
     let key = mocha_auth::SigningKey::load_or_create(&layout::passport_key(data_dir))?;
     let status = Default::default();
-    let passport = mocha_passport::Passport::open(&database, key, config.passport(data_dir), status).await?;
+    let passport = mocha_passport::Passport::open(&database, key, config.passport(data_dir), status)
+        .await
+        .with_context(|| format!("cannot open the database {}", database.display()))?;
     let (username, grant) = match &action {
         AdminAction::Grant { username } => (username, true),
         AdminAction::Revoke { username } => (username, false),
