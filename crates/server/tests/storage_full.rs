@@ -364,3 +364,22 @@ async fn a_real_full_disk_refuses_writes_whole_and_service_resumes_when_space_re
         .await
         .expect("register after restart");
 }
+
+#[test]
+fn the_openapi_document_lists_507_on_every_call_that_writes() {
+    let document = serde_json::to_value(mocha_passport::http::openapi()).unwrap();
+    let answers = |path: &str, method: &str| -> Vec<String> {
+        let responses = document["paths"][path][method]["responses"].as_object();
+        responses.unwrap_or_else(|| panic!("{method} {path} is documented")).keys().cloned().collect()
+    };
+    for (path, method) in [
+        ("/api/v1/accounts", "post"),
+        ("/api/v1/sessions", "post"),
+        ("/api/v1/me", "patch"),
+        ("/api/v1/me", "delete"),
+        ("/api/v1/alerts", "get"),
+    ] {
+        assert!(answers(path, method).contains(&"507".to_string()), "{method} {path}");
+    }
+    assert!(!answers("/api/v1/me", "get").contains(&"507".to_string()), "reads never meet a full disk");
+}
