@@ -59,6 +59,8 @@ pub enum SbEvent {
 pub enum Delivery {
     Delivered,
     /// Nobody could read it (if it was text, the people it was for get an activity alert).
+    /// When the server cannot keep that alert (its disk is full) there is no
+    /// `NotDelivered`: the send fails with `ERR` 507 (`ErrorCode::StorageFull`), or 500.
     NotDelivered,
     /// Sent without asking for an acknowledgement.
     Unconfirmed,

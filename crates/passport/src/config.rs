@@ -1,4 +1,5 @@
-//! Passport's settings: token lifetimes, password cost, sign-in rate limits.
+//! Passport's settings: token lifetimes, password cost, sign-in rate limits, the
+//! database's size cap.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -18,6 +19,10 @@ pub struct PassportConfig {
     pub sign_in_per_address: RateLimit,
     /// The JSON file listing the newest client build on each channel.
     pub updates_manifest: PathBuf,
+    /// The most bytes the database may grow to; past it, writes that need more room
+    /// fail with [`PassportError::StorageFull`](crate::PassportError::StorageFull),
+    /// as on a full disk. `None`: as large as the disk allows.
+    pub max_database_bytes: Option<u64>,
 }
 
 /// OWASP's 2023 recommendation for PBKDF2-HMAC-SHA256.
@@ -32,6 +37,7 @@ impl Default for PassportConfig {
             sign_in_per_account: RateLimit { max_attempts: 10, window: Duration::from_secs(300) },
             sign_in_per_address: RateLimit { max_attempts: 30, window: Duration::from_secs(60) },
             updates_manifest: PathBuf::from("updates.json"),
+            max_database_bytes: None,
         }
     }
 }

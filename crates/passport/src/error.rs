@@ -36,6 +36,11 @@ pub enum PassportError {
     RequestNotAllowed,
     #[error("{0}")]
     Conflict(&'static str),
+    /// The disk holding the database is full (or the database reached its size cap):
+    /// the write was rolled back whole. Reads still work; writes work again as soon as
+    /// there is room, without a restart. The string is for the log only.
+    #[error("the server's storage is full, so nothing was changed; try again later")]
+    StorageFull(String),
     #[error("internal error")]
     Internal(String),
 }
@@ -59,6 +64,32 @@ impl PassportError {
 
 impl From<sqlx::Error> for PassportError {
     fn from(e: sqlx::Error) -> Self {
-        PassportError::Internal(format!("database: {e}"))
+        if storage_full(&e) {
+            PassportError::StorageFull(format!("database: {e}"))
+        } else {
+            PassportError::Internal(format!("database: {e}"))
+        }
+    }
+}
+
+/// `SQLITE_FULL` and its relatives (<https://sqlite.org/rescode.html>).
+const SQLITE_FULL: i32 = 13;
+/// Growing the WAL index (`-shm`) failed; SQLite says this "may indicate that the
+/// underlying filesystem volume is out of space".
+const SQLITE_IOERR_SHMSIZE: i32 = 4874;
+
+/// Whether a database error means there is no room left: SQLite's `SQLITE_FULL`
+/// (what a write that meets `ENOSPC`, or the size cap, returns), a WAL index that
+/// could not grow, or an I/O error that is "no space" or "quota exceeded".
+pub(crate) fn storage_full(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => db
+            .code()
+            .and_then(|code| code.parse::<i32>().ok())
+            .is_some_and(|code| code & 0xff == SQLITE_FULL || code == SQLITE_IOERR_SHMSIZE),
+        sqlx::Error::Io(io) => {
+            matches!(io.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded)
+        }
+        _ => false,
     }
 }

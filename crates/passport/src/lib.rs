@@ -63,7 +63,7 @@ impl Passport {
         config: PassportConfig,
         status: Arc<StatusBoard>,
     ) -> Result<Arc<Self>, PassportError> {
-        let db = Db::open(database).await?;
+        let db = Db::open(database, config.max_database_bytes).await?;
         Ok(Arc::new(Self {
             db,
             verifying_key: signing_key.verifying_key(),

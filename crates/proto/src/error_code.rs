@@ -67,6 +67,7 @@ error_codes! {
     QueueOverflow = 218, "queue overflow (too slow)";
     ServerBusy = 300, "server busy";
     InternalError = 500, "internal error";
+    StorageFull = 507, "server storage full";
     VersionNotSupported = 600, "version not supported";
     AuthenticationFailed = 911, "authentication failed";
     TokenExpired = 912, "token expired";
@@ -124,6 +125,6 @@ mod tests {
             assert_eq!(code.to_string().parse::<ErrorCode>(), Ok(code));
             assert!(!code.description().is_empty());
         }
-        assert_eq!(ErrorCode::ALL.len(), 22);
+        assert_eq!(ErrorCode::ALL.len(), 23);
     }
 }

@@ -39,6 +39,9 @@ pub struct ServerConfig {
     pub switchboard_idle_seconds: u64,
     /// The most people in one conversation.
     pub max_participants: usize,
+    /// The most the database may grow to, in MiB; past it writes are refused with
+    /// `507 storage_full` as on a full disk. 0: no cap but the disk's size.
+    pub max_database_mib: u64,
 }
 
 impl Default for ServerConfig {
@@ -65,6 +68,7 @@ impl Default for ServerConfig {
             notification_idle_seconds: notification.idle_timeout.as_secs(),
             switchboard_idle_seconds: switchboard.idle_timeout.as_secs(),
             max_participants: switchboard.max_participants,
+            max_database_mib: 0,
         }
     }
 }
@@ -152,6 +156,8 @@ impl ServerConfig {
                 window: Duration::from_secs(self.sign_in_address_window_seconds),
             },
             updates_manifest: data_dir.join("updates.json"),
+            max_database_bytes: (self.max_database_mib > 0)
+                .then(|| self.max_database_mib.saturating_mul(1024 * 1024)),
         }
     }
 

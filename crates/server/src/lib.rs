@@ -51,12 +51,51 @@ pub enum StartError {
     Tls(#[from] tls::TlsError),
     #[error(transparent)]
     Key(#[from] mocha_auth::KeyError),
-    #[error("cannot open the database: {0}")]
+    #[error("cannot open the database: {}", operator_detail(.0))]
     Passport(#[from] PassportError),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error("cannot write {path}: {source}")]
     Write { path: PathBuf, source: std::io::Error },
+    /// The data folder's filesystem has no room (or the database reached `max_database_mib`).
+    #[error(
+        "the disk holding the data folder {path} is full ({detail}); free some space (or raise max_database_mib) and start again"
+    )]
+    DiskFull { path: PathBuf, detail: String },
+}
+
+/// Start-up errors are read by the operator, so an internal error shows its details.
+fn operator_detail(error: &PassportError) -> String {
+    match error {
+        PassportError::Internal(details) => details.clone(),
+        other => other.to_string(),
+    }
+}
+
+impl StartError {
+    /// A start-up that failed for want of room says so, naming the data folder,
+    /// whichever step ran out of it.
+    fn or_disk_full(self, data_dir: &Path) -> Self {
+        use std::io::ErrorKind::{QuotaExceeded, StorageFull};
+        let io = match &self {
+            StartError::DataDir { source, .. } | StartError::Write { source, .. } => Some(source),
+            StartError::Tls(tls::TlsError::Io { source, .. }) => Some(source),
+            StartError::Key(mocha_auth::KeyError::Io { source, .. }) => Some(source),
+            _ => None,
+        };
+        let full = match &self {
+            StartError::Passport(PassportError::StorageFull(_)) => true,
+            _ => io.is_some_and(|e| matches!(e.kind(), StorageFull | QuotaExceeded)),
+        };
+        if !full {
+            return self;
+        }
+        let detail = match self {
+            StartError::Passport(PassportError::StorageFull(detail)) => detail,
+            other => other.to_string(),
+        };
+        StartError::DiskFull { path: data_dir.to_path_buf(), detail }
+    }
 }
 
 /// A running network. Drop it or call [`RunningServer::shutdown`] to stop.
@@ -92,6 +131,10 @@ impl Drop for RunningServer {
 
 /// Opens (or creates) the data folder and starts every service.
 pub async fn start(data_dir: &Path, config: ServerConfig) -> Result<RunningServer, StartError> {
+    start_services(data_dir, config).await.map_err(|e| e.or_disk_full(data_dir))
+}
+
+async fn start_services(data_dir: &Path, config: ServerConfig) -> Result<RunningServer, StartError> {
     config.validate()?;
     create_private_dir(data_dir)
         .map_err(|source| StartError::DataDir { path: data_dir.to_path_buf(), source })?;
@@ -187,4 +230,29 @@ async fn bind(config: &ServerConfig, port: u16) -> Result<TcpListener, StartErro
 /// `host:port` as clients should dial it.
 fn advertised(config: &ServerConfig, addr: SocketAddr) -> String {
     format!("{}:{}", config.public_host, addr.port())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn running_out_of_room_at_start_names_the_full_disk_and_the_folder() {
+        let data = Path::new("/srv/mocha-data");
+        let no_space = || std::io::Error::from(std::io::ErrorKind::StorageFull);
+        for error in [
+            StartError::Passport(PassportError::StorageFull("database or disk is full".into())),
+            StartError::Write { path: data.join("updates.json"), source: no_space() },
+            StartError::Tls(tls::TlsError::Io { path: data.join("tls/server.pem"), source: no_space() }),
+        ] {
+            let message = error.or_disk_full(data).to_string();
+            assert!(
+                message.starts_with("the disk holding the data folder /srv/mocha-data is full"),
+                "{message}"
+            );
+        }
+        let other =
+            StartError::Passport(PassportError::Internal("migration failed".into())).or_disk_full(data);
+        assert_eq!(other.to_string(), "cannot open the database: migration failed");
+    }
 }

@@ -101,6 +101,10 @@ struct Overrides {
     /// The most people in one conversation [default: 20].
     #[arg(long, env = "MOCHA_MAX_PARTICIPANTS")]
     max_participants: Option<usize>,
+    /// Cap the database at this many MiB; past it writes answer 507 storage_full, as on
+    /// a full disk. 0 = no cap [default: 0].
+    #[arg(long, env = "MOCHA_MAX_DATABASE_MIB")]
+    max_database_mib: Option<u64>,
 }
 
 impl Overrides {
@@ -130,6 +134,7 @@ impl Overrides {
         set(&mut config.notification_idle_seconds, self.notification_idle_seconds);
         set(&mut config.switchboard_idle_seconds, self.switchboard_idle_seconds);
         set(&mut config.max_participants, self.max_participants);
+        set(&mut config.max_database_mib, self.max_database_mib);
     }
 }
 
@@ -173,7 +178,9 @@ async fn admin(data_dir: &Path, config: ServerConfig, action: AdminAction) -> an
     );
     let key = mocha_auth::SigningKey::load_or_create(&layout::passport_key(data_dir))?;
     let status = Default::default();
-    let passport = mocha_passport::Passport::open(&database, key, config.passport(data_dir), status).await?;
+    let passport = mocha_passport::Passport::open(&database, key, config.passport(data_dir), status)
+        .await
+        .with_context(|| format!("cannot open the database {}", database.display()))?;
     let (username, grant) = match &action {
         AdminAction::Grant { username } => (username, true),
         AdminAction::Revoke { username } => (username, false),

@@ -10,6 +10,10 @@ use crate::cookies;
 use crate::format::ban_message;
 use crate::pages::MessagePage;
 
+/// What a person is told when the server's disk is full.
+pub const STORAGE_FULL: &str =
+    "The server has run out of storage space, so nothing was changed. Please try again later.";
+
 /// The heading and text of the page a non-administrator gets at the console.
 pub const ADMIN_ONLY: (&str, &str) = (
     "Administrators only",
@@ -34,6 +38,9 @@ pub enum WebError {
     FormTooLarge,
     #[error("no such page")]
     NotFound,
+    /// The database's disk is full: nothing was changed.
+    #[error("storage full: {0}")]
+    StorageFull(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -44,6 +51,7 @@ impl WebError {
         match error {
             PassportError::Banned(ban) => WebError::Banned(ban),
             PassportError::Internal(details) => WebError::Internal(details),
+            PassportError::StorageFull(details) => WebError::StorageFull(details),
             _ => WebError::SignInRequired { next },
         }
     }
@@ -55,6 +63,7 @@ impl From<PassportError> for WebError {
             PassportError::Banned(ban) => WebError::Banned(ban),
             PassportError::AdminOnly => WebError::AdminOnly,
             PassportError::NotFound(_) => WebError::NotFound,
+            PassportError::StorageFull(details) => WebError::StorageFull(details),
             other => WebError::Internal(other.to_string()),
         }
     }
@@ -97,6 +106,10 @@ impl IntoResponse for WebError {
                 "Page not found",
                 "We looked everywhere, even under the coffee cups, but that page isn't here.".to_string(),
             ),
+            WebError::StorageFull(details) => {
+                tracing::error!(%details, "web action refused: the database's storage is full");
+                (StatusCode::INSUFFICIENT_STORAGE, "Out of room", STORAGE_FULL.to_string())
+            }
             WebError::Internal(details) => {
                 tracing::error!(%details, "web page failed");
                 (

@@ -51,6 +51,7 @@ pub fn refusal(error: &PassportError) -> String {
         PassportError::InvalidCredentials => "That sign-in address or password is not right.".to_string(),
         PassportError::UsernameTaken => "Someone already has that sign-in address. Try another.".to_string(),
         PassportError::Internal(_) => "Something went wrong on our side. Please try again.".to_string(),
+        PassportError::StorageFull(_) => crate::error::STORAGE_FULL.to_string(),
         other => sentence(&other.to_string()),
     }
 }

@@ -1,6 +1,6 @@
 //! Talking: one message, an interactive chat, and listening to everything.
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Context as _, Result, anyhow, bail};
 use mocha_client::sb::Delivery;
 use mocha_client::{ConversationEvent, Event};
 use serde_json::json;
@@ -12,9 +12,12 @@ use crate::context::Context;
 pub async fn send(cx: &Context, user: &str, message: &str) -> Result<()> {
     let (client, mut events) = cx.client().await?;
     let (conversation, joined) = converse(&client, &mut events, user).await?;
-    let delivery = conversation.send_text(message).await?;
+    // When nobody is there the server keeps the text as an alert and answers NAK; when
+    // it cannot keep it either (its disk is full) it answers an error, and so do we.
+    let sent = conversation.send_text(message).await;
     conversation.leave().await;
     client.disconnect().await;
+    let delivery = sent.with_context(|| format!("the message to {user} was not delivered"))?;
     let delivered = delivery == Delivery::Delivered;
     let human = match (delivered, joined) {
         (true, _) => format!("Delivered to {user}."),
@@ -45,11 +48,20 @@ pub async fn chat(cx: &Context, user: &str) -> Result<()> {
                 Some(line) if line.trim() == "/quit" => break,
                 Some(line) if line.trim() == "/nudge" => drop(conversation.send_nudge().await?),
                 Some(line) if line.trim().is_empty() => {}
-                Some(line) => {
-                    if conversation.send_text(&line).await? == Delivery::NotDelivered && cx.out.json {
+                Some(line) => match conversation.send_text(&line).await {
+                    Ok(Delivery::NotDelivered) if cx.out.json => {
                         println!("{}", json!({"event": "not_delivered", "text": line}));
                     }
-                }
+                    Ok(_) => {}
+                    // Refused (say, the server could not keep it as an alert): say so and go on.
+                    Err(error) if error.server_code().is_some() => {
+                        eprintln!("mocha: not delivered: {error}");
+                        if cx.out.json {
+                            println!("{}", json!({"event": "not_kept", "text": line, "reason": error.to_string()}));
+                        }
+                    }
+                    Err(error) => return Err(error.into()),
+                },
             },
             event = events.recv() => match event {
                 None => break,

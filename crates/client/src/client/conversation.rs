@@ -97,7 +97,8 @@ impl Conversation {
     }
 
     /// Sends chat text; says whether anyone received it (if nobody did, the people
-    /// invited get an activity alert).
+    /// invited get an activity alert — or, if the server could not keep one, this fails
+    /// with the server's `ERR`, `StorageFull` when its disk is full).
     pub async fn send_text(&self, text: &str) -> Result<Delivery, Error> {
         self.send_formatted(text, TextFormat::default()).await
     }

@@ -77,6 +77,7 @@ fn status_and_code(e: &PassportError) -> (StatusCode, &'static str) {
         NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
         RequestNotAllowed => (StatusCode::FORBIDDEN, "request_not_allowed"),
         Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+        StorageFull(_) => (StatusCode::INSUFFICIENT_STORAGE, "storage_full"),
         Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
     }
 }
@@ -97,6 +98,9 @@ impl IntoResponse for ApiError {
                 detail.message = e.to_string();
                 match e {
                     PassportError::Internal(details) => tracing::error!(%details, "request failed"),
+                    PassportError::StorageFull(details) => {
+                        tracing::error!(%details, "request refused: the database's storage is full")
+                    }
                     PassportError::Invalid { field, .. } => detail.field = Some(field.to_string()),
                     PassportError::RateLimited { retry_after } => {
                         detail.retry_after_seconds = Some(retry_after.as_secs().max(1))

@@ -18,6 +18,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Content, Ref, ResponseBuilder};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -80,14 +81,45 @@ fn api() -> OpenApiRouter<Arc<Passport>> {
         .routes(routes!(service::updates))
 }
 
+/// Every call that writes can meet a full disk; its `507` is added here once, after the
+/// routes are in, rather than in each handler's annotation.
+struct StorageFullResponses;
+
+/// `GET` calls that write: reading alerts deletes them.
+const WRITING_GETS: &[&str] = &["/api/v1/alerts"];
+
+impl utoipa::Modify for StorageFullResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let response = ResponseBuilder::new()
+            .description("`storage_full`: the server's disk is full; nothing was changed — try again later")
+            .content("application/json", Content::new(Some(Ref::from_schema_name("ErrorBody"))))
+            .build();
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let get = if WRITING_GETS.contains(&path.as_str()) { item.get.as_mut() } else { None };
+            let writes =
+                [item.post.as_mut(), item.put.as_mut(), item.patch.as_mut(), item.delete.as_mut(), get];
+            for operation in writes.into_iter().flatten() {
+                operation
+                    .responses
+                    .responses
+                    .entry("507".to_string())
+                    .or_insert_with(|| response.clone().into());
+            }
+        }
+    }
+}
+
 /// The OpenAPI 3 document for every endpoint.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api().into_openapi()
+    let mut document = api().into_openapi();
+    utoipa::Modify::modify(&StorageFullResponses, &mut document);
+    document
 }
 
 /// The API router, ready to be served (or merged with the web pages).
 pub fn router(passport: Arc<Passport>) -> Router {
-    let (router, document) = api().split_for_parts();
+    let (router, mut document) = api().split_for_parts();
+    utoipa::Modify::modify(&StorageFullResponses, &mut document);
     let document = Arc::new(document);
     router
         .route("/api/v1/openapi.json", get(move || async move { Json(document.as_ref().clone()) }))

@@ -1,8 +1,10 @@
 //! `MSG`: chat text, typing, nudges, invitations, call and file control — relayed to
 //! the others in the room, never stored. Text that reaches nobody becomes an activity
-//! alert for the people the conversation was meant for.
+//! alert for the people the conversation was meant for; if that alert cannot be
+//! stored (a full disk), the sender gets an error instead of the `NAK` that promises it.
 
 use mocha_auth::UserId;
+use mocha_passport::PassportError;
 use mocha_proto::im::ImPayload;
 use mocha_proto::sb::client::{AckMode, Msg};
 use mocha_proto::sb::server::{self, Ack, Nak};
@@ -82,10 +84,24 @@ pub(crate) async fn send(session: &mut Session, msg: Msg) {
     };
 
     if let ImPayload::Text { text, .. } = &meaning {
+        // A NAK promises the sender an alert; if one could not be kept they hear so.
+        let mut unfiled = None;
         for recipient in missed {
             if let Err(e) = sb.passport.file_alert(recipient, "message", user, text).await {
-                tracing::warn!(user = %user, recipient = %recipient, error = %e, "could not file an activity alert");
+                tracing::warn!(user = %user, recipient = %recipient, error = ?e, "could not file an activity alert");
+                unfiled.get_or_insert(e);
             }
+        }
+        if let Some(e) = unfiled {
+            let (code, why) = match e {
+                PassportError::StorageFull(_) => (ErrorCode::StorageFull, "the server's storage is full"),
+                _ => (ErrorCode::InternalError, "the server failed"),
+            };
+            return session.error(
+                trid,
+                code,
+                format!("nobody received the message, and it could not be kept as an activity alert: {why}"),
+            );
         }
     }
     match (msg.ack, delivered) {

@@ -90,6 +90,7 @@ fn refused(error: &PassportError) -> Result<(StatusCode, String), WebError> {
             Ok((StatusCode::FORBIDDEN, "That isn't your current password.".to_string()))
         }
         PassportError::NotFound(_) => Ok((StatusCode::NOT_FOUND, refusal(error))),
+        PassportError::StorageFull(details) => Err(WebError::StorageFull(details.clone())),
         _ => Err(WebError::Internal(error.to_string())),
     }
 }

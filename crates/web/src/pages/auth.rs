@@ -30,6 +30,7 @@ fn status_for(error: &PassportError) -> StatusCode {
         PassportError::InvalidCredentials => StatusCode::UNAUTHORIZED,
         PassportError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         PassportError::Banned(_) => StatusCode::FORBIDDEN,
+        PassportError::StorageFull(_) => StatusCode::INSUFFICIENT_STORAGE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
