@@ -39,6 +39,9 @@ pub struct ServerConfig {
     pub switchboard_idle_seconds: u64,
     /// The most people in one conversation.
     pub max_participants: usize,
+    /// An HTTPS request's headers must arrive within this many seconds, and then its
+    /// body within as many again; past either, the connection is closed.
+    pub http_request_seconds: u64,
 }
 
 impl Default for ServerConfig {
@@ -65,6 +68,7 @@ impl Default for ServerConfig {
             notification_idle_seconds: notification.idle_timeout.as_secs(),
             switchboard_idle_seconds: switchboard.idle_timeout.as_secs(),
             max_participants: switchboard.max_participants,
+            http_request_seconds: 30,
         }
     }
 }
@@ -132,6 +136,9 @@ impl ServerConfig {
         if !(2..=100).contains(&self.max_participants) {
             return invalid("max_participants must be between 2 and 100");
         }
+        if !(1..=3600).contains(&self.http_request_seconds) {
+            return invalid("http_request_seconds must be between 1 and 3600");
+        }
         if self.tls_cert.is_some() != self.tls_key.is_some() {
             return invalid("tls_cert and tls_key go together: set both or neither");
         }
@@ -165,6 +172,11 @@ impl ServerConfig {
             idle_timeout: Duration::from_secs(self.notification_idle_seconds),
             ..NotificationConfig::default()
         }
+    }
+
+    /// How long a client may take to send one HTTPS request.
+    pub fn http_request_time(&self) -> Duration {
+        Duration::from_secs(self.http_request_seconds)
     }
 
     pub fn switchboard(&self) -> SwitchboardConfig {
@@ -219,6 +231,7 @@ mod tests {
             ServerConfig { ticket_seconds: 0, ..ServerConfig::default() },
             ServerConfig { notification_idle_seconds: 5, ..ServerConfig::default() },
             ServerConfig { max_participants: 1, ..ServerConfig::default() },
+            ServerConfig { http_request_seconds: 0, ..ServerConfig::default() },
         ] {
             assert!(matches!(bad.validate(), Err(ConfigError::Invalid(_))), "{bad:?}");
         }

@@ -101,6 +101,10 @@ struct Overrides {
     /// The most people in one conversation [default: 20].
     #[arg(long, env = "MOCHA_MAX_PARTICIPANTS")]
     max_participants: Option<usize>,
+    /// Close an HTTPS connection whose request headers, or then body, take longer than
+    /// this many seconds each [default: 30].
+    #[arg(long, env = "MOCHA_HTTP_REQUEST_SECONDS")]
+    http_request_seconds: Option<u64>,
 }
 
 impl Overrides {
@@ -130,6 +134,7 @@ impl Overrides {
         set(&mut config.notification_idle_seconds, self.notification_idle_seconds);
         set(&mut config.switchboard_idle_seconds, self.switchboard_idle_seconds);
         set(&mut config.max_participants, self.max_participants);
+        set(&mut config.http_request_seconds, self.http_request_seconds);
     }
 }
 

@@ -10,24 +10,31 @@ mod error;
 mod extract;
 mod service;
 mod sessions;
+mod shared_errors;
 
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
-use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use error::ApiError;
 pub use extract::{ApiJson, ApiPath, ApiQuery, ClientIp, Session};
+use shared_errors::SharedErrors;
 
 use crate::Passport;
 
 /// Request bodies are small JSON documents; anything bigger is refused before it is read.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// HTTPS only for a year, this host only; the same for the API and the web pages.
+pub const STRICT_TRANSPORT_SECURITY: &str = "max-age=31536000";
 
 #[derive(OpenApi)]
 #[openapi(
@@ -82,18 +89,32 @@ fn api() -> OpenApiRouter<Arc<Passport>> {
 
 /// The OpenAPI 3 document for every endpoint.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api().into_openapi()
+    let mut document = api().into_openapi();
+    SharedErrors.modify(&mut document);
+    document
 }
 
 /// The API router, ready to be served (or merged with the web pages).
 pub fn router(passport: Arc<Passport>) -> Router {
-    let (router, document) = api().split_for_parts();
+    let (router, mut document) = api().split_for_parts();
+    // After the routes are in: the shared answers are derived from each operation.
+    SharedErrors.modify(&mut document);
     let document = Arc::new(document);
     router
         .route("/api/v1/openapi.json", get(move || async move { Json(document.as_ref().clone()) }))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::map_response(api_headers))
         .with_state(passport)
+}
+
+/// Every API answer: HTTPS only from now on, and never kept by a cache — sign-ins,
+/// refreshes and most other answers carry tokens or personal data.
+async fn api_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(STRICT_TRANSPORT_SECURITY));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 async fn not_found() -> ApiError {
