@@ -29,6 +29,7 @@ const EVERY: &[Answer] = &[answer(500, "internal", "a server fault; the details 
 /// Operations with a JSON request body (read before the handler runs).
 const JSON_BODY: &[Answer] = &[
     answer(400, "invalid_json", "the body is not JSON of the documented shape"),
+    answer(400, "invalid_body", "the body could not be read (a broken chunked encoding, a client gone)"),
     answer(
         408,
         "request_timeout",
