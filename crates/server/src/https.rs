@@ -3,8 +3,8 @@
 //!
 //! A request must be sent briskly: its headers within the request time (hyper's header
 //! timeout, at most [`MAX_HEADER_BYTES`]), then its body within the request time again
-//! (read by [`request_body`] into one compact buffer of at most [`MAX_REQUEST_BODY`]
-//! + 1 bytes). A client too slow with either has its connection closed, after a 408
+//! (read by [`request_body`] into one compact buffer, one byte past [`MAX_REQUEST_BODY`]
+//! at most). A client too slow with either has its connection closed, after a 408
 //! when the headers had arrived.
 
 use std::net::SocketAddr;
