@@ -6,9 +6,40 @@ use crate::{Ban, UserId};
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegisterRequest {
-    /// The sign-in address, like `alice@example.com`.
+    /// The sign-in address, like `alice@example.com`: ASCII letters, digits and `._%+-`
+    /// before the `@`, a domain after it; unique whatever its case. Surrounding spaces
+    /// are trimmed.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 3,
+            max_length = 254,
+            pattern = "^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+        )
+    )]
     pub username: String,
+    /// What contacts see: 1 to 64 characters (after trimming spaces), no control characters.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 64,
+            pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+        )
+    )]
     pub display_name: String,
+    /// 8 to 128 characters, at least one letter and one character that is not a letter,
+    /// and it must not contain the part of the sign-in address before the `@` (when that
+    /// part has 4 or more characters). The pattern asks for an ASCII letter; the server
+    /// also counts other letters.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 8,
+            max_length = 128,
+            pattern = "^(?=[\\s\\S]*[A-Za-z])(?=[\\s\\S]*[^A-Za-z\\u00AA-\\uFFFF])"
+        )
+    )]
     pub password: String,
 }
 
@@ -26,6 +57,16 @@ pub struct Account {
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpdateProfileRequest {
+    /// The new display name (1 to 64 characters after trimming, no control
+    /// characters); absent or `null` changes nothing.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 64,
+            pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+        )
+    )]
     pub display_name: Option<String>,
 }
 
@@ -33,6 +74,16 @@ pub struct UpdateProfileRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangePasswordRequest {
     pub current_password: String,
+    /// The password rule: 8 to 128 characters, at least one letter and one character
+    /// that is not a letter, not containing the sign-in name.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 8,
+            max_length = 128,
+            pattern = "^(?=[\\s\\S]*[A-Za-z])(?=[\\s\\S]*[^A-Za-z\\u00AA-\\uFFFF])"
+        )
+    )]
     pub new_password: String,
 }
 

@@ -7,6 +7,11 @@ use crate::{Account, UserId};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BanRequest {
     pub user_id: UserId,
+    /// Shown to the banned user: at most 500 characters, no control characters.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(max_length = 500, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")
+    )]
     pub reason: Option<String>,
     /// When a temporary ban ends; absent for a permanent ban.
     #[serde(default, with = "crate::timestamp::option")]
@@ -36,5 +41,14 @@ pub struct ModeratedAccount {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NoticeRequest {
+    /// 1 to 1000 characters (after trimming spaces), no control characters.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 1000,
+            pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+        )
+    )]
     pub text: String,
 }

@@ -25,7 +25,11 @@ pub struct Contact {
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SetAliasRequest {
-    /// `null` or an empty string clears the alias.
+    /// `null` or an empty string clears the alias; at most 64 characters, no control characters.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(max_length = 64, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")
+    )]
     pub alias: Option<String>,
 }
 
@@ -33,8 +37,14 @@ pub struct SetAliasRequest {
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewContactRequest {
+    /// Their sign-in address.
     pub username: Option<String>,
     pub user_id: Option<UserId>,
+    /// Shown with the request: at most 200 characters, no control characters.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(max_length = 200, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")
+    )]
     pub message: Option<String>,
 }
 

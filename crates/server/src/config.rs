@@ -42,6 +42,9 @@ pub struct ServerConfig {
     /// The most the database may grow to, in MiB; past it writes are refused with
     /// `507 storage_full` as on a full disk. 0: no cap but the disk's size.
     pub max_database_mib: u64,
+    /// An HTTPS request's headers must arrive within this many seconds, and then its
+    /// body within as many again; past either, the connection is closed.
+    pub http_request_seconds: u64,
 }
 
 impl Default for ServerConfig {
@@ -69,6 +72,7 @@ impl Default for ServerConfig {
             switchboard_idle_seconds: switchboard.idle_timeout.as_secs(),
             max_participants: switchboard.max_participants,
             max_database_mib: 0,
+            http_request_seconds: 30,
         }
     }
 }
@@ -136,6 +140,9 @@ impl ServerConfig {
         if !(2..=100).contains(&self.max_participants) {
             return invalid("max_participants must be between 2 and 100");
         }
+        if !(1..=3600).contains(&self.http_request_seconds) {
+            return invalid("http_request_seconds must be between 1 and 3600");
+        }
         if self.tls_cert.is_some() != self.tls_key.is_some() {
             return invalid("tls_cert and tls_key go together: set both or neither");
         }
@@ -171,6 +178,11 @@ impl ServerConfig {
             idle_timeout: Duration::from_secs(self.notification_idle_seconds),
             ..NotificationConfig::default()
         }
+    }
+
+    /// How long a client may take to send one HTTPS request.
+    pub fn http_request_time(&self) -> Duration {
+        Duration::from_secs(self.http_request_seconds)
     }
 
     pub fn switchboard(&self) -> SwitchboardConfig {
@@ -225,6 +237,7 @@ mod tests {
             ServerConfig { ticket_seconds: 0, ..ServerConfig::default() },
             ServerConfig { notification_idle_seconds: 5, ..ServerConfig::default() },
             ServerConfig { max_participants: 1, ..ServerConfig::default() },
+            ServerConfig { http_request_seconds: 0, ..ServerConfig::default() },
         ] {
             assert!(matches!(bad.validate(), Err(ConfigError::Invalid(_))), "{bad:?}");
         }

@@ -3,6 +3,7 @@
 
 pub mod config;
 mod https;
+mod request_body;
 mod ring;
 pub mod tls;
 
@@ -171,7 +172,13 @@ async fn start_services(data_dir: &Path, config: ServerConfig) -> Result<Running
     // The websites share the Passport port; see mocha-web for how the two routers meet.
     let web = mocha_web::WebConfig { ca_cert: ca_cert.clone() };
     let app = mocha_web::router(passport.clone(), web).merge(mocha_passport::http::router(passport.clone()));
-    tasks.spawn(https::serve(passport_listener, tls.clone(), app, shutdown.clone()));
+    tasks.spawn(https::serve(
+        passport_listener,
+        tls.clone(),
+        app,
+        config.http_request_time(),
+        shutdown.clone(),
+    ));
     tracing::info!(address = %passport_addr, "Passport listening (HTTPS)");
 
     // The switchboard's real port must be known before the NS hands out its address.

@@ -105,6 +105,10 @@ struct Overrides {
     /// a full disk. 0 = no cap [default: 0].
     #[arg(long, env = "MOCHA_MAX_DATABASE_MIB")]
     max_database_mib: Option<u64>,
+    /// Close an HTTPS connection whose request headers, or then body, take longer than
+    /// this many seconds each [default: 30].
+    #[arg(long, env = "MOCHA_HTTP_REQUEST_SECONDS")]
+    http_request_seconds: Option<u64>,
 }
 
 impl Overrides {
@@ -135,6 +139,7 @@ impl Overrides {
         set(&mut config.switchboard_idle_seconds, self.switchboard_idle_seconds);
         set(&mut config.max_participants, self.max_participants);
         set(&mut config.max_database_mib, self.max_database_mib);
+        set(&mut config.http_request_seconds, self.http_request_seconds);
     }
 }
 

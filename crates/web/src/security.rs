@@ -17,7 +17,7 @@ pub async fn headers(mut response: Response) -> Response {
     set(header::X_FRAME_OPTIONS, "DENY");
     set(header::REFERRER_POLICY, "no-referrer");
     set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    set(header::STRICT_TRANSPORT_SECURITY, "max-age=31536000");
+    set(header::STRICT_TRANSPORT_SECURITY, mocha_passport::http::STRICT_TRANSPORT_SECURITY);
     set(HeaderName::from_static("cross-origin-opener-policy"), "same-origin");
     set(HeaderName::from_static("permissions-policy"), "camera=(), microphone=(), geolocation=()");
     if !headers.contains_key(header::CACHE_CONTROL) {

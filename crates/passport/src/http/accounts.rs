@@ -12,7 +12,9 @@ use super::{ApiError, ApiJson, ApiPath, Session};
 use crate::Passport;
 
 #[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts", request_body = RegisterRequest,
-    responses((status = 201, body = Account), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 201, body = Account),
+              (status = 400, body = ErrorBody, description = "- `invalid_input`: the username, display name or password breaks its rule"),
+              (status = 409, body = ErrorBody, description = "- `username_taken`: the sign-in address is taken, in any case")))]
 pub async fn register(
     State(passport): State<Arc<Passport>>,
     ApiJson(request): ApiJson<RegisterRequest>,
@@ -22,7 +24,7 @@ pub async fn register(
 }
 
 #[utoipa::path(get, path = "/api/v1/me", tag = "accounts", security(("session_token" = [])),
-    responses((status = 200, body = Account), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = Account)))]
 pub async fn me(
     State(passport): State<Arc<Passport>>,
     Session(me): Session,
@@ -32,7 +34,8 @@ pub async fn me(
 
 #[utoipa::path(patch, path = "/api/v1/me", tag = "accounts", security(("session_token" = [])),
     request_body = UpdateProfileRequest,
-    responses((status = 200, body = Account), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = Account),
+              (status = 400, body = ErrorBody, description = "- `invalid_input`: the display name breaks its rule")))]
 pub async fn update_me(
     State(passport): State<Arc<Passport>>,
     Session(me): Session,
@@ -47,7 +50,8 @@ pub async fn update_me(
 /// Deletes the account and everything stored about it. The password must be re-entered.
 #[utoipa::path(delete, path = "/api/v1/me", tag = "accounts", security(("session_token" = [])),
     request_body = PasswordConfirmation,
-    responses((status = 204), (status = 401, body = ErrorBody)))]
+    responses((status = 204),
+              (status = 401, body = ErrorBody, description = "- `invalid_credentials`: the password is wrong")))]
 pub async fn delete_me(
     State(passport): State<Arc<Passport>>,
     Session(me): Session,
@@ -60,7 +64,9 @@ pub async fn delete_me(
 /// Changes the password; every other sign-in of the account is signed out.
 #[utoipa::path(put, path = "/api/v1/me/password", tag = "accounts", security(("session_token" = [])),
     request_body = ChangePasswordRequest,
-    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    responses((status = 204),
+              (status = 400, body = ErrorBody, description = "- `invalid_input`: the new password breaks the password rule"),
+              (status = 401, body = ErrorBody, description = "- `invalid_credentials`: the current password is wrong")))]
 pub async fn change_password(
     State(passport): State<Arc<Passport>>,
     Session(me): Session,
@@ -92,8 +98,9 @@ pub async fn sign_ins(
 }
 
 #[utoipa::path(delete, path = "/api/v1/me/sign-ins/{sign_in_id}", tag = "accounts", security(("session_token" = [])),
-    params(("sign_in_id" = String, Path)),
-    responses((status = 204), (status = 404, body = ErrorBody)))]
+    params(("sign_in_id" = String, Path, description = "A sign-in's `id` from `GET /api/v1/me/sign-ins`")),
+    responses((status = 204),
+              (status = 404, body = ErrorBody, description = "- `not_found`: no such sign-in of yours")))]
 pub async fn revoke_sign_in(
     State(passport): State<Arc<Passport>>,
     Session(me): Session,

@@ -12,7 +12,10 @@ use crate::Passport;
 /// Bans a user, permanently or until `until`. Their live sessions end at once.
 #[utoipa::path(post, path = "/api/v1/admin/bans", tag = "admin", security(("session_token" = [])),
     request_body = BanRequest,
-    responses((status = 201, body = Ban), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 201, body = Ban),
+              (status = 400, body = ErrorBody, description = "- `invalid_input`: you named yourself, the reason breaks its rule, or `until` is not in the future"),
+              (status = 403, body = ErrorBody, description = "- `admin_only`: you are not an administrator"),
+              (status = 404, body = ErrorBody, description = "- `not_found`: no such user")))]
 pub async fn ban(
     State(passport): State<Arc<Passport>>,
     Session(me): Session,
@@ -23,8 +26,9 @@ pub async fn ban(
 }
 
 #[utoipa::path(delete, path = "/api/v1/admin/bans/{user_id}", tag = "admin", security(("session_token" = [])),
-    params(("user_id" = String, Path, example = "u2")),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    params(("user_id" = UserId, Path, example = "u2")),
+    responses((status = 204), (status = 403, body = ErrorBody, description = "- `admin_only`: you are not an administrator"),
+              (status = 404, body = ErrorBody, description = "- `not_found`: the user is not banned (or does not exist)")))]
 pub async fn unban(
     State(passport): State<Arc<Passport>>,
     Session(me): Session,
@@ -35,8 +39,8 @@ pub async fn unban(
 }
 
 #[utoipa::path(put, path = "/api/v1/admin/admins/{user_id}", tag = "admin", security(("session_token" = [])),
-    params(("user_id" = String, Path, example = "u2")),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    params(("user_id" = UserId, Path, example = "u2")),
+    responses((status = 204), (status = 403, body = ErrorBody, description = "- `admin_only`: you are not an administrator"), (status = 404, body = ErrorBody, description = "- `not_found`: no such user")))]
 pub async fn grant_admin(
     State(passport): State<Arc<Passport>>,
     Session(me): Session,
@@ -47,8 +51,8 @@ pub async fn grant_admin(
 }
 
 #[utoipa::path(delete, path = "/api/v1/admin/admins/{user_id}", tag = "admin", security(("session_token" = [])),
-    params(("user_id" = String, Path, example = "u2")),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    params(("user_id" = UserId, Path, example = "u2")),
+    responses((status = 204), (status = 403, body = ErrorBody, description = "- `admin_only`: you are not an administrator"), (status = 404, body = ErrorBody, description = "- `not_found`: no such user")))]
 pub async fn remove_admin(
     State(passport): State<Arc<Passport>>,
     Session(me): Session,
@@ -66,7 +70,7 @@ pub struct UserQuery {
 }
 
 #[utoipa::path(get, path = "/api/v1/admin/users", tag = "admin", security(("session_token" = [])),
-    params(UserQuery), responses((status = 200, body = Vec<ModeratedAccount>), (status = 403, body = ErrorBody)))]
+    params(UserQuery), responses((status = 200, body = Vec<ModeratedAccount>), (status = 403, body = ErrorBody, description = "- `admin_only`: you are not an administrator")))]
 pub async fn find_users(
     State(passport): State<Arc<Passport>>,
     Session(me): Session,
@@ -78,7 +82,9 @@ pub async fn find_users(
 /// Sends a service notice to everyone online and shows it on the status page.
 #[utoipa::path(post, path = "/api/v1/admin/notices", tag = "admin", security(("session_token" = [])),
     request_body = NoticeRequest,
-    responses((status = 201, body = ServiceNotice), (status = 403, body = ErrorBody)))]
+    responses((status = 201, body = ServiceNotice),
+              (status = 400, body = ErrorBody, description = "- `invalid_input`: the text breaks its rule"),
+              (status = 403, body = ErrorBody, description = "- `admin_only`: you are not an administrator")))]
 pub async fn post_notice(
     State(passport): State<Arc<Passport>>,
     Session(me): Session,

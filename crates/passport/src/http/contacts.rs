@@ -21,8 +21,10 @@ pub async fn contacts(
 }
 
 #[utoipa::path(put, path = "/api/v1/contacts/{user_id}/alias", tag = "contacts", security(("session_token" = [])),
-    params(("user_id" = String, Path, example = "u2")), request_body = SetAliasRequest,
-    responses((status = 204), (status = 404, body = ErrorBody)))]
+    params(("user_id" = UserId, Path, example = "u2")), request_body = SetAliasRequest,
+    responses((status = 204),
+              (status = 400, body = ErrorBody, description = "- `invalid_input`: the alias breaks its rule"),
+              (status = 404, body = ErrorBody, description = "- `not_found`: this user is not your contact")))]
 pub async fn set_alias(
     State(passport): State<Arc<Passport>>,
     Session(me): Session,
@@ -35,8 +37,8 @@ pub async fn set_alias(
 
 /// Removes the contact for both users.
 #[utoipa::path(delete, path = "/api/v1/contacts/{user_id}", tag = "contacts", security(("session_token" = [])),
-    params(("user_id" = String, Path, example = "u2")),
-    responses((status = 204), (status = 404, body = ErrorBody)))]
+    params(("user_id" = UserId, Path, example = "u2")),
+    responses((status = 204), (status = 404, body = ErrorBody, description = "- `not_found`: this user is not your contact")))]
 pub async fn remove_contact(
     State(passport): State<Arc<Passport>>,
     Session(me): Session,
@@ -58,8 +60,11 @@ pub async fn requests(
 /// Asks someone to become a contact; if they had already asked you, you become contacts at once.
 #[utoipa::path(post, path = "/api/v1/contact-requests", tag = "contacts", security(("session_token" = [])),
     request_body = NewContactRequest,
-    responses((status = 201, body = ContactRequestCreated), (status = 403, body = ErrorBody),
-              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 201, body = ContactRequestCreated),
+              (status = 400, body = ErrorBody, description = "- `invalid_input`: neither `username` nor `user_id` given, you named yourself, or the message breaks its rule"),
+              (status = 403, body = ErrorBody, description = "- `request_not_allowed`: they do not accept requests from you (privacy or a block)"),
+              (status = 404, body = ErrorBody, description = "- `not_found`: no such user"),
+              (status = 409, body = ErrorBody, description = "- `conflict`: you are already contacts, or you already asked")))]
 pub async fn send_request(
     State(passport): State<Arc<Passport>>,
     Session(me): Session,
@@ -69,7 +74,7 @@ pub async fn send_request(
 }
 
 #[utoipa::path(post, path = "/api/v1/contact-requests/{id}/accept", tag = "contacts", security(("session_token" = [])),
-    params(("id" = i64, Path)), responses((status = 200, body = Contact), (status = 404, body = ErrorBody)))]
+    params(("id" = i64, Path)), responses((status = 200, body = Contact), (status = 404, body = ErrorBody, description = "- `not_found`: no such request to you")))]
 pub async fn accept_request(
     State(passport): State<Arc<Passport>>,
     Session(me): Session,
@@ -79,7 +84,7 @@ pub async fn accept_request(
 }
 
 #[utoipa::path(post, path = "/api/v1/contact-requests/{id}/decline", tag = "contacts", security(("session_token" = [])),
-    params(("id" = i64, Path)), responses((status = 204), (status = 404, body = ErrorBody)))]
+    params(("id" = i64, Path)), responses((status = 204), (status = 404, body = ErrorBody, description = "- `not_found`: no such request to you")))]
 pub async fn decline_request(
     State(passport): State<Arc<Passport>>,
     Session(me): Session,
@@ -91,7 +96,7 @@ pub async fn decline_request(
 
 /// Withdraws a request you sent.
 #[utoipa::path(delete, path = "/api/v1/contact-requests/{id}", tag = "contacts", security(("session_token" = [])),
-    params(("id" = i64, Path)), responses((status = 204), (status = 404, body = ErrorBody)))]
+    params(("id" = i64, Path)), responses((status = 204), (status = 404, body = ErrorBody, description = "- `not_found`: no such request from you")))]
 pub async fn cancel_request(
     State(passport): State<Arc<Passport>>,
     Session(me): Session,
@@ -112,7 +117,10 @@ pub async fn blocks(
 
 /// Blocks a user: they see you offline, cannot reach you, and pending requests between you are removed.
 #[utoipa::path(put, path = "/api/v1/blocks/{user_id}", tag = "contacts", security(("session_token" = [])),
-    params(("user_id" = String, Path, example = "u2")), responses((status = 204), (status = 404, body = ErrorBody)))]
+    params(("user_id" = UserId, Path, example = "u2")),
+    responses((status = 204),
+              (status = 400, body = ErrorBody, description = "- `invalid_input`: you cannot block yourself"),
+              (status = 404, body = ErrorBody, description = "- `not_found`: no such user")))]
 pub async fn block(
     State(passport): State<Arc<Passport>>,
     Session(me): Session,
@@ -123,7 +131,8 @@ pub async fn block(
 }
 
 #[utoipa::path(delete, path = "/api/v1/blocks/{user_id}", tag = "contacts", security(("session_token" = [])),
-    params(("user_id" = String, Path, example = "u2")), responses((status = 204), (status = 404, body = ErrorBody)))]
+    params(("user_id" = UserId, Path, example = "u2")),
+    responses((status = 204), (status = 404, body = ErrorBody, description = "- `not_found`: you do not block this user")))]
 pub async fn unblock(
     State(passport): State<Arc<Passport>>,
     Session(me): Session,
@@ -144,7 +153,7 @@ pub async fn privacy(
 
 #[utoipa::path(put, path = "/api/v1/privacy", tag = "privacy", security(("session_token" = [])),
     request_body = UpdatePrivacyRequest,
-    responses((status = 200, body = PrivacySettings), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = PrivacySettings)))]
 pub async fn set_privacy(
     State(passport): State<Arc<Passport>>,
     Session(me): Session,

@@ -10,25 +10,32 @@ mod error;
 mod extract;
 mod service;
 mod sessions;
+mod shared_errors;
 
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
-use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, Ref, ResponseBuilder};
+use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use error::ApiError;
 pub use extract::{ApiJson, ApiPath, ApiQuery, ClientIp, Session};
+use shared_errors::SharedErrors;
 
 use crate::Passport;
 
 /// Request bodies are small JSON documents; anything bigger is refused before it is read.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// HTTPS only for a year, this host only; the same for the API and the web pages.
+pub const STRICT_TRANSPORT_SECURITY: &str = "max-age=31536000";
 
 #[derive(OpenApi)]
 #[openapi(
@@ -109,23 +116,40 @@ impl utoipa::Modify for StorageFullResponses {
     }
 }
 
+/// After the routes are in: the answers many operations share (errors of their inputs,
+/// 507 on every write) are derived from each operation.
+fn document_shared_answers(document: &mut utoipa::openapi::OpenApi) {
+    SharedErrors.modify(document);
+    StorageFullResponses.modify(document);
+}
+
 /// The OpenAPI 3 document for every endpoint.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut document = api().into_openapi();
-    utoipa::Modify::modify(&StorageFullResponses, &mut document);
+    document_shared_answers(&mut document);
     document
 }
 
 /// The API router, ready to be served (or merged with the web pages).
 pub fn router(passport: Arc<Passport>) -> Router {
     let (router, mut document) = api().split_for_parts();
-    utoipa::Modify::modify(&StorageFullResponses, &mut document);
+    document_shared_answers(&mut document);
     let document = Arc::new(document);
     router
         .route("/api/v1/openapi.json", get(move || async move { Json(document.as_ref().clone()) }))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::map_response(api_headers))
         .with_state(passport)
+}
+
+/// Every API answer: HTTPS only from now on, and never kept by a cache — sign-ins,
+/// refreshes and most other answers carry tokens or personal data.
+async fn api_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(STRICT_TRANSPORT_SECURITY));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 async fn not_found() -> ApiError {

@@ -23,7 +23,8 @@ pub struct UpdateQuery {
 }
 
 #[utoipa::path(get, path = "/api/v1/updates", tag = "service", params(UpdateQuery),
-    responses((status = 200, body = UpdateCheck), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = UpdateCheck),
+              (status = 400, body = ErrorBody, description = "- `invalid_input`: the channel is not `stable`, `beta` or `dev`, or the version is not like `1.2.3`")))]
 pub async fn updates(
     State(passport): State<Arc<Passport>>,
     ApiQuery(query): ApiQuery<UpdateQuery>,

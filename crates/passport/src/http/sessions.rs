@@ -10,8 +10,10 @@ use crate::Passport;
 
 /// Signs in with a password. Rate-limited per account and per client address.
 #[utoipa::path(post, path = "/api/v1/sessions", tag = "sessions", request_body = SignInRequest,
-    responses((status = 200, body = SessionTokens), (status = 401, body = ErrorBody),
-              (status = 403, description = "banned", body = ErrorBody), (status = 429, body = ErrorBody)))]
+    responses((status = 200, body = SessionTokens),
+              (status = 401, body = ErrorBody, description = "- `invalid_credentials`: wrong sign-in address or password (never says which)"),
+              (status = 403, body = ErrorBody, description = "- `banned`: the account is banned; `ban` says why and until when"),
+              (status = 429, body = ErrorBody, description = "- `rate_limited`: too many attempts for this account or from this address; see `Retry-After`")))]
 pub async fn sign_in(
     State(passport): State<Arc<Passport>>,
     ClientIp(client): ClientIp,
@@ -22,7 +24,9 @@ pub async fn sign_in(
 
 /// Trades a refresh token for a new session token and a new refresh token.
 #[utoipa::path(post, path = "/api/v1/sessions/refresh", tag = "sessions", request_body = RefreshTokenRequest,
-    responses((status = 200, body = SessionTokens), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = SessionTokens),
+              (status = 401, body = ErrorBody, description = "- `invalid_refresh_token`: unknown refresh token\n- `refresh_token_expired`: past its end: sign in again\n- `refresh_token_reused`: already spent; the whole sign-in is now revoked\n- `sign_in_revoked`: the sign-in was signed out or revoked"),
+              (status = 403, body = ErrorBody, description = "- `banned`: the account is banned; `ban` says why and until when")))]
 pub async fn refresh(
     State(passport): State<Arc<Passport>>,
     ApiJson(request): ApiJson<RefreshTokenRequest>,
@@ -32,7 +36,8 @@ pub async fn refresh(
 
 /// Signs out: revokes the refresh token's whole sign-in.
 #[utoipa::path(post, path = "/api/v1/sessions/revoke", tag = "sessions", request_body = RefreshTokenRequest,
-    responses((status = 204), (status = 401, body = ErrorBody)))]
+    responses((status = 204),
+              (status = 401, body = ErrorBody, description = "- `invalid_refresh_token`: unknown refresh token")))]
 pub async fn revoke(
     State(passport): State<Arc<Passport>>,
     ApiJson(request): ApiJson<RefreshTokenRequest>,
