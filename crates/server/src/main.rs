@@ -1,5 +1,6 @@
 //! `mocha-server`: runs the whole Mocha network, or administers its data folder.
 
+use std::io::IsTerminal;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
@@ -101,6 +102,15 @@ struct Overrides {
     /// The most people in one conversation [default: 20].
     #[arg(long, env = "MOCHA_MAX_PARTICIPANTS")]
     max_participants: Option<usize>,
+    /// Close a connection not signed in (NS) or not in a conversation (SB) after this many seconds [default: 15].
+    #[arg(long, env = "MOCHA_SIGN_IN_SECONDS")]
+    sign_in_seconds: Option<u64>,
+    /// Open connections each service (NS, SB, HTTPS) keeps at most [default: a third of the open-file limit less 128].
+    #[arg(long, env = "MOCHA_MAX_CONNECTIONS")]
+    max_connections: Option<usize>,
+    /// Open connections one address may have to each service [default: 256].
+    #[arg(long, env = "MOCHA_MAX_CONNECTIONS_PER_ADDRESS")]
+    max_connections_per_address: Option<usize>,
 }
 
 impl Overrides {
@@ -130,18 +140,35 @@ impl Overrides {
         set(&mut config.notification_idle_seconds, self.notification_idle_seconds);
         set(&mut config.switchboard_idle_seconds, self.switchboard_idle_seconds);
         set(&mut config.max_participants, self.max_participants);
+        set(&mut config.sign_in_seconds, self.sign_in_seconds);
+        if self.max_connections.is_some() {
+            config.max_connections = self.max_connections;
+        }
+        set(&mut config.max_connections_per_address, self.max_connections_per_address);
     }
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    // Colour codes only for a person at a terminal: a log file or a journal would
+    // keep them as noise. NO_COLOR (no-color.org) turns them off on a terminal too.
+    let ansi = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     tracing_subscriber::fmt()
+        .with_ansi(ansi)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("MOCHA_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let cli = Cli::parse();
+    // Every connection is a file: take all the open files the system allows us.
+    match mocha_server::raise_open_file_limit() {
+        Ok(limit) if limit.before < limit.now => {
+            tracing::info!(before = limit.before, now = limit.now, "raised the open-file limit")
+        }
+        Ok(limit) => tracing::info!(limit = limit.now, "open-file limit"),
+        Err(error) => tracing::warn!(%error, "cannot raise the open-file limit"),
+    }
     let mut config = ServerConfig::from_data_dir(&cli.data_dir)?;
     cli.overrides.apply(&mut config);
     match cli.command.unwrap_or(Command::Run) {
