@@ -78,7 +78,7 @@ fn the_server_raises_its_open_file_limit_and_writes_plain_text_to_a_pipe() {
 #[test]
 fn raising_the_open_file_limit_takes_the_hard_limit() {
     let (soft, hard) = rlimit::Resource::NOFILE.get().unwrap();
-    let lowered = hard.min(soft).min(1024).max(64);
+    let lowered = hard.min(soft).clamp(64, 1024);
     rlimit::Resource::NOFILE.set(lowered, hard).unwrap();
     let raised = mocha_server::raise_open_file_limit().unwrap();
     assert_eq!(raised, mocha_server::OpenFileLimit { before: lowered, now: hard });
