@@ -184,8 +184,21 @@ async fn run(data_dir: &Path, config: ServerConfig) -> anyhow::Result<()> {
     println!("  Notification Server     {} (MENP/1 over TLS)", server.ns_addr);
     println!("  Switchboard             {} (MENP/1 over TLS)", server.sb_addr);
     println!("  Clients must trust the CA certificate at {}", server.ca_cert.display());
+    // Listening before saying so: until the first poll, Ctrl-C would still kill the
+    // process outright instead of stopping it cleanly.
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    let early = tokio::select! {
+        biased;
+        stopped = &mut ctrl_c => Some(stopped),
+        () = std::future::ready(()) => None,
+    };
     println!("Press Ctrl-C to stop.");
-    tokio::signal::ctrl_c().await.context("cannot listen for Ctrl-C")?;
+    match early {
+        Some(stopped) => stopped,
+        None => ctrl_c.await,
+    }
+    .context("cannot listen for Ctrl-C")?;
     println!("Stopping…");
     server.shutdown().await;
     Ok(())
