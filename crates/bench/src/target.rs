@@ -99,6 +99,10 @@ impl TargetOptions {
         if let Some(iterations) = self.pbkdf2_iterations {
             config.pbkdf2_iterations = iterations;
         }
+        // The load comes from a few loopback addresses and may pass the open-file share
+        // a service gets by default: the caps would measure themselves, not the server.
+        config.max_connections = Some(BENCH_MAX_CONNECTIONS);
+        config.max_connections_per_address = BENCH_MAX_CONNECTIONS;
         let mut passport_config = config.passport(&data_dir);
         passport_config.session_token_lifetime = FIXTURE_TOKEN_LIFETIME;
         let key = mocha_auth::SigningKey::load_or_create(&layout::passport_key(&data_dir))?;
@@ -151,6 +155,9 @@ impl Prepared {
     }
 }
 
+/// Connection caps for a server under load: more than any scenario opens.
+const BENCH_MAX_CONNECTIONS: usize = 1_000_000;
+
 async fn spawn(
     options: &TargetOptions,
     data_dir: &Path,
@@ -166,6 +173,8 @@ async fn spawn(
         .arg(data_dir)
         .args(["--passport-port", "0", "--notification-port", "0", "--switchboard-port", "0"])
         .args(["--pbkdf2-iterations", &config.pbkdf2_iterations.to_string()])
+        .args(["--max-connections", &BENCH_MAX_CONNECTIONS.to_string()])
+        .args(["--max-connections-per-address", &BENCH_MAX_CONNECTIONS.to_string()])
         // One log line per connection would be most of the work at 50k connections.
         .env("MOCHA_LOG", std::env::var("MOCHA_BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()))
         .stdin(Stdio::null())

@@ -1,17 +1,21 @@
 //! Server-side MENP/1 plumbing shared by the Notification Server and the Switchboard.
 //!
 //! - [`serve_tls`]: the accept loop; each handshake runs in its own task with a timeout.
+//! - [`ConnectionLimiter`]: caps on open connections (in all and per address), checked
+//!   as each connection is accepted; HTTPS uses it too.
 //! - [`FrameReader`]: bytes from a stream to [`mocha_proto::Frame`]s, within limits.
 //! - [`Outbox`] and [`write_frames`]: a connection's bounded outbound queue and the
 //!   task that drains it. Nothing that pushes into an outbox ever waits on a slow client.
 //! - [`TokenBucket`]: a per-connection command rate limit.
 
+mod limiter;
 mod listener;
 mod outbox;
 mod rate_limit;
 mod reader;
 mod writer;
 
+pub use limiter::{ConnectionLimiter, ConnectionLimits, ConnectionPermit, Refusal};
 pub use listener::{HANDSHAKE_SLOT_HOLD, ListenerLimits, serve_tls};
 pub use outbox::{Batch, Frames, Kicks, Outbox, OutboxReceivers, Outgoing};
 pub use rate_limit::TokenBucket;

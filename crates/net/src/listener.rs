@@ -2,6 +2,7 @@
 //! or broken client never holds up the others; and only a bounded number of handshakes
 //! run at once, so a crowd arriving together (everyone reconnecting after a network
 //! blip or a restart) queues instead of slowing every handshake past its timeout.
+//! Connections over the [`ConnectionLimits`] are closed as they are accepted.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -10,15 +11,19 @@ use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
-use tokio_rustls::TlsAcceptor;
+use tokio_rustls::LazyConfigAcceptor;
 use tokio_rustls::server::TlsStream;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::limiter::{ConnectionLimiter, ConnectionLimits};
+
 /// Bounds on the accept loop.
 ///
-/// A connection first has `handshake` to send its first bytes (the ClientHello): a
-/// silent connection holds no handshake slot. It then waits, at most
+/// A connection is first counted against `connections` (over a cap, it is closed at
+/// once). It then has `handshake` to send its whole ClientHello: a silent client, or
+/// one trickling its ClientHello a byte at a time, holds no handshake slot, so any
+/// number of them cannot delay anyone else's sign-in. It then waits, at most
 /// `handshake_queue`, in first-come order for one of `concurrent_handshakes` slots,
 /// and from then on has `handshake` to finish. A slot is held for at most
 /// [`HANDSHAKE_SLOT_HOLD`]: a handshake still running after that is waiting on its
@@ -29,6 +34,7 @@ pub struct ListenerLimits {
     pub handshake: Duration,
     pub handshake_queue: Duration,
     pub concurrent_handshakes: usize,
+    pub connections: ConnectionLimits,
     /// How long connections get to say goodbye after shutdown before they are dropped.
     pub drain: Duration,
 }
@@ -42,6 +48,7 @@ impl Default for ListenerLimits {
             handshake: Duration::from_secs(10),
             handshake_queue: Duration::from_secs(60),
             concurrent_handshakes: 64,
+            connections: ConnectionLimits::default(),
             drain: Duration::from_secs(2),
         }
     }
@@ -60,33 +67,26 @@ pub async fn serve_tls<F, Fut>(
     F: Fn(TlsStream<TcpStream>, SocketAddr) -> Fut + Clone + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let acceptor = TlsAcceptor::from(tls);
     let slots = Arc::new(Semaphore::new(limits.concurrent_handshakes.max(1)));
+    let mut limiter = ConnectionLimiter::new(service, limits.connections);
     let connections = TaskTracker::new();
     loop {
-        let (tcp, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(e) => {
-                    // Usually out of file descriptors: back off instead of spinning.
-                    tracing::warn!(service, error = %e, "accepting a connection failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
+        let (tcp, peer, permit) = tokio::select! {
+            accepted = limiter.accept(&listener) => accepted,
             () = shutdown.cancelled() => break,
         };
-        let acceptor = acceptor.clone();
+        let tls = tls.clone();
         let handle = handle.clone();
         let shutdown = shutdown.clone();
         let slots = slots.clone();
         // Each connection's task lives as long as the connection: keep what it holds
         // across an await small (see also the handlers, which split the stream).
         let task = async move {
+            let _permit = permit;
             let _ = tcp.set_nodelay(true);
             // Boxed, so the handshake's state (a whole TLS connection) is not part of
             // the task for the connection's lifetime.
-            let handshake = Box::pin(handshake(acceptor, tcp, slots, limits));
+            let handshake = Box::pin(handshake(tls, tcp, slots, limits));
             let stream = tokio::select! {
                 handshake = handshake => match handshake {
                     Ok(stream) => stream,
@@ -105,24 +105,27 @@ pub async fn serve_tls<F, Fut>(
     }
 }
 
-/// Waits for the ClientHello, then for a handshake slot, then shakes hands.
+/// Waits for the whole ClientHello, then for a handshake slot, then shakes hands.
 async fn handshake(
-    acceptor: TlsAcceptor,
+    tls: Arc<rustls::ServerConfig>,
     tcp: TcpStream,
     slots: Arc<Semaphore>,
     limits: ListenerLimits,
 ) -> Result<TlsStream<TcpStream>, String> {
-    match tokio::time::timeout(limits.handshake, tcp.readable()).await {
-        Ok(Ok(())) => {}
+    // Reading a ClientHello costs nothing worth a slot; what a slot guards is the
+    // key exchange and signature that follow.
+    let hello = LazyConfigAcceptor::new(rustls::server::Acceptor::default(), tcp);
+    let start = match tokio::time::timeout(limits.handshake, hello).await {
+        Ok(Ok(start)) => start,
         Ok(Err(e)) => return Err(e.to_string()),
-        Err(_) => return Err("nothing received in time".into()),
-    }
+        Err(_) => return Err("no complete ClientHello in time".into()),
+    };
     let slot = match tokio::time::timeout(limits.handshake_queue, slots.acquire_owned()).await {
         Ok(Ok(slot)) => slot,
         Ok(Err(_)) => return Err("the listener is closing".into()),
         Err(_) => return Err("no handshake slot in time (too many at once)".into()),
     };
-    let mut accept = std::pin::pin!(tokio::time::timeout(limits.handshake, acceptor.accept(tcp)));
+    let mut accept = std::pin::pin!(tokio::time::timeout(limits.handshake, start.into_stream(tls)));
     let finished = tokio::select! {
         finished = &mut accept => finished,
         () = tokio::time::sleep(HANDSHAKE_SLOT_HOLD) => {

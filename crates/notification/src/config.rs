@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use mocha_net::ConnectionLimits;
 use mocha_proto::Limits;
 
 #[derive(Clone, Debug)]
@@ -16,6 +17,11 @@ pub struct NotificationConfig {
     pub handshake_timeout: Duration,
     /// A connection that sends nothing for this long is signed out with `OUT 0 TMO`.
     pub idle_timeout: Duration,
+    /// A connection not signed in (`USR` accepted) this long after its TLS handshake
+    /// gets `OUT 0 TMO` and is closed, however many `PNG`s it sends.
+    pub sign_in_timeout: Duration,
+    /// Caps on open connections, counted before TLS.
+    pub connections: ConnectionLimits,
     /// Frames queued for one client before it counts as too slow and is dropped.
     pub outbound_queue: usize,
     /// Commands a client may send in a burst…
@@ -34,6 +40,8 @@ impl Default for NotificationConfig {
             ticket_lifetime: Duration::from_secs(120),
             handshake_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(180),
+            sign_in_timeout: Duration::from_secs(15),
+            connections: ConnectionLimits::default(),
             outbound_queue: 512,
             command_burst: 40,
             commands_per_second: 10,

@@ -76,6 +76,7 @@ impl NotificationServer {
     ) {
         let limits = ListenerLimits {
             handshake: self.config.handshake_timeout,
+            connections: self.config.connections,
             drain: DRAIN_TIMEOUT,
             ..ListenerLimits::default()
         };

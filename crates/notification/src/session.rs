@@ -44,6 +44,8 @@ pub(crate) enum Ending {
     Framing(FrameError),
     /// Already answered (a refused sign-in, an unsupported version); just close.
     AfterReply(&'static str),
+    /// Not signed in by the sign-in deadline: `OUT 0 TMO`.
+    SignInDeadline,
     /// The client said `OUT`.
     SignedOut,
     /// The client went away.
@@ -84,8 +86,17 @@ impl Session {
         shutdown: &CancellationToken,
     ) -> Ending {
         let idle = self.server.config.idle_timeout;
+        // Fixed from the start: unlike the idle timeout, commands (a `PNG`) before
+        // `USR` do not push it back, so an anonymous connection cannot stay open.
+        let sign_in_by = Instant::now() + self.server.config.sign_in_timeout;
         loop {
-            let deadline = Instant::now() + idle;
+            let idle_by = Instant::now() + idle;
+            let signed_in = self.identity().is_some();
+            let (deadline, missed) = if signed_in || idle_by < sign_in_by {
+                (idle_by, Ending::Out(OutReason::IdleTimeout))
+            } else {
+                (sign_in_by, Ending::SignInDeadline)
+            };
             let frame = tokio::select! {
                 biased;
                 Some(reason) = kicks.recv() => return Ending::Out(reason),
@@ -99,7 +110,7 @@ impl Session {
                         return Ending::Disconnected;
                     }
                 },
-                () = sleep_until(deadline) => return Ending::Out(OutReason::IdleTimeout),
+                () = sleep_until(deadline) => return missed,
             };
             if let Flow::Close(ending) = self.handle(frame).await {
                 return ending;
@@ -183,6 +194,7 @@ async fn serve_connection(
     let last = match &ending {
         Ending::Out(OutReason::TooSlow) => None, // its queue is full: nothing more fits
         Ending::Out(reason) => Some(Out { reason: reason.clone() }.into_frame()),
+        Ending::SignInDeadline => Some(Out { reason: OutReason::IdleTimeout }.into_frame()),
         Ending::Framing(error) => {
             tracing::info!(%peer, user, %error, "NS protocol error; closing");
             Some(ErrorReply { trid: 0, code: error.error_code(), reason: error.to_string() }.into_frame())
@@ -191,6 +203,7 @@ async fn serve_connection(
     };
     let reason = match &ending {
         Ending::Out(reason) => out_code(reason),
+        Ending::SignInDeadline => "TMO (not signed in by the sign-in deadline)",
         Ending::Framing(_) => "protocol error",
         Ending::AfterReply(why) => why,
         Ending::SignedOut => "signed out",

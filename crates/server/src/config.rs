@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use mocha_net::ConnectionLimits;
 use mocha_notification::NotificationConfig;
 use mocha_passport::{PassportConfig, RateLimit};
 use mocha_switchboard::SwitchboardConfig;
@@ -37,6 +38,16 @@ pub struct ServerConfig {
     pub notification_idle_seconds: u64,
     /// A switchboard connection silent this long is closed.
     pub switchboard_idle_seconds: u64,
+    /// A Notification Server connection not signed in (`USR`) this many seconds after
+    /// its TLS handshake is closed, `PNG`s or not; the same for a switchboard
+    /// connection that has not joined a conversation (`USR`/`ANS`).
+    pub sign_in_seconds: u64,
+    /// Open connections each service (Notification Server, Switchboard, HTTPS) keeps at
+    /// most. Unset: derived from the open-file limit, which is split evenly between the
+    /// three after [`RESERVED_FILES`], so a full Notification Server leaves HTTPS room.
+    pub max_connections: Option<usize>,
+    /// Open connections from one address (an IPv6 /64) to each service.
+    pub max_connections_per_address: usize,
     /// The most people in one conversation.
     pub max_participants: usize,
     /// The most the database may grow to, in MiB; past it writes are refused with
@@ -70,6 +81,9 @@ impl Default for ServerConfig {
             ticket_seconds: notification.ticket_lifetime.as_secs(),
             notification_idle_seconds: notification.idle_timeout.as_secs(),
             switchboard_idle_seconds: switchboard.idle_timeout.as_secs(),
+            sign_in_seconds: notification.sign_in_timeout.as_secs(),
+            max_connections: None,
+            max_connections_per_address: notification.connections.max_per_address,
             max_participants: switchboard.max_participants,
             max_database_mib: 0,
             http_request_seconds: 30,
@@ -88,6 +102,36 @@ pub enum ConfigError {
 }
 
 pub const CONFIG_FILE: &str = "mocha.toml";
+
+/// Open files kept back from connections when `max_connections` is derived: the
+/// database and its WAL and shared-memory files, keys, certificates, the listeners,
+/// the blocking pool's files, standard streams.
+pub const RESERVED_FILES: u64 = 128;
+/// Services that take connections (NS, SB, HTTPS), each with its own cap.
+pub const SERVICES: u64 = 3;
+/// A derived cap never goes above this (memory, not files, is the limit there); set
+/// `max_connections` for more.
+pub const MOST_DERIVED_CONNECTIONS: usize = 100_000;
+/// Nor below this, so a tiny open-file limit still serves a few people.
+pub const FEWEST_DERIVED_CONNECTIONS: usize = 16;
+
+/// The per-service cap for an open-file limit of `open_files`.
+pub fn derived_max_connections(open_files: u64) -> usize {
+    let share = open_files.saturating_sub(RESERVED_FILES) / SERVICES;
+    usize::try_from(share).unwrap_or(usize::MAX).clamp(FEWEST_DERIVED_CONNECTIONS, MOST_DERIVED_CONNECTIONS)
+}
+
+/// This process's soft open-file limit (what it may open now), if it has one.
+pub fn open_file_limit() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        rlimit::Resource::NOFILE.get().ok().map(|(soft, _)| soft)
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
 
 impl ServerConfig {
     /// Reads `mocha.toml` from the data folder if there is one, else the defaults.
@@ -137,6 +181,12 @@ impl ServerConfig {
         if self.notification_idle_seconds < 10 || self.switchboard_idle_seconds < 10 {
             return invalid("idle timeouts must be at least 10 seconds (clients ping at half of it)");
         }
+        if !(1..=300).contains(&self.sign_in_seconds) {
+            return invalid("sign_in_seconds must be between 1 and 300");
+        }
+        if self.max_connections == Some(0) || self.max_connections_per_address == 0 {
+            return invalid("max_connections and max_connections_per_address must be at least 1");
+        }
         if !(2..=100).contains(&self.max_participants) {
             return invalid("max_participants must be between 2 and 100");
         }
@@ -168,6 +218,17 @@ impl ServerConfig {
         }
     }
 
+    /// The caps each service gets: `max_connections`, or the share of this process's
+    /// open-file limit (see [`derived_max_connections`]).
+    pub fn connection_limits(&self) -> ConnectionLimits {
+        let fallback =
+            || open_file_limit().map_or(ConnectionLimits::default().max_connections, derived_max_connections);
+        ConnectionLimits {
+            max_connections: self.max_connections.unwrap_or_else(fallback),
+            max_per_address: self.max_connections_per_address,
+        }
+    }
+
     /// The Notification Server's settings; `advertised` and `switchboard` are the
     /// `host:port`s clients use.
     pub fn notification(&self, advertised: String, switchboard: String) -> NotificationConfig {
@@ -176,6 +237,8 @@ impl ServerConfig {
             switchboard_address: switchboard,
             ticket_lifetime: Duration::from_secs(self.ticket_seconds),
             idle_timeout: Duration::from_secs(self.notification_idle_seconds),
+            sign_in_timeout: Duration::from_secs(self.sign_in_seconds),
+            connections: self.connection_limits(),
             ..NotificationConfig::default()
         }
     }
@@ -188,6 +251,8 @@ impl ServerConfig {
     pub fn switchboard(&self) -> SwitchboardConfig {
         SwitchboardConfig {
             idle_timeout: Duration::from_secs(self.switchboard_idle_seconds),
+            join_timeout: Duration::from_secs(self.sign_in_seconds),
+            connections: self.connection_limits(),
             max_participants: self.max_participants,
             ..SwitchboardConfig::default()
         }
@@ -238,6 +303,42 @@ mod tests {
             ServerConfig { notification_idle_seconds: 5, ..ServerConfig::default() },
             ServerConfig { max_participants: 1, ..ServerConfig::default() },
             ServerConfig { http_request_seconds: 0, ..ServerConfig::default() },
+        ] {
+            assert!(matches!(bad.validate(), Err(ConfigError::Invalid(_))), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn connection_caps_come_from_the_file_or_from_the_open_file_limit() {
+        // 1,024 open files: 128 kept back, the rest split between NS, SB and HTTPS.
+        assert_eq!(derived_max_connections(1024), 298);
+        assert_eq!(derived_max_connections(20_000), 6_624);
+        assert_eq!(derived_max_connections(64), FEWEST_DERIVED_CONNECTIONS);
+        assert_eq!(derived_max_connections(u64::MAX), MOST_DERIVED_CONNECTIONS);
+        let three_full_services = 3 * derived_max_connections(1024) as u64 + RESERVED_FILES;
+        assert!(three_full_services <= 1024, "{three_full_services}");
+
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            "max_connections = 500\nmax_connections_per_address = 7\nsign_in_seconds = 5\n",
+        )
+        .unwrap();
+        let config = ServerConfig::from_data_dir(dir.path()).unwrap();
+        assert!(config.validate().is_ok());
+        let ns = config.notification("chat:1863".into(), "chat:1864".into());
+        assert_eq!(ns.connections, ConnectionLimits { max_connections: 500, max_per_address: 7 });
+        assert_eq!(ns.sign_in_timeout, Duration::from_secs(5));
+        let sb = config.switchboard();
+        assert_eq!((sb.connections.max_connections, sb.join_timeout), (500, Duration::from_secs(5)));
+
+        let derived = ServerConfig::default().connection_limits().max_connections;
+        assert_eq!(derived, open_file_limit().map_or(10_000, derived_max_connections));
+
+        for bad in [
+            ServerConfig { max_connections: Some(0), ..ServerConfig::default() },
+            ServerConfig { max_connections_per_address: 0, ..ServerConfig::default() },
+            ServerConfig { sign_in_seconds: 0, ..ServerConfig::default() },
         ] {
             assert!(matches!(bad.validate(), Err(ConfigError::Invalid(_))), "{bad:?}");
         }

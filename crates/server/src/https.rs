@@ -39,27 +39,23 @@ pub async fn serve(
     tls: Arc<rustls::ServerConfig>,
     app: Router,
     request_time: Duration,
+    limits: mocha_net::ConnectionLimits,
     shutdown: CancellationToken,
 ) {
     let acceptor = TlsAcceptor::from(tls);
     let graceful = GracefulShutdown::new();
+    // The same caps, refusal and accept back-off as the NS and SB loops.
+    let mut limiter = mocha_net::ConnectionLimiter::new("passport", limits);
     loop {
-        let (tcp, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(e) => {
-                    // Usually out of file descriptors: back off instead of spinning.
-                    tracing::warn!(error = %e, "accepting an HTTPS connection failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
+        let (tcp, peer, permit) = tokio::select! {
+            accepted = limiter.accept(&listener) => accepted,
             () = shutdown.cancelled() => break,
         };
         let acceptor = acceptor.clone();
         let app = app.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
+            let _permit = permit;
             let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
                 Ok(Ok(stream)) => stream,
                 Ok(Err(e)) => return tracing::debug!(%peer, error = %e, "HTTPS handshake failed"),

@@ -2,6 +2,7 @@
 //! process. `main.rs` only parses flags and calls [`start`]; tests call it too.
 
 pub mod config;
+mod files;
 mod https;
 mod request_body;
 mod ring;
@@ -20,6 +21,8 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 pub use config::{ConfigError, ServerConfig};
+pub use files::OpenFileLimit;
+pub use files::raise_open_file_limit;
 
 /// Files inside the data folder.
 pub mod layout {
@@ -36,6 +39,9 @@ pub mod layout {
     }
     pub fn notification_key(data_dir: &Path) -> PathBuf {
         data_dir.join("keys").join("notification-ed25519.seed")
+    }
+    pub fn keys_dir(data_dir: &Path) -> PathBuf {
+        data_dir.join("keys")
     }
     pub fn updates_manifest(data_dir: &Path) -> PathBuf {
         data_dir.join("updates.json")
@@ -137,8 +143,10 @@ pub async fn start(data_dir: &Path, config: ServerConfig) -> Result<RunningServe
 
 async fn start_services(data_dir: &Path, config: ServerConfig) -> Result<RunningServer, StartError> {
     config.validate()?;
-    create_private_dir(data_dir)
+    files::private_dir(data_dir)
         .map_err(|source| StartError::DataDir { path: data_dir.to_path_buf(), source })?;
+    let limits = config.connection_limits();
+    warn_if_over_open_file_limit(limits.max_connections);
 
     let (cert, key, ca_cert) = match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => (cert.clone(), key.clone(), cert.clone()),
@@ -155,13 +163,17 @@ async fn start_services(data_dir: &Path, config: ServerConfig) -> Result<Running
     let manifest = layout::updates_manifest(data_dir);
     let download = format!("https://{}:{}/download", config.public_host, config.passport_port);
     mocha_passport::write_default_manifest(&manifest, env!("CARGO_PKG_VERSION"), &download)
+        .and_then(|()| files::owner_only(&manifest))
         .map_err(|source| StartError::Write { path: manifest.clone(), source })?;
 
     let status = Arc::new(StatusBoard::default());
+    let keys = layout::keys_dir(data_dir);
+    files::private_dir(&keys).map_err(|source| StartError::Write { path: keys, source })?;
     let passport_key = SigningKey::load_or_create(&layout::passport_key(data_dir))?;
-    let passport =
-        Passport::open(&layout::database(data_dir), passport_key, config.passport(data_dir), status.clone())
-            .await?;
+    let database = layout::database(data_dir);
+    files::private_database(&database)
+        .map_err(|source| StartError::Write { path: database.clone(), source })?;
+    let passport = Passport::open(&database, passport_key, config.passport(data_dir), status.clone()).await?;
 
     let shutdown = CancellationToken::new();
     let mut tasks = JoinSet::new();
@@ -177,6 +189,7 @@ async fn start_services(data_dir: &Path, config: ServerConfig) -> Result<Running
         tls.clone(),
         app,
         config.http_request_time(),
+        limits,
         shutdown.clone(),
     ));
     tracing::info!(address = %passport_addr, "Passport listening (HTTPS)");
@@ -218,15 +231,22 @@ async fn start_services(data_dir: &Path, config: ServerConfig) -> Result<Running
     })
 }
 
-/// The data folder holds the database and private keys: only its owner may enter it.
-fn create_private_dir(path: &Path) -> std::io::Result<()> {
-    if path.exists() {
-        return Ok(());
+/// Connections are files: caps that add up past the open-file limit mean accept
+/// failures instead of clean refusals, so say so (derived caps never do).
+fn warn_if_over_open_file_limit(max_connections: usize) {
+    let Some(open_files) = config::open_file_limit() else { return };
+    let needed =
+        (max_connections as u64).saturating_mul(config::SERVICES).saturating_add(config::RESERVED_FILES);
+    if needed > open_files {
+        tracing::warn!(
+            max_connections,
+            open_files,
+            "max_connections for each of the {} services plus {} other files is more than the open-file \
+             limit: when full, the server will fail to accept instead of refusing cleanly",
+            config::SERVICES,
+            config::RESERVED_FILES,
+        );
     }
-    std::fs::create_dir_all(path)?;
-    #[cfg(unix)]
-    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
-    Ok(())
 }
 
 async fn bind(config: &ServerConfig, port: u16) -> Result<TcpListener, StartError> {

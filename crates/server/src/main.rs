@@ -1,5 +1,6 @@
 //! `mocha-server`: runs the whole Mocha network, or administers its data folder.
 
+use std::io::IsTerminal;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
@@ -109,6 +110,15 @@ struct Overrides {
     /// this many seconds each [default: 30].
     #[arg(long, env = "MOCHA_HTTP_REQUEST_SECONDS")]
     http_request_seconds: Option<u64>,
+    /// Close a connection not signed in (NS) or not in a conversation (SB) after this many seconds [default: 15].
+    #[arg(long, env = "MOCHA_SIGN_IN_SECONDS")]
+    sign_in_seconds: Option<u64>,
+    /// Open connections each service (NS, SB, HTTPS) keeps at most [default: a third of the open-file limit less 128].
+    #[arg(long, env = "MOCHA_MAX_CONNECTIONS")]
+    max_connections: Option<usize>,
+    /// Open connections one address may have to each service [default: 256].
+    #[arg(long, env = "MOCHA_MAX_CONNECTIONS_PER_ADDRESS")]
+    max_connections_per_address: Option<usize>,
 }
 
 impl Overrides {
@@ -140,18 +150,35 @@ impl Overrides {
         set(&mut config.max_participants, self.max_participants);
         set(&mut config.max_database_mib, self.max_database_mib);
         set(&mut config.http_request_seconds, self.http_request_seconds);
+        set(&mut config.sign_in_seconds, self.sign_in_seconds);
+        if self.max_connections.is_some() {
+            config.max_connections = self.max_connections;
+        }
+        set(&mut config.max_connections_per_address, self.max_connections_per_address);
     }
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    // Colour codes only for a person at a terminal: a log file or a journal would
+    // keep them as noise. NO_COLOR (no-color.org) turns them off on a terminal too.
+    let ansi = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     tracing_subscriber::fmt()
+        .with_ansi(ansi)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("MOCHA_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let cli = Cli::parse();
+    // Every connection is a file: take all the open files the system allows us.
+    match mocha_server::raise_open_file_limit() {
+        Ok(limit) if limit.before < limit.now => {
+            tracing::info!(before = limit.before, now = limit.now, "raised the open-file limit")
+        }
+        Ok(limit) => tracing::info!(limit = limit.now, "open-file limit"),
+        Err(error) => tracing::warn!(%error, "cannot raise the open-file limit"),
+    }
     let mut config = ServerConfig::from_data_dir(&cli.data_dir)?;
     cli.overrides.apply(&mut config);
     match cli.command.unwrap_or(Command::Run) {
@@ -167,8 +194,21 @@ async fn run(data_dir: &Path, config: ServerConfig) -> anyhow::Result<()> {
     println!("  Notification Server     {} (MENP/1 over TLS)", server.ns_addr);
     println!("  Switchboard             {} (MENP/1 over TLS)", server.sb_addr);
     println!("  Clients must trust the CA certificate at {}", server.ca_cert.display());
+    // Listening before saying so: until the first poll, Ctrl-C would still kill the
+    // process outright instead of stopping it cleanly.
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    let early = tokio::select! {
+        biased;
+        stopped = &mut ctrl_c => Some(stopped),
+        () = std::future::ready(()) => None,
+    };
     println!("Press Ctrl-C to stop.");
-    tokio::signal::ctrl_c().await.context("cannot listen for Ctrl-C")?;
+    match early {
+        Some(stopped) => stopped,
+        None => ctrl_c.await,
+    }
+    .context("cannot listen for Ctrl-C")?;
     println!("Stopping…");
     server.shutdown().await;
     Ok(())

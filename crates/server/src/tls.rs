@@ -1,6 +1,15 @@
 //! TLS material: a development CA made on first start, and a server certificate
-//! signed by it (re-issued at every start, so it always names the configured host).
-//! An operator with a real certificate points `tls_cert`/`tls_key` at it instead.
+//! signed by it (re-issued at every start, so it always names the configured host
+//! and is never near its expiry after a restart). An operator with a real certificate
+//! points `tls_cert`/`tls_key` at it instead.
+//!
+//! Both certificates carry subject and authority key identifiers, which strict
+//! verifiers (OpenSSL's `-x509_strict`, Python 3.13's default) require. The server
+//! certificate is valid for [`SERVER_CERT_DAYS`]; the CA for [`CA_YEARS`] and only for
+//! the names it was made for (a name constraint), so a copy of its key cannot vouch
+//! for anyone else's site. A CA whose constraint leaves out a configured name is
+//! replaced (clients must then trust the new `ca.pem`); a CA made before constraints
+//! existed is kept.
 
 use std::fs;
 use std::io::Write;
@@ -9,10 +18,19 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, SanType,
+    BasicConstraints, CertificateParams, CidrSubnet, DnType, ExtendedKeyUsagePurpose, GeneralSubtree, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, NameConstraints, SanType,
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
+use time::{Duration, OffsetDateTime};
+
+/// How long a generated server certificate is valid: at most a year, the most
+/// browsers accept (398 days), with room for clock skew at the start.
+pub const SERVER_CERT_DAYS: i64 = 365;
+/// How long a new development CA is valid.
+pub const CA_YEARS: i64 = 10;
+/// Certificates start this long before they are made, for clocks a little behind.
+const BACKDATE: Duration = Duration::hours(1);
 
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
@@ -39,20 +57,42 @@ pub fn ensure_dev_certificates(dir: &Path, host_names: &[String]) -> Result<TlsF
     let ca_key = dir.join("ca-key.pem");
     let files =
         TlsFiles { ca_cert: ca_cert.clone(), cert: dir.join("server.pem"), key: dir.join("server-key.pem") };
-    fs::create_dir_all(dir).map_err(|source| TlsError::Io { path: dir.to_path_buf(), source })?;
+    crate::files::private_dir(dir).map_err(|source| TlsError::Io { path: dir.to_path_buf(), source })?;
 
-    if !ca_cert.exists() || !ca_key.exists() {
+    let usable = ca_cert.exists()
+        && ca_key.exists()
+        && {
+            let pem = read(&ca_cert)?;
+            match ca_permits(&pem, host_names) {
+                Some(true) => true,
+                Some(false) => {
+                    tracing::warn!(
+                        path = %ca_cert.display(),
+                        "the development CA was made for other host names: making a new one, which clients must trust instead"
+                    );
+                    false
+                }
+                None => return Err(TlsError::Pem { path: ca_cert.clone(), what: "CA certificate" }),
+            }
+        };
+    if !usable {
         let key = KeyPair::generate()?;
+        let now = OffsetDateTime::now_utc();
         let mut params = CertificateParams::new(Vec::<String>::new())?;
         params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
         params.distinguished_name.push(DnType::CommonName, "Mocha Development CA");
         params.distinguished_name.push(DnType::OrganizationName, "Mocha (self-hosted)");
         params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        params.not_after = rcgen::date_time_ymd(2046, 1, 1);
+        params.not_before = now - BACKDATE;
+        params.not_after = now + Duration::days(365 * CA_YEARS);
+        params.name_constraints = Some(name_constraints(host_names));
         let cert = params.self_signed(&key)?;
         write_private(&ca_key, key.serialize_pem().as_bytes())?;
-        write_file(&ca_cert, cert.pem().as_bytes())?;
+        write_private(&ca_cert, cert.pem().as_bytes())?;
         tracing::info!(path = %ca_cert.display(), "created a development certificate authority");
+    }
+    for path in [&ca_cert, &ca_key] {
+        crate::files::owner_only(path).map_err(|source| TlsError::Io { path: path.clone(), source })?;
     }
 
     let ca_pem = read(&ca_cert)?;
@@ -73,12 +113,73 @@ pub fn ensure_dev_certificates(dir: &Path, host_names: &[String]) -> Result<TlsF
         .collect::<Result<_, _>>()?;
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    params.not_after = rcgen::date_time_ymd(2046, 1, 1);
+    // ExplicitNoCa writes the subject key identifier (and says "not a CA").
+    params.is_ca = IsCa::ExplicitNoCa;
+    params.use_authority_key_identifier_extension = true;
+    let now = OffsetDateTime::now_utc();
+    params.not_before = now - BACKDATE;
+    params.not_after = params.not_before + Duration::days(SERVER_CERT_DAYS);
     let key = KeyPair::generate()?;
     let cert = params.signed_by(&key, &issuer)?;
     write_private(&files.key, key.serialize_pem().as_bytes())?;
-    write_file(&files.cert, format!("{}{}", cert.pem(), String::from_utf8_lossy(&ca_pem)).as_bytes())?;
+    write_private(&files.cert, format!("{}{}", cert.pem(), String::from_utf8_lossy(&ca_pem)).as_bytes())?;
     Ok(files)
+}
+
+/// The CA may vouch only for these names (and subdomains of the DNS names).
+fn name_constraints(host_names: &[String]) -> NameConstraints {
+    let permitted_subtrees = host_names
+        .iter()
+        .map(|name| match name.parse::<IpAddr>() {
+            Ok(ip) => GeneralSubtree::IpAddress(CidrSubnet::from_addr_prefix(
+                ip,
+                if ip.is_ipv4() { 32 } else { 128 },
+            )),
+            Err(_) => GeneralSubtree::DnsName(name.clone()),
+        })
+        .collect();
+    NameConstraints { permitted_subtrees, excluded_subtrees: Vec::new() }
+}
+
+/// Whether the CA in `pem` may vouch for every one of `names`: `None` if it cannot be
+/// read, `Some(true)` if it has no name constraint at all.
+fn ca_permits(pem: &[u8], names: &[String]) -> Option<bool> {
+    use x509_parser::extensions::{GeneralName, ParsedExtension};
+    let der = CertificateDer::from_pem_slice(pem).ok()?;
+    let (_, cert) = x509_parser::parse_x509_certificate(&der).ok()?;
+    let (mut constrained, mut dns, mut ips) = (false, Vec::new(), Vec::new());
+    for ext in cert.iter_extensions() {
+        let ParsedExtension::NameConstraints(constraints) = ext.parsed_extension() else { continue };
+        for subtree in constraints.permitted_subtrees.iter().flatten() {
+            constrained = true;
+            match subtree.base {
+                GeneralName::DNSName(base) => dns.push(base.to_ascii_lowercase()),
+                GeneralName::IPAddress(bytes) => ips.push(bytes),
+                _ => {}
+            }
+        }
+    }
+    if !constrained {
+        return Some(true);
+    }
+    let permits = |name: &String| match name.parse::<IpAddr>() {
+        Ok(ip) => ips.is_empty() || ips.iter().any(|subnet| ip_in(ip, subnet)),
+        Err(_) => {
+            let name = name.to_ascii_lowercase();
+            dns.is_empty() || dns.iter().any(|base| name == *base || name.ends_with(&format!(".{base}")))
+        }
+    };
+    Some(names.iter().all(permits))
+}
+
+/// Whether `ip` is in `subnet`, encoded as in a name constraint: address then mask.
+fn ip_in(ip: IpAddr, subnet: &[u8]) -> bool {
+    let address = match ip {
+        IpAddr::V4(v4) => v4.octets().to_vec(),
+        IpAddr::V6(v6) => v6.octets().to_vec(),
+    };
+    let (base, mask) = subnet.split_at(subnet.len() / 2);
+    base.len() == address.len() && address.iter().zip(base).zip(mask).all(|((a, b), m)| a & m == b & m)
 }
 
 /// A TLS 1.3-only server configuration from PEM files.
@@ -104,11 +205,12 @@ fn read(path: &Path) -> Result<Vec<u8>, TlsError> {
     fs::read(path).map_err(|source| TlsError::Io { path: path.to_path_buf(), source })
 }
 
-fn write_file(path: &Path, contents: &[u8]) -> Result<(), TlsError> {
-    fs::write(path, contents).map_err(|source| TlsError::Io { path: path.to_path_buf(), source })
-}
-
+/// Writes an owner-only file (0600), even where the file was there before with
+/// another mode (`mode` applies only to files it creates).
 fn write_private(path: &Path, contents: &[u8]) -> Result<(), TlsError> {
+    if path.exists() {
+        crate::files::owner_only(path).map_err(|source| TlsError::Io { path: path.to_path_buf(), source })?;
+    }
     let mut options = fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]

@@ -272,3 +272,27 @@ async fn nothing_said_is_left_on_disk() {
     }
     assert!(files >= 5, "the data folder was scanned ({files} files)");
 }
+
+#[tokio::test]
+async fn a_framing_error_says_which_rule_broke() {
+    use mocha_client::menp::MenpConnection;
+    use mocha_client::proto::sb::ServerCommand;
+    let t = TestServer::start().await;
+    let address = format!("localhost:{}", t.server.sb_addr.port());
+    for (line, rule) in [
+        (&b"MSG 9 A 5\n"[..], "line must end with CR LF"),
+        (b"msg 9 A 5\r\n", "command must be three uppercase ASCII letters"),
+        (b"MSG nine A 5\r\n", "missing or invalid transaction id"),
+        (b"MSG 9 A five\r\n", "missing or invalid payload length"),
+        (b"MSG 9  A 5\r\n", "empty argument"),
+    ] {
+        let mut sb = MenpConnection::<ServerCommand>::connect_to(&address, &t.trust).await.unwrap();
+        sb.send_raw(line).await.unwrap();
+        match sb.read().await {
+            Ok(ServerCommand::Err(reply)) => {
+                assert_eq!((reply.trid, reply.code, reply.reason.as_str()), (0, ErrorCode::SyntaxError, rule))
+            }
+            other => panic!("expected ERR 0 for {:?}, got {other:?}", String::from_utf8_lossy(line)),
+        }
+    }
+}

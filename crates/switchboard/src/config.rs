@@ -1,5 +1,6 @@
 use std::time::Duration;
 
+use mocha_net::ConnectionLimits;
 use mocha_proto::Limits;
 
 #[derive(Clone, Debug)]
@@ -8,6 +9,11 @@ pub struct SwitchboardConfig {
     pub handshake_timeout: Duration,
     /// A connection that sends nothing for this long is closed.
     pub idle_timeout: Duration,
+    /// A connection that has not joined a conversation (`USR` or `ANS` accepted) this
+    /// long after its TLS handshake gets `OUT 0 TMO` and is closed.
+    pub join_timeout: Duration,
+    /// Caps on open connections, counted before TLS.
+    pub connections: ConnectionLimits,
     /// Replies, pushes and chat waiting for one slow client before it is dropped.
     pub control_queue: usize,
     /// File chunks and media frames waiting for one client.
@@ -27,6 +33,8 @@ impl Default for SwitchboardConfig {
             limits: Limits::default(),
             handshake_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(30 * 60),
+            join_timeout: Duration::from_secs(15),
+            connections: ConnectionLimits::default(),
             control_queue: 512,
             bulk_queue: 16,
             chunk_wait: Duration::from_secs(30),

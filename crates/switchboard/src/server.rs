@@ -69,6 +69,7 @@ impl Switchboard {
     ) {
         let limits = ListenerLimits {
             handshake: self.config.handshake_timeout,
+            connections: self.config.connections,
             drain: DRAIN_TIMEOUT,
             ..ListenerLimits::default()
         };

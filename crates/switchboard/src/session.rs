@@ -113,8 +113,12 @@ async fn serve_connection(
         message_limiter: TokenBucket::new(config.message_burst, config.messages_per_second),
     };
     tracing::debug!(%peer, connection = session.connection, "switchboard connection opened");
+    // Fixed from the start: frames before a successful `USR`/`ANS` do not push it back.
+    let join_by = tokio::time::Instant::now() + config.join_timeout;
 
     let ending = loop {
+        let idle_by = tokio::time::Instant::now() + config.idle_timeout;
+        let deadline = if session.member.is_some() { idle_by } else { idle_by.min(join_by) };
         tokio::select! {
             frame = reader.read_frame() => match frame {
                 Ok(Some(frame)) => {
@@ -131,7 +135,7 @@ async fn serve_connection(
             },
             Some(reason) = kicks.recv() => break Ending::Out(reason),
             () = shutdown.cancelled() => break Ending::Out(OutReason::ServerShutdown),
-            () = tokio::time::sleep(config.idle_timeout) => break Ending::Out(OutReason::IdleTimeout),
+            () = tokio::time::sleep_until(deadline) => break Ending::Out(OutReason::IdleTimeout),
             _ = &mut writer => break Ending::Disconnected,
         }
     };
@@ -144,7 +148,8 @@ async fn serve_connection(
         }
         Ending::Framing(e) => {
             tracing::info!(%peer, user, error = %e, "switchboard protocol error");
-            Some(ErrorReply::new(0, e.error_code()).into_frame())
+            // Which rule broke, as the NS says it: "syntax error" alone helps no one.
+            Some(ErrorReply { trid: 0, code: e.error_code(), reason: e.to_string() }.into_frame())
         }
         Ending::Left | Ending::Disconnected => {
             tracing::debug!(%peer, user, "switchboard connection closed");
