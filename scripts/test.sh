@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs the whole test suite on a fresh machine: installs the Debian packages the tests
+# need (as root, or through sudo), then runs the tests. `.ci/run` is this script.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if command -v apt-get >/dev/null 2>&1; then
+  as_root=()
+  [ "$(id -u)" = 0 ] || as_root=(sudo)
+  export DEBIAN_FRONTEND=noninteractive
+  "${as_root[@]}" apt-get update -qq
+  # gcc builds ring and the bundled SQLite; ca-certificates is the system trust store the client reads;
+  # libasound2-dev (found through pkg-config) is the ALSA library cpal builds against for the messenger's sounds.
+  "${as_root[@]}" apt-get install -y -qq --no-install-recommends gcc libc6-dev pkg-config ca-certificates libasound2-dev >/dev/null
+  # g++ compiles OpenH264's bundled C++ source (mocha-media's video codec) and nasm its SIMD kernels (without
+  # it the build silently falls back to slower plain C); libclang-dev is what bindgen needs for the V4L2
+  # bindings of mocha-media's `camera` feature.
+  "${as_root[@]}" apt-get install -y -qq --no-install-recommends g++ nasm libclang-dev >/dev/null
+  # mocha-media builds libopus from the source bundled in opusic-sys, with CMake.
+  "${as_root[@]}" apt-get install -y -qq --no-install-recommends cmake make >/dev/null
+  # The full-disk test (crates/server/tests/storage_full.rs) mounts a small tmpfs with mount/umount
+  # (as root; it skips, saying why, where mounting is not allowed).
+  "${as_root[@]}" apt-get install -y -qq --no-install-recommends mount >/dev/null
+  # The data-folder test checks the generated certificate with `openssl verify -x509_strict`.
+  "${as_root[@]}" apt-get install -y -qq --no-install-recommends openssl >/dev/null
+  # The messenger's notification tests start a private D-Bus session bus.
+  "${as_root[@]}" apt-get install -y -qq --no-install-recommends dbus-daemon >/dev/null
+  # The website tests drive a real headless Chromium through chromedriver; the fonts draw their screenshots.
+  "${as_root[@]}" apt-get install -y -qq --no-install-recommends chromium chromium-driver fonts-dejavu-core >/dev/null
+else
+  echo "no apt-get here: install the packages named in $0 with your system's package manager" >&2
+fi
+
+cargo test --workspace --locked
+# The camera source (nokhwa, Video4Linux) is behind a feature: build and test the media crate with it on.
+cargo test -p mocha-media --features camera --locked
