@@ -47,6 +47,8 @@ pub struct ServerConfig {
     pub relay_max_packet: usize,
     /// Each call member's packet rate through the relay (UDP and `MED` together).
     pub relay_packets_per_second: u32,
+    /// Tasks receiving on the relay's socket at once (1–64).
+    pub relay_workers: usize,
 }
 
 impl Default for ServerConfig {
@@ -78,6 +80,7 @@ impl Default for ServerConfig {
             relay_port: 1865,
             relay_max_packet: relay.max_packet,
             relay_packets_per_second: relay.packets_per_second,
+            relay_workers: relay.workers,
         }
     }
 }
@@ -152,6 +155,9 @@ impl ServerConfig {
         if !(1..=100_000).contains(&self.relay_packets_per_second) {
             return invalid("relay_packets_per_second must be between 1 and 100000");
         }
+        if !(1..=64).contains(&self.relay_workers) {
+            return invalid("relay_workers must be between 1 and 64");
+        }
         if self.tls_cert.is_some() != self.tls_key.is_some() {
             return invalid("tls_cert and tls_key go together: set both or neither");
         }
@@ -193,6 +199,7 @@ impl ServerConfig {
             max_packet: self.relay_max_packet,
             packets_per_second: self.relay_packets_per_second,
             burst: (self.relay_packets_per_second / 2).max(16),
+            workers: self.relay_workers,
             ..RelayConfig::default()
         }
     }
@@ -274,6 +281,7 @@ mod tests {
             ServerConfig { relay_max_packet: 100, ..ServerConfig::default() },
             ServerConfig { relay_max_packet: 70_000, ..ServerConfig::default() },
             ServerConfig { relay_packets_per_second: 0, ..ServerConfig::default() },
+            ServerConfig { relay_workers: 0, ..ServerConfig::default() },
         ] {
             assert!(matches!(bad.validate(), Err(ConfigError::Invalid(_))), "{bad:?}");
         }

@@ -111,6 +111,9 @@ struct Overrides {
     /// Each call member's packet rate through the media relay [default: 500].
     #[arg(long, env = "MOCHA_RELAY_PACKETS_PER_SECOND")]
     relay_packets_per_second: Option<u32>,
+    /// Tasks receiving on the media relay's socket at once [default: 1].
+    #[arg(long, env = "MOCHA_RELAY_WORKERS")]
+    relay_workers: Option<usize>,
 }
 
 impl Overrides {
@@ -144,6 +147,7 @@ impl Overrides {
         set(&mut config.relay_port, self.relay_port);
         set(&mut config.relay_max_packet, self.relay_max_packet);
         set(&mut config.relay_packets_per_second, self.relay_packets_per_second);
+        set(&mut config.relay_workers, self.relay_workers);
     }
 }
 

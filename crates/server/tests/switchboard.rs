@@ -281,7 +281,7 @@ async fn nothing_said_is_left_on_disk() {
                 files += 1;
                 let bytes = std::fs::read(&path).unwrap();
                 for (secret, what) in
-                    [(marker, "message text"), (media_marker, "call media"), (&key, "a media key")]
+                    [(marker, "message text"), (media_marker, "call media"), (key.as_str(), "a media key")]
                 {
                     assert!(
                         !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),

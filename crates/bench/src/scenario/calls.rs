@@ -133,7 +133,7 @@ pub async fn run(target: &TargetOptions, args: &CallsArgs) -> anyhow::Result<Rep
     let mut tasks = JoinSet::new();
     for (index, side) in sides.into_iter().enumerate() {
         let side = Arc::new(side);
-        let (counters, stop) = (counters.clone(), stop_sending.clone());
+        let (sent_count, stop) = (counters.clone(), stop_sending.clone());
         let video = args.video;
         let sender = side.clone();
         tasks.spawn(async move {
@@ -163,7 +163,7 @@ pub async fn run(target: &TargetOptions, args: &CallsArgs) -> anyhow::Result<Rep
                     MediaHeader { member: sender.member, stream, seq, timestamp: now_micros() as u32 };
                 sender.key.seal_into(&header, payload, &mut datagram);
                 if sender.udp.send(&datagram).await.is_ok() {
-                    counters.sent.fetch_add(1, Ordering::Relaxed);
+                    sent_count.sent.fetch_add(1, Ordering::Relaxed);
                 }
             }
         });
@@ -294,15 +294,25 @@ async fn start_call(
         .await?;
     callee.reader.until(REPLY_TIMEOUT, is_msg, drop).await?;
     let trid = callee.writer.trid();
+    // The callee's grant comes before the reply to its accept.
+    let mut early = None;
     callee
         .request(
             sb::Msg { trid, ack: AckMode::Always, payload: control(CallCommand::Accept) }.into_frame(),
             REPLY_TIMEOUT,
-            drop,
+            |f| {
+                if let Ok(ServerCommand::Rly(rly)) = ServerCommand::parse(f) {
+                    early = Some(rly);
+                }
+            },
         )
         .await?;
     let mut grants = Vec::new();
-    for conn in [&mut *caller, &mut *callee] {
+    for (conn, early) in [(&mut *caller, None), (&mut *callee, early)] {
+        if let Some(rly) = early {
+            grants.push(rly);
+            continue;
+        }
         let rly = conn
             .reader
             .until(

@@ -17,7 +17,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant};
 
-use mocha_auth::{MediaError, MediaKey, UserId};
+use mocha_auth::{MediaKey, UserId};
 use mocha_net::{Outbox, TokenBucket};
 use mocha_proto::Token;
 use mocha_proto::media::{BIND_TOKEN_LEN, BOUND_LEN, Bind, Bound, Datagram, DatagramError, MediaHeader};
@@ -25,7 +25,7 @@ use mocha_proto::sb::server::Rly;
 use tokio::net::UdpSocket;
 use tokio_util::sync::CancellationToken;
 
-use call::{CallSlot, CallState, Member, Path, Refusal, Targets};
+use call::{CallSlot, CallState, Member, Path, Targets};
 pub use stats::RelayStats;
 use stats::{Counter, SharedCounts};
 
@@ -40,6 +40,8 @@ pub struct RelayConfig {
     pub burst: u32,
     /// A call's tokens stop working after this long, however long the room lasts.
     pub call_lifetime: Duration,
+    /// Tasks receiving on the one socket at once (each with its own buffers).
+    pub workers: usize,
 }
 
 impl Default for RelayConfig {
@@ -49,6 +51,7 @@ impl Default for RelayConfig {
             packets_per_second: 500,
             burst: 250,
             call_lifetime: Duration::from_secs(12 * 3600),
+            workers: 1,
         }
     }
 }
@@ -133,8 +136,17 @@ impl Relay {
         self.bound.read().unwrap_or_else(|e| e.into_inner()).len()
     }
 
-    /// Receives and forwards datagrams until `shutdown`. One buffer, reused.
+    /// Receives and forwards datagrams until `shutdown`, with `workers` tasks on the socket.
     pub async fn serve(self: Arc<Self>, shutdown: CancellationToken) {
+        let mut workers = tokio::task::JoinSet::new();
+        for _ in 0..self.config.workers.max(1) {
+            workers.spawn(self.clone().receive(shutdown.clone()));
+        }
+        while workers.join_next().await.is_some() {}
+    }
+
+    /// One receiving task: one buffer, reused for every datagram.
+    async fn receive(self: Arc<Self>, shutdown: CancellationToken) {
         let mut buf = vec![0u8; self.config.max_packet + 1];
         let mut plain = Vec::with_capacity(buf.len());
         let mut targets = Targets::default();
@@ -200,7 +212,6 @@ impl Relay {
             let mut state = slot.state();
             // Forgotten between the two looks: the token is dead now.
             let Some(member) = state.member_mut(id).filter(|m| m.token.wire() == bind.token) else {
-                drop(state);
                 self.counts.add(Counter::Token);
                 return None;
             };
@@ -347,10 +358,7 @@ impl Relay {
             return Err(TlsMediaError::Forged);
         }
         let mut plain = Vec::with_capacity(payload.len());
-        if let Err(
-            MediaError::Forged | MediaError::Malformed(_) | MediaError::BadKey | MediaError::BadToken,
-        ) = slot.key.open_into(payload, &mut plain)
-        {
+        if slot.key.open_into(payload, &mut plain).is_err() {
             self.count(&slot, Counter::Forged);
             return Err(TlsMediaError::Forged);
         }
@@ -445,10 +453,10 @@ impl Relay {
             for (outbox, member_id, token) in grants.drain(..) {
                 let rly = Rly {
                     call_id: slot.call_id.clone(),
-                    relay: Token::new(self.advertised.clone()).unwrap_or_else(|_| slot.call_id.clone()),
+                    relay: Token::new(self.advertised.clone()).expect("host:port is a token"),
                     member_id,
-                    bind_token: Token::new(token.as_str()).unwrap_or_else(|_| slot.call_id.clone()),
-                    media_key: Token::new(slot.key.to_base64url()).unwrap_or_else(|_| slot.call_id.clone()),
+                    bind_token: Token::new(token.as_str()).expect("base64url is a token"),
+                    media_key: Token::new(slot.key.to_base64url()).expect("base64url is a token"),
                 };
                 outbox.push(rly.into_frame());
             }
