@@ -148,9 +148,8 @@ pub async fn start(data_dir: &Path, config: ServerConfig) -> Result<RunningServe
     tracing::info!(address = %ns_addr, "Notification Server listening (MENP/1 over TLS)");
 
     let relay_bind = SocketAddr::new(config.bind, config.relay_port);
-    let relay_socket = tokio::net::UdpSocket::bind(relay_bind)
-        .await
-        .map_err(|source| StartError::Bind { addr: relay_bind, source })?;
+    let relay_socket =
+        relay_socket(relay_bind).map_err(|source| StartError::Bind { addr: relay_bind, source })?;
     let relay_addr =
         relay_socket.local_addr().map_err(|source| StartError::Bind { addr: relay_bind, source })?;
     let relay = Relay::new(relay_socket, advertised(&config, relay_addr), config.relay());
@@ -196,6 +195,25 @@ fn create_private_dir(path: &Path) -> std::io::Result<()> {
 async fn bind(config: &ServerConfig, port: u16) -> Result<TcpListener, StartError> {
     let addr = SocketAddr::new(config.bind, port);
     TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })
+}
+
+/// Bytes of datagrams the kernel may hold for the relay (capped by `net.core.rmem_max`):
+/// the default ~200 KiB is a few hundred small packets, which a busy moment overflows.
+const RELAY_SOCKET_BUFFER: usize = 4 << 20;
+
+/// The relay's socket, with large kernel buffers (best effort: a smaller cap is kept).
+fn relay_socket(addr: SocketAddr) -> std::io::Result<tokio::net::UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    if let Err(e) = socket.set_recv_buffer_size(RELAY_SOCKET_BUFFER) {
+        tracing::warn!(error = %e, "cannot enlarge the media relay's receive buffer");
+    }
+    if let Err(e) = socket.set_send_buffer_size(RELAY_SOCKET_BUFFER) {
+        tracing::warn!(error = %e, "cannot enlarge the media relay's send buffer");
+    }
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    tokio::net::UdpSocket::from_std(socket.into())
 }
 
 /// `host:port` as clients should dial it.
