@@ -111,7 +111,7 @@ struct Overrides {
     /// Each call member's packet rate through the media relay [default: 500].
     #[arg(long, env = "MOCHA_RELAY_PACKETS_PER_SECOND")]
     relay_packets_per_second: Option<u32>,
-    /// Tasks receiving on the media relay's socket at once [default: 1].
+    /// Tasks receiving on the media relay's socket at once [default: 2].
     #[arg(long, env = "MOCHA_RELAY_WORKERS")]
     relay_workers: Option<usize>,
 }

@@ -51,7 +51,7 @@ impl Default for RelayConfig {
             packets_per_second: 500,
             burst: 250,
             call_lifetime: Duration::from_secs(12 * 3600),
-            workers: 1,
+            workers: 2,
         }
     }
 }
