@@ -1,7 +1,7 @@
 //! Helpers for the media relay tests: a call set up through the switchboard, each side's
 //! `RLY` grant, a plain UDP socket on loopback, and datagrams built with the project's
 //! own header and sealing code.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::net::SocketAddr;
 use std::time::Duration;
