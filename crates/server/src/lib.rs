@@ -15,7 +15,7 @@ use std::sync::Arc;
 use mocha_auth::SigningKey;
 use mocha_notification::NotificationServer;
 use mocha_passport::{Passport, PassportError, StatusBoard};
-use mocha_switchboard::Switchboard;
+use mocha_switchboard::{Relay, Switchboard};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -112,6 +112,8 @@ pub struct RunningServer {
     pub ns_addr: SocketAddr,
     /// Where the Switchboard listens (MENP/1 over TLS).
     pub sb_addr: SocketAddr,
+    /// Where the calls' media relay listens (UDP).
+    pub relay_addr: SocketAddr,
     /// The CA that clients must trust (the development CA, or the operator's chain).
     pub ca_cert: PathBuf,
     pub passport: Arc<Passport>,
@@ -208,12 +210,22 @@ async fn start_services(data_dir: &Path, config: ServerConfig) -> Result<Running
     tasks.spawn(notification.clone().serve(ns_listener, tls.clone(), shutdown.clone()));
     tracing::info!(address = %ns_addr, "Notification Server listening (MENP/1 over TLS)");
 
+    let relay_bind = SocketAddr::new(config.bind, config.relay_port);
+    let relay_socket =
+        relay_socket(relay_bind).map_err(|source| StartError::Bind { addr: relay_bind, source })?;
+    let relay_addr =
+        relay_socket.local_addr().map_err(|source| StartError::Bind { addr: relay_bind, source })?;
+    let relay = Relay::new(relay_socket, advertised(&config, relay_addr), config.relay());
+    tasks.spawn(relay.clone().serve(shutdown.clone()));
+    tracing::info!(address = %relay_addr, "Media relay listening (UDP)");
+
     let switchboard = Switchboard::new(
         passport.clone(),
         notification.ticket_verifier(),
         Arc::new(ring::NotificationRinger(notification.clone())),
         config.switchboard(),
         status.register("switchboard", advertised(&config, sb_addr), true),
+        relay,
     );
     tasks.spawn(switchboard.clone().serve(sb_listener, tls.clone(), shutdown.clone()));
     tracing::info!(address = %sb_addr, "Switchboard listening (MENP/1 over TLS)");
@@ -222,6 +234,7 @@ async fn start_services(data_dir: &Path, config: ServerConfig) -> Result<Running
         passport_addr,
         ns_addr,
         sb_addr,
+        relay_addr,
         ca_cert,
         passport,
         notification,
@@ -252,6 +265,25 @@ fn warn_if_over_open_file_limit(max_connections: usize) {
 async fn bind(config: &ServerConfig, port: u16) -> Result<TcpListener, StartError> {
     let addr = SocketAddr::new(config.bind, port);
     TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })
+}
+
+/// Bytes of datagrams the kernel may hold for the relay (capped by `net.core.rmem_max`):
+/// the default ~200 KiB is a few hundred small packets, which a busy moment overflows.
+const RELAY_SOCKET_BUFFER: usize = 4 << 20;
+
+/// The relay's socket, with large kernel buffers (best effort: a smaller cap is kept).
+fn relay_socket(addr: SocketAddr) -> std::io::Result<tokio::net::UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    if let Err(e) = socket.set_recv_buffer_size(RELAY_SOCKET_BUFFER) {
+        tracing::warn!(error = %e, "cannot enlarge the media relay's receive buffer");
+    }
+    if let Err(e) = socket.set_send_buffer_size(RELAY_SOCKET_BUFFER) {
+        tracing::warn!(error = %e, "cannot enlarge the media relay's send buffer");
+    }
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    tokio::net::UdpSocket::from_std(socket.into())
 }
 
 /// `host:port` as clients should dial it.

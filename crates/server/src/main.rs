@@ -119,6 +119,19 @@ struct Overrides {
     /// Open connections one address may have to each service [default: 256].
     #[arg(long, env = "MOCHA_MAX_CONNECTIONS_PER_ADDRESS")]
     max_connections_per_address: Option<usize>,
+
+    /// UDP port of the calls' media relay [default: 1865].
+    #[arg(long, env = "MOCHA_RELAY_PORT")]
+    relay_port: Option<u16>,
+    /// The largest datagram the media relay forwards, in bytes [default: 1280].
+    #[arg(long, env = "MOCHA_RELAY_MAX_PACKET")]
+    relay_max_packet: Option<usize>,
+    /// Each call member's packet rate through the media relay [default: 500].
+    #[arg(long, env = "MOCHA_RELAY_PACKETS_PER_SECOND")]
+    relay_packets_per_second: Option<u32>,
+    /// Tasks receiving on the media relay's socket at once [default: 2].
+    #[arg(long, env = "MOCHA_RELAY_WORKERS")]
+    relay_workers: Option<usize>,
 }
 
 impl Overrides {
@@ -155,6 +168,11 @@ impl Overrides {
             config.max_connections = self.max_connections;
         }
         set(&mut config.max_connections_per_address, self.max_connections_per_address);
+
+        set(&mut config.relay_port, self.relay_port);
+        set(&mut config.relay_max_packet, self.relay_max_packet);
+        set(&mut config.relay_packets_per_second, self.relay_packets_per_second);
+        set(&mut config.relay_workers, self.relay_workers);
     }
 }
 
@@ -193,6 +211,7 @@ async fn run(data_dir: &Path, config: ServerConfig) -> anyhow::Result<()> {
     println!("  Passport and web pages  https://{}", server.passport_addr);
     println!("  Notification Server     {} (MENP/1 over TLS)", server.ns_addr);
     println!("  Switchboard             {} (MENP/1 over TLS)", server.sb_addr);
+    println!("  Media relay             {} (UDP)", server.relay_addr);
     println!("  Clients must trust the CA certificate at {}", server.ca_cert.display());
     // Listening before saying so: until the first poll, Ctrl-C would still kill the
     // process outright instead of stopping it cleanly.
