@@ -52,6 +52,10 @@ pub mod sb;
 mod trust;
 
 pub use client::{
+    AudioSink, AudioSource, Call, CallDevices, CallEnd, CallOptions, CallPath, CallSnapshot, CallState,
+    CallStats, Conditioner, Frame, LinkConditioner, MediaStats, PeerState, UdpBlock, VideoSink, VideoSource,
+};
+pub use client::{
     Backoff, Client, ClientConfig, ClientState, ConnectionState, Conversation, ConversationEvent,
     ConversationId, Credentials, DEFAULT_NOTIFICATION_PORT, Error, Event, FileOffer, RefreshTokenSaver, Ring,
     SignOutReason, TransferDirection, TransferEvent, presence_status, sha256_file,

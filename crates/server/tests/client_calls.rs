@@ -1,0 +1,270 @@
+//! Calls through `mocha_client::Call` against a real server: real TLS for control, real
+//! UDP on loopback through the server's relay, synthetic microphones (chirps) and
+//! recording speakers. What each side recorded is checked for the other's chirp, and
+//! mouth-to-ear latency is measured on it by cross-correlation.
+#![allow(clippy::unwrap_used)]
+
+mod call_support;
+mod client_support;
+mod common;
+
+use std::time::Duration;
+
+use mocha_client::proto::im::{CallCommand, CallMedia};
+use mocha_client::{
+    Call, CallDevices, CallEnd, CallOptions, CallPath, CallState, Client, Conversation, ConversationEvent,
+    ConversationId, Event, LinkConditioner, UdpBlock,
+};
+
+use call_support::{ALICE_CHIRP, BOB_CHIRP, Chirp, ChirpSource, Recording, find_chirp, started};
+use client_support::{Events, WAIT, connect};
+use common::TestServer;
+
+fn in_conversation<T>(
+    id: ConversationId,
+    mut pick: impl FnMut(&ConversationEvent) -> Option<T>,
+) -> impl FnMut(&Event) -> Option<T> {
+    move |e| match e {
+        Event::Conversation { id: of, event } if *of == id => pick(event),
+        _ => None,
+    }
+}
+
+struct Talking {
+    alice: Client,
+    alice_events: Events,
+    bob: Client,
+    bob_events: Events,
+    a: Conversation,
+    b: Conversation,
+}
+
+async fn alice_and_bob_talking(t: &TestServer) -> Talking {
+    let (alice_user, bob_user) = (t.user("alice").await, t.user("bob").await);
+    t.befriend(&alice_user, &bob_user).await;
+    let (alice, mut alice_events) = connect(t, &alice_user).await;
+    let (bob, mut bob_events) = connect(t, &bob_user).await;
+    let a = alice.start_conversation(&bob.account().username).await.unwrap();
+    let ring = bob_events.expect(|e| if let Event::Ring(r) = e { Some(r.clone()) } else { None }).await;
+    let b = bob.answer(&ring).await.unwrap();
+    alice_events
+        .expect(in_conversation(a.id(), |e| matches!(e, ConversationEvent::Joined(_)).then_some(())))
+        .await;
+    Talking { alice, alice_events, bob, bob_events, a, b }
+}
+
+/// A side of a call: its handle and what its speaker played.
+struct Side {
+    call: Call,
+    heard: Recording,
+}
+
+fn devices(chirp: Chirp) -> (CallDevices, Recording) {
+    let heard = Recording::default();
+    (CallDevices::audio(ChirpSource::new(chirp), heard.clone()), heard)
+}
+
+/// Alice calls Bob with these options; Bob accepts with his. Both are active on return.
+async fn call(talking: &mut Talking, alice_options: CallOptions, bob_options: CallOptions) -> (Side, Side) {
+    let (alice_devices, alice_heard) = devices(ALICE_CHIRP);
+    let alice_call = talking.a.place_call(alice_options, alice_devices).await.unwrap();
+    assert_eq!(alice_call.state(), CallState::Ringing);
+    let (caller, call_id) = talking
+        .bob_events
+        .expect(in_conversation(talking.b.id(), |e| match e {
+            ConversationEvent::Call { from, control } if control.command == CallCommand::Invite => {
+                Some((from.user_id, control.call_id.clone()))
+            }
+            _ => None,
+        }))
+        .await;
+    assert_eq!((caller, call_id.as_str()), (talking.alice.user_id(), alice_call.id()));
+    let (bob_devices, bob_heard) = devices(BOB_CHIRP);
+    let bob_call = talking.b.accept_call(caller, &call_id, bob_options, bob_devices).await.unwrap();
+    for call in [&alice_call, &bob_call] {
+        tokio::time::timeout(WAIT, call.connected()).await.expect("connects in time").expect("connects");
+    }
+    assert_eq!(alice_call.peer().user, Some(talking.bob.user_id()));
+    assert_eq!(bob_call.peer().user, Some(talking.alice.user_id()));
+    (Side { call: alice_call, heard: alice_heard }, Side { call: bob_call, heard: bob_heard })
+}
+
+async fn talk_for(duration: Duration) {
+    tokio::time::sleep(duration).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_carries_each_sides_chirp_to_the_other_over_udp_within_150_ms() {
+    let t = TestServer::start().await;
+    let mut talking = alice_and_bob_talking(&t).await;
+    let (alice, bob) = call(&mut talking, CallOptions::default(), CallOptions::default()).await;
+
+    // Both choose UDP through the relay within the first second.
+    for side in [&alice, &bob] {
+        let snapshot = tokio::time::timeout(WAIT, async {
+            side.call.wait_for(|s| s.stats.path == Some(CallPath::Udp) && s.stats.received_udp > 0).await
+        })
+        .await
+        .unwrap();
+        assert_eq!(snapshot.stats.path, Some(CallPath::Udp), "{:?}", snapshot.stats);
+    }
+    talk_for(Duration::from_secs(4)).await;
+
+    // Bob mutes: Alice sees it.
+    bob.call.set_muted(true).await;
+    let seen = tokio::time::timeout(WAIT, alice.call.wait_for(|s| s.peer.muted)).await.unwrap();
+    assert!(seen.peer.muted);
+
+    let (alice_started, bob_started) = (started(&alice.call.snapshot()), started(&bob.call.snapshot()));
+    let alice_stats = alice.call.hang_up().await;
+    let end = tokio::time::timeout(WAIT, bob.call.ended()).await.unwrap();
+    assert_eq!(end, CallEnd::PeerHungUp);
+    assert_eq!(alice.call.state(), CallState::Ended(CallEnd::HungUp));
+    let bob_stats = bob.call.stats();
+
+    // Each heard the other's chirp, and soon enough.
+    let at_bob = find_chirp(ALICE_CHIRP, alice_started, bob_started, &bob.heard.samples(), 1.0, 400.0);
+    let at_alice = find_chirp(BOB_CHIRP, bob_started, alice_started, &alice.heard.samples(), 1.0, 400.0);
+    println!(
+        "clean loopback: mouth-to-ear alice->bob {:.1} ms (similarity {:.3}), bob->alice {:.1} ms ({:.3})",
+        at_bob.latency_ms, at_bob.similarity, at_alice.latency_ms, at_alice.similarity
+    );
+    println!("alice stats: {alice_stats:?}\nbob stats: {bob_stats:?}");
+    for heard in [at_bob, at_alice] {
+        assert!(heard.similarity > 0.5, "the chirp is there: {heard:?}");
+        assert!(heard.latency_ms <= 150.0, "mouth to ear within 150 ms: {heard:?}");
+    }
+    // The muted second of Bob's microphone is silent at Alice's end.
+    for (stats, name) in [(&alice_stats, "alice"), (&bob_stats, "bob")] {
+        assert_eq!(stats.path_switches, 0, "{name} stayed on UDP");
+        assert_eq!(stats.sent_tls, 0, "{name} never needed TLS");
+        assert!(stats.sent_udp > 200 && stats.received_udp > 200, "{name}: {stats:?}");
+        assert_eq!(stats.rejected, 0, "{name}: {stats:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_udp_blocked_the_call_goes_over_tls_and_returns_to_udp_when_it_opens() {
+    let t = TestServer::start().await;
+    let mut talking = alice_and_bob_talking(&t).await;
+    let blocked = UdpBlock::new(true);
+    let alice_options = CallOptions::default().link(LinkConditioner::blocked_by(&blocked));
+    let (alice, bob) = call(&mut talking, alice_options, CallOptions::default()).await;
+
+    // No BOUND in the first second: Alice sends over TLS, and still hears Bob (the relay
+    // bridges his UDP datagrams to her as MED frames).
+    talk_for(Duration::from_secs(3)).await;
+    let stats = alice.call.stats();
+    assert_eq!(stats.path, Some(CallPath::Tls), "{stats:?}");
+    assert!(stats.sent_tls > 50 && stats.received_tls > 50, "{stats:?}");
+    assert_eq!((stats.sent_udp, stats.received_udp), (0, 0), "{stats:?}");
+    let at_bob = find_chirp(
+        ALICE_CHIRP,
+        started(&alice.call.snapshot()),
+        started(&bob.call.snapshot()),
+        &bob.heard.samples(),
+        1.2,
+        400.0,
+    );
+    let at_alice = find_chirp(
+        BOB_CHIRP,
+        started(&bob.call.snapshot()),
+        started(&alice.call.snapshot()),
+        &alice.heard.samples(),
+        1.2,
+        400.0,
+    );
+    println!("over TLS: alice->bob {at_bob:?}, bob->alice {at_alice:?}");
+    assert!(at_bob.similarity > 0.5 && at_alice.similarity > 0.5, "{at_bob:?} {at_alice:?}");
+
+    // UDP opens: the next keep-alive is answered and Alice moves back (one switch).
+    blocked.set(false);
+    let back = tokio::time::timeout(WAIT, alice.call.wait_for(|s| s.stats.path == Some(CallPath::Udp)))
+        .await
+        .unwrap();
+    assert_eq!(back.stats.path_switches, 1, "{:?}", back.stats);
+    let udp_before = back.stats.received_udp;
+    talk_for(Duration::from_secs(1)).await;
+    let stats = alice.call.stats();
+    assert!(stats.received_udp > udp_before + 20, "Bob's packets come by UDP again: {stats:?}");
+
+    // Blocked again mid-call: back to TLS within about two seconds, and counted.
+    blocked.set(true);
+    let fell = tokio::time::timeout(WAIT, alice.call.wait_for(|s| s.stats.path == Some(CallPath::Tls)))
+        .await
+        .unwrap();
+    assert_eq!(fell.stats.path_switches, 2, "{:?}", fell.stats);
+    bob.call.hang_up().await;
+    assert_eq!(tokio::time::timeout(WAIT, alice.call.ended()).await.unwrap(), CallEnd::PeerHungUp);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn declined_cancelled_and_unanswered_calls_end_with_their_reason() {
+    let t = TestServer::start().await;
+    let mut talking = alice_and_bob_talking(&t).await;
+    let invite = |talking: &mut Talking| {
+        let b = talking.b.id();
+        async move {
+            talking
+                .bob_events
+                .expect(in_conversation(b, |e| match e {
+                    ConversationEvent::Call { control, .. } if control.command == CallCommand::Invite => {
+                        Some(control.call_id.clone())
+                    }
+                    _ => None,
+                }))
+                .await
+        }
+    };
+
+    // Bob declines.
+    let (devices, _) = devices(ALICE_CHIRP);
+    let placed = talking.a.place_call(CallOptions::default(), devices).await.unwrap();
+    let id = invite(&mut talking).await;
+    talking.b.decline_call(&id).await.unwrap();
+    assert_eq!(tokio::time::timeout(WAIT, placed.ended()).await.unwrap(), CallEnd::Declined);
+
+    // Alice gives up while it rings: Bob hears the cancel.
+    let (devices, _) = devices(ALICE_CHIRP);
+    let placed = talking.a.place_call(CallOptions::default(), devices).await.unwrap();
+    let id = invite(&mut talking).await;
+    placed.hang_up().await;
+    assert_eq!(placed.state(), CallState::Ended(CallEnd::HungUp));
+    let b = talking.b.id();
+    talking
+        .bob_events
+        .expect(in_conversation(b, |e| match e {
+            ConversationEvent::Call { control, .. } if control.command == CallCommand::Cancel => {
+                Some(assert_eq!(control.call_id, id))
+            }
+            _ => None,
+        }))
+        .await;
+
+    // Nobody answers: cancelled by itself after the ring timeout.
+    let (devices, _) = devices(ALICE_CHIRP);
+    let options = CallOptions { ring_timeout: Duration::from_millis(600), ..CallOptions::default() };
+    let placed = talking.a.place_call(options, devices).await.unwrap();
+    invite(&mut talking).await;
+    assert_eq!(tokio::time::timeout(WAIT, placed.ended()).await.unwrap(), CallEnd::NoAnswer);
+
+    // A video call is announced as one.
+    let (devices, _) = devices(ALICE_CHIRP);
+    let placed = talking.a.place_call(CallOptions::default().video(true), devices).await.unwrap();
+    let b = talking.b.id();
+    let media = talking
+        .bob_events
+        .expect(in_conversation(b, |e| match e {
+            ConversationEvent::Call { control, .. } if control.command == CallCommand::Invite => control.media,
+            _ => None,
+        }))
+        .await;
+    assert_eq!(media, CallMedia::Video);
+    placed.hang_up().await;
+
+    // Bob leaves the conversation mid-call: Alice's call ends with that reason.
+    let (mut alice, _bob) = call(&mut talking, CallOptions::default(), CallOptions::default()).await;
+    talking.b.leave().await;
+    assert_eq!(tokio::time::timeout(WAIT, alice.call.ended()).await.unwrap(), CallEnd::PeerLeft);
+    drop(&mut alice);
+}
