@@ -6,7 +6,7 @@
 //! the relay; datagrams from the relay and `MED` frames from the conversation are opened
 //! and handed to the engine whichever path they came by.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -185,10 +185,6 @@ impl Driver {
         }
     }
 
-    fn set_state(&self, state: CallState) {
-        self.snapshot.send_modify(|s| s.state = state);
-    }
-
     fn is_peer(&self, user: UserId) -> bool {
         self.snapshot.borrow().peer.user.is_none_or(|peer| peer == user)
     }
@@ -312,7 +308,8 @@ impl Driver {
             Ok(relay) => relay,
             Err(why) => return fail(why),
         };
-        let local: SocketAddr = if relay.is_ipv4() { ([0, 0, 0, 0], 0).into() } else { ([0u16; 8], 0).into() };
+        let any = if relay.is_ipv4() { IpAddr::V4(Ipv4Addr::UNSPECIFIED) } else { IpAddr::V6(Ipv6Addr::UNSPECIFIED) };
+        let local = SocketAddr::new(any, 0);
         let socket = match UdpSocket::bind(local).await {
             Ok(socket) => socket,
             Err(error) => return fail(format!("cannot open a UDP socket: {error}")),

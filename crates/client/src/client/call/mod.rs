@@ -22,7 +22,6 @@ use mocha_api::UserId;
 use tokio::sync::{mpsc, oneshot, watch};
 
 pub use conditioner::{Conditioner, LinkConditioner, UdpBlock};
-pub use datagram::DatagramError;
 pub use standin::audio::{AudioSink, AudioSource};
 pub use standin::engine::CallStats as MediaStats;
 pub use standin::video::{Frame, VideoSink, VideoSource};
@@ -274,11 +273,12 @@ impl Call {
     /// Waits until `condition` holds (or the call ends); gives the snapshot that ended the wait.
     pub async fn wait_for(&self, mut condition: impl FnMut(&CallSnapshot) -> bool) -> CallSnapshot {
         let mut watch = self.snapshot.clone();
-        let result = watch.wait_for(|s| condition(s) || matches!(s.state, CallState::Ended(_))).await;
-        match result {
-            Ok(snapshot) => snapshot.clone(),
-            Err(_) => watch.borrow().clone(),
+        if let Ok(snapshot) = watch.wait_for(|s| condition(s) || matches!(s.state, CallState::Ended(_))).await {
+            return snapshot.clone();
         }
+        // The driver is gone; its last word stands.
+        let last = watch.borrow().clone();
+        last
     }
 
     /// Waits until media flows; `Err` with the reason if the call ends first.
