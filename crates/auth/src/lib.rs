@@ -2,13 +2,16 @@
 //!
 //! Passport signs session tokens and the Notification Server signs switchboard
 //! tickets, both with Ed25519, so any service can check a credential with the
-//! signer's public key alone. This crate knows nothing of sockets or storage.
+//! signer's public key alone. Calls seal their media with a [`MediaKey`]. This crate
+//! knows nothing of sockets or storage.
 
 mod keys;
+mod media;
 mod token;
 mod user_id;
 
 pub use keys::{KeyError, SigningKey, VerifyingKey};
+pub use media::{BindToken, MediaError, MediaKey};
 pub use token::{SessionClaims, SignedClaims, SwitchboardTicket, TokenError, TokenKind, unix_now};
 pub use user_id::{UserId, UserIdError};
 

@@ -7,12 +7,13 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::report::Report;
+use crate::scenario::calls::CallsArgs;
 use crate::scenario::idle::IdleArgs;
 use crate::scenario::presence::PresenceArgs;
 use crate::scenario::rooms::{ChatArgs, GroupArgs};
 use crate::scenario::storm::StormArgs;
 use crate::scenario::transfer::TransferArgs;
-use crate::scenario::{idle, presence, rooms, storm, transfer};
+use crate::scenario::{calls, idle, presence, rooms, storm, transfer};
 use crate::target::TargetOptions;
 
 /// Generates load on a Mocha server over real TLS on loopback, and reports throughput
@@ -50,6 +51,8 @@ pub enum Scenario {
     Transfer(TransferArgs),
     /// N users reconnecting at once with their tokens: time until all are back.
     Storm(StormArgs),
+    /// N two-party calls through the UDP media relay: relay latency, loss, server CPU per packet.
+    Calls(CallsArgs),
 }
 
 /// Runs the chosen scenario, bounded by `--max-seconds`.
@@ -63,6 +66,7 @@ pub async fn run(cli: &Cli) -> anyhow::Result<Report> {
             Scenario::Group(args) => rooms::group(target, args).await,
             Scenario::Transfer(args) => transfer::run(target, args).await,
             Scenario::Storm(args) => storm::run(target, args).await,
+            Scenario::Calls(args) => calls::run(target, args).await,
         }
     };
     tokio::time::timeout(Duration::from_secs(cli.max_seconds), work)

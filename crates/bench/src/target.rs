@@ -96,6 +96,7 @@ impl TargetOptions {
         config.passport_port = 0;
         config.notification_port = 0;
         config.switchboard_port = 0;
+        config.relay_port = 0;
         if let Some(iterations) = self.pbkdf2_iterations {
             config.pbkdf2_iterations = iterations;
         }
@@ -165,6 +166,7 @@ async fn spawn(
         .arg("--data-dir")
         .arg(data_dir)
         .args(["--passport-port", "0", "--notification-port", "0", "--switchboard-port", "0"])
+        .args(["--relay-port", "0"])
         .args(["--pbkdf2-iterations", &config.pbkdf2_iterations.to_string()])
         // One log line per connection would be most of the work at 50k connections.
         .env("MOCHA_LOG", std::env::var("MOCHA_BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()))
@@ -238,6 +240,11 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
 }
 
 impl Target {
+    /// The media relay's counters, when the server runs in this process.
+    pub fn relay_stats(&self) -> Option<mocha_switchboard::RelayStats> {
+        self.server.as_ref().map(|server| server.switchboard.relay().stats())
+    }
+
     /// The name to check the server's certificate against.
     pub fn server_name(&self) -> String {
         self.server_name.clone()

@@ -86,3 +86,13 @@ fn oversized_and_off_loopback_runs_are_refused() {
     let error = runtime.block_on(run(&cli)).expect_err("not loopback");
     assert!(error.to_string().contains("loopback"), "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_carry_every_packet_through_the_relay() {
+    let report = bench(&["calls", "--calls", "3", "--duration", "1", "--video"]).await;
+    assert!(value(&report, "packets sent") >= 3.0 * 2.0 * 300.0, "50 + 300 packets a second per side");
+    assert_eq!(value(&report, "packets received"), value(&report, "packets sent"));
+    assert_eq!(value(&report, "relay forwarded (UDP)"), value(&report, "packets sent"));
+    assert_eq!(value(&report, "relay dropped (other)"), 0.0);
+    assert_eq!(value(&report, "foreign packets"), 0.0);
+}

@@ -84,6 +84,10 @@ fn conversation_json(event: &ConversationEvent) -> Value {
         ConversationEvent::Media { from, call_id, data } => {
             json!({"event": "media", "from": from.to_string(), "call_id": call_id, "bytes": data.len()})
         }
+        // The grant's token and key are credentials: only that one came.
+        ConversationEvent::CallRelay(grant) => {
+            json!({"event": "call_relay", "call_id": grant.call_id, "relay": grant.relay})
+        }
         ConversationEvent::FileOffered { from, offer } => json!({
             "event": "file_offered", "from": from.user_id.to_string(), "transfer_id": offer.transfer_id,
             "name": offer.name, "size": offer.size, "sha256": offer.sha256,
@@ -190,7 +194,7 @@ fn conversation_text(event: &ConversationEvent) -> Option<String> {
             ),
             other => format!("* call {}: {}", control.call_id, other.as_str()),
         },
-        ConversationEvent::Media { .. } => return None,
+        ConversationEvent::Media { .. } | ConversationEvent::CallRelay(_) => return None,
         ConversationEvent::FileOffered { from, offer } => {
             format!("* {} offers {} ({} bytes)", from.display_name, offer.name, offer.size)
         }

@@ -68,4 +68,5 @@ pub use monitor::ProtocolMonitor;
 pub use network::Network;
 pub use passport::PassportClient;
 pub use proxy::Proxy;
+pub use sb::RelayGrant;
 pub use trust::Trust;

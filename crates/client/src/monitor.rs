@@ -117,6 +117,8 @@ pub fn redact_line(line: &str) -> String {
         Some("ANS") => &[3],
         Some("XFR") => &[4],
         Some("RNG") => &[4],
+        // SB `RLY 0 <call> <relay> <member> <bind-token> <media-key>`.
+        Some("RLY") => &[5, 6],
         _ => &[],
     };
     for &position in secret_positions {
@@ -192,6 +194,7 @@ mod tests {
             "RNG 0 room-1 sb:1864 t u1 alice@example.com Alice",
             "RNG 0 room-1 sb:1864 *** u1 alice@example.com Alice",
         );
+        check("RLY 0 call-1 chat:1865 3 tok k", "RLY 0 call-1 chat:1865 3 *** ***");
     }
 
     #[test]

@@ -48,10 +48,38 @@ pub enum SbEvent {
         offset: u64,
         data: Bytes,
     },
+    /// How to reach a call's UDP media relay (`RLY`), once the call has two members.
+    Relay(RelayGrant),
     /// The server refused something sent without waiting (typing, media, a file chunk).
     Refused(ErrorReply),
     /// The server ended the conversation for this client.
     Ended(OutReason),
+}
+
+/// This member's way into a call's UDP media relay (`RLY`, see `docs/calls.md`): bind
+/// from a UDP socket with `bind_token`, seal every packet with `media_key` under
+/// `member_id`. A new grant for the same call replaces the old one.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RelayGrant {
+    pub call_id: String,
+    /// The relay's `host:port` (UDP).
+    pub relay: String,
+    pub member_id: u32,
+    /// 22 base64url characters (`mocha_auth::BindToken::parse`). A credential.
+    pub bind_token: String,
+    /// 43 base64url characters (`mocha_auth::MediaKey::from_base64url`). A credential.
+    pub media_key: String,
+}
+
+// The token and the key are credentials: never in a log line.
+impl std::fmt::Debug for RelayGrant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RelayGrant")
+            .field("call_id", &self.call_id)
+            .field("relay", &self.relay)
+            .field("member_id", &self.member_id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Whether a message reached the others.
@@ -327,6 +355,13 @@ fn to_event(command: ServerCommand) -> Result<Option<SbEvent>, MenpError> {
             offset: fil.offset,
             data: fil.payload,
         },
+        ServerCommand::Rly(rly) => SbEvent::Relay(RelayGrant {
+            call_id: rly.call_id.into_string(),
+            relay: rly.relay.into_string(),
+            member_id: rly.member_id,
+            bind_token: rly.bind_token.into_string(),
+            media_key: rly.media_key.into_string(),
+        }),
         ServerCommand::Err(reply) => SbEvent::Refused(reply),
         ServerCommand::Out(out) => SbEvent::Ended(out.reason),
         _ => return Ok(None),

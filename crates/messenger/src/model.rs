@@ -528,7 +528,9 @@ impl AppModel {
                 c.ended = true;
                 c.note("The conversation has ended.", now);
             }
-            ConversationEvent::Media { .. } | ConversationEvent::Other { .. } => {}
+            ConversationEvent::Media { .. }
+            | ConversationEvent::CallRelay(_)
+            | ConversationEvent::Other { .. } => {}
         }
     }
 

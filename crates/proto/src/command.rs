@@ -24,8 +24,8 @@ macro_rules! commands {
 }
 
 commands!(
-    ACK, ANS, BYE, CAL, CHG, CON, ERR, FIL, FLN, IRO, JOI, MED, MSG, NAK, NLN, NOT, OUT, PNG, PRP, QNG, RNG,
-    SYN, UBX, UPD, USR, UUX, VER, XFR,
+    ACK, ANS, BYE, CAL, CHG, CON, ERR, FIL, FLN, IRO, JOI, MED, MSG, NAK, NLN, NOT, OUT, PNG, PRP, QNG, RLY,
+    RNG, SYN, UBX, UPD, USR, UUX, VER, XFR,
 );
 
 impl Command {

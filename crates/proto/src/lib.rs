@@ -10,6 +10,7 @@ pub mod common;
 pub mod error_code;
 pub mod frame;
 pub mod im;
+pub mod media;
 pub mod message;
 pub mod ns;
 pub mod parse;

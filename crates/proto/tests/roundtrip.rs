@@ -49,6 +49,7 @@ fn unknown_command() -> impl Strategy<Value = Command> {
         Command::IRO,
         Command::CON,
         Command::RNG,
+        Command::RLY,
     ]);
     let any = "[A-Z]{3}".prop_map(|s| s.parse::<Command>().expect("three uppercase letters"));
     prop_oneof![known, any]
@@ -228,12 +229,22 @@ fn sb_server() -> impl Strategy<Value = sb::ServerCommand> {
         (token(), token(), any::<u64>(), payload()).prop_map(|(sender_id, transfer_id, offset, payload)| {
             S::Fil(Fil { sender_id, transfer_id, offset, payload })
         }),
+        (token(), token(), any::<u32>(), token(), token()).prop_map(
+            |(call_id, relay, member_id, bind_token, media_key)| S::Rly(Rly {
+                call_id,
+                relay,
+                member_id,
+                bind_token,
+                media_key
+            })
+        ),
         error_reply().prop_map(S::Err),
         out().prop_map(S::Out),
         (unknown_command(), trid())
             .prop_filter("unknown only", |(c, _)| !matches!(
                 c.as_str(),
                 "USR"
+                    | "RLY"
                     | "IRO"
                     | "ANS"
                     | "CAL"

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use mocha_notification::NotificationConfig;
 use mocha_passport::{PassportConfig, RateLimit};
-use mocha_switchboard::SwitchboardConfig;
+use mocha_switchboard::{RelayConfig, SwitchboardConfig};
 use serde::{Deserialize, Serialize};
 
 /// Every setting, as it may appear in `mocha.toml`.
@@ -39,6 +39,14 @@ pub struct ServerConfig {
     pub switchboard_idle_seconds: u64,
     /// The most people in one conversation.
     pub max_participants: usize,
+
+    // The calls' UDP media relay (docs/calls.md), advertised in `RLY` as `public_host:relay_port`.
+    /// UDP port of the media relay; 0 lets the OS pick (tests).
+    pub relay_port: u16,
+    /// The largest datagram the relay forwards, in bytes (payload 1,200 + header and tag).
+    pub relay_max_packet: usize,
+    /// Each call member's packet rate through the relay (UDP and `MED` together).
+    pub relay_packets_per_second: u32,
 }
 
 impl Default for ServerConfig {
@@ -46,6 +54,7 @@ impl Default for ServerConfig {
         let passport = PassportConfig::default();
         let notification = NotificationConfig::default();
         let switchboard = SwitchboardConfig::default();
+        let relay = RelayConfig::default();
         Self {
             bind: IpAddr::from([127, 0, 0, 1]),
             public_host: "localhost".to_string(),
@@ -65,6 +74,10 @@ impl Default for ServerConfig {
             notification_idle_seconds: notification.idle_timeout.as_secs(),
             switchboard_idle_seconds: switchboard.idle_timeout.as_secs(),
             max_participants: switchboard.max_participants,
+
+            relay_port: 1865,
+            relay_max_packet: relay.max_packet,
+            relay_packets_per_second: relay.packets_per_second,
         }
     }
 }
@@ -101,6 +114,7 @@ impl ServerConfig {
             passport_port: 0,
             notification_port: 0,
             switchboard_port: 0,
+            relay_port: 0,
             pbkdf2_iterations: 10_000,
             ..Self::default()
         }
@@ -131,6 +145,12 @@ impl ServerConfig {
         }
         if !(2..=100).contains(&self.max_participants) {
             return invalid("max_participants must be between 2 and 100");
+        }
+        if !(256..=65_507).contains(&self.relay_max_packet) {
+            return invalid("relay_max_packet must be between 256 and 65507 bytes");
+        }
+        if !(1..=100_000).contains(&self.relay_packets_per_second) {
+            return invalid("relay_packets_per_second must be between 1 and 100000");
         }
         if self.tls_cert.is_some() != self.tls_key.is_some() {
             return invalid("tls_cert and tls_key go together: set both or neither");
@@ -164,6 +184,16 @@ impl ServerConfig {
             ticket_lifetime: Duration::from_secs(self.ticket_seconds),
             idle_timeout: Duration::from_secs(self.notification_idle_seconds),
             ..NotificationConfig::default()
+        }
+    }
+
+    /// The media relay's limits: a burst of half a second's packets (a video keyframe).
+    pub fn relay(&self) -> RelayConfig {
+        RelayConfig {
+            max_packet: self.relay_max_packet,
+            packets_per_second: self.relay_packets_per_second,
+            burst: (self.relay_packets_per_second / 2).max(16),
+            ..RelayConfig::default()
         }
     }
 
@@ -219,6 +249,31 @@ mod tests {
             ServerConfig { ticket_seconds: 0, ..ServerConfig::default() },
             ServerConfig { notification_idle_seconds: 5, ..ServerConfig::default() },
             ServerConfig { max_participants: 1, ..ServerConfig::default() },
+        ] {
+            assert!(matches!(bad.validate(), Err(ConfigError::Invalid(_))), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn relay_settings_come_from_the_file_and_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            "relay_port = 3478\nrelay_max_packet = 1400\nrelay_packets_per_second = 800\n",
+        )
+        .unwrap();
+        let config = ServerConfig::from_data_dir(dir.path()).unwrap();
+        assert!(config.validate().is_ok());
+        assert_eq!(config.relay_port, 3478);
+        let relay = config.relay();
+        assert_eq!((relay.max_packet, relay.packets_per_second, relay.burst), (1400, 800, 400));
+        assert_eq!(ServerConfig::default().relay_port, 1865);
+        assert_eq!(ServerConfig::default().relay().max_packet, 1280);
+        assert_eq!(ServerConfig::for_tests().relay_port, 0);
+        for bad in [
+            ServerConfig { relay_max_packet: 100, ..ServerConfig::default() },
+            ServerConfig { relay_max_packet: 70_000, ..ServerConfig::default() },
+            ServerConfig { relay_packets_per_second: 0, ..ServerConfig::default() },
         ] {
             assert!(matches!(bad.validate(), Err(ConfigError::Invalid(_))), "{bad:?}");
         }

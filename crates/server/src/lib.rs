@@ -13,7 +13,7 @@ use std::sync::Arc;
 use mocha_auth::SigningKey;
 use mocha_notification::NotificationServer;
 use mocha_passport::{Passport, PassportError, StatusBoard};
-use mocha_switchboard::Switchboard;
+use mocha_switchboard::{Relay, Switchboard};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -66,6 +66,8 @@ pub struct RunningServer {
     pub ns_addr: SocketAddr,
     /// Where the Switchboard listens (MENP/1 over TLS).
     pub sb_addr: SocketAddr,
+    /// Where the calls' media relay listens (UDP).
+    pub relay_addr: SocketAddr,
     /// The CA that clients must trust (the development CA, or the operator's chain).
     pub ca_cert: PathBuf,
     pub passport: Arc<Passport>,
@@ -145,12 +147,23 @@ pub async fn start(data_dir: &Path, config: ServerConfig) -> Result<RunningServe
     tasks.spawn(notification.clone().serve(ns_listener, tls.clone(), shutdown.clone()));
     tracing::info!(address = %ns_addr, "Notification Server listening (MENP/1 over TLS)");
 
+    let relay_bind = SocketAddr::new(config.bind, config.relay_port);
+    let relay_socket = tokio::net::UdpSocket::bind(relay_bind)
+        .await
+        .map_err(|source| StartError::Bind { addr: relay_bind, source })?;
+    let relay_addr =
+        relay_socket.local_addr().map_err(|source| StartError::Bind { addr: relay_bind, source })?;
+    let relay = Relay::new(relay_socket, advertised(&config, relay_addr), config.relay());
+    tasks.spawn(relay.clone().serve(shutdown.clone()));
+    tracing::info!(address = %relay_addr, "Media relay listening (UDP)");
+
     let switchboard = Switchboard::new(
         passport.clone(),
         notification.ticket_verifier(),
         Arc::new(ring::NotificationRinger(notification.clone())),
         config.switchboard(),
         status.register("switchboard", advertised(&config, sb_addr), true),
+        relay,
     );
     tasks.spawn(switchboard.clone().serve(sb_listener, tls.clone(), shutdown.clone()));
     tracing::info!(address = %sb_addr, "Switchboard listening (MENP/1 over TLS)");
@@ -159,6 +172,7 @@ pub async fn start(data_dir: &Path, config: ServerConfig) -> Result<RunningServe
         passport_addr,
         ns_addr,
         sb_addr,
+        relay_addr,
         ca_cert,
         passport,
         notification,

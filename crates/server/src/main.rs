@@ -101,6 +101,16 @@ struct Overrides {
     /// The most people in one conversation [default: 20].
     #[arg(long, env = "MOCHA_MAX_PARTICIPANTS")]
     max_participants: Option<usize>,
+
+    /// UDP port of the calls' media relay [default: 1865].
+    #[arg(long, env = "MOCHA_RELAY_PORT")]
+    relay_port: Option<u16>,
+    /// The largest datagram the media relay forwards, in bytes [default: 1280].
+    #[arg(long, env = "MOCHA_RELAY_MAX_PACKET")]
+    relay_max_packet: Option<usize>,
+    /// Each call member's packet rate through the media relay [default: 500].
+    #[arg(long, env = "MOCHA_RELAY_PACKETS_PER_SECOND")]
+    relay_packets_per_second: Option<u32>,
 }
 
 impl Overrides {
@@ -130,6 +140,10 @@ impl Overrides {
         set(&mut config.notification_idle_seconds, self.notification_idle_seconds);
         set(&mut config.switchboard_idle_seconds, self.switchboard_idle_seconds);
         set(&mut config.max_participants, self.max_participants);
+
+        set(&mut config.relay_port, self.relay_port);
+        set(&mut config.relay_max_packet, self.relay_max_packet);
+        set(&mut config.relay_packets_per_second, self.relay_packets_per_second);
     }
 }
 
@@ -156,6 +170,7 @@ async fn run(data_dir: &Path, config: ServerConfig) -> anyhow::Result<()> {
     println!("  Passport and web pages  https://{}", server.passport_addr);
     println!("  Notification Server     {} (MENP/1 over TLS)", server.ns_addr);
     println!("  Switchboard             {} (MENP/1 over TLS)", server.sb_addr);
+    println!("  Media relay             {} (UDP)", server.relay_addr);
     println!("  Clients must trust the CA certificate at {}", server.ca_cert.display());
     println!("Press Ctrl-C to stop.");
     tokio::signal::ctrl_c().await.context("cannot listen for Ctrl-C")?;

@@ -347,6 +347,7 @@ async fn a_ban_and_a_deletion_end_the_session_for_good() {
 async fn a_voice_call_through_the_client_rings_carries_media_and_hangs_up() {
     use bytes::Bytes;
     use mocha_client::proto::im::{CallCommand, CallMedia};
+    use mocha_client::proto::media::MediaHeader;
 
     let t = TestServer::start().await;
     let Talking { alice, mut alice_events, bob, mut bob_events, a, b } = alice_and_bob_talking(&t).await;
@@ -371,15 +372,35 @@ async fn a_voice_call_through_the_client_rings_carries_media_and_hangs_up() {
         }))
         .await;
 
-    // Audio frames both ways, paced like speech, arrive whole and in order.
+    // Both hear how to reach the call's media relay: one key, their own member ids.
+    let mut grants = Vec::new();
+    for (events, conversation) in [(&mut alice_events, a.id()), (&mut bob_events, b.id())] {
+        let grant = events
+            .expect(in_conversation(conversation, |e| match e {
+                ConversationEvent::CallRelay(grant) => Some(grant.clone()),
+                _ => None,
+            }))
+            .await;
+        assert_eq!(grant.call_id, call);
+        grants.push(grant);
+    }
+    assert_eq!(grants[0].media_key, grants[1].media_key);
+    assert_ne!(grants[0].member_id, grants[1].member_id);
+    let key = mocha_auth::MediaKey::from_base64url(&grants[0].media_key).unwrap();
+    let packet = |member: u32, seq: u32, byte: u8, len: usize| {
+        let header = MediaHeader { member, stream: 0, seq, timestamp: seq * 960 };
+        Bytes::from(key.seal(&header, &vec![byte; len]))
+    };
+
+    // Sealed audio packets both ways over TLS, paced like speech, arrive whole and in order.
     for i in 0..10u8 {
-        a.send_media(&call, Bytes::from(vec![i; 160])).await.unwrap();
-        b.send_media(&call, Bytes::from(vec![200 + i; 120])).await.unwrap();
+        a.send_media(&call, packet(grants[0].member_id, i.into(), i, 160)).await.unwrap();
+        b.send_media(&call, packet(grants[1].member_id, i.into(), 200 + i, 120)).await.unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    for (events, conversation, from, base, len) in [
-        (&mut bob_events, b.id(), alice.user_id(), 0u8, 160),
-        (&mut alice_events, a.id(), bob.user_id(), 200, 120),
+    for (events, conversation, from, member, base, len) in [
+        (&mut bob_events, b.id(), alice.user_id(), grants[0].member_id, 0u8, 160),
+        (&mut alice_events, a.id(), bob.user_id(), grants[1].member_id, 200, 120),
     ] {
         for i in 0..10u8 {
             let data = events
@@ -391,7 +412,8 @@ async fn a_voice_call_through_the_client_rings_carries_media_and_hangs_up() {
                     _ => None,
                 }))
                 .await;
-            assert_eq!(data, Bytes::from(vec![base + i; len]));
+            assert_eq!(data, packet(member, i.into(), base + i, len));
+            assert_eq!(key.open(&data).unwrap().1, vec![base + i; len]);
         }
     }
 
@@ -403,7 +425,7 @@ async fn a_voice_call_through_the_client_rings_carries_media_and_hangs_up() {
             _ => None,
         }))
         .await;
-    a.send_media(&call, Bytes::from_static(b"late")).await.unwrap();
+    a.send_media(&call, packet(grants[0].member_id, 99, 1, 10)).await.unwrap();
     alice_events
         .expect(in_conversation(a.id(), |e| matches!(e, ConversationEvent::Refused(_)).then_some(())))
         .await;

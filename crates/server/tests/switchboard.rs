@@ -3,6 +3,7 @@
 
 mod common;
 mod notification_support;
+mod relay_support;
 mod switchboard_support;
 
 use bytes::Bytes;
@@ -248,8 +249,25 @@ async fn nothing_said_is_left_on_disk() {
     assert_eq!(expect_text(&mut b).await, marker);
     b.send_text(&format!("{marker} back")).await.unwrap();
     expect_text(&mut a).await;
-    a.leave().await.unwrap();
-    b.leave().await.unwrap();
+
+    // A call whose media carries a marker, by UDP and over TLS; and its key.
+    let media_marker = "okapi-basalt-2290-spoken-words";
+    let (mut a, b) = relay_support::start_call(&t, a, b).await;
+    a.bind_ok().await;
+    b.bind_ok().await;
+    for over_tls in [false, true] {
+        let packet = a.packet(media_marker.as_bytes());
+        if over_tls {
+            a.send_tls(&packet).await
+        } else {
+            a.send_udp(&packet).await
+        }
+        let got = b.recv_udp(WAIT).await.expect("media arrives");
+        assert_eq!(b.key.open(&got).unwrap().1, media_marker.as_bytes());
+    }
+    let key = a.grant.media_key.clone();
+    a.sb.leave().await.unwrap();
+    b.sb.leave().await.unwrap();
 
     let (dir, _config) = t.stop().await;
     let mut pending = vec![dir.path().to_path_buf()];
@@ -262,11 +280,15 @@ async fn nothing_said_is_left_on_disk() {
             } else {
                 files += 1;
                 let bytes = std::fs::read(&path).unwrap();
-                assert!(
-                    !bytes.windows(marker.len()).any(|w| w == marker.as_bytes()),
-                    "{} holds message text",
-                    path.display()
-                );
+                for (secret, what) in
+                    [(marker, "message text"), (media_marker, "call media"), (&key, "a media key")]
+                {
+                    assert!(
+                        !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                        "{} holds {what}",
+                        path.display()
+                    );
+                }
             }
         }
     }

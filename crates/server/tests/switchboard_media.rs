@@ -4,6 +4,7 @@
 
 mod common;
 mod notification_support;
+mod relay_support;
 mod switchboard_support;
 
 use std::time::{Duration, Instant};
@@ -12,8 +13,10 @@ use bytes::Bytes;
 use common::TestServer;
 use mocha_client::proto::OutReason;
 use mocha_client::proto::im::{CallCommand, CallControl, CallMedia, FileCommand, FileControl, ImPayload};
+use mocha_client::proto::media::MediaHeader;
 use mocha_client::proto::sb::client::AckMode;
 use mocha_client::sb::{Delivery, SbEvent};
+use relay_support::Side;
 use switchboard_support::*;
 
 fn sha256_hex(data: &[u8]) -> String {
@@ -153,39 +156,44 @@ async fn a_video_call_carries_media_both_ways_until_hang_up() {
     b.send(&call(CallCommand::Accept, None), AckMode::Always).await.unwrap();
     assert_eq!(expect_message(&mut a).await.1, call(CallCommand::Accept, None));
 
-    // Paced like real audio, so no frame meets a full queue (those are dropped by design).
+    let (mut a, mut b) = (Side::new(&t, a).await, Side::new(&t, b).await);
+
+    // Sealed packets over TLS, paced like real audio so no frame meets a full queue
+    // (those are dropped by design). Nobody bound over UDP: the relay sends MED frames.
+    let (mut from_a, mut from_b) = (Vec::new(), Vec::new());
     for i in 0..20u8 {
-        a.send_media("call-1", Bytes::from(vec![i; 1200])).await.unwrap();
-        b.send_media("call-1", Bytes::from(vec![100 + i; 800])).await.unwrap();
+        from_a.push(a.packet(&[i; 1200]));
+        a.send_tls(from_a.last().unwrap()).await;
+        from_b.push(b.packet(&[100 + i; 800]));
+        b.send_tls(from_b.last().unwrap()).await;
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    for (receiver, base, len) in [(&mut b, 0u8, 1200), (&mut a, 100, 800)] {
-        for i in 0..20u8 {
-            let (call_id, data) = receiver
-                .expect_event(WAIT, |e| match e {
-                    SbEvent::Media { call_id, data, .. } => Some((call_id.clone(), data.clone())),
-                    _ => None,
-                })
-                .await
-                .unwrap();
-            assert_eq!(call_id, "call-1");
-            assert_eq!(data, Bytes::from(vec![base + i; len]));
+    for (receiver, sent) in [(&mut b, &from_a), (&mut a, &from_b)] {
+        for packet in sent {
+            assert_eq!(receiver.recv_tls(WAIT).await.unwrap(), packet[..], "unchanged, in order");
         }
     }
+    let (_, plain) = a.key.open(&from_b[3]).unwrap();
+    assert_eq!(plain, vec![103; 800]);
 
-    b.send(&call(CallCommand::Hangup, None), AckMode::Always).await.unwrap();
-    assert_eq!(expect_message(&mut a).await.1, call(CallCommand::Hangup, None));
-    a.send_media("call-1", Bytes::from_static(b"late")).await.unwrap();
+    b.sb.send(&call(CallCommand::Hangup, None), AckMode::Always).await.unwrap();
+    assert_eq!(expect_message(&mut a.sb).await.1, call(CallCommand::Hangup, None));
+    let late = a.packet(b"late");
+    a.send_tls(&late).await;
     assert_eq!(
-        expect_refused(&mut a).await,
+        expect_refused(&mut a.sb).await,
         mocha_client::proto::ErrorCode::InvalidArgument,
         "the call is over"
     );
+    let junk = Bytes::from_static(b"not a sealed packet");
+    b.sb.send_media("call-1", junk).await.unwrap();
+    assert_eq!(expect_refused(&mut b.sb).await, mocha_client::proto::ErrorCode::InvalidArgument);
 }
 
 #[tokio::test]
 async fn a_slow_receiver_loses_media_but_never_stalls_the_sender() {
-    let t = TestServer::start().await;
+    // No packet-rate limit in the way: this is about the receiver's queue.
+    let t = TestServer::start_with(|c| c.relay_packets_per_second = 100_000).await;
     let mut alice = person(&t, "alice").await;
     let mut bob = person(&t, "bob").await;
     let mut carol = person(&t, "carol").await;
@@ -200,12 +208,15 @@ async fn a_slow_receiver_loses_media_but_never_stalls_the_sender() {
     expect_message(&mut b).await;
     b.send(&call(CallCommand::Accept, None), AckMode::Always).await.unwrap();
     expect_message(&mut a).await;
+    let grant = relay_support::expect_grant(&mut a).await;
+    relay_support::expect_grant(&mut b).await;
+    let key = mocha_auth::MediaKey::from_base64url(&grant.media_key).unwrap();
 
-    // Bob stops reading. Alice sends 64 MiB of media at him.
+    // Bob stops reading. Alice sends 24 MB of media at him.
     let started = Instant::now();
-    let frame = Bytes::from(vec![7u8; 32 * 1024]);
-    for _ in 0..2048 {
-        a.send_media("call-1", frame.clone()).await.unwrap();
+    for seq in 0..20_000 {
+        let header = MediaHeader { member: grant.member_id, stream: 0, seq, timestamp: seq * 960 };
+        a.send_media("call-1", Bytes::from(key.seal(&header, &[7u8; 1200]))).await.unwrap();
     }
     assert_eq!(a.send_text("still responsive?").await.unwrap(), Delivery::Delivered);
     let elapsed = started.elapsed();
@@ -227,7 +238,7 @@ async fn a_slow_receiver_loses_media_but_never_stalls_the_sender() {
     while let Some(SbEvent::Media { .. }) = b.next_event(QUIET).await.unwrap() {
         media += 1;
     }
-    assert!(media < 2048, "a slow receiver drops media instead of queueing it all ({media} arrived)");
+    assert!(media < 20_000, "a slow receiver drops media instead of queueing it all ({media} arrived)");
 }
 
 #[tokio::test]

@@ -2,7 +2,9 @@
 //!
 //! It relays chat text, typing, nudges, invitations, call session control, media
 //! frames and file chunks between the participants of a room, and keeps none of it:
-//! nothing said in a room is written anywhere. When a text message has nobody to
+//! nothing said in a room is written anywhere. Call media also flows over UDP through
+//! the [`Relay`], which forwards only between a call's members and forgets a call when
+//! the room does. When a text message has nobody to
 //! reach, Passport files an activity alert for the people it was meant for.
 //!
 //! Layers: [`Switchboard::serve`] accepts TLS connections (`mocha-net`); `session`
@@ -12,11 +14,13 @@
 mod cmd;
 mod config;
 mod events;
+mod relay;
 mod ring;
 mod room;
 mod server;
 mod session;
 
 pub use config::SwitchboardConfig;
+pub use relay::{Relay, RelayConfig, RelayStats};
 pub use ring::{RingFailure, RingFuture, Ringer};
 pub use server::Switchboard;

@@ -9,6 +9,8 @@ use mocha_net::Outbox;
 use mocha_proto::ErrorCode;
 use mocha_proto::im::{CallCommand, CallControl, FileCommand, FileControl};
 
+use crate::relay::WantedCall;
+
 pub(crate) struct Participant {
     pub display_name: String,
     pub outbox: Outbox,
@@ -201,6 +203,42 @@ impl Room {
         Ok(told)
     }
 
+    /// Takes `user` out of every call here at once (a ban or a deleted account, before
+    /// their connection has even closed). Calls left with one member end.
+    pub fn drop_from_calls(&mut self, user: UserId) {
+        for call in self.calls.values_mut() {
+            call.members.remove(&user);
+            call.ringing.remove(&user);
+        }
+        self.calls.retain(|_, call| call.members.len() + call.ringing.len() >= 2 && !call.members.is_empty());
+    }
+
+    /// The calls the media relay must carry: those with two members or more, each with
+    /// the members who can still reach another member (a block can leave someone alone
+    /// in a call), on their current connection.
+    pub fn relay_view(&self) -> Vec<WantedCall> {
+        let mut wanted = Vec::new();
+        for (id, call) in &self.calls {
+            let members: Vec<(UserId, u64, Outbox)> = call
+                .members
+                .iter()
+                .filter(|&&m| call.members.iter().any(|&o| self.can_reach(m, o)))
+                .filter_map(|m| self.participants.get(m).map(|p| (*m, p.connection, p.outbox.clone())))
+                .collect();
+            if members.len() < 2 {
+                continue;
+            }
+            let blocked = self
+                .blocked
+                .iter()
+                .filter(|(a, b)| call.members.contains(a) && call.members.contains(b))
+                .copied()
+                .collect();
+            wanted.push(WantedCall { call_id: id.clone(), members, blocked });
+        }
+        wanted
+    }
+
     /// Who `from`'s media frames for `call_id` go to: the other members of a live call.
     pub fn media_targets(&self, from: UserId, call_id: &str) -> Result<Vec<UserId>, RoomError> {
         let call = self.calls.get(call_id).ok_or(RoomError::NoSuchCall)?;
@@ -360,6 +398,25 @@ mod tests {
         assert_eq!(room.file_chunk(a, "t1", 4, 6), Ok(b));
         assert_eq!(room.file_control(b, &mut complete), Ok(a));
         assert_eq!(room.file_chunk(a, "t1", 10, 0), Err(RoomError::NoSuchTransfer));
+    }
+
+    #[test]
+    fn the_relay_carries_calls_of_two_and_leaves_out_who_reaches_nobody() {
+        let (a, b, c) = (UserId(1), UserId(2), UserId(3));
+        let mut room = room_with(&[1, 2, 3]);
+        room.call_control(a, &call(CallCommand::Invite)).unwrap();
+        assert!(room.relay_view().is_empty(), "ringing is not yet a call");
+        room.call_control(b, &call(CallCommand::Accept)).unwrap();
+        let members = |room: &Room| -> Vec<Vec<UserId>> {
+            room.relay_view().iter().map(|w| w.members.iter().map(|m| m.0).collect()).collect()
+        };
+        assert_eq!(members(&room), vec![vec![a, b]]);
+        room.call_control(c, &call(CallCommand::Accept)).unwrap();
+        assert_eq!(members(&room), vec![vec![a, b, c]]);
+        room.set_blocked(a, b, true);
+        assert_eq!(room.relay_view()[0].blocked, vec![(a, b)], "a and b still reach c");
+        room.drop_from_calls(c);
+        assert!(room.relay_view().is_empty(), "a and b alone, blocking each other: nothing to carry");
     }
 
     #[test]

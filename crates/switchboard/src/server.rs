@@ -11,6 +11,7 @@ use mocha_passport::{Passport, ServiceGauge};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::relay::Relay;
 use crate::room::Room;
 use crate::{Ringer, SwitchboardConfig, session};
 
@@ -34,18 +35,22 @@ pub struct Switchboard {
     pub(crate) config: SwitchboardConfig,
     pub(crate) rooms: Rooms,
     pub(crate) gauge: Arc<ServiceGauge>,
+    pub(crate) relay: Arc<Relay>,
     next_connection: AtomicU64,
 }
 
 impl Switchboard {
     /// `ticket_verifier` checks the Notification Server's tickets; `ringer` invites people
-    /// through it. The switchboard subscribes to Passport so blocks and bans apply at once.
+    /// through it; `relay` carries its calls' media over UDP (run [`Relay::serve`] beside
+    /// [`Switchboard::serve`]). The switchboard subscribes to Passport so blocks and bans
+    /// apply at once.
     pub fn new(
         passport: Arc<Passport>,
         ticket_verifier: VerifyingKey,
         ringer: Arc<dyn Ringer>,
         config: SwitchboardConfig,
         gauge: Arc<ServiceGauge>,
+        relay: Arc<Relay>,
     ) -> Arc<Self> {
         let switchboard = Arc::new(Self {
             passport: passport.clone(),
@@ -54,6 +59,7 @@ impl Switchboard {
             config,
             rooms: Rooms::default(),
             gauge,
+            relay,
             next_connection: AtomicU64::new(1),
         });
         passport.subscribe(switchboard.clone());
@@ -84,6 +90,16 @@ impl Switchboard {
     /// How many conversations are open.
     pub fn room_count(&self) -> usize {
         self.rooms().len()
+    }
+
+    /// The UDP media relay of this switchboard's calls.
+    pub fn relay(&self) -> &Arc<Relay> {
+        &self.relay
+    }
+
+    /// Brings the relay in line with `room`'s calls (after anything that may change them).
+    pub(crate) fn sync_relay(&self, room_id: &str, room: &Room) {
+        self.relay.sync_room(room_id, room.relay_view());
     }
 
     pub(crate) fn rooms(&self) -> MutexGuard<'_, HashMap<String, Room>> {

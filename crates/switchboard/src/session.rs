@@ -63,6 +63,7 @@ impl Session {
             return;
         }
         self.sb.gauge.add_online(-1);
+        self.sb.sync_relay(&member.room, room);
         let reason = reason.and_then(|r| mocha_proto::Token::new(r.code()).ok());
         for other in told {
             if let Some(outbox) = room.outbox(other) {

@@ -1,6 +1,7 @@
 //! The scenarios, and what they share: signing many users in to the Notification
 //! Server with bounded concurrency, timing each.
 
+pub mod calls;
 pub mod idle;
 pub mod presence;
 pub mod rooms;

@@ -510,6 +510,7 @@ impl Task {
                 let action = self.transfers.chunk_received(from, &transfer_id, offset, &data).await;
                 return self.act(sb, action).await;
             }
+            SbEvent::Relay(grant) => ConversationEvent::CallRelay(grant),
             SbEvent::Refused(reply) => ConversationEvent::Refused(reply),
             SbEvent::Ended(reason) => ConversationEvent::Ended { reason: Some(reason) },
         };

@@ -10,7 +10,7 @@ use mocha_proto::im::{CallControl, TextFormat};
 use mocha_proto::{ErrorReply, MessagePayload, OutReason};
 use time::OffsetDateTime;
 
-use crate::sb::Participant;
+use crate::sb::{Participant, RelayGrant};
 
 /// One server push or client happening, in the order they occurred.
 #[derive(Clone, Debug, PartialEq)]
@@ -96,6 +96,9 @@ pub enum ConversationEvent {
         call_id: String,
         data: Bytes,
     },
+    /// The call has two members: how to reach its UDP media relay (`RLY`). Comes again
+    /// (with a new token) if the server issues a fresh grant.
+    CallRelay(RelayGrant),
     /// Someone offers you a file; accept with [`Conversation::accept_file`](super::Conversation::accept_file).
     FileOffered {
         from: Participant,

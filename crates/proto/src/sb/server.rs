@@ -250,6 +250,61 @@ impl Med {
     }
 }
 
+/// `RLY 0 <call-id> <relay-host:port> <member-id> <bind-token> <media-key>`: how to reach
+/// the call's UDP media relay (see `docs/calls.md`). Sent to each member once the call
+/// has two, and to each member who joins later.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Rly {
+    /// Which call.
+    pub call_id: Token,
+    /// The relay's `host:port` (UDP).
+    pub relay: Token,
+    /// This member's sender id in every datagram.
+    pub member_id: u32,
+    /// 22 base64url characters, sent in `BIND`. A credential.
+    pub bind_token: Token,
+    /// The call's ChaCha20-Poly1305 key, 43 base64url characters. A credential.
+    pub media_key: Token,
+}
+
+// The token and the key are credentials: they never go into a log line.
+impl std::fmt::Debug for Rly {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rly")
+            .field("call_id", &self.call_id)
+            .field("relay", &self.relay)
+            .field("member_id", &self.member_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Rly {
+    /// Parses an `RLY` frame.
+    pub fn parse(frame: Frame) -> Result<Self, ParseError> {
+        let mut p = Parse::expect(frame, Command::RLY)?;
+        p.expect_push()?;
+        let cmd = Self {
+            call_id: p.next_token()?,
+            relay: p.next_token()?,
+            member_id: p.next_u32()?,
+            bind_token: p.next_token()?,
+            media_key: p.next_token()?,
+        };
+        p.finish()?;
+        Ok(cmd)
+    }
+
+    /// Builds the frame.
+    pub fn into_frame(self) -> Frame {
+        Frame::new(Command::RLY, 0)
+            .arg(self.call_id)
+            .arg(self.relay)
+            .arg(self.member_id)
+            .arg(self.bind_token)
+            .arg(self.media_key)
+    }
+}
+
 /// `FIL 0 <sender-user-id> <transfer-id> <offset> <len>` + bytes: a relayed file chunk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fil {
@@ -313,6 +368,8 @@ pub enum ServerCommand {
     Med(Med),
     /// `FIL` push.
     Fil(Fil),
+    /// `RLY` push.
+    Rly(Rly),
     /// `ERR` reply.
     Err(ErrorReply),
     /// `OUT` disconnect push.
@@ -342,6 +399,7 @@ impl ServerCommand {
             Command::NAK => Self::Nak(Nak::parse(frame)?),
             Command::MED => Self::Med(Med::parse(frame)?),
             Command::FIL => Self::Fil(Fil::parse(frame)?),
+            Command::RLY => Self::Rly(Rly::parse(frame)?),
             Command::ERR => Self::Err(ErrorReply::parse(frame)?),
             Command::OUT => Self::Out(Out::parse(frame)?),
             command => Self::Unknown { command, trid: frame.trid },
@@ -362,6 +420,7 @@ impl ServerCommand {
             Self::Nak(cmd) => cmd.into_frame(),
             Self::Med(cmd) => cmd.into_frame(),
             Self::Fil(cmd) => cmd.into_frame(),
+            Self::Rly(cmd) => cmd.into_frame(),
             Self::Err(cmd) => cmd.into_frame(),
             Self::Out(cmd) => cmd.into_frame(),
             Self::Unknown { command, trid } => Frame::minimal(command, trid),

@@ -71,6 +71,8 @@ async fn join(session: &mut Session, trid: u32, user: &str, ticket: &str, answer
         Some(old) => old.outbox.kick(mocha_proto::OutReason::SignedInElsewhere),
         None => sb.gauge.add_online(1),
     }
+    // A replaced connection's call grants move to this one (fresh tokens).
+    sb.sync_relay(&ticket.room, room);
     let me = mocha_net::user_token(user);
     let others = room.reachable(user);
     let count = others.len() as u32;

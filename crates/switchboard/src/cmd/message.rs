@@ -58,6 +58,10 @@ pub(crate) async fn send(session: &mut Session, msg: Msg) {
             Ok(recipients) => recipients.into_iter().filter(|&to| room.can_reach(user, to)).collect(),
             Err(e) => return session.error(trid, e.error_code(), e),
         };
+        if let ImPayload::Call(_) = &meaning {
+            // Before anyone hears of a hang-up, the relay has forgotten the member.
+            sb.sync_relay(&room_id, room);
+        }
         let frame = server::Msg {
             sender_id: mocha_net::user_token(user),
             sender_display_name: display_name,

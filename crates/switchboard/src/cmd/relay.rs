@@ -1,4 +1,5 @@
-//! `MED` (call media) and `FIL` (file chunks): bulk traffic on each receiver's bulk lane.
+//! `MED` (call media, handed to the [`crate::relay::Relay`] like a datagram) and `FIL`
+//! (file chunks): bulk traffic on each receiver's bulk lane.
 //! Media is dropped for a receiver who cannot keep up; file chunks wait for room, which
 //! slows the sender down, and a receiver stuck for too long ends the transfer.
 
@@ -6,6 +7,7 @@ use mocha_proto::ErrorCode;
 use mocha_proto::sb::client::{Fil, Med};
 use mocha_proto::sb::server;
 
+use crate::relay::TlsMediaError;
 use crate::session::Session;
 
 pub(crate) fn media(session: &mut Session, med: Med) {
@@ -15,20 +17,17 @@ pub(crate) fn media(session: &mut Session, med: Med) {
     let Some(room) = rooms.get(&member.room) else {
         return session.error(med.trid, ErrorCode::NotInConversation, "the conversation has ended");
     };
-    let targets = match room.media_targets(member.user, med.call_id.as_str()) {
-        Ok(targets) => targets,
-        Err(e) => return session.error(med.trid, e.error_code(), e),
-    };
-    let frame = server::Med {
-        sender_id: mocha_net::user_token(member.user),
-        call_id: med.call_id,
-        payload: med.payload,
+    if let Err(e) = room.media_targets(member.user, med.call_id.as_str()) {
+        return session.error(med.trid, e.error_code(), e);
     }
-    .into_frame();
-    for to in targets {
-        if let Some(outbox) = room.outbox(to) {
-            outbox.push_media(frame.clone());
-        }
+    // The same checks and forwarding as a datagram: members on UDP get it by UDP.
+    if let Err(e) = sb.relay.media_from_tls(&member.room, med.call_id.as_str(), member.user, &med.payload) {
+        let code = match e {
+            TlsMediaError::Oversize(_) => ErrorCode::PayloadTooLarge,
+            TlsMediaError::Malformed(_) | TlsMediaError::Forged => ErrorCode::InvalidArgument,
+            TlsMediaError::NotAMember => ErrorCode::NotAllowed,
+        };
+        session.error(med.trid, code, e);
     }
 }
 
