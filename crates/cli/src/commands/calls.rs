@@ -216,7 +216,11 @@ pub fn stats_json(stats: &CallStats) -> Value {
         "jitter_ms": media.jitter_ms,
         "round_trip_ms": media.round_trip_ms,
         "buffer_ms": media.buffer_ms,
-        "concealed": media.concealed,
+        "concealed_frames": media.concealed_frames,
+        "fec_recoveries": media.fec_recoveries,
+        "remote_loss_percent": media.remote_loss_percent,
+        "audio_bitrate_bps": media.audio_bitrate_bps,
+        "device_error": stats.device_error,
         "relay_round_trip_ms": stats.relay_round_trip_ms,
         "sent_udp": stats.sent_udp,
         "sent_tls": stats.sent_tls,
@@ -231,7 +235,7 @@ fn stats_text(stats: &CallStats) -> String {
     let media = &stats.media;
     let ms = |v: Option<f32>| v.map_or("-".to_string(), |v| format!("{v:.1} ms"));
     format!(
-        "  {:.1} s over {} ({} path switches)\n  loss {:.1} %, jitter {:.1} ms, round trip {}, relay round trip {}\n  packets sent {} UDP / {} TLS, received {} UDP / {} TLS, rejected {}",
+        "  {:.1} s over {} ({} path switches)\n  loss {:.1} %, jitter {:.1} ms, round trip {}, relay round trip {}\n  packets sent {} UDP / {} TLS, received {} UDP / {} TLS, rejected {}{}",
         stats.duration.as_secs_f32(),
         stats.path.map_or("-", |p| p.as_str()),
         stats.path_switches,
@@ -244,6 +248,7 @@ fn stats_text(stats: &CallStats) -> String {
         stats.received_udp,
         stats.received_tls,
         stats.rejected,
+        stats.device_error.as_ref().map_or(String::new(), |e| format!("\n  {e}")),
     )
 }
 

@@ -510,7 +510,11 @@ impl Task {
                 let action = self.transfers.chunk_received(from, &transfer_id, offset, &data).await;
                 return self.act(sb, action).await;
             }
-            SbEvent::Relay(grant) => ConversationEvent::CallRelay(grant),
+            SbEvent::Relay(grant) => {
+                let call_id = grant.call_id.clone();
+                self.to_call(&call_id, CallSignal::Relay(grant.clone()));
+                ConversationEvent::CallRelay(grant)
+            }
             SbEvent::Refused(reply) => ConversationEvent::Refused(reply),
             SbEvent::Ended(reason) => ConversationEvent::Ended { reason: Some(reason) },
         };

@@ -26,8 +26,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 pub use call::{
     AudioSink, AudioSource, Call, CallDevices, CallEnd, CallOptions, CallSnapshot, CallState, CallStats,
-    Conditioner, Frame, LinkConditioner, MediaStats, Path as CallPath, PeerState, UdpBlock, VideoSink,
-    VideoSource,
+    Conditioner, LinkConditioner, MediaStats, Path as CallPath, PeerState, UdpBlock,
 };
 pub use conversation::Conversation;
 pub use error::Error;

@@ -5,6 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use mocha_client::media::audio::AudioError;
 use mocha_client::{AudioSink, AudioSource, CallSnapshot};
 
 pub const RATE: usize = 48_000;
@@ -59,11 +60,12 @@ impl AudioSource for ChirpSource {
         RATE as u32
     }
 
-    fn read(&mut self, out: &mut [f32]) {
-        for sample in out {
+    fn read(&mut self, out: &mut [f32]) -> Result<usize, AudioError> {
+        for sample in out.iter_mut() {
             *sample = self.chirp.at(self.next);
             self.next += 1;
         }
+        Ok(out.len())
     }
 }
 
@@ -82,8 +84,9 @@ impl AudioSink for Recording {
         RATE as u32
     }
 
-    fn write(&mut self, samples: &[f32]) {
+    fn write(&mut self, samples: &[f32]) -> Result<(), AudioError> {
         self.0.lock().unwrap().extend_from_slice(samples);
+        Ok(())
     }
 }
 

@@ -13,8 +13,20 @@ use std::time::Instant;
 /// `now`, and come out when they are due (or never, if lost).
 pub trait Conditioner: Send {
     fn push(&mut self, datagram: Vec<u8>, now: Instant);
-    /// The next datagram due at `now`, if any.
-    fn pop(&mut self, now: Instant) -> Option<Vec<u8>>;
+    /// The datagrams due by `now`, in the order they come out.
+    fn pop_due(&mut self, now: Instant) -> Vec<Vec<u8>>;
+}
+
+/// `mocha_media`'s seeded lossy link (random or bursty loss, jitter, reordering) as a
+/// conditioner.
+impl Conditioner for mocha_media::link::LossyLink<Vec<u8>> {
+    fn push(&mut self, datagram: Vec<u8>, now: Instant) {
+        mocha_media::link::LossyLink::push(self, datagram, now);
+    }
+
+    fn pop_due(&mut self, now: Instant) -> Vec<Vec<u8>> {
+        mocha_media::link::LossyLink::pop_due(self, now)
+    }
 }
 
 /// Blocks (drops) all of a call's UDP traffic both ways while set; shared with the test,
@@ -103,10 +115,12 @@ impl Direction {
     }
 
     pub(crate) fn pop(&mut self, now: Instant) -> Option<Vec<u8>> {
-        if let Some(datagram) = self.ready.pop_front() {
-            return Some(datagram);
+        if self.ready.is_empty()
+            && let Some(link) = self.link.as_mut()
+        {
+            self.ready.extend(link.pop_due(now));
         }
-        self.link.as_mut()?.pop(now)
+        self.ready.pop_front()
     }
 }
 
@@ -122,8 +136,12 @@ mod tests {
         fn push(&mut self, datagram: Vec<u8>, now: Instant) {
             self.0.push_back((now + Duration::from_millis(30), datagram));
         }
-        fn pop(&mut self, now: Instant) -> Option<Vec<u8>> {
-            if self.0.front().is_some_and(|(due, _)| *due <= now) { self.0.pop_front().map(|(_, d)| d) } else { None }
+        fn pop_due(&mut self, now: Instant) -> Vec<Vec<u8>> {
+            let mut due = Vec::new();
+            while self.0.front().is_some_and(|(at, _)| *at <= now) {
+                due.extend(self.0.pop_front().map(|(_, d)| d));
+            }
+            due
         }
     }
 

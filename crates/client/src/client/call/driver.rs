@@ -16,15 +16,19 @@ use mocha_proto::im::{CallCommand, CallControl};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot, watch};
 
+use mocha_media::{CallEngine, EngineConfig};
+
 use super::conditioner::Direction as LinkDirection;
 use super::datagram::{self, CallKey, Incoming};
-use super::standin::engine::{CallEngine, EngineConfig};
+use super::devices::{Capture, Playback};
 use super::transport::{Path, PathChooser};
 use super::{
     Call, CallDevices, CallEnd, CallOptions, CallSnapshot, CallState, CallStats, Command, PeerState,
 };
+
 use crate::client::conversation::Conversation;
 use crate::client::error::Error;
+use crate::sb::RelayGrant;
 
 /// The engine's clock: 48 kHz mono.
 const RATE: u64 = 48_000;
@@ -47,22 +51,6 @@ pub(crate) enum CallSignal {
     /// A sealed packet that came as a `MED` frame.
     Media { from: UserId, data: Bytes },
     Left(UserId),
-}
-
-/// `RLY`: where the relay is and how this member talks to it.
-#[derive(Clone)]
-pub(crate) struct RelayGrant {
-    pub relay: String,
-    pub member_id: u32,
-    pub token: String,
-    pub key: String,
-}
-
-// The token and the key are credentials: never in a log line.
-impl std::fmt::Debug for RelayGrant {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RelayGrant").field("relay", &self.relay).field("member_id", &self.member_id).finish()
-    }
 }
 
 /// Who started the call.
@@ -108,6 +96,8 @@ pub(crate) fn spawn(
         echo_cancellation: options.echo_cancellation,
         noise_suppression: options.noise_suppression,
     };
+    let capture = Capture::new(devices.audio_in).map_err(|e| Error::Invalid(format!("the microphone: {e}")))?;
+    let playback = Playback::new(devices.audio_out).map_err(|e| Error::Invalid(format!("the speaker: {e}")))?;
     let driver = Driver {
         call_id: call_id.clone(),
         conversation,
@@ -115,7 +105,8 @@ pub(crate) fn spawn(
         config,
         ring_timeout: options.ring_timeout,
         relay_timeout: options.relay_timeout,
-        devices,
+        capture,
+        playback,
         outbound,
         inbound,
         signals,
@@ -140,7 +131,8 @@ struct Driver {
     config: EngineConfig,
     ring_timeout: Duration,
     relay_timeout: Duration,
-    devices: CallDevices,
+    capture: Capture,
+    playback: Playback,
     outbound: LinkDirection,
     inbound: LinkDirection,
     signals: mpsc::Receiver<CallSignal>,
@@ -175,11 +167,17 @@ impl Driver {
         self.publish_end(end);
     }
 
-    fn publish_end(self, end: CallEnd) {
-        let Driver { snapshot, hang_up_waiter, devices, .. } = self;
-        // The sinks finish (a WAV file gets its final length) before anyone hears it is over.
-        drop(devices);
-        snapshot.send_modify(|s| s.state = CallState::Ended(end));
+    fn publish_end(mut self, end: CallEnd) {
+        // The speaker finishes (a WAV file gets its final length) before anyone hears it is over.
+        self.playback.finish();
+        let error = self.capture.error.take().or(self.playback.error.take());
+        let Driver { snapshot, hang_up_waiter, .. } = self;
+        snapshot.send_modify(|s| {
+            s.state = CallState::Ended(end);
+            if s.stats.device_error.is_none() {
+                s.stats.device_error = error;
+            }
+        });
         if let Some(waiter) = hang_up_waiter {
             let _ = waiter.send(());
         }
@@ -301,8 +299,8 @@ impl Driver {
 
     async fn media(&mut self, grant: RelayGrant) -> Stop {
         let fail = |why: String| Stop::Goodbye(CallCommand::Hangup, CallEnd::Failed(why));
-        let Some(key) = CallKey::from_base64(&grant.key) else {
-            return fail("the switchboard sent an unusable call key".into());
+        let Some(key) = CallKey::new(grant.member_id, &grant.media_key, &grant.bind_token) else {
+            return fail("the switchboard sent an unusable call key or bind token".into());
         };
         let relay = match resolve(&grant.relay).await {
             Ok(relay) => relay,
@@ -327,14 +325,12 @@ impl Driver {
         engine.set_camera(camera);
         let mut media = Media {
             key,
-            grant,
             relay,
             socket,
             chooser: PathChooser::new(started),
             started,
             moved: 0,
             peer_member: None,
-            next_video: started,
             last_stats: started,
             stats: CallStats::default(),
             capture: Vec::new(),
@@ -369,11 +365,10 @@ impl Driver {
                             media.open(&data, Path::Tls, &mut engine, Instant::now());
                         }
                         CallSignal::Relay(grant) => {
-                            // A fresh grant (the switchboard re-issued it): probe with it from now on.
-                            if let Some(key) = CallKey::from_base64(&grant.key) {
+                            // A fresh grant (the switchboard re-issued it): use it from now on.
+                            if let Some(key) = CallKey::new(grant.member_id, &grant.media_key, &grant.bind_token) {
                                 media.key = key;
                             }
-                            media.grant = grant;
                         }
                         _ => {}
                     }
@@ -414,38 +409,20 @@ impl Driver {
         }
         if count > 0 {
             let count = count as usize;
-            media.capture.resize(count, 0.0);
-            self.devices.audio_in.read(&mut media.capture);
+            media.capture.clear();
+            self.capture.take(count, &mut media.capture);
             engine.push_capture(&media.capture, now);
             media.playback.resize(count, 0.0);
             engine.pull_playback(&mut media.playback, now);
-            self.devices.audio_out.write(&media.playback);
+            self.playback.give(&media.playback);
             media.moved += count as u64;
-        }
-        // Video: a camera frame when one is due, the other side's newest due frame out.
-        if let Some(camera) = self.devices.video_in.as_mut()
-            && self.snapshot.borrow().camera
-            && now >= media.next_video
-        {
-            if let Some(frame) = camera.next_frame() {
-                engine.push_video_frame(frame, now);
-            }
-            media.next_video += camera.frame_interval().max(Duration::from_millis(10));
-            if media.next_video < now {
-                media.next_video = now;
-            }
-        }
-        if let Some(screen) = self.devices.video_out.as_mut()
-            && let Some(frame) = engine.pull_video_frame(now)
-        {
-            screen.write(&frame);
         }
         // Network: the engine's packets on the chosen path, then probes.
         for packet in engine.poll_transmit(now) {
             media.send(&packet, &self.conversation, &self.call_id, &mut self.outbound, now);
         }
         if let Some(probe) = media.chooser.poll(now) {
-            self.outbound.push(datagram::bind(media.grant.member_id, probe, &media.grant.token), now);
+            self.outbound.push(media.key.bind(probe), now);
         }
         while let Some(datagram) = self.outbound.pop(now) {
             if media.socket.try_send_to(&datagram, media.relay).is_err() {
@@ -461,6 +438,7 @@ impl Driver {
         media.stats.relay_round_trip_ms = media.chooser.relay_round_trip().map(|rtt| rtt.as_secs_f32() * 1000.0);
         media.stats.media = engine.stats();
         media.stats.duration = now.saturating_duration_since(media.started);
+        media.stats.device_error = self.capture.error.clone().or_else(|| self.playback.error.clone());
         let stats = media.stats.clone();
         self.snapshot.send_modify(|s| s.stats = stats);
     }
@@ -469,7 +447,6 @@ impl Driver {
 /// The media loop's state.
 struct Media {
     key: CallKey,
-    grant: RelayGrant,
     relay: SocketAddr,
     socket: UdpSocket,
     chooser: PathChooser,
@@ -478,7 +455,6 @@ struct Media {
     moved: u64,
     /// The other side's member id, from its first packet that verified.
     peer_member: Option<u32>,
-    next_video: Instant,
     last_stats: Instant,
     stats: CallStats,
     capture: Vec<f32>,
@@ -494,7 +470,7 @@ impl Media {
         outbound: &mut LinkDirection,
         now: Instant,
     ) {
-        let datagram = match self.key.seal(self.grant.member_id, packet) {
+        let datagram = match self.key.seal(packet) {
             Ok(datagram) => datagram,
             Err(error) => {
                 tracing::debug!(call = %call_id, %error, "media packet not sent");
@@ -519,7 +495,7 @@ impl Media {
 
     fn on_datagram(&mut self, datagram: &[u8], engine: &mut CallEngine, now: Instant) {
         match datagram::classify(datagram) {
-            Ok(Incoming::Bound { member, probe }) if member == self.grant.member_id => {
+            Ok(Incoming::Bound { member, probe }) if member == self.key.member() => {
                 self.chooser.heard(now);
                 self.chooser.on_bound(probe, now);
             }
@@ -537,7 +513,7 @@ impl Media {
             return;
         };
         // Two-party calls: the first other member heard is the one played.
-        if member == self.grant.member_id || *self.peer_member.get_or_insert(member) != member {
+        if member == self.key.member() || *self.peer_member.get_or_insert(member) != member {
             self.stats.rejected += 1;
             return;
         }

@@ -12,8 +12,8 @@
 
 mod conditioner;
 mod datagram;
+mod devices;
 mod driver;
-mod standin;
 mod transport;
 
 use std::time::{Duration, Instant};
@@ -22,9 +22,8 @@ use mocha_api::UserId;
 use tokio::sync::{mpsc, oneshot, watch};
 
 pub use conditioner::{Conditioner, LinkConditioner, UdpBlock};
-pub use standin::audio::{AudioSink, AudioSource};
-pub use standin::engine::CallStats as MediaStats;
-pub use standin::video::{Frame, VideoSink, VideoSource};
+pub use mocha_media::CallStats as MediaStats;
+pub use mocha_media::audio::{AudioSink, AudioSource};
 pub use transport::Path;
 
 pub(crate) use driver::{CallSignal, Direction as CallDirection, spawn};
@@ -72,37 +71,26 @@ impl CallOptions {
     }
 }
 
-/// What the call's driver moves media between: a microphone and a speaker (devices,
-/// files or synthetic ones) and, for video, a camera and a screen.
+/// What the call's driver moves sound between: a microphone and a speaker (cpal
+/// devices, WAV files or synthetic ones from `mocha_media::audio`), at any rate the
+/// resampler takes (8–192 kHz). Video devices are not wired into calls yet.
 pub struct CallDevices {
     pub audio_in: Box<dyn AudioSource>,
     pub audio_out: Box<dyn AudioSink>,
-    pub video_in: Option<Box<dyn VideoSource>>,
-    pub video_out: Option<Box<dyn VideoSink>>,
 }
 
 impl std::fmt::Debug for CallDevices {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CallDevices")
-            .field("video_in", &self.video_in.is_some())
-            .field("video_out", &self.video_out.is_some())
-            .finish_non_exhaustive()
+            .field("audio_in_rate", &self.audio_in.sample_rate())
+            .field("audio_out_rate", &self.audio_out.sample_rate())
+            .finish()
     }
 }
 
 impl CallDevices {
     pub fn audio(audio_in: impl AudioSource + 'static, audio_out: impl AudioSink + 'static) -> Self {
-        Self { audio_in: Box::new(audio_in), audio_out: Box::new(audio_out), video_in: None, video_out: None }
-    }
-
-    pub fn with_video(
-        mut self,
-        video_in: Option<Box<dyn VideoSource>>,
-        video_out: Option<Box<dyn VideoSink>>,
-    ) -> Self {
-        self.video_in = video_in;
-        self.video_out = video_out;
-        self
+        Self { audio_in: Box::new(audio_in), audio_out: Box::new(audio_out) }
     }
 }
 
@@ -198,6 +186,9 @@ pub struct CallStats {
     pub rejected: u64,
     /// Packets that could not be sent (a full queue towards the conversation, a socket error).
     pub send_failures: u64,
+    /// The first failure of the microphone or the speaker (a WAV file that could not be
+    /// written, say); the call goes on with silence.
+    pub device_error: Option<String>,
     /// How long media has flowed.
     pub duration: Duration,
 }
