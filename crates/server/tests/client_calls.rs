@@ -16,7 +16,13 @@ use mocha_client::{
     ConversationId, Event, LinkConditioner, UdpBlock,
 };
 
-use call_support::{ALICE_CHIRP, BOB_CHIRP, Chirp, ChirpSource, Recording, find_chirp, started};
+use call_support::{
+    ALICE_CHIRP, BOB_CHIRP, Chirp, ChirpSource, RATE, Recording, aligned_reference, find_chirp, find_lag,
+    quality, started,
+};
+use mocha_client::media::audio::synth::render;
+use mocha_client::media::audio::{MemorySource, SpeechLike};
+use mocha_client::media::link::{LinkProfile, Loss, LossyLink};
 use client_support::{Events, WAIT, connect};
 use common::TestServer;
 
@@ -268,4 +274,85 @@ async fn declined_cancelled_and_unanswered_calls_end_with_their_reason() {
     let (alice, _bob) = call(&mut talking, CallOptions::default(), CallOptions::default()).await;
     talking.b.leave().await;
     assert_eq!(tokio::time::timeout(WAIT, alice.call.ended()).await.unwrap(), CallEnd::PeerLeft);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn speech_stays_usable_through_a_lossy_udp_link_up_to_10_percent() {
+    let t = TestServer::start().await;
+    let mut talking = alice_and_bob_talking(&t).await;
+    // Alice's datagrams to the relay cross a seeded lossy link (loss, 20 ms jitter, 2 %
+    // reordered by 30 ms) before her real UDP socket; Bob's way back is clean. The
+    // engines run without echo cancellation and noise suppression, which reshape the
+    // waveform the quality measure compares (as in mocha-media's own loss tests).
+    let seconds = 7.0;
+    let reference = render(&mut SpeechLike::new(RATE as u32, 140.0, 0.5), (seconds * RATE as f64) as usize).unwrap();
+    let plain = || CallOptions { echo_cancellation: false, noise_suppression: false, ..CallOptions::default() };
+    let mut table = Vec::new();
+    for (kind, loss) in [
+        ("none", Loss::None),
+        ("random", Loss::Random(0.05)),
+        ("random", Loss::Random(0.10)),
+        ("random", Loss::Random(0.20)),
+        ("bursty", Loss::Bursty { rate: 0.05, mean_burst: 3.0 }),
+        ("bursty", Loss::Bursty { rate: 0.10, mean_burst: 3.0 }),
+        ("bursty", Loss::Bursty { rate: 0.20, mean_burst: 3.0 }),
+    ] {
+        let profile = LinkProfile::clean(Duration::from_millis(5))
+            .with_loss(loss)
+            .with_jitter(Duration::from_millis(20))
+            .with_reordering(0.02, Duration::from_millis(30));
+        let link = LinkConditioner::default().with_outbound(LossyLink::<Vec<u8>>::new(profile, 7));
+        let alice_heard = Recording::default();
+        let alice_devices =
+            CallDevices::audio(MemorySource::new(RATE as u32, reference.clone()), alice_heard.clone());
+        let placed = talking.a.place_call(plain().link(link), alice_devices).await.unwrap();
+        let (caller, id) = (talking.alice.user_id(), invite(&mut talking).await);
+        let bob_heard = Recording::default();
+        let bob_devices = CallDevices::audio(MemorySource::new(RATE as u32, Vec::new()), bob_heard.clone());
+        let answered = talking.b.accept_call(caller, &id, plain(), bob_devices).await.unwrap();
+        tokio::time::timeout(WAIT, answered.connected()).await.unwrap().unwrap();
+        tokio::time::timeout(WAIT, placed.connected()).await.unwrap().unwrap();
+        talk_for(Duration::from_secs_f64(seconds)).await;
+        let (alice_start, bob_start) = (started(&placed.snapshot()), started(&answered.snapshot()));
+        let sent = placed.hang_up().await;
+        tokio::time::timeout(WAIT, answered.ended()).await.unwrap();
+        let received = answered.stats();
+
+        let said = aligned_reference(&reference, alice_start, bob_start);
+        let heard = bob_heard.samples();
+        let lag = find_lag(&said[RATE..4 * RATE], &heard[RATE..], RATE / 3);
+        let q = quality(&said, &heard, lag, 1.0);
+        println!(
+            "{kind:>6} {:>4.0} %: usable {:.3}, mean correlation {:.3} ({} segments), delay {:.0} ms; \
+             bob measured loss {:.1} %, FEC recoveries {}, concealed {}; alice path {:?}, {} switches, \
+             sent {} UDP / {} TLS",
+            loss.rate() * 100.0,
+            q.usable,
+            q.mean_correlation,
+            q.segments,
+            lag as f64 * 1000.0 / RATE as f64,
+            received.media.loss_percent,
+            received.media.fec_recoveries,
+            received.media.concealed_frames,
+            sent.path,
+            sent.path_switches,
+            sent.sent_udp,
+            sent.sent_tls,
+        );
+        table.push((kind, loss.rate(), q, received, sent));
+    }
+    for (kind, rate, q, received, sent) in &table {
+        assert!(sent.sent_udp > 10 * sent.sent_tls, "{kind} {rate}: the lossy UDP path was used: {sent:?}");
+        if *rate == 0.0 {
+            assert!(q.usable > 0.97, "clean: {q:?}");
+        }
+        if *rate > 0.0 {
+            // The link really lost packets, and the call saw it.
+            assert!(received.media.loss_percent > 0.0 || received.media.fec_recoveries > 0, "{kind} {rate}: {received:?}");
+        }
+        if (*rate - 0.10).abs() < 1e-9 {
+            // The gate: at 10 % loss speech is usable (mocha-media's own threshold).
+            assert!(q.usable >= 0.9 && q.mean_correlation >= 0.8, "{kind} 10 %: {q:?}");
+        }
+    }
 }
