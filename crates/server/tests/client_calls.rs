@@ -90,7 +90,9 @@ async fn call(talking: &mut Talking, alice_options: CallOptions, bob_options: Ca
     for call in [&alice_call, &bob_call] {
         tokio::time::timeout(WAIT, call.connected()).await.expect("connects in time").expect("connects");
     }
-    assert_eq!(alice_call.peer().user, Some(talking.bob.user_id()));
+    // The relay details may come before Bob's acceptance: Alice learns who he is from it.
+    let known = tokio::time::timeout(WAIT, alice_call.wait_for(|s| s.peer.user.is_some())).await.unwrap();
+    assert_eq!(known.peer.user, Some(talking.bob.user_id()));
     assert_eq!(bob_call.peer().user, Some(talking.alice.user_id()));
     (Side { call: alice_call, heard: alice_heard }, Side { call: bob_call, heard: bob_heard })
 }
@@ -224,15 +226,15 @@ async fn declined_cancelled_and_unanswered_calls_end_with_their_reason() {
     let mut talking = alice_and_bob_talking(&t).await;
 
     // Bob declines.
-    let (devices, _) = devices(ALICE_CHIRP);
-    let placed = talking.a.place_call(CallOptions::default(), devices).await.unwrap();
+    let (mic, _) = devices(ALICE_CHIRP);
+    let placed = talking.a.place_call(CallOptions::default(), mic).await.unwrap();
     let id = invite(&mut talking).await;
     talking.b.decline_call(&id).await.unwrap();
     assert_eq!(tokio::time::timeout(WAIT, placed.ended()).await.unwrap(), CallEnd::Declined);
 
     // Alice gives up while it rings: Bob hears the cancel.
-    let (devices, _) = devices(ALICE_CHIRP);
-    let placed = talking.a.place_call(CallOptions::default(), devices).await.unwrap();
+    let (mic, _) = devices(ALICE_CHIRP);
+    let placed = talking.a.place_call(CallOptions::default(), mic).await.unwrap();
     let id = invite(&mut talking).await;
     placed.hang_up().await;
     assert_eq!(placed.state(), CallState::Ended(CallEnd::HungUp));
@@ -250,15 +252,15 @@ async fn declined_cancelled_and_unanswered_calls_end_with_their_reason() {
         .await;
 
     // Nobody answers: cancelled by itself after the ring timeout.
-    let (devices, _) = devices(ALICE_CHIRP);
+    let (mic, _) = devices(ALICE_CHIRP);
     let options = CallOptions { ring_timeout: Duration::from_millis(600), ..CallOptions::default() };
-    let placed = talking.a.place_call(options, devices).await.unwrap();
+    let placed = talking.a.place_call(options, mic).await.unwrap();
     invite(&mut talking).await;
     assert_eq!(tokio::time::timeout(WAIT, placed.ended()).await.unwrap(), CallEnd::NoAnswer);
 
     // A video call is announced as one.
-    let (devices, _) = devices(ALICE_CHIRP);
-    let placed = talking.a.place_call(CallOptions::default().video(true), devices).await.unwrap();
+    let (mic, _) = devices(ALICE_CHIRP);
+    let placed = talking.a.place_call(CallOptions::default().video(true), mic).await.unwrap();
     let b = talking.b.id();
     let media = talking
         .bob_events

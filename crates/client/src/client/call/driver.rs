@@ -232,6 +232,13 @@ impl Driver {
     fn on_common_signal(&self, signal: &CallSignal) -> Option<Stop> {
         match signal {
             CallSignal::Control { from, control } if self.is_peer(*from) => match control.command {
+                // The relay details can come before the acceptance itself.
+                CallCommand::Accept => {
+                    self.snapshot.send_modify(|s| {
+                        s.peer.user.get_or_insert(*from);
+                    });
+                    None
+                }
                 CallCommand::Hangup => Some(Stop::End(CallEnd::PeerHungUp)),
                 CallCommand::Cancel => Some(Stop::End(CallEnd::Cancelled)),
                 _ => None,
