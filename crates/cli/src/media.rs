@@ -20,7 +20,9 @@ pub fn open(args: &CallMediaArgs, nth: usize) -> Result<CallDevices> {
         );
     }
     let audio_in: Box<dyn AudioSource> = match &args.audio_in {
-        Some(path) => Box::new(WavSource::open(path).with_context(|| format!("cannot play {}", path.display()))?),
+        Some(path) => {
+            Box::new(WavSource::open(path).with_context(|| format!("cannot play {}", path.display()))?)
+        }
         None => Box::new(
             Microphone::open("")
                 .context("no microphone to call with (give --audio-in IN.wav to use a file instead)")?,

@@ -188,10 +188,9 @@ fn conversation_text(event: &ConversationEvent) -> Option<String> {
             format!("* {} invites you to {application}", from.display_name)
         }
         ConversationEvent::Call { from, control } => match control.command {
-            CallCommand::Invite => format!(
-                "* {} is calling (`mocha listen --answer-calls` answers calls)",
-                from.display_name
-            ),
+            CallCommand::Invite => {
+                format!("* {} is calling (`mocha listen --answer-calls` answers calls)", from.display_name)
+            }
             other => format!("* call {}: {}", control.call_id, other.as_str()),
         },
         ConversationEvent::Media { .. } | ConversationEvent::CallRelay(_) => return None,

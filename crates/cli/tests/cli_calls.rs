@@ -78,7 +78,9 @@ async fn mocha_call_and_listen_answer_calls_carry_each_wav_to_the_other() {
     write_chirp(Path::new(&path("bob.wav")), 48_000, 500.0, 2500.0, 5);
 
     // A missing microphone file is a clear error before anyone is rung.
-    let run = alice.fails(&["call", &bob.username, "--audio-in", &path("nope.wav"), "--audio-out", &path("x.wav")]).await;
+    let run = alice
+        .fails(&["call", &bob.username, "--audio-in", &path("nope.wav"), "--audio-out", &path("x.wav")])
+        .await;
     assert!(run.stderr.contains("nope.wav"), "{}", run.stderr);
 
     let mut listening = bob.spawn(&[
@@ -125,7 +127,8 @@ async fn mocha_call_and_listen_answer_calls_carry_each_wav_to_the_other() {
     assert!(at_alice.len() >= 48_000 * 39 / 10, "{} samples", at_alice.len());
     let (_, at_bob) = read_wav(Path::new(&path("bob-heard.wav")));
     assert!(at_bob.len() >= 48_000 * 39 / 10, "{} samples", at_bob.len());
-    let (heard_bob, heard_alice) = (chirp_similarity(&at_alice, 500.0, 2500.0), chirp_similarity(&at_bob, 300.0, 1800.0));
+    let (heard_bob, heard_alice) =
+        (chirp_similarity(&at_alice, 500.0, 2500.0), chirp_similarity(&at_bob, 300.0, 1800.0));
     println!("chirp similarity: at alice {heard_bob:.3}, at bob {heard_alice:.3}");
     // With echo cancellation and noise suppression on (the CLI's defaults) one direction
     // measured as low as 0.27 in the library tests (double talk, see docs/client.md); a

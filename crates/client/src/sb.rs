@@ -219,7 +219,11 @@ impl SbConnection {
     }
 
     /// `MSG`: sends a message as it is (for content types `ImPayload` has no form for).
-    pub async fn send_message(&mut self, message: &MessagePayload, ack: AckMode) -> Result<Delivery, MenpError> {
+    pub async fn send_message(
+        &mut self,
+        message: &MessagePayload,
+        ack: AckMode,
+    ) -> Result<Delivery, MenpError> {
         let trid = self.connection.next_trid();
         let frame = ClientCommand::Msg(client::Msg { trid, ack, payload: message.to_bytes() }).into_frame();
         if ack != AckMode::Always {

@@ -20,11 +20,11 @@ use call_support::{
     ALICE_CHIRP, BOB_CHIRP, Chirp, ChirpSource, RATE, Recording, aligned_reference, find_chirp, find_lag,
     quality, started,
 };
+use client_support::{Events, WAIT, connect};
+use common::TestServer;
 use mocha_client::media::audio::synth::render;
 use mocha_client::media::audio::{MemorySource, SpeechLike};
 use mocha_client::media::link::{LinkProfile, Loss, LossyLink};
-use client_support::{Events, WAIT, connect};
-use common::TestServer;
 
 fn in_conversation<T>(
     id: ConversationId,
@@ -152,16 +152,17 @@ async fn a_call_carries_each_sides_chirp_to_the_other_over_udp_within_150_ms() {
     assert_eq!(alice.call.state(), CallState::Ended(CallEnd::HungUp));
     let bob_stats = bob.call.stats();
 
-    // Each heard the other's chirp, and soon enough.
-    let at_bob = find_chirp(ALICE_CHIRP, alice_started, bob_started, &bob.heard.samples(), 1.0, 400.0);
-    let at_alice = find_chirp(BOB_CHIRP, bob_started, alice_started, &alice.heard.samples(), 1.0, 400.0);
-    println!(
-        "clean loopback: mouth-to-ear alice->bob {:.1} ms (similarity {:.3}), bob->alice {:.1} ms ({:.3})",
-        at_bob.latency_ms, at_bob.similarity, at_alice.latency_ms, at_alice.similarity
-    );
+    // Each heard the other's chirp in every second, and soon enough. (Seconds 1 to 4:
+    // Bob's muted end is after that.)
+    let (heard_at_bob, heard_at_alice) = (bob.heard.samples(), alice.heard.samples());
+    let alice_said = &heard_at_bob[..heard_at_bob.len().min(4 * RATE)];
+    let bob_said = &heard_at_alice[..heard_at_alice.len().min(4 * RATE)];
+    let at_bob = find_chirp(ALICE_CHIRP, alice_started, bob_started, alice_said, 1.0, 400.0);
+    let at_alice = find_chirp(BOB_CHIRP, bob_started, alice_started, bob_said, 1.0, 400.0);
+    println!("clean loopback, mouth-to-ear per second: alice->bob {at_bob:?}, bob->alice {at_alice:?}");
     println!("alice stats: {alice_stats:?}\nbob stats: {bob_stats:?}");
-    for heard in [at_bob, at_alice] {
-        assert!(heard.similarity > 0.5, "the chirp is there: {heard:?}");
+    for heard in at_bob.iter().chain(&at_alice) {
+        assert!(heard.similarity > 0.8, "the chirp is there: {heard:?}");
         assert!(heard.latency_ms <= 150.0, "mouth to ear within 150 ms: {heard:?}");
     }
     // The muted second of Bob's microphone is silent at Alice's end.
@@ -188,24 +189,13 @@ async fn with_udp_blocked_the_call_goes_over_tls_and_returns_to_udp_when_it_open
     assert_eq!(stats.path, Some(CallPath::Tls), "{stats:?}");
     assert!(stats.sent_tls > 50 && stats.received_tls > 50, "{stats:?}");
     assert_eq!((stats.sent_udp, stats.received_udp), (0, 0), "{stats:?}");
-    let at_bob = find_chirp(
-        ALICE_CHIRP,
-        started(&alice.call.snapshot()),
-        started(&bob.call.snapshot()),
-        &bob.heard.samples(),
-        1.2,
-        400.0,
-    );
-    let at_alice = find_chirp(
-        BOB_CHIRP,
-        started(&bob.call.snapshot()),
-        started(&alice.call.snapshot()),
-        &alice.heard.samples(),
-        1.2,
-        400.0,
-    );
-    println!("over TLS: alice->bob {at_bob:?}, bob->alice {at_alice:?}");
-    assert!(at_bob.similarity > 0.5 && at_alice.similarity > 0.5, "{at_bob:?} {at_alice:?}");
+    let (alice_started, bob_started) = (started(&alice.call.snapshot()), started(&bob.call.snapshot()));
+    let at_bob = find_chirp(ALICE_CHIRP, alice_started, bob_started, &bob.heard.samples(), 1.0, 400.0);
+    let at_alice = find_chirp(BOB_CHIRP, bob_started, alice_started, &alice.heard.samples(), 1.0, 400.0);
+    println!("over TLS, per second: alice->bob {at_bob:?}, bob->alice {at_alice:?}");
+    for heard in at_bob.iter().chain(&at_alice) {
+        assert!(heard.similarity > 0.8 && heard.latency_ms <= 150.0, "{heard:?}");
+    }
 
     // UDP opens: the next keep-alive is answered and Alice moves back (one switch).
     blocked.set(false);
@@ -273,7 +263,9 @@ async fn declined_cancelled_and_unanswered_calls_end_with_their_reason() {
     let media = talking
         .bob_events
         .expect(in_conversation(b, |e| match e {
-            ConversationEvent::Call { control, .. } if control.command == CallCommand::Invite => control.media,
+            ConversationEvent::Call { control, .. } if control.command == CallCommand::Invite => {
+                control.media
+            }
             _ => None,
         }))
         .await;
@@ -295,7 +287,8 @@ async fn speech_stays_usable_through_a_lossy_udp_link_up_to_10_percent() {
     // engines run without echo cancellation and noise suppression, which reshape the
     // waveform the quality measure compares (as in mocha-media's own loss tests).
     let seconds = 7.0;
-    let reference = render(&mut SpeechLike::new(RATE as u32, 140.0, 0.5), (seconds * RATE as f64) as usize).unwrap();
+    let reference =
+        render(&mut SpeechLike::new(RATE as u32, 140.0, 0.5), (seconds * RATE as f64) as usize).unwrap();
     let mut table = Vec::new();
     for (kind, loss) in [
         ("none", Loss::None),
@@ -357,7 +350,10 @@ async fn speech_stays_usable_through_a_lossy_udp_link_up_to_10_percent() {
         }
         if *rate > 0.0 {
             // The link really lost packets, and the call saw it.
-            assert!(received.media.loss_percent > 0.0 || received.media.fec_recoveries > 0, "{kind} {rate}: {received:?}");
+            assert!(
+                received.media.loss_percent > 0.0 || received.media.fec_recoveries > 0,
+                "{kind} {rate}: {received:?}"
+            );
         }
         if (*rate - 0.10).abs() < 1e-9 {
             // The gate: at 10 % loss speech is usable (mocha-media's own threshold).

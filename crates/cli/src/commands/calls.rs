@@ -201,7 +201,8 @@ pub fn numbered(path: &Path, nth: usize) -> PathBuf {
 
 fn print_end(cx: &Context, call_id: &str, end: &CallEnd, stats: &CallStats) {
     let human = format!("Call ended: {end}.\n{}", stats_text(stats));
-    let mut machine = json!({"event": "call_ended", "call_id": call_id, "reason": end.code(), "message": end.to_string()});
+    let mut machine =
+        json!({"event": "call_ended", "call_id": call_id, "reason": end.code(), "message": end.to_string()});
     machine["stats"] = stats_json(stats);
     cx.out.print(human, machine);
 }

@@ -16,7 +16,7 @@ use mocha_proto::sb::client::AckMode;
 use tokio::sync::{mpsc, oneshot};
 
 use super::Shared;
-use super::call::{self, Call, CallDevices, CallDirection, CallOptions, CallSignal, CONTENT_CALL_STATE};
+use super::call::{self, CONTENT_CALL_STATE, Call, CallDevices, CallDirection, CallOptions, CallSignal};
 use super::error::Error;
 use super::event::{ConversationEvent, ConversationId, Event};
 use super::transfer::{Action, PreparedFile, Transfers, control, new_id};
@@ -199,7 +199,14 @@ impl Conversation {
     ) -> Result<Call, Error> {
         let signals = self.attach_call(call_id).await?;
         self.call_control(call_id, CallCommand::Accept, None).await?;
-        call::spawn(call_id.to_string(), self.clone(), CallDirection::Incoming { caller }, options, devices, signals)
+        call::spawn(
+            call_id.to_string(),
+            self.clone(),
+            CallDirection::Incoming { caller },
+            options,
+            devices,
+            signals,
+        )
     }
 
     /// Declines a call you were invited to.
@@ -219,7 +226,12 @@ impl Conversation {
     }
 
     /// Tells the others whether your microphone is muted and your camera on.
-    pub(crate) async fn send_call_state(&self, call_id: &str, muted: bool, camera: bool) -> Result<(), Error> {
+    pub(crate) async fn send_call_state(
+        &self,
+        call_id: &str,
+        muted: bool,
+        camera: bool,
+    ) -> Result<(), Error> {
         let message = MessagePayload::default()
             .with_header("Content-Type", CONTENT_CALL_STATE)
             .with_header("Call-ID", call_id)
@@ -478,7 +490,10 @@ impl Task {
                     ConversationEvent::Invitation { from, application, body }
                 }
                 ImPayload::Call(control) => {
-                    self.to_call(&control.call_id, CallSignal::Control { from: from.user_id, control: control.clone() });
+                    self.to_call(
+                        &control.call_id,
+                        CallSignal::Control { from: from.user_id, control: control.clone() },
+                    );
                     ConversationEvent::Call { from, control }
                 }
                 ImPayload::File(control) if control.command == FileCommand::Offer => {

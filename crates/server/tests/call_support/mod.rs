@@ -101,9 +101,11 @@ pub struct Heard {
     pub similarity: f64,
 }
 
-/// Finds `chirp` (said by the side whose media started at `talker`) in `recording`
-/// (played by the side whose media started at `listener`), looking at latencies up to
-/// `max_ms`, over the recording from `skip_s` seconds on.
+/// Finds `chirp` (said by the side whose media started at `talker`) in each whole
+/// second of `recording` (played by the side whose media started at `listener`) from
+/// `skip_s` seconds on, looking at latencies up to `max_ms`. Each second holds one sweep
+/// and is searched on its own, because the adaptive jitter buffer may change the delay
+/// between them.
 pub fn find_chirp(
     chirp: Chirp,
     talker: Instant,
@@ -111,53 +113,55 @@ pub fn find_chirp(
     recording: &[f32],
     skip_s: f64,
     max_ms: f64,
-) -> Heard {
+) -> Vec<Heard> {
     // Listener sample j plays at listener + j/RATE; the talker said sample i at
     // talker + i/RATE. With latency L (samples): i = j + offset - L.
     let offset = signed_samples(listener, talker);
-    let start = (skip_s * RATE as f64) as usize;
-    let end = recording.len();
-    assert!(end > start + RATE, "recording too short: {} samples", recording.len());
     let max_lag = (max_ms / 1000.0 * RATE as f64) as i64;
     let said = |j: usize, lag: i64| -> f32 {
         let i = j as i64 + offset - lag;
         if i < 0 { 0.0 } else { chirp.at(i as usize) }
     };
-    let score = |lag: i64, step: usize| -> f64 {
-        let (mut dot, mut heard, mut spoken) = (0.0f64, 0.0f64, 0.0f64);
-        for j in (start..end).step_by(step) {
-            let (r, s) = (f64::from(recording[j]), f64::from(said(j, lag)));
-            dot += r * s;
-            heard += r * r;
-            spoken += s * s;
+    let mut found = Vec::new();
+    let mut start = (skip_s * RATE as f64) as usize;
+    while start + RATE <= recording.len() {
+        let end = start + RATE;
+        let score = |lag: i64, step: usize| -> f64 {
+            let (mut dot, mut heard, mut spoken) = (0.0f64, 0.0f64, 0.0f64);
+            for j in (start..end).step_by(step) {
+                let (r, s) = (f64::from(recording[j]), f64::from(said(j, lag)));
+                dot += r * s;
+                heard += r * r;
+                spoken += s * s;
+            }
+            if heard == 0.0 || spoken == 0.0 { 0.0 } else { dot / (heard * spoken).sqrt() }
+        };
+        // Coarse (every 4th sample and lag), then fine around the best.
+        let mut best = (0i64, f64::MIN);
+        for lag in (0..=max_lag).step_by(4) {
+            let s = score(lag, 4);
+            if s > best.1 {
+                best = (lag, s);
+            }
         }
-        if heard == 0.0 || spoken == 0.0 { 0.0 } else { dot / (heard * spoken).sqrt() }
-    };
-    // Coarse (every 4th sample and lag), then fine around the best.
-    let mut best = (0i64, f64::MIN);
-    for lag in (0..=max_lag).step_by(4) {
-        let s = score(lag, 4);
-        if s > best.1 {
-            best = (lag, s);
+        let mut fine = (best.0, f64::MIN);
+        for lag in (best.0 - 4).max(0)..=(best.0 + 4) {
+            let s = score(lag, 1);
+            if s > fine.1 {
+                fine = (lag, s);
+            }
         }
+        found.push(Heard { latency_ms: fine.0 as f64 * 1000.0 / RATE as f64, similarity: fine.1 });
+        start = end;
     }
-    let mut fine = (best.0, f64::MIN);
-    for lag in (best.0 - 4).max(0)..=(best.0 + 4) {
-        let s = score(lag, 1);
-        if s > fine.1 {
-            fine = (lag, s);
-        }
-    }
-    Heard { latency_ms: fine.0 as f64 * 1000.0 / RATE as f64, similarity: fine.1 }
+    assert!(!found.is_empty(), "recording too short: {} samples", recording.len());
+    found
 }
 
 /// `a - b` in samples.
 fn signed_samples(a: Instant, b: Instant) -> i64 {
-    let nanos = if a >= b {
-        a.duration_since(b).as_nanos() as i64
-    } else {
-        -(b.duration_since(a).as_nanos() as i64)
-    };
+    let nanos =
+        if a >= b { a.duration_since(b).as_nanos() as i64 } else { -(b.duration_since(a).as_nanos() as i64) };
     nanos * RATE as i64 / 1_000_000_000
 }
 

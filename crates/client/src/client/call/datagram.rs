@@ -73,7 +73,8 @@ impl CallKey {
             other => DatagramError::Malformed(other.to_string()),
         })?;
         let stream = Stream::from_code(header.stream).ok_or(DatagramError::UnknownStream(header.stream))?;
-        let packet = MediaPacket { stream, seq: header.seq, timestamp: header.timestamp, payload: Bytes::from(plain) };
+        let packet =
+            MediaPacket { stream, seq: header.seq, timestamp: header.timestamp, payload: Bytes::from(plain) };
         Ok((header.member, packet))
     }
 }
@@ -81,7 +82,10 @@ impl CallKey {
 /// What arrived on the UDP socket.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Incoming<'a> {
-    Bound { member: u32, probe: u64 },
+    Bound {
+        member: u32,
+        probe: u64,
+    },
     /// Still sealed: open it with [`CallKey::open`].
     Media(&'a [u8]),
 }

@@ -45,11 +45,21 @@ const GOODBYE_WAIT: Duration = Duration::from_secs(3);
 /// What the conversation task hands a call.
 #[derive(Debug)]
 pub(crate) enum CallSignal {
-    Control { from: UserId, control: CallControl },
-    State { from: UserId, muted: bool, camera: bool },
+    Control {
+        from: UserId,
+        control: CallControl,
+    },
+    State {
+        from: UserId,
+        muted: bool,
+        camera: bool,
+    },
     Relay(RelayGrant),
     /// A sealed packet that came as a `MED` frame.
-    Media { from: UserId, data: Bytes },
+    Media {
+        from: UserId,
+        data: Bytes,
+    },
     Left(UserId),
 }
 
@@ -96,8 +106,10 @@ pub(crate) fn spawn(
         echo_cancellation: options.echo_cancellation,
         noise_suppression: options.noise_suppression,
     };
-    let capture = Capture::new(devices.audio_in).map_err(|e| Error::Invalid(format!("the microphone: {e}")))?;
-    let playback = Playback::new(devices.audio_out).map_err(|e| Error::Invalid(format!("the speaker: {e}")))?;
+    let capture =
+        Capture::new(devices.audio_in).map_err(|e| Error::Invalid(format!("the microphone: {e}")))?;
+    let playback =
+        Playback::new(devices.audio_out).map_err(|e| Error::Invalid(format!("the speaker: {e}")))?;
     let driver = Driver {
         call_id: call_id.clone(),
         conversation,
@@ -118,7 +130,9 @@ pub(crate) fn spawn(
         .name(format!("call {call_id}"))
         .spawn(move || match tokio::runtime::Builder::new_current_thread().enable_all().build() {
             Ok(runtime) => runtime.block_on(driver.run()),
-            Err(error) => driver.publish_end(CallEnd::Failed(format!("cannot start the call's runtime: {error}"))),
+            Err(error) => {
+                driver.publish_end(CallEnd::Failed(format!("cannot start the call's runtime: {error}")))
+            }
         })
         .map_err(|error| Error::Invalid(format!("cannot start the call's thread: {error}")))?;
     Ok(Call::new(call_id, commands, watch))
@@ -188,7 +202,11 @@ impl Driver {
     }
 
     /// A command from the handle, in any phase. `Some` ends the call.
-    async fn on_command(&mut self, command: Option<Command>, engine: Option<&mut CallEngine>) -> Option<Stop> {
+    async fn on_command(
+        &mut self,
+        command: Option<Command>,
+        engine: Option<&mut CallEngine>,
+    ) -> Option<Stop> {
         let goodbye = match self.snapshot.borrow().state {
             CallState::Ringing => CallCommand::Cancel,
             _ => CallCommand::Hangup,
@@ -260,7 +278,8 @@ impl Driver {
     /// Ringing (outgoing) and connecting: until the switchboard sends the relay details.
     async fn connect(&mut self) -> Result<RelayGrant, Stop> {
         let ringing = matches!(self.direction, Direction::Outgoing);
-        let mut deadline = tokio::time::Instant::now() + if ringing { self.ring_timeout } else { self.relay_timeout };
+        let mut deadline =
+            tokio::time::Instant::now() + if ringing { self.ring_timeout } else { self.relay_timeout };
         loop {
             tokio::select! {
                 command = self.commands.recv() => {
@@ -313,7 +332,11 @@ impl Driver {
             Ok(relay) => relay,
             Err(why) => return fail(why),
         };
-        let any = if relay.is_ipv4() { IpAddr::V4(Ipv4Addr::UNSPECIFIED) } else { IpAddr::V6(Ipv6Addr::UNSPECIFIED) };
+        let any = if relay.is_ipv4() {
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+        } else {
+            IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+        };
         let local = SocketAddr::new(any, 0);
         let socket = match UdpSocket::bind(local).await {
             Ok(socket) => socket,
@@ -408,7 +431,8 @@ impl Driver {
             media.on_datagram(&datagram, engine, now);
         }
         // Audio: exactly as many samples as real time says are due, both ways.
-        let due = (now.saturating_duration_since(media.started).as_nanos() * u128::from(RATE) / 1_000_000_000) as u64;
+        let due = (now.saturating_duration_since(media.started).as_nanos() * u128::from(RATE) / 1_000_000_000)
+            as u64;
         let mut count = due.saturating_sub(media.moved);
         if count > MAX_CATCH_UP {
             media.moved += count - MAX_CATCH_UP;
@@ -442,7 +466,8 @@ impl Driver {
         media.last_stats = now;
         media.stats.path = Some(media.chooser.sending());
         media.stats.path_switches = media.chooser.switches();
-        media.stats.relay_round_trip_ms = media.chooser.relay_round_trip().map(|rtt| rtt.as_secs_f32() * 1000.0);
+        media.stats.relay_round_trip_ms =
+            media.chooser.relay_round_trip().map(|rtt| rtt.as_secs_f32() * 1000.0);
         media.stats.media = engine.stats();
         media.stats.duration = now.saturating_duration_since(media.started);
         media.stats.device_error = self.capture.error.clone().or_else(|| self.playback.error.clone());

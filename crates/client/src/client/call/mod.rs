@@ -264,7 +264,8 @@ impl Call {
     /// Waits until `condition` holds (or the call ends); gives the snapshot that ended the wait.
     pub async fn wait_for(&self, mut condition: impl FnMut(&CallSnapshot) -> bool) -> CallSnapshot {
         let mut watch = self.snapshot.clone();
-        if let Ok(snapshot) = watch.wait_for(|s| condition(s) || matches!(s.state, CallState::Ended(_))).await {
+        if let Ok(snapshot) = watch.wait_for(|s| condition(s) || matches!(s.state, CallState::Ended(_))).await
+        {
             return snapshot.clone();
         }
         // The driver is gone; its last word stands.

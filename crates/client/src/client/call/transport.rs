@@ -128,8 +128,7 @@ impl PathChooser {
         let quiet = self.sending == Path::Udp
             && self.unanswered_since.is_none()
             && self.heard.is_some_and(|heard| now.saturating_duration_since(heard) >= QUIET);
-        let due =
-            quiet || self.last_probe.is_none_or(|last| now.saturating_duration_since(last) >= interval);
+        let due = quiet || self.last_probe.is_none_or(|last| now.saturating_duration_since(last) >= interval);
         if !due {
             return None;
         }
