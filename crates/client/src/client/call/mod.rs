@@ -269,8 +269,7 @@ impl Call {
             return snapshot.clone();
         }
         // The driver is gone; its last word stands.
-        let last = watch.borrow().clone();
-        last
+        watch.borrow().clone()
     }
 
     /// Waits until media flows; `Err` with the reason if the call ends first.
