@@ -343,7 +343,7 @@ fn reply<T>(reply: Reply<T>, result: Result<T, MenpError>) -> Option<MenpError> 
 impl Task {
     /// Hands a signal to a call's driver; a full queue drops it (only media fills one),
     /// and a driver that has finished is forgotten.
-    fn to_call(&mut self, call_id: &str, signal: CallSignal) {
+    fn signal_call(&mut self, call_id: &str, signal: CallSignal) {
         if let Some(driver) = self.calls.get(call_id)
             && let Err(mpsc::error::TrySendError::Closed(_)) = driver.try_send(signal)
         {
@@ -490,7 +490,7 @@ impl Task {
                     ConversationEvent::Invitation { from, application, body }
                 }
                 ImPayload::Call(control) => {
-                    self.to_call(
+                    self.signal_call(
                         &control.call_id,
                         CallSignal::Control { from: from.user_id, control: control.clone() },
                     );
@@ -508,7 +508,7 @@ impl Task {
                 }
                 ImPayload::Other => match call_state(&raw) {
                     Some((call_id, muted, camera)) if self.calls.contains_key(&call_id) => {
-                        self.to_call(&call_id, CallSignal::State { from: from.user_id, muted, camera });
+                        self.signal_call(&call_id, CallSignal::State { from: from.user_id, muted, camera });
                         return None;
                     }
                     _ => ConversationEvent::Other { from, message: raw },
@@ -516,7 +516,7 @@ impl Task {
             },
             SbEvent::Media { from, call_id, data } => {
                 if self.calls.contains_key(&call_id) {
-                    self.to_call(&call_id, CallSignal::Media { from, data });
+                    self.signal_call(&call_id, CallSignal::Media { from, data });
                     return None;
                 }
                 ConversationEvent::Media { from, call_id, data }
@@ -527,7 +527,7 @@ impl Task {
             }
             SbEvent::Relay(grant) => {
                 let call_id = grant.call_id.clone();
-                self.to_call(&call_id, CallSignal::Relay(grant.clone()));
+                self.signal_call(&call_id, CallSignal::Relay(grant.clone()));
                 ConversationEvent::CallRelay(grant)
             }
             SbEvent::Refused(reply) => ConversationEvent::Refused(reply),
