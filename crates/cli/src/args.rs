@@ -77,8 +77,28 @@ pub enum Command {
     },
     /// What arrived while you were away (reading deletes them).
     Alerts,
-    /// Stay online and print everything that happens.
-    Listen,
+    /// Stay online and print everything that happens; with --answer-calls, answer every
+    /// call with the given files (or the default sound devices).
+    Listen {
+        /// Accept every incoming call.
+        #[arg(long)]
+        answer_calls: bool,
+        #[command(flatten)]
+        media: CallMediaArgs,
+        /// With --answer-calls: stop after this many calls have ended.
+        #[arg(long, requires = "answer_calls")]
+        calls: Option<usize>,
+    },
+    /// Call a contact: plays --audio-in as your microphone and records what you hear to
+    /// --audio-out (default: the machine's sound devices); prints the call's statistics.
+    Call {
+        user: String,
+        #[command(flatten)]
+        media: CallMediaArgs,
+        /// Hang up after this many seconds (default: when the other side does, or Ctrl-C).
+        #[arg(long, value_name = "N")]
+        seconds: Option<f64>,
+    },
     /// Everything the server stores about you, as JSON.
     Export,
     /// Delete your account for good (the password confirms it).
@@ -102,6 +122,23 @@ pub enum Command {
     },
     /// Administrators: post a service notice to everyone online.
     Notice { text: String },
+}
+
+/// Where a call's sound and pictures come from and go to.
+#[derive(Args, Debug, Clone, Default)]
+pub struct CallMediaArgs {
+    /// A 16-bit PCM mono WAV file (16 or 48 kHz) to use as the microphone.
+    #[arg(long, value_name = "IN.wav")]
+    pub audio_in: Option<PathBuf>,
+    /// Where to record what you hear (48 kHz 16-bit mono WAV).
+    #[arg(long, value_name = "OUT.wav")]
+    pub audio_out: Option<PathBuf>,
+    /// A Y4M (4:2:0) video to use as the camera; makes the call a video call.
+    #[arg(long, value_name = "IN.y4m")]
+    pub video_in: Option<PathBuf>,
+    /// Where to write the other side's video (Y4M).
+    #[arg(long, value_name = "OUT.y4m")]
+    pub video_out: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -4,6 +4,7 @@
 mod args;
 mod commands;
 mod context;
+mod media;
 mod output;
 mod profile;
 
@@ -12,7 +13,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use args::{Cli, Command};
-use commands::{account, admin, contacts, files, talk};
+use commands::{account, admin, calls, contacts, files, talk};
 use context::Context;
 
 fn main() -> ExitCode {
@@ -63,7 +64,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::SendFile { user, path } => files::send_file(&cx, &user, &path).await,
         Command::ReceiveFiles { into, count } => files::receive_files(&cx, &into, count).await,
         Command::Alerts => account::alerts(&cx).await,
-        Command::Listen => talk::listen(&cx).await,
+        Command::Listen { answer_calls: false, .. } => talk::listen(&cx).await,
+        Command::Listen { answer_calls: true, media, calls: count } => {
+            calls::answer_calls(&cx, &media, count).await
+        }
+        Command::Call { user, media, seconds } => calls::call(&cx, &user, &media, seconds).await,
         Command::Export => account::export(&cx).await,
         Command::DeleteAccount => account::delete_account(&cx).await,
         Command::Ban { user, reason, until } => admin::ban(&cx, &user, reason, until.as_deref()).await,

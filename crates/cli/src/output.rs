@@ -79,7 +79,7 @@ fn conversation_json(event: &ConversationEvent) -> Value {
             json!({"event": "invitation", "from": from.user_id.to_string(), "application": application})
         }
         ConversationEvent::Call { from, control } => {
-            json!({"event": "call", "from": from.user_id.to_string(), "command": control.command.as_str(), "call_id": control.call_id})
+            json!({"event": "call", "from": from.user_id.to_string(), "command": control.command.as_str(), "call_id": control.call_id, "media": control.media.map(|m| m.as_str())})
         }
         ConversationEvent::Media { from, call_id, data } => {
             json!({"event": "media", "from": from.to_string(), "call_id": call_id, "bytes": data.len()})
@@ -188,7 +188,9 @@ fn conversation_text(event: &ConversationEvent) -> Option<String> {
             format!("* {} invites you to {application}", from.display_name)
         }
         ConversationEvent::Call { from, control } => match control.command {
-            CallCommand::Invite => format!("* {} is calling (not supported here)", from.display_name),
+            CallCommand::Invite => {
+                format!("* {} is calling (`mocha listen --answer-calls` answers calls)", from.display_name)
+            }
             other => format!("* call {}: {}", control.call_id, other.as_str()),
         },
         ConversationEvent::Media { .. } | ConversationEvent::CallRelay(_) => return None,

@@ -52,6 +52,10 @@ pub mod sb;
 mod trust;
 
 pub use client::{
+    AudioSink, AudioSource, Call, CallDevices, CallEnd, CallOptions, CallPath, CallSnapshot, CallState,
+    CallStats, Conditioner, LinkConditioner, MediaStats, PeerState, UdpBlock,
+};
+pub use client::{
     Backoff, Client, ClientConfig, ClientState, ConnectionState, Conversation, ConversationEvent,
     ConversationId, Credentials, DEFAULT_NOTIFICATION_PORT, Error, Event, FileOffer, RefreshTokenSaver, Ring,
     SignOutReason, TransferDirection, TransferEvent, presence_status, sha256_file,
@@ -59,6 +63,7 @@ pub use client::{
 pub use error::ClientError;
 pub use menp_error::MenpError;
 pub use mocha_api as api;
+pub use mocha_media as media;
 pub use mocha_proto as proto;
 pub use monitor::ProtocolMonitor;
 pub use network::Network;

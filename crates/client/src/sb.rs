@@ -217,9 +217,17 @@ impl SbConnection {
 
     /// `MSG`: sends any payload with the given acknowledgement mode.
     pub async fn send(&mut self, payload: &ImPayload, ack: AckMode) -> Result<Delivery, MenpError> {
+        self.send_message(&payload.to_message(), ack).await
+    }
+
+    /// `MSG`: sends a message as it is (for content types `ImPayload` has no form for).
+    pub async fn send_message(
+        &mut self,
+        message: &MessagePayload,
+        ack: AckMode,
+    ) -> Result<Delivery, MenpError> {
         let trid = self.connection.next_trid();
-        let frame = ClientCommand::Msg(client::Msg { trid, ack, payload: payload.to_message().to_bytes() })
-            .into_frame();
+        let frame = ClientCommand::Msg(client::Msg { trid, ack, payload: message.to_bytes() }).into_frame();
         if ack != AckMode::Always {
             self.connection.send_frame(&frame).await?;
             return Ok(Delivery::Unconfirmed);

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod calls;
 pub mod contacts;
 pub mod files;
 pub mod talk;

@@ -3,22 +3,28 @@
 //! [`Event::Conversation`], and streams accepted file transfers chunk by chunk between
 //! everything else, so chat keeps flowing during a transfer.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
 use mocha_api::UserId;
+use mocha_proto::MessagePayload;
 use mocha_proto::im::{CallCommand, CallControl, CallMedia, FileCommand, ImPayload, TextFormat};
 use mocha_proto::sb::client::AckMode;
 use tokio::sync::{mpsc, oneshot};
 
 use super::Shared;
+use super::call::{self, CONTENT_CALL_STATE, Call, CallDevices, CallDirection, CallOptions, CallSignal};
 use super::error::Error;
 use super::event::{ConversationEvent, ConversationId, Event};
 use super::transfer::{Action, PreparedFile, Transfers, control, new_id};
 use crate::MenpError;
 use crate::sb::{Delivery, Participant, SbConnection, SbEvent};
+
+/// How many signals may wait for a call's driver before media frames for it are dropped.
+const CALL_SIGNALS: usize = 256;
 
 /// How long the task waits on a quiet connection before looking again (no effect on
 /// behaviour; it only bounds each wait).
@@ -30,6 +36,11 @@ enum Request {
     Invite(String, Reply<String>),
     Send(ImPayload, AckMode, Reply<Delivery>),
     Media(String, Bytes, Reply<()>),
+    /// A call's packet over TLS: never waited on, dropped when the queue is full.
+    CallMedia(String, Bytes),
+    SendMessage(MessagePayload, AckMode, Reply<Delivery>),
+    /// Routes a call's control, state, relay details and media to its driver.
+    AttachCall(String, mpsc::Sender<CallSignal>, Reply<()>),
     SendFile(PreparedFile, Reply<String>),
     AcceptFile(String, PathBuf, Reply<PathBuf>),
     DeclineFile(String, Reply<()>),
@@ -161,6 +172,75 @@ impl Conversation {
         self.ask(|reply| Request::Media(call_id.to_string(), data, reply)).await
     }
 
+    /// Places a call to the conversation: rings the others (`INVITE`) and returns the
+    /// [`Call`], which rings until someone accepts, then carries media between `devices`
+    /// and the other side. Fails if there is nobody to ring.
+    pub async fn place_call(&self, options: CallOptions, devices: CallDevices) -> Result<Call, Error> {
+        let call_id = new_id("call");
+        let signals = self.attach_call(&call_id).await?;
+        let media = if options.video { CallMedia::Video } else { CallMedia::Audio };
+        match self.call_control(&call_id, CallCommand::Invite, Some(media)).await? {
+            Delivery::NotDelivered => {
+                return Err(Error::Invalid("there is nobody in the conversation to call".into()));
+            }
+            Delivery::Delivered | Delivery::Unconfirmed => {}
+        }
+        call::spawn(call_id, self.clone(), CallDirection::Outgoing, options, devices, signals)
+    }
+
+    /// Accepts a call `caller` invited you to ([`ConversationEvent::Call`] with
+    /// `CallCommand::Invite`); media flows between `devices` and the caller once the
+    /// switchboard has connected the call.
+    pub async fn accept_call(
+        &self,
+        caller: UserId,
+        call_id: &str,
+        options: CallOptions,
+        devices: CallDevices,
+    ) -> Result<Call, Error> {
+        let signals = self.attach_call(call_id).await?;
+        self.call_control(call_id, CallCommand::Accept, None).await?;
+        call::spawn(
+            call_id.to_string(),
+            self.clone(),
+            CallDirection::Incoming { caller },
+            options,
+            devices,
+            signals,
+        )
+    }
+
+    /// Declines a call you were invited to.
+    pub async fn decline_call(&self, call_id: &str) -> Result<(), Error> {
+        self.call_control(call_id, CallCommand::Decline, None).await.map(drop)
+    }
+
+    async fn attach_call(&self, call_id: &str) -> Result<mpsc::Receiver<CallSignal>, Error> {
+        let (signals, receiver) = mpsc::channel(CALL_SIGNALS);
+        self.ask(|reply| Request::AttachCall(call_id.to_string(), signals, reply)).await?;
+        Ok(receiver)
+    }
+
+    /// A call's sealed packet as a `MED` frame, without waiting; `false` if it was dropped.
+    pub(crate) fn send_media_nowait(&self, call_id: &str, data: Bytes) -> bool {
+        self.requests.try_send(Request::CallMedia(call_id.to_string(), data)).is_ok()
+    }
+
+    /// Tells the others whether your microphone is muted and your camera on.
+    pub(crate) async fn send_call_state(
+        &self,
+        call_id: &str,
+        muted: bool,
+        camera: bool,
+    ) -> Result<(), Error> {
+        let message = MessagePayload::default()
+            .with_header("Content-Type", CONTENT_CALL_STATE)
+            .with_header("Call-ID", call_id)
+            .with_header("Muted", if muted { "1" } else { "0" })
+            .with_header("Camera", if camera { "1" } else { "0" });
+        self.ask(|reply| Request::SendMessage(message, AckMode::Unacknowledged, reply)).await.map(drop)
+    }
+
     /// Leaves the conversation (`OUT`); [`ConversationEvent::Ended`] follows.
     pub async fn leave(&self) {
         let (done, left) = oneshot::channel();
@@ -188,7 +268,7 @@ async fn run(
     mut requests: mpsc::Receiver<Request>,
     participants: Arc<Mutex<Vec<Participant>>>,
 ) {
-    let mut task = Task { id, shared, participants, transfers: Transfers::default() };
+    let mut task = Task { id, shared, participants, transfers: Transfers::default(), calls: HashMap::new() };
     let outcome = loop {
         let sending = task.transfers.has_chunk_to_send();
         let step = tokio::select! {
@@ -235,6 +315,8 @@ struct Task {
     shared: Arc<Shared>,
     participants: Arc<Mutex<Vec<Participant>>>,
     transfers: Transfers,
+    /// Calls with a driver of their own (placed or accepted through [`Call`]).
+    calls: HashMap<String, mpsc::Sender<CallSignal>>,
 }
 
 /// Whether an error broke the connection (rather than refusing one request).
@@ -260,6 +342,16 @@ fn reply<T>(reply: Reply<T>, result: Result<T, MenpError>) -> Option<MenpError> 
 }
 
 impl Task {
+    /// Hands a signal to a call's driver; a full queue drops it (only media fills one),
+    /// and a driver that has finished is forgotten.
+    fn signal_call(&mut self, call_id: &str, signal: CallSignal) {
+        if let Some(driver) = self.calls.get(call_id)
+            && let Err(mpsc::error::TrySendError::Closed(_)) = driver.try_send(signal)
+        {
+            self.calls.remove(call_id);
+        }
+    }
+
     async fn emit(&self, event: ConversationEvent) {
         self.shared.emit(Event::Conversation { id: self.id, event }).await;
     }
@@ -284,6 +376,14 @@ impl Task {
             Request::Invite(who, answer) => reply(answer, sb.invite(&who).await),
             Request::Send(payload, ack, answer) => reply(answer, sb.send(&payload, ack).await),
             Request::Media(call_id, data, answer) => reply(answer, sb.send_media(&call_id, data).await),
+            Request::CallMedia(call_id, data) => sb.send_media(&call_id, data).await.err().filter(breaks),
+            Request::SendMessage(message, ack, answer) => reply(answer, sb.send_message(&message, ack).await),
+            Request::AttachCall(call_id, signals, answer) => {
+                self.calls.retain(|_, driver| !driver.is_closed());
+                self.calls.insert(call_id, signals);
+                let _ = answer.send(Ok(()));
+                None
+            }
             Request::SendFile(file, answer) => match sb.send(&file.offer(), AckMode::Always).await {
                 Ok(Delivery::NotDelivered) => {
                     let _ = answer
@@ -371,6 +471,9 @@ impl Task {
                 ConversationEvent::Joined(participant)
             }
             SbEvent::Left { user_id, reason } => {
+                for driver in self.calls.values() {
+                    let _ = driver.try_send(CallSignal::Left(user_id));
+                }
                 self.participants
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
@@ -387,7 +490,13 @@ impl Task {
                 ImPayload::Invitation { application, body } => {
                     ConversationEvent::Invitation { from, application, body }
                 }
-                ImPayload::Call(control) => ConversationEvent::Call { from, control },
+                ImPayload::Call(control) => {
+                    self.signal_call(
+                        &control.call_id,
+                        CallSignal::Control { from: from.user_id, control: control.clone() },
+                    );
+                    ConversationEvent::Call { from, control }
+                }
                 ImPayload::File(control) if control.command == FileCommand::Offer => {
                     match self.transfers.offer_received(from.user_id, &control) {
                         Some(offer) => ConversationEvent::FileOffered { from, offer },
@@ -398,18 +507,44 @@ impl Task {
                     let action = self.transfers.control_received(from.user_id, &control).await;
                     return self.act(sb, action).await;
                 }
-                ImPayload::Other => ConversationEvent::Other { from, message: raw },
+                ImPayload::Other => match call_state(&raw) {
+                    Some((call_id, muted, camera)) if self.calls.contains_key(&call_id) => {
+                        self.signal_call(&call_id, CallSignal::State { from: from.user_id, muted, camera });
+                        return None;
+                    }
+                    _ => ConversationEvent::Other { from, message: raw },
+                },
             },
-            SbEvent::Media { from, call_id, data } => ConversationEvent::Media { from, call_id, data },
+            SbEvent::Media { from, call_id, data } => {
+                if self.calls.contains_key(&call_id) {
+                    self.signal_call(&call_id, CallSignal::Media { from, data });
+                    return None;
+                }
+                ConversationEvent::Media { from, call_id, data }
+            }
             SbEvent::FileChunk { from, transfer_id, offset, data } => {
                 let action = self.transfers.chunk_received(from, &transfer_id, offset, &data).await;
                 return self.act(sb, action).await;
             }
-            SbEvent::Relay(grant) => ConversationEvent::CallRelay(grant),
+            SbEvent::Relay(grant) => {
+                let call_id = grant.call_id.clone();
+                self.signal_call(&call_id, CallSignal::Relay(grant.clone()));
+                ConversationEvent::CallRelay(grant)
+            }
             SbEvent::Refused(reply) => ConversationEvent::Refused(reply),
             SbEvent::Ended(reason) => ConversationEvent::Ended { reason: Some(reason) },
         };
         self.emit(event).await;
         None
     }
+}
+
+/// A call-state message's call id, mute and camera flags.
+fn call_state(message: &MessagePayload) -> Option<(String, bool, bool)> {
+    let mime = message.content_type()?.split(';').next()?.trim().to_ascii_lowercase();
+    if mime != CONTENT_CALL_STATE {
+        return None;
+    }
+    let flag = |name| message.header(name).map(|v| v.trim() == "1");
+    Some((message.header("Call-ID")?.to_string(), flag("Muted")?, flag("Camera")?))
 }

@@ -7,6 +7,7 @@
 //! call's future at most abandons that call, never the session.
 
 mod account;
+mod call;
 mod conversation;
 mod error;
 mod event;
@@ -23,6 +24,10 @@ use mocha_api::{Account, UserId};
 use mocha_proto::Status;
 use tokio::sync::{mpsc, oneshot, watch};
 
+pub use call::{
+    AudioSink, AudioSource, Call, CallDevices, CallEnd, CallOptions, CallSnapshot, CallState, CallStats,
+    Conditioner, LinkConditioner, MediaStats, Path as CallPath, PeerState, UdpBlock,
+};
 pub use conversation::Conversation;
 pub use error::Error;
 pub use event::{
