@@ -135,3 +135,90 @@ async fn mocha_call_and_listen_answer_calls_carry_each_wav_to_the_other() {
     // recording without the chirp scores near 0.
     assert!(heard_bob > 0.2 && heard_alice > 0.2, "alice heard {heard_bob:.3}, bob heard {heard_alice:.3}");
 }
+
+/// Writes `frames` of the test pattern (its frame counter drawn in) as a 30 fps Y4M file.
+fn write_pattern(path: &Path, frames: u64) {
+    use mocha_client::media::video::{TestPattern, Y4mWriter};
+    let pattern = TestPattern::new(320, 240, 30, 1).unwrap();
+    let mut y4m = Y4mWriter::new(std::io::BufWriter::new(std::fs::File::create(path).unwrap()), 30, 1);
+    for n in 0..frames {
+        y4m.write(&pattern.frame(n)).unwrap();
+    }
+    y4m.finish().unwrap();
+}
+
+/// The frame counters read back from a recorded Y4M file, in the order recorded.
+fn counters_in(path: &Path) -> Vec<u16> {
+    use mocha_client::media::video::{VideoSource, Y4mReader, read_counter};
+    let file = std::io::BufReader::new(std::fs::File::open(path).unwrap());
+    let mut y4m = Y4mReader::new(file).unwrap();
+    let mut counters = Vec::new();
+    while let Some(frame) = y4m.next_frame().unwrap() {
+        counters.push(read_counter(&frame).expect("a recorded frame shows the other side's pattern"));
+    }
+    counters
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_video_call_from_y4m_files_records_the_other_sides_pictures() {
+    let s = Server::start().await;
+    let (alice, bob) = (s.person("alice"), s.person("bob"));
+    alice.register_and_sign_in().await;
+    bob.register_and_sign_in().await;
+    alice.ok(&["contacts", "request", &bob.username]).await;
+    bob.ok(&["contacts", "accept", &alice.username]).await;
+    let files = tempfile::tempdir().unwrap();
+    let path = |name: &str| files.path().join(name).to_str().unwrap().to_string();
+    write_chirp(Path::new(&path("alice.wav")), 48_000, 300.0, 1800.0, 5);
+    write_chirp(Path::new(&path("bob.wav")), 48_000, 500.0, 2500.0, 5);
+    write_pattern(Path::new(&path("alice.y4m")), 150);
+    write_pattern(Path::new(&path("bob.y4m")), 150);
+
+    let mut listening = bob.spawn(&[
+        "listen",
+        "--answer-calls",
+        "--audio-in",
+        &path("bob.wav"),
+        "--audio-out",
+        &path("bob-heard.wav"),
+        "--video-in",
+        &path("bob.y4m"),
+        "--video-out",
+        &path("bob-saw.y4m"),
+        "--calls",
+        "1",
+    ]);
+    listening.expect_event("ready").await;
+    let call = alice
+        .ok(&[
+            "call",
+            &bob.username,
+            "--audio-in",
+            &path("alice.wav"),
+            "--audio-out",
+            &path("alice-heard.wav"),
+            "--video-in",
+            &path("alice.y4m"),
+            "--video-out",
+            &path("alice-saw.y4m"),
+            "--seconds",
+            "4",
+            "--json",
+        ])
+        .await;
+    let ended = call.json();
+    let stats = &ended["stats"];
+    println!("mocha call (video) statistics: {stats}");
+    assert_eq!(ended["reason"], "hung_up", "{}", call.stdout);
+    assert!(stats["video_frames_sent"].as_u64().unwrap() >= 60, "{stats}");
+    listening.expect_event("call_ended").await;
+    assert!(listening.finished().await);
+
+    for (who, file) in [("alice", "alice-saw.y4m"), ("bob", "bob-saw.y4m")] {
+        let seen = counters_in(Path::new(&path(file)));
+        println!("{who} saw {} frames, counters {:?}…", seen.len(), &seen[..seen.len().min(8)]);
+        assert!(seen.len() >= 45, "{who} saw only {} frames of a 4 s call at 30 fps", seen.len());
+        assert!(seen.windows(2).all(|w| w[1] > w[0]), "{who} saw frames out of order: {seen:?}");
+        assert!(*seen.last().unwrap() >= 60, "{who}'s last frame was number {}", seen.last().unwrap());
+    }
+}

@@ -229,6 +229,11 @@ pub fn stats_json(stats: &CallStats) -> Value {
         "received_tls": stats.received_tls,
         "rejected": stats.rejected,
         "send_failures": stats.send_failures,
+        "video_frames_sent": media.video.frames_sent,
+        "video_frames_received": media.video.frames_received,
+        "video_frames_shown": stats.frames_shown,
+        "video_freezes": media.video.freezes,
+        "video_bitrate_bps": media.video.bitrate_bps,
     })
 }
 
@@ -236,7 +241,7 @@ fn stats_text(stats: &CallStats) -> String {
     let media = &stats.media;
     let ms = |v: Option<f32>| v.map_or("-".to_string(), |v| format!("{v:.1} ms"));
     format!(
-        "  {:.1} s over {} ({} path switches)\n  loss {:.1} %, jitter {:.1} ms, round trip {}, relay round trip {}\n  packets sent {} UDP / {} TLS, received {} UDP / {} TLS, rejected {}{}",
+        "  {:.1} s over {} ({} path switches)\n  loss {:.1} %, jitter {:.1} ms, round trip {}, relay round trip {}\n  packets sent {} UDP / {} TLS, received {} UDP / {} TLS, rejected {}{}{}",
         stats.duration.as_secs_f32(),
         stats.path.map_or("-", |p| p.as_str()),
         stats.path_switches,
@@ -249,6 +254,14 @@ fn stats_text(stats: &CallStats) -> String {
         stats.received_udp,
         stats.received_tls,
         stats.rejected,
+        if media.video.frames_sent + media.video.frames_received > 0 {
+            format!(
+                "\n  video: {} frames sent, {} received, {} shown, {} freezes",
+                media.video.frames_sent, media.video.frames_received, stats.frames_shown, media.video.freezes
+            )
+        } else {
+            String::new()
+        },
         stats.device_error.as_ref().map_or(String::new(), |e| format!("\n  {e}")),
     )
 }

@@ -16,12 +16,15 @@ use mocha_proto::im::{CallCommand, CallControl};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot, watch};
 
+use mocha_media::engine::LiveVideo;
+use mocha_media::video::Frame;
 use mocha_media::{CallEngine, EngineConfig};
 
 use super::conditioner::Direction as LinkDirection;
 use super::datagram::{self, CallKey, Incoming};
 use super::devices::{Capture, Playback};
 use super::transport::{Path, PathChooser};
+use super::video::{VideoFeed, VideoOut};
 use super::{
     Call, CallDevices, CallEnd, CallOptions, CallSnapshot, CallState, CallStats, Command, PeerState,
 };
@@ -41,6 +44,10 @@ const MAX_CATCH_UP: u64 = RATE / 5;
 const RECEIVE_BUFFER: usize = 2048;
 /// How long a goodbye (`HANGUP`, `CANCEL`) may take before the driver gives up on it.
 const GOODBYE_WAIT: Duration = Duration::from_secs(3);
+
+/// Every call's engine carries the video pipeline: an audio call simply has no camera,
+/// and the other side may still turn one on.
+type Engine = CallEngine<LiveVideo>;
 
 /// What the conversation task hands a call.
 #[derive(Debug)]
@@ -110,6 +117,8 @@ pub(crate) fn spawn(
         Capture::new(devices.audio_in).map_err(|e| Error::Invalid(format!("the microphone: {e}")))?;
     let playback =
         Playback::new(devices.audio_out).map_err(|e| Error::Invalid(format!("the speaker: {e}")))?;
+    let video_in = devices.video_in.map(VideoFeed::start).transpose().map_err(Error::Invalid)?;
+    let video_out = devices.video_out.map(VideoOut::new);
     let driver = Driver {
         call_id: call_id.clone(),
         conversation,
@@ -119,6 +128,8 @@ pub(crate) fn spawn(
         relay_timeout: options.relay_timeout,
         capture,
         playback,
+        video_in,
+        video_out,
         outbound,
         inbound,
         signals,
@@ -147,6 +158,8 @@ struct Driver {
     relay_timeout: Duration,
     capture: Capture,
     playback: Playback,
+    video_in: Option<VideoFeed>,
+    video_out: Option<VideoOut>,
     outbound: LinkDirection,
     inbound: LinkDirection,
     signals: mpsc::Receiver<CallSignal>,
@@ -184,7 +197,10 @@ impl Driver {
     fn publish_end(mut self, end: CallEnd) {
         // The speaker finishes (a WAV file gets its final length) before anyone hears it is over.
         self.playback.finish();
-        let error = self.capture.error.take().or(self.playback.error.take());
+        // Likewise the video output: dropping it flushes a file before the end is announced.
+        let video_error = self.video_error();
+        drop(self.video_out.take());
+        let error = self.capture.error.take().or(self.playback.error.take()).or(video_error);
         let Driver { snapshot, hang_up_waiter, .. } = self;
         snapshot.send_modify(|s| {
             s.state = CallState::Ended(end);
@@ -197,16 +213,17 @@ impl Driver {
         }
     }
 
+    fn video_error(&self) -> Option<String> {
+        let camera = self.video_in.as_ref().and_then(|feed| feed.error.clone());
+        camera.or_else(|| self.video_out.as_ref().and_then(|out| out.error.clone()))
+    }
+
     fn is_peer(&self, user: UserId) -> bool {
         self.snapshot.borrow().peer.user.is_none_or(|peer| peer == user)
     }
 
     /// A command from the handle, in any phase. `Some` ends the call.
-    async fn on_command(
-        &mut self,
-        command: Option<Command>,
-        engine: Option<&mut CallEngine>,
-    ) -> Option<Stop> {
+    async fn on_command(&mut self, command: Option<Command>, engine: Option<&mut Engine>) -> Option<Stop> {
         let goodbye = match self.snapshot.borrow().state {
             CallState::Ringing => CallCommand::Cancel,
             _ => CallCommand::Hangup,
@@ -343,7 +360,7 @@ impl Driver {
             Err(error) => return fail(format!("cannot open a UDP socket: {error}")),
         };
         let started = Instant::now();
-        let mut engine = match CallEngine::new(self.config, started) {
+        let mut engine = match Engine::new_video(self.config, started) {
             Ok(engine) => engine,
             Err(error) => return fail(error.to_string()),
         };
@@ -365,6 +382,7 @@ impl Driver {
             stats: CallStats::default(),
             capture: Vec::new(),
             playback: Vec::new(),
+            frames: Vec::new(),
         };
         self.snapshot.send_modify(|s| {
             s.state = CallState::Active;
@@ -426,7 +444,7 @@ impl Driver {
         }
     }
 
-    fn tick(&mut self, media: &mut Media, engine: &mut CallEngine, now: Instant) {
+    fn tick(&mut self, media: &mut Media, engine: &mut Engine, now: Instant) {
         while let Some(datagram) = self.inbound.pop(now) {
             media.on_datagram(&datagram, engine, now);
         }
@@ -448,6 +466,19 @@ impl Driver {
             self.playback.give(&media.playback);
             media.moved += count as u64;
         }
+        // Video: camera frames as their time comes; the other side's, when their sound plays.
+        if let Some(feed) = &mut self.video_in {
+            media.frames.clear();
+            feed.due(now.saturating_duration_since(media.started), &mut media.frames);
+            for frame in media.frames.drain(..) {
+                engine.push_video_frame(frame, now);
+            }
+        }
+        if let Some(frame) = engine.pull_video_frame(now)
+            && let Some(out) = &mut self.video_out
+        {
+            out.show(&frame);
+        }
         // Network: the engine's packets on the chosen path, then probes.
         for packet in engine.poll_transmit(now) {
             media.send(&packet, &self.conversation, &self.call_id, &mut self.outbound, now);
@@ -462,7 +493,7 @@ impl Driver {
         }
     }
 
-    fn publish_stats(&self, media: &mut Media, engine: &CallEngine, now: Instant) {
+    fn publish_stats(&self, media: &mut Media, engine: &Engine, now: Instant) {
         media.last_stats = now;
         media.stats.path = Some(media.chooser.sending());
         media.stats.path_switches = media.chooser.switches();
@@ -470,7 +501,9 @@ impl Driver {
             media.chooser.relay_round_trip().map(|rtt| rtt.as_secs_f32() * 1000.0);
         media.stats.media = engine.stats();
         media.stats.duration = now.saturating_duration_since(media.started);
-        media.stats.device_error = self.capture.error.clone().or_else(|| self.playback.error.clone());
+        media.stats.device_error =
+            self.capture.error.clone().or_else(|| self.playback.error.clone()).or_else(|| self.video_error());
+        media.stats.frames_shown = self.video_out.as_ref().map_or(0, |out| out.shown);
         let stats = media.stats.clone();
         self.snapshot.send_modify(|s| s.stats = stats);
     }
@@ -491,6 +524,7 @@ struct Media {
     stats: CallStats,
     capture: Vec<f32>,
     playback: Vec<f32>,
+    frames: Vec<Frame>,
 }
 
 impl Media {
@@ -525,7 +559,7 @@ impl Media {
         }
     }
 
-    fn on_datagram(&mut self, datagram: &[u8], engine: &mut CallEngine, now: Instant) {
+    fn on_datagram(&mut self, datagram: &[u8], engine: &mut Engine, now: Instant) {
         match datagram::classify(datagram) {
             Ok(Incoming::Bound { member, probe }) if member == self.key.member() => {
                 self.chooser.heard(now);
@@ -539,7 +573,7 @@ impl Media {
         }
     }
 
-    fn open(&mut self, sealed: &[u8], path: Path, engine: &mut CallEngine, now: Instant) {
+    fn open(&mut self, sealed: &[u8], path: Path, engine: &mut Engine, now: Instant) {
         let Ok((member, packet)) = self.key.open(sealed) else {
             self.stats.rejected += 1;
             return;

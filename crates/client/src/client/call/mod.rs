@@ -15,6 +15,7 @@ mod datagram;
 mod devices;
 mod driver;
 mod transport;
+mod video;
 
 use std::time::{Duration, Instant};
 
@@ -24,6 +25,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 pub use conditioner::{Conditioner, LinkConditioner, UdpBlock};
 pub use mocha_media::CallStats as MediaStats;
 pub use mocha_media::audio::{AudioSink, AudioSource};
+pub use mocha_media::video::{Frame as VideoFrame, VideoSink, VideoSource};
 pub use transport::Path;
 
 pub(crate) use driver::{CallSignal, Direction as CallDirection, spawn};
@@ -71,12 +73,16 @@ impl CallOptions {
     }
 }
 
-/// What the call's driver moves sound between: a microphone and a speaker (cpal
-/// devices, WAV files or synthetic ones from `mocha_media::audio`), at any rate the
-/// resampler takes (8–192 kHz). Video devices are not wired into calls yet.
+/// What the call's driver moves sound and pictures between: a microphone and a speaker
+/// (cpal devices, WAV files or synthetic ones from `mocha_media::audio`), at any rate the
+/// resampler takes (8–192 kHz); and, for a video call, a camera (or a Y4M file or a test
+/// pattern, read on a thread of its own, so a camera may block) and where the other
+/// side's pictures go (a window, a Y4M file, a recorder).
 pub struct CallDevices {
     pub audio_in: Box<dyn AudioSource>,
     pub audio_out: Box<dyn AudioSink>,
+    pub video_in: Option<Box<dyn VideoSource + Send>>,
+    pub video_out: Option<Box<dyn VideoSink + Send>>,
 }
 
 impl std::fmt::Debug for CallDevices {
@@ -84,13 +90,27 @@ impl std::fmt::Debug for CallDevices {
         f.debug_struct("CallDevices")
             .field("audio_in_rate", &self.audio_in.sample_rate())
             .field("audio_out_rate", &self.audio_out.sample_rate())
+            .field("video_in", &self.video_in.is_some())
+            .field("video_out", &self.video_out.is_some())
             .finish()
     }
 }
 
 impl CallDevices {
     pub fn audio(audio_in: impl AudioSource + 'static, audio_out: impl AudioSink + 'static) -> Self {
-        Self { audio_in: Box::new(audio_in), audio_out: Box::new(audio_out) }
+        Self { audio_in: Box::new(audio_in), audio_out: Box::new(audio_out), video_in: None, video_out: None }
+    }
+
+    /// Adds a camera and a place for the other side's pictures (either may be absent:
+    /// a call can show without sending, or send without showing).
+    pub fn with_video(
+        mut self,
+        video_in: Option<Box<dyn VideoSource + Send>>,
+        video_out: Option<Box<dyn VideoSink + Send>>,
+    ) -> Self {
+        self.video_in = video_in;
+        self.video_out = video_out;
+        self
     }
 }
 
@@ -186,9 +206,11 @@ pub struct CallStats {
     pub rejected: u64,
     /// Packets that could not be sent (a full queue towards the conversation, a socket error).
     pub send_failures: u64,
-    /// The first failure of the microphone or the speaker (a WAV file that could not be
-    /// written, say); the call goes on with silence.
+    /// The first failure of the microphone, the speaker, the camera or the video output
+    /// (a WAV file that could not be written, say); the call goes on without it.
     pub device_error: Option<String>,
+    /// The other side's pictures handed to the video output.
+    pub frames_shown: u64,
     /// How long media has flowed.
     pub duration: Duration,
 }
