@@ -1,7 +1,7 @@
 //! A call's devices from the command line's flags: WAV files, or the machine's default
 //! microphone and speaker when no file is given; Y4M files for video.
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Context as _, Result};
 use mocha_client::CallDevices;
 use std::fs::File;
 use std::io::{BufReader, BufWriter};

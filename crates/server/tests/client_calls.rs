@@ -38,7 +38,8 @@ fn in_conversation<T>(
 
 struct Talking {
     alice: Client,
-    alice_events: Events,
+    /// Kept so Alice's event stream stays open for the whole test.
+    _alice_events: Events,
     bob: Client,
     bob_events: Events,
     a: Conversation,
@@ -56,7 +57,7 @@ async fn alice_and_bob_talking(t: &TestServer) -> Talking {
     alice_events
         .expect(in_conversation(a.id(), |e| matches!(e, ConversationEvent::Joined(_)).then_some(())))
         .await;
-    Talking { alice, alice_events, bob, bob_events, a, b }
+    Talking { alice, _alice_events: alice_events, bob, bob_events, a, b }
 }
 
 /// A side of a call: its handle and what its speaker played.

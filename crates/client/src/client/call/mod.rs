@@ -25,7 +25,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 pub use conditioner::{Conditioner, LinkConditioner, UdpBlock};
 pub use mocha_media::CallStats as MediaStats;
 pub use mocha_media::audio::{AudioSink, AudioSource};
-pub use mocha_media::video::{Frame as VideoFrame, VideoSink, VideoSource};
+pub use mocha_media::video::{VideoSink, VideoSource};
 pub use transport::Path;
 
 pub(crate) use driver::{CallSignal, Direction as CallDirection, spawn};
