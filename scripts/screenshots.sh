@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Screenshots of Mocha Messenger for the README: starts a server and two clients
 # (Alice and Carol) under Xvfb, a scripted chat partner (Bob), and saves the sign-in
-# window, the contact list and a conversation to docs/screenshots/.
+# window, the contact list, a conversation (emoticons as pictures), the app's own file
+# picker (Xvfb has no desktop portal) and the options to docs/screenshots/.
 # A script for people, not CI. Needs (Debian/Ubuntu):
 #   apt-get install xvfb x11-utils xauth imagemagick xdotool curl libgl1-mesa-dri libegl-mesa0
 set -euo pipefail
@@ -96,11 +97,24 @@ for _ in $(seq 50); do
   sleep 0.2
 done
 [ -n "$chat" ] || { echo "no conversation window appeared" >&2; exit 1; }
-xdotool windowsize "$chat" 560 560; xdotool windowmove "$chat" 410 0
-sleep 6
+xdotool windowsize "$chat" 620 580; xdotool windowmove "$chat" 410 0
+sleep 7
 shoot "$chat" conversation.png
 xdotool windowmove "$chat" 410 80; sleep 1
-import -window root -crop 1000x780+0+0 +repage "$out/desktop.png"; echo "saved $out/desktop.png"
+import -window root -crop 1040x780+0+0 +repage "$out/desktop.png"; echo "saved $out/desktop.png"
+
+# "Send a file…" in the conversation's toolbar opens the app's own picker here.
+xdotool windowactivate --sync "$chat" 2>/dev/null || true
+xdotool mousemove --window "$chat" ${PICKER_X:-122} ${PICKER_Y:-84} click 1; sleep 2
+picker=$(xdotool search --onlyvisible --name "^Send a file to Bob$" 2>/dev/null | head -1 || true)
+if [ -n "$picker" ]; then
+  xdotool windowmove "$picker" 520 160; sleep 1
+  shoot "$picker" file-picker.png
+  xdotool windowclose "$picker" 2>/dev/null || xdotool key --window "$picker" Escape || true
+  sleep 1
+else
+  echo "the file picker did not open (toolbar positions moved? set PICKER_X/PICKER_Y)" >&2
+fi
 
 # Tools › Options… opens the options in a window of their own.
 xdotool windowactivate --sync "$alice" 2>/dev/null || true
