@@ -484,7 +484,7 @@ fn picker_window(app: &mut MessengerApp, ctx: &egui::Context, view: &mut Convers
 }
 
 /// The picker's contents; returns what to do and whether it closes.
-fn picker(
+fn picker_contents(
     ui: &mut egui::Ui,
     picker: &mut FilePicker,
     places: &[(String, std::path::PathBuf)],

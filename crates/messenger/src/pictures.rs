@@ -357,7 +357,7 @@ pub fn emoticon_shapes(rect: Rect, emoticon: Emoticon) -> Vec<Shape> {
         Emoticon::Heart => heart(&mut c, false),
         Emoticon::BrokenHeart => heart(&mut c, true),
         Emoticon::Coffee => {
-            c = Canvas::new(rect, Rect::from_min_max(pos2(0.0, 13.0), pos2(48.0, 62.0)));
+            c = Canvas::new(rect, Rect::from_min_max(pos2(0.0, 12.0), pos2(52.0, 64.0)));
             paint_cup(&mut c);
         }
         face => paint_face(&mut c, face),

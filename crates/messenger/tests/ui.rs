@@ -86,7 +86,8 @@ fn sign_in_presence_chat_files_and_options() {
     wait_for_label(&mut h, "Bob is typing…");
     t.runtime.block_on(bob_chat.send_text("hi Alice (Y)")).unwrap();
     wait_for_label(&mut h, "hi Alice");
-    let thumbs = h.query_all_by_label("thumbs up emoticon").filter(|n| n.accesskit_node().role() == Role::Image);
+    let thumbs =
+        h.query_all_by_label("thumbs up emoticon").filter(|n| n.accesskit_node().role() == Role::Image);
     assert_eq!(thumbs.count(), 1, "Bob's (Y) is one picture");
     assert!(h.query_by_label_contains("(Y)").is_none(), "the code is not shown as text");
     // Her own ":)" is a picture too.
