@@ -53,7 +53,12 @@ start_client() { # $1 name; settings in $work/$1
 {"sign_in": {"server": "$server", "ca_certificate": "$ca", "remember_me": false},
  "updates": {"check_at_sign_in": false}}
 JSON
-  MOCHA_MESSENGER_CONFIG_DIR="$work/$1" "$target/mocha-messenger" >"$work/$1.log" 2>&1 &
+  # A home folder of their own, with a few files for the file picker to show.
+  mkdir -p "$work/$1/home/Documents" "$work/$1/home/Pictures" "$work/$1/home/Downloads"
+  printf 'espresso, latte, mocha\n' >"$work/$1/home/coffee-menu.txt"
+  head -c 48000 /dev/zero >"$work/$1/home/Pictures/beans.jpg"
+  head -c 2300 /dev/zero >"$work/$1/home/order-for-friday.pdf"
+  HOME="$work/$1/home" MOCHA_MESSENGER_CONFIG_DIR="$work/$1" "$target/mocha-messenger" >"$work/$1.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 100); do xdotool search --sync --onlyvisible --name "Mocha Messenger" >/dev/null 2>&1 && break; sleep 0.2; done
   sleep 2
@@ -110,8 +115,9 @@ picker=$(xdotool search --onlyvisible --name "^Send a file to Bob$" 2>/dev/null 
 if [ -n "$picker" ]; then
   xdotool windowmove "$picker" 520 160; sleep 1
   shoot "$picker" file-picker.png
-  xdotool windowclose "$picker" 2>/dev/null || xdotool key --window "$picker" Escape || true
-  sleep 1
+  # Its Cancel button (destroying the X window under winit, with no window manager to
+  # ask it politely, would take the whole app down).
+  xdotool mousemove --window "$picker" 110 379 click 1; sleep 1
 else
   echo "the file picker did not open (toolbar positions moved? set PICKER_X/PICKER_Y)" >&2
 fi
