@@ -19,6 +19,7 @@
 pub mod announce;
 pub mod app;
 pub mod backend;
+pub mod call;
 pub mod conversation;
 pub mod devices;
 pub mod emoticons;

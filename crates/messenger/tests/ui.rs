@@ -101,6 +101,18 @@ fn sign_in_presence_chat_files_and_options() {
     wait_for_label(&mut h, "Bob has just sent you a nudge.");
     assert!(cued(&cues, |c| *c == Cue::Sound(Sound::Nudge)));
 
+    // The Emoticons menu types a code into the message; it goes out as text, and shows
+    // as a picture in Alice's own history (next to Bob's).
+    click(&mut h, "Emoticons");
+    click(&mut h, "Insert heart");
+    click(&mut h, "Send");
+    let text = t.expect(&mut bob_events, |e| match e {
+        Event::Conversation { event: ConversationEvent::Text { text, .. }, .. } => Some(text.clone()),
+        _ => None,
+    });
+    assert_eq!(text, "(L)");
+    wait_until(&mut h, "Alice's heart shown", |h| h.query_all_by_label("heart emoticon").count() == 1);
+
     // Alice sends a small file through the picker: it opens in the outbox, a folder
     // opens and Up comes back, the file is chosen and sent; Bob accepts it and it
     // arrives whole.
