@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Screenshots of Mocha Messenger for the README: starts a server and two clients
 # (Alice and Carol) under Xvfb, a scripted chat partner (Bob), and saves the sign-in
-# window, the contact list and a conversation to docs/screenshots/.
+# window, the contact list, a conversation (emoticons as pictures), the app's own file
+# picker (Xvfb has no desktop portal) and the options to docs/screenshots/.
 # A script for people, not CI. Needs (Debian/Ubuntu):
 #   apt-get install xvfb x11-utils xauth imagemagick xdotool curl libgl1-mesa-dri libegl-mesa0
 set -euo pipefail
@@ -52,7 +53,12 @@ start_client() { # $1 name; settings in $work/$1
 {"sign_in": {"server": "$server", "ca_certificate": "$ca", "remember_me": false},
  "updates": {"check_at_sign_in": false}}
 JSON
-  MOCHA_MESSENGER_CONFIG_DIR="$work/$1" "$target/mocha-messenger" >"$work/$1.log" 2>&1 &
+  # A home folder of their own, with a few files for the file picker to show.
+  mkdir -p "$work/$1/home/Documents" "$work/$1/home/Pictures" "$work/$1/home/Downloads"
+  printf 'espresso, latte, mocha\n' >"$work/$1/home/coffee-menu.txt"
+  head -c 48000 /dev/zero >"$work/$1/home/Pictures/beans.jpg"
+  head -c 2300 /dev/zero >"$work/$1/home/order-for-friday.pdf"
+  HOME="$work/$1/home" MOCHA_MESSENGER_CONFIG_DIR="$work/$1" "$target/mocha-messenger" >"$work/$1.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 100); do xdotool search --sync --onlyvisible --name "Mocha Messenger" >/dev/null 2>&1 && break; sleep 0.2; done
   sleep 2
@@ -96,11 +102,25 @@ for _ in $(seq 50); do
   sleep 0.2
 done
 [ -n "$chat" ] || { echo "no conversation window appeared" >&2; exit 1; }
-xdotool windowsize "$chat" 560 560; xdotool windowmove "$chat" 410 0
-sleep 6
+xdotool windowsize "$chat" 620 580; xdotool windowmove "$chat" 410 0
+sleep 7
 shoot "$chat" conversation.png
 xdotool windowmove "$chat" 410 80; sleep 1
-import -window root -crop 1000x780+0+0 +repage "$out/desktop.png"; echo "saved $out/desktop.png"
+import -window root -crop 1040x780+0+0 +repage "$out/desktop.png"; echo "saved $out/desktop.png"
+
+# "Send a file…" in the conversation's toolbar opens the app's own picker here.
+xdotool windowactivate --sync "$chat" 2>/dev/null || true
+xdotool mousemove --window "$chat" ${PICKER_X:-122} ${PICKER_Y:-84} click 1; sleep 2
+picker=$(xdotool search --onlyvisible --name "^Send a file to Bob$" 2>/dev/null | head -1 || true)
+if [ -n "$picker" ]; then
+  xdotool windowmove "$picker" 520 160; sleep 1
+  shoot "$picker" file-picker.png
+  # Its Cancel button (destroying the X window under winit, with no window manager to
+  # ask it politely, would take the whole app down).
+  xdotool mousemove --window "$picker" 110 379 click 1; sleep 1
+else
+  echo "the file picker did not open (toolbar positions moved? set PICKER_X/PICKER_Y)" >&2
+fi
 
 # Tools › Options… opens the options in a window of their own.
 xdotool windowactivate --sync "$alice" 2>/dev/null || true

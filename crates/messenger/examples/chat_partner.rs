@@ -33,6 +33,8 @@ async fn main() -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_millis(500)).await;
     chat.send_nudge().await?;
     chat.send_text("I'll bring the beans (Y)").await?;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    chat.send_text("(coffee) ;) <3").await?;
     tokio::time::sleep(Duration::from_secs(600)).await;
     Ok(())
 }

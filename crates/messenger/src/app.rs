@@ -15,6 +15,7 @@ use crate::backend::{Backend, BackendConfig};
 use crate::devices::DeviceLists;
 use crate::intent::{Connection, Intent};
 use crate::model::{AppModel, Cue, Screen, SecretStoreState, contact_name, presence_label, status_label};
+use crate::pictures;
 use crate::platform::SecretStore;
 use crate::settings::{ClientOptions, GroupBy, InitialStatus, OptionsFile, SortBy};
 use crate::theme;
@@ -29,6 +30,11 @@ pub struct AppEnv {
     pub devices: Option<DeviceLists>,
     /// `None`: the machine's sound output and desktop notifications.
     pub announcer: Option<Announcer>,
+    /// `None`: use the system's file dialog where it can be shown; `Some(Err(why))`
+    /// always uses the app's own picker (tests).
+    pub file_dialog: Option<Result<(), String>>,
+    /// `None`: the machine's home, Documents… folders for the app's own picker.
+    pub places: Option<Vec<(String, std::path::PathBuf)>>,
 }
 
 impl AppEnv {
@@ -39,6 +45,8 @@ impl AppEnv {
             secret_store: None,
             devices: None,
             announcer: None,
+            file_dialog: None,
+            places: None,
         }
     }
 }
@@ -75,6 +83,8 @@ impl MessengerApp {
                 secret_store: env.secret_store,
                 monitor: monitor.clone(),
                 devices: env.devices,
+                file_dialog: env.file_dialog,
+                places: env.places,
             },
             ctx.clone(),
         );
@@ -281,17 +291,23 @@ impl MessengerApp {
     fn sign_in_window(&mut self, ui: &mut egui::Ui) {
         theme::band(ui, |ui| {
             ui.horizontal(|ui| {
-                theme::avatar(ui, "Mocha", Some(PresenceStatus::Online), 44.0);
+                pictures::logo(ui, 46.0);
                 ui.vertical(|ui| {
-                    ui.label(RichText::new("Mocha Messenger").size(20.0).strong().color(Color32::WHITE));
-                    ui.label(RichText::new("Sign in to see who's online").color(Color32::WHITE));
+                    wordmark(ui);
+                    ui.label(theme::on_band_muted("Sign in to see who's online"));
                 });
             });
         });
+        ui.add_space(14.0);
+        // The picture the classic client showed above the form: yours once it knows
+        // you, the Mocha cup until then.
+        ui.vertical_centered(|ui| pictures::logo_picture(ui, 104.0));
         ui.add_space(10.0);
-        theme::pane().show(ui, |ui| {
-            ui.set_max_width(340.0);
-            self.sign_in_form(ui);
+        ui.vertical_centered(|ui| {
+            ui.set_max_width(360.0);
+            theme::pane().show(ui, |ui| {
+                ui.with_layout(egui::Layout::top_down(egui::Align::Min), |ui| self.sign_in_form(ui));
+            });
         });
     }
 
@@ -373,8 +389,7 @@ impl MessengerApp {
             });
             ui.add_space(4.0);
             let enter = password.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-            let button =
-                egui::Button::new(RichText::new("Sign in").strong()).min_size(egui::vec2(96.0, 26.0));
+            let button = theme::primary_button("Sign in").min_size(egui::vec2(110.0, 28.0));
             if ui.add(button).clicked() || enter {
                 self.sign_in();
             }
@@ -386,7 +401,7 @@ impl MessengerApp {
             });
         }
         if let Some(error) = &self.model.form.error {
-            ui.colored_label(Color32::from_rgb(200, 40, 40), error);
+            ui.colored_label(theme::DANGER, error);
         }
     }
 
@@ -423,7 +438,7 @@ impl MessengerApp {
         let Some(state) = self.model.state.clone() else { return };
         theme::band(ui, |ui| self.me(ui, &state));
         if let mocha_client::ConnectionState::Reconnecting { attempt } = state.connection {
-            ui.colored_label(Color32::from_rgb(200, 120, 0), format!("Reconnecting… (attempt {attempt})"));
+            ui.colored_label(theme::CARAMEL_DARK, format!("Reconnecting… (attempt {attempt})"));
         }
         self.update_banner(ui);
         self.requests(ui, &state);
@@ -438,21 +453,25 @@ impl MessengerApp {
         self.notices(ui);
     }
 
-    /// The top band: picture, name, status and personal message.
+    /// The top band: picture, name, status and personal message, the logo at the right.
     fn me(&mut self, ui: &mut egui::Ui, state: &mocha_client::ClientState) {
-        let white = Color32::WHITE;
         ui.horizontal(|ui| {
-            theme::avatar(
+            pictures::buddy_picture(
                 ui,
                 &state.account.display_name,
                 PresenceStatus::from_code(state.status.code()),
-                52.0,
+                60.0,
             );
             ui.vertical(|ui| {
-                ui.label(RichText::new(&state.account.display_name).size(17.0).strong().color(white));
-                ui.label(RichText::new(&state.account.username).small().color(white));
                 ui.horizontal(|ui| {
-                    let label = ui.label(RichText::new("Status:").color(white));
+                    ui.label(theme::on_band(&state.account.display_name).size(17.0).strong());
+                    ui.with_layout(egui::Layout::right_to_left(egui::Align::Min), |ui| {
+                        pictures::logo(ui, 30.0)
+                    });
+                });
+                ui.label(theme::on_band_muted(&state.account.username).small());
+                ui.horizontal(|ui| {
+                    let label = ui.label(theme::on_band("Status:"));
                     let mut status = state.status;
                     egui::ComboBox::from_id_salt("status")
                         .selected_text(status_label(status))
@@ -470,7 +489,7 @@ impl MessengerApp {
             });
         });
         ui.horizontal(|ui| {
-            let label = ui.label(RichText::new("Personal message:").color(white));
+            let label = ui.label(theme::on_band("Personal message:"));
             let edit = ui
                 .add(
                     egui::TextEdit::singleline(&mut self.model.personal_message_draft)
@@ -535,13 +554,15 @@ impl MessengerApp {
 
     fn update_banner(&mut self, ui: &mut egui::Ui) {
         let Some(offer) = self.model.update.clone() else { return };
-        egui::Frame::group(ui.style()).fill(Color32::from_rgb(255, 248, 200)).show(ui, |ui| {
-            ui.label(format!("Mocha Messenger {} is available.", offer.build.version));
+        theme::card().fill(Color32::from_rgb(0xFD, 0xE7, 0xC6)).show(ui, |ui| {
+            ui.label(
+                RichText::new(format!("Mocha Messenger {} is available.", offer.build.version)).strong(),
+            );
             if !offer.build.notes.is_empty() {
                 ui.label(RichText::new(&offer.build.notes).small());
             }
             ui.horizontal(|ui| {
-                if ui.button("Download").clicked() {
+                if ui.add(theme::primary_button("Download")).clicked() {
                     ui.ctx().open_url(egui::OpenUrl::new_tab(&offer.build.download_url));
                     self.model.update = None;
                 }
@@ -554,7 +575,7 @@ impl MessengerApp {
 
     fn requests(&mut self, ui: &mut egui::Ui, state: &mocha_client::ClientState) {
         for request in &state.requests.incoming {
-            egui::Frame::group(ui.style()).show(ui, |ui| {
+            theme::card().show(ui, |ui| {
                 ui.label(format!(
                     "{} ({}) wants to add you as a contact.",
                     request.from.display_name, request.from.username
@@ -563,7 +584,7 @@ impl MessengerApp {
                     ui.label(RichText::new(format!("“{message}”")).italics());
                 }
                 ui.horizontal(|ui| {
-                    if ui.button("Accept").clicked() {
+                    if ui.add(theme::primary_button("Accept")).clicked() {
                         self.send(Intent::AcceptRequest(request.id));
                     }
                     if ui.button("Decline").clicked() {
@@ -612,23 +633,27 @@ impl MessengerApp {
         let status = contact.presence.as_ref().map(|p| p.status);
         let mut job = egui::text::LayoutJob::default();
         let body = egui::TextFormat {
-            color: if status.is_some() { Color32::from_rgb(0x1A, 0x1A, 0x1A) } else { theme::MUTED },
+            color: if status.is_some() { theme::INK } else { theme::MUTED },
             ..Default::default()
         };
         job.append(&format!("{name} ({})", presence_label(status)), 0.0, body.clone());
-        if let Some(message) =
-            contact.presence.as_ref().map(|p| &p.personal_message).filter(|m| !m.is_empty())
-        {
-            let muted = egui::TextFormat { color: theme::MUTED, italics: true, ..body.clone() };
-            job.append(&format!(" - {message}"), 0.0, muted);
-        }
         if contact.blocked {
-            job.append(" [blocked]", 0.0, egui::TextFormat { color: Color32::from_rgb(200, 40, 40), ..body });
+            job.append(" [blocked]", 0.0, egui::TextFormat { color: theme::DANGER, ..body });
         }
+        let graphics = self.model.options.messages.emoticons_as_graphics;
         let row = ui
             .horizontal(|ui| {
-                theme::buddy_icon(ui, status);
-                ui.add(egui::Button::selectable(false, job).frame_when_inactive(false))
+                pictures::buddy_icon(ui, status);
+                let row = ui.add(egui::Button::selectable(false, job).frame_when_inactive(false));
+                // The personal message, with its emoticons as pictures.
+                if let Some(message) =
+                    contact.presence.as_ref().map(|p| p.personal_message.as_str()).filter(|m| !m.is_empty())
+                {
+                    ui.spacing_mut().item_spacing.x = 0.0;
+                    ui.label(RichText::new(" - ").color(theme::MUTED));
+                    personal_message(ui, message, graphics);
+                }
+                row
             })
             .inner;
         let row = row.on_hover_text(&contact.user.username);
@@ -709,6 +734,56 @@ impl MessengerApp {
             if new.profile.personal_message != old.profile.personal_message {
                 self.model.personal_message_draft = new.profile.personal_message.clone();
                 self.send(Intent::SetPersonalMessage(new.profile.personal_message.clone()));
+            }
+        }
+    }
+}
+
+/// "Mocha" with "MESSENGER" under it, as the site's wordmark.
+fn wordmark(ui: &mut egui::Ui) {
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(150.0, 40.0), egui::Sense::hover());
+    let painter = ui.painter();
+    let font = egui::FontId::proportional(27.0);
+    let at = rect.left_top() + egui::vec2(0.0, -2.0);
+    painter.text(
+        at + egui::vec2(1.0, 1.5),
+        egui::Align2::LEFT_TOP,
+        "Mocha",
+        font.clone(),
+        Color32::from_black_alpha(90),
+    );
+    // egui's bundled font has no bold face: the word is drawn twice, a hair apart.
+    for dx in [0.0, 0.7] {
+        painter.text(at + egui::vec2(dx, 0.0), egui::Align2::LEFT_TOP, "Mocha", font.clone(), theme::CREAM);
+    }
+    let small = egui::FontId::proportional(10.0);
+    let mut x = rect.left() + 1.0;
+    for letter in "MESSENGER".chars() {
+        let drawn = painter.text(
+            egui::pos2(x, rect.top() + 27.0),
+            egui::Align2::LEFT_TOP,
+            letter,
+            small.clone(),
+            theme::CARAMEL,
+        );
+        x = drawn.right() + 2.6;
+    }
+}
+
+/// A personal message with its emoticons as pictures.
+fn personal_message(ui: &mut egui::Ui, message: &str, graphics: bool) {
+    let style = |text: &str| RichText::new(text).italics().color(theme::MUTED);
+    if !graphics {
+        ui.label(style(message));
+        return;
+    }
+    for token in crate::emoticons::tokenize(message) {
+        match token {
+            crate::emoticons::Token::Text(text) => {
+                ui.label(style(text));
+            }
+            crate::emoticons::Token::Emoticon { emoticon, code } => {
+                pictures::emoticon(ui, emoticon, code, 16.0);
             }
         }
     }

@@ -42,6 +42,10 @@ pub struct BackendConfig {
     pub monitor: ProtocolMonitor,
     /// `None`: ask the machine (sound system, cameras); tests give a fixed list.
     pub devices: Option<DeviceLists>,
+    /// `None`: ask whether the system file dialog can be shown; tests say it cannot.
+    pub file_dialog: Option<Result<(), String>>,
+    /// `None`: the machine's home, Documents… folders; tests give their own.
+    pub places: Option<Vec<(String, std::path::PathBuf)>>,
 }
 
 /// The window's handle: sends intents; dropping it stops the backend.
@@ -113,6 +117,18 @@ async fn run(
             .unwrap_or_else(|e| SecretStore::Unavailable(e.to_string())),
     };
     sink.send(BackendEvent::SecretStore(store.availability().map_err(str::to_string)));
+    let (file_dialog, places) = (config.file_dialog, config.places);
+    let dialog_sink = sink.clone();
+    tokio::spawn(async move {
+        let probe = tokio::task::spawn_blocking(move || {
+            (
+                file_dialog.unwrap_or_else(crate::platform::file_dialog),
+                places.unwrap_or_else(crate::platform::places),
+            )
+        });
+        let (native, places) = probe.await.unwrap_or_else(|e| (Err(e.to_string()), Vec::new()));
+        dialog_sink.send(BackendEvent::FileDialog { native, places });
+    });
     let (internal, mut internal_inbox) = mpsc::unbounded_channel();
     let mut worker = Worker {
         sink,
@@ -487,6 +503,17 @@ impl Worker {
                     if let Some(path) = rfd::FileDialog::new().set_title("Send a file").pick_file() {
                         let _ = loopback.send(Intent::SendFile { conversation, path });
                     }
+                });
+            }
+            Intent::ListFolder(folder) => {
+                let sink = self.sink.clone();
+                tokio::spawn(async move {
+                    let asked = folder.clone();
+                    let listing =
+                        tokio::task::spawn_blocking(move || crate::file_picker::list_folder(&asked))
+                            .await
+                            .unwrap_or_else(|e| Err(e.to_string()));
+                    sink.send(BackendEvent::FolderListed { folder, listing });
                 });
             }
             Intent::AcceptFile { conversation, transfer_id, folder } => {

@@ -85,8 +85,10 @@ pub enum Intent {
         conversation: ConversationId,
         path: PathBuf,
     },
-    /// Opens the file picker; the chosen file is then sent.
+    /// Opens the system's file dialog; the chosen file is then sent.
     PickAndSendFile(ConversationId),
+    /// Lists a folder for the app's own file picker.
+    ListFolder(PathBuf),
     AcceptFile {
         conversation: ConversationId,
         transfer_id: String,
@@ -151,6 +153,7 @@ fn intent_name(intent: &Intent) -> &'static str {
         Intent::SendNudge(_) => "SendNudge",
         Intent::SendFile { .. } => "SendFile",
         Intent::PickAndSendFile(_) => "PickAndSendFile",
+        Intent::ListFolder(_) => "ListFolder",
         Intent::AcceptFile { .. } => "AcceptFile",
         Intent::DeclineFile { .. } => "DeclineFile",
         Intent::CancelTransfer { .. } => "CancelTransfer",

@@ -7,19 +7,27 @@
 //! - [`platform`]: folders, opening a folder, and the OS secret store.
 //! - [`model`]: the app's state and how backend events change it — no window needed.
 //! - [`backend`]: the network side on its own tokio runtime thread.
-//! - [`app`] and [`windows`]: the egui layout; every conversation, the options, the
-//!   protocol monitor and the alert history get an OS window of their own.
-//! - [`theme`]: the classic-messenger look (gradient bands, buddy icons, avatars).
+//! - [`app`], [`conversation`] and [`windows`]: the egui layout; every conversation,
+//!   the options, the protocol monitor and the alert history get an OS window of their own.
+//! - [`theme`] and [`pictures`]: the look shared with the websites (palette, bands,
+//!   buttons) and what is painted (logo, buddy pictures, presence icons, emoticons).
+//! - [`emoticons`] and [`file_picker`]: pure helpers — where the emoticon codes stand
+//!   in a message; the app's own file picker where the system has no dialog.
 //! - [`devices`], [`sounds`], [`toasts`] and [`announce`]: the machine's microphones,
 //!   speakers and cameras; the sounds and desktop notifications the options ask for.
 
 pub mod announce;
 pub mod app;
 pub mod backend;
+pub mod call;
+pub mod conversation;
 pub mod devices;
+pub mod emoticons;
 pub mod errors;
+pub mod file_picker;
 pub mod intent;
 pub mod model;
+pub mod pictures;
 pub mod platform;
 pub mod settings;
 pub mod sounds;

@@ -15,6 +15,7 @@ use mocha_client::{ClientState, ConversationEvent, ConversationId, Event, Transf
 use time::OffsetDateTime;
 
 use crate::devices::DeviceLists;
+use crate::file_picker::{FilePicker, FolderListing};
 use crate::settings::{AlertRecord, ClientOptions, GroupBy, InitialStatus, SortBy};
 use crate::sounds::Sound;
 
@@ -62,6 +63,17 @@ pub enum BackendEvent {
     Devices(DeviceLists),
     /// The server's own account of its services, or why it could not be had.
     ServiceStatus(Result<StatusReport, String>),
+    /// Whether the system file dialog can be shown (else the app's own picker), and the
+    /// places that picker offers.
+    FileDialog {
+        native: Result<(), String>,
+        places: Vec<(String, PathBuf)>,
+    },
+    /// What a folder holds, for the app's own file picker.
+    FolderListed {
+        folder: PathBuf,
+        listing: Result<FolderListing, String>,
+    },
 }
 
 /// Something to tell the person outside the window, as their options allow.
@@ -170,6 +182,8 @@ pub struct ConversationView {
     pub open: bool,
     /// When we last told them we are typing.
     pub typing_sent_at: Option<OffsetDateTime>,
+    /// The app's own "Send a file" picker, while open.
+    pub picker: Option<FilePicker>,
 }
 
 impl ConversationView {
@@ -187,6 +201,7 @@ impl ConversationView {
             invite_draft: String::new(),
             open: true,
             typing_sent_at: None,
+            picker: None,
         }
     }
 
@@ -213,6 +228,12 @@ impl ConversationView {
             [one] => Some(format!("{one} is typing…")),
             many => Some(format!("{} are typing…", many.join(", "))),
         }
+    }
+
+    /// Opens the app's own file picker at `folder`; returns the folder to list.
+    pub fn open_picker(&mut self, folder: PathBuf) -> PathBuf {
+        self.picker = Some(FilePicker::new(folder.clone()));
+        folder
     }
 
     /// How far to shift the window for the nudge's shake now (zero when still).
@@ -276,6 +297,12 @@ pub struct AppModel {
     pub cues: Vec<Cue>,
     /// The last answer to Help › Service status; `None` while asking.
     pub service_status: Option<Result<StatusReport, String>>,
+    /// Whether "Send a file…" can use the system's dialog; `None` while asking.
+    pub file_dialog: Option<Result<(), String>>,
+    /// Home, Documents… for the app's own picker.
+    pub places: Vec<(String, PathBuf)>,
+    /// Where the app's own picker was last used (it opens there next time).
+    pub last_pick_folder: Option<PathBuf>,
 }
 
 impl AppModel {
@@ -306,6 +333,9 @@ impl AppModel {
             devices: None,
             cues: Vec::new(),
             service_status: None,
+            file_dialog: None,
+            places: Vec::new(),
+            last_pick_folder: None,
         }
     }
 
@@ -313,6 +343,15 @@ impl AppModel {
         self.notices.push(Notice { text: text.into(), at: OffsetDateTime::now_utc(), service });
         let excess = self.notices.len().saturating_sub(50);
         self.notices.drain(..excess);
+    }
+
+    /// Where the app's own file picker opens: where it was last used, else the first
+    /// place (the home folder), else the root.
+    pub fn picker_start(&self) -> PathBuf {
+        self.last_pick_folder
+            .clone()
+            .or_else(|| self.places.first().map(|(_, path)| path.clone()))
+            .unwrap_or_else(|| PathBuf::from("/"))
     }
 
     pub fn my_id(&self) -> Option<UserId> {
@@ -407,6 +446,15 @@ impl AppModel {
             BackendEvent::Failed(message) => self.notice(message, false),
             BackendEvent::Info(message) => self.notice(message, false),
             BackendEvent::Devices(devices) => self.devices = Some(devices),
+            BackendEvent::FileDialog { native, places } => {
+                self.file_dialog = Some(native);
+                self.places = places;
+            }
+            BackendEvent::FolderListed { folder, listing } => {
+                for picker in self.conversations.values_mut().filter_map(|c| c.picker.as_mut()) {
+                    picker.listed(&folder, listing.clone());
+                }
+            }
             BackendEvent::ServiceStatus(report) => self.service_status = Some(report),
         }
     }
@@ -735,49 +783,6 @@ pub fn rfc3339(at: OffsetDateTime) -> String {
     at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
-/// Emoticon text codes and the pictures shown for them when graphics are on.
-pub const EMOTICONS: &[(&str, &str)] = &[
-    (":-)", "🙂"),
-    (":)", "🙂"),
-    (":-D", "😃"),
-    (":D", "😃"),
-    (";-)", "😉"),
-    (";)", "😉"),
-    (":-(", "🙁"),
-    (":(", "🙁"),
-    (":-P", "😛"),
-    (":P", "😛"),
-    (":'(", "😢"),
-    ("(Y)", "👍"),
-    ("(N)", "👎"),
-    ("<3", "❤"),
-    ("(coffee)", "☕"),
-];
-
-/// Replaces emoticon codes with pictures; the text is left alone when graphics are off.
-pub fn render_emoticons(text: &str, graphics: bool) -> String {
-    if !graphics {
-        return text.to_string();
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    'outer: while !rest.is_empty() {
-        for (code, picture) in EMOTICONS {
-            if let Some(after) = rest.strip_prefix(code) {
-                out.push_str(picture);
-                rest = after;
-                continue 'outer;
-            }
-        }
-        let mut chars = rest.chars();
-        if let Some(c) = chars.next() {
-            out.push(c);
-        }
-        rest = chars.as_str();
-    }
-    out
-}
-
 /// `rrggbb` (with or without `#`) as RGB.
 pub fn parse_colour(text: &str) -> Option<[u8; 3]> {
     let hex = text.trim().trim_start_matches('#');
@@ -1071,10 +1076,30 @@ mod tests {
     }
 
     #[test]
-    fn emoticons_become_pictures_only_when_asked() {
-        assert_eq!(render_emoticons("hi :) <3 :-D", true), "hi 🙂 ❤ 😃");
-        assert_eq!(render_emoticons("hi :)", false), "hi :)");
-        assert_eq!(render_emoticons("ünïcode ;)", true), "ünïcode 😉");
+    fn the_file_picker_opens_where_it_was_last_used_and_gets_its_listings() {
+        let mut model = AppModel::new(ClientOptions::default());
+        assert_eq!(model.picker_start(), PathBuf::from("/"));
+        model.apply(BackendEvent::FileDialog {
+            native: Err("no portal".into()),
+            places: vec![("Home".into(), "/home/alice".into())],
+        });
+        assert_eq!(model.file_dialog, Some(Err("no portal".into())));
+        assert_eq!(model.picker_start(), PathBuf::from("/home/alice"));
+        model.last_pick_folder = Some("/srv/files".into());
+        assert_eq!(model.picker_start(), PathBuf::from("/srv/files"));
+
+        let id = ConversationId(7);
+        let mut view = ConversationView::new(id, Vec::new(), Some("bob".into()));
+        assert_eq!(view.open_picker(model.picker_start()), PathBuf::from("/srv/files"));
+        model.conversations.insert(id, view);
+        let listing = FolderListing { folder: "/srv/files".into(), entries: Vec::new(), left_out: 0 };
+        model.apply(BackendEvent::FolderListed { folder: "/elsewhere".into(), listing: Ok(listing.clone()) });
+        assert_eq!(model.conversations[&id].picker.as_ref().and_then(|p| p.listing.clone()), None);
+        model.apply(BackendEvent::FolderListed { folder: "/srv/files".into(), listing: Ok(listing.clone()) });
+        assert_eq!(
+            model.conversations[&id].picker.as_ref().and_then(|p| p.listing.clone()),
+            Some(Ok(listing))
+        );
     }
 
     #[test]

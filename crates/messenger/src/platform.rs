@@ -48,6 +48,71 @@ pub fn open_folder(path: &std::path::Path) -> std::io::Result<()> {
     std::process::Command::new(program).arg(path).spawn().map(drop)
 }
 
+/// Folders the app's own file picker offers as places: home, Documents, Desktop,
+/// Downloads, those that exist. Reads the XDG user-dirs file on Linux: call it off the
+/// UI thread.
+pub fn places() -> Vec<(String, PathBuf)> {
+    let found = [
+        ("Home", dirs::home_dir()),
+        ("Documents", dirs::document_dir()),
+        ("Desktop", dirs::desktop_dir()),
+        ("Downloads", dirs::download_dir()),
+    ];
+    let mut places: Vec<(String, PathBuf)> = Vec::new();
+    for (name, path) in found {
+        if let Some(path) = path.filter(|p| p.is_dir())
+            && !places.iter().any(|(_, seen)| *seen == path)
+        {
+            places.push((name.to_string(), path));
+        }
+    }
+    places
+}
+
+/// Whether the system can show its own file dialog (`rfd`), or why not. Windows and
+/// macOS always can. On Linux `rfd` asks the XDG desktop portal over D-Bus and falls
+/// back to `zenity`; without either the dialog would never appear, so the app shows its
+/// own picker instead. May block (D-Bus): call it off the UI thread.
+pub fn file_dialog() -> Result<(), String> {
+    file_dialog::probe()
+}
+
+#[cfg(all(unix, not(target_os = "macos")))]
+mod file_dialog {
+    const PORTAL: &str = "org.freedesktop.portal.Desktop";
+
+    pub(super) fn probe() -> Result<(), String> {
+        if on_path("zenity") {
+            return Ok(());
+        }
+        let bus = zbus::blocking::Connection::session()
+            .map_err(|e| format!("no desktop portal: the session bus is not reachable ({e})"))?;
+        let dbus = zbus::blocking::fdo::DBusProxy::new(&bus)
+            .map_err(|e| format!("no desktop portal: the session bus does not answer ({e})"))?;
+        let name = zbus::names::BusName::try_from(PORTAL).map_err(|e| e.to_string())?;
+        if dbus.name_has_owner(name).unwrap_or(false) {
+            return Ok(());
+        }
+        let activatable = dbus.list_activatable_names().unwrap_or_default();
+        if activatable.iter().any(|n| n.as_str() == PORTAL) {
+            return Ok(());
+        }
+        Err("no desktop portal (org.freedesktop.portal.Desktop) and no zenity on this desktop".into())
+    }
+
+    fn on_path(program: &str) -> bool {
+        std::env::var_os("PATH")
+            .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
+    }
+}
+
+#[cfg(not(all(unix, not(target_os = "macos"))))]
+mod file_dialog {
+    pub(super) fn probe() -> Result<(), String> {
+        Ok(())
+    }
+}
+
 const SERVICE: &str = "Mocha Messenger";
 
 /// Where a remembered sign-in (a revocable refresh token, never the password) is kept.

@@ -1,84 +1,136 @@
-//! The classic-messenger look: a light blue window with white panes, a blue gradient
-//! band at the top of each window, "buddy" presence icons and initials avatars. Only
-//! drawing lives here; the layout is in [`crate::app`] and [`crate::windows`].
+//! The look, shared with the websites (`crates/web/assets/mocha.css`): the warm coffee
+//! palette, cream panes with latte borders, an espresso-to-coffee band with a caramel
+//! rule atop each window, caramel buttons for the main action. Only styling lives here;
+//! the pictures are in [`crate::pictures`], the layout in [`crate::app`] and
+//! [`crate::windows`].
 
-use eframe::egui::{
-    self, Color32, CornerRadius, FontId, Rect, Shape, Stroke, Vec2, epaint::Mesh, pos2, vec2,
-};
-use mocha_client::api::PresenceStatus;
+use eframe::egui::{self, Color32, CornerRadius, Rect, RichText, Shape, Stroke, epaint::Mesh, pos2, vec2};
 
-/// The window background behind the white panes.
-pub const WINDOW_BLUE: Color32 = Color32::from_rgb(0xE4, 0xEE, 0xFA);
-/// The gradient band's two ends.
-pub const BAND_DARK: Color32 = Color32::from_rgb(0x1F, 0x5C, 0xA8);
-pub const BAND_LIGHT: Color32 = Color32::from_rgb(0x7F, 0xB4, 0xE8);
-/// Group headings, the sender line of messages.
-pub const HEADING_BLUE: Color32 = Color32::from_rgb(0x1F, 0x4E, 0x8C);
-pub const PANE_BORDER: Color32 = Color32::from_rgb(0xA9, 0xC3, 0xE3);
-pub const MUTED: Color32 = Color32::from_rgb(0x6B, 0x76, 0x85);
+/// The websites' palette (the CSS custom properties of the same names).
+pub const ESPRESSO: Color32 = Color32::from_rgb(0x5B, 0x2D, 0x15);
+pub const COFFEE: Color32 = Color32::from_rgb(0xA0, 0x56, 0x2F);
+/// The masthead's lighter top (`#8a4523` in the site's gradient).
+pub const ROAST: Color32 = Color32::from_rgb(0x8A, 0x45, 0x23);
+pub const CARAMEL: Color32 = Color32::from_rgb(0xF5, 0xA0, 0x3A);
+pub const CARAMEL_DARK: Color32 = Color32::from_rgb(0xD9, 0x7F, 0x18);
+pub const CREAM: Color32 = Color32::from_rgb(0xFF, 0xF8, 0xEE);
+pub const FOAM: Color32 = Color32::from_rgb(0xF7, 0xEA, 0xD8);
+pub const LATTE: Color32 = Color32::from_rgb(0xE9, 0xC9, 0xA4);
+pub const ONLINE: Color32 = Color32::from_rgb(0x7D, 0xBB, 0x4C);
+pub const DANGER: Color32 = Color32::from_rgb(0xC0, 0x39, 0x2B);
+/// Body text.
+pub const INK: Color32 = Color32::from_rgb(0x3A, 0x24, 0x17);
+pub const MUTED: Color32 = Color32::from_rgb(0x8A, 0x6A, 0x55);
+/// Group headings and the sender line of messages.
+pub const HEADING: Color32 = COFFEE;
+/// Text fields (the site's inputs).
+const FIELD: Color32 = Color32::from_rgb(0xFF, 0xFD, 0xF9);
+const FIELD_BORDER: Color32 = Color32::from_rgb(0xD7, 0xB9, 0x99);
+const BUTTON_BORDER: Color32 = Color32::from_rgb(0xB8, 0x65, 0x0F);
+/// The caramel rule under the band, in points.
+const RULE: f32 = 3.0;
 
 /// Sets the visuals and spacing for the whole app.
 pub fn apply(ctx: &egui::Context) {
     let mut visuals = egui::Visuals::light();
-    visuals.panel_fill = WINDOW_BLUE;
-    visuals.window_fill = Color32::WHITE;
-    visuals.window_stroke = Stroke::new(1.0, PANE_BORDER);
-    visuals.window_corner_radius = CornerRadius::same(8);
-    visuals.extreme_bg_color = Color32::WHITE;
-    visuals.faint_bg_color = Color32::from_rgb(0xF2, 0xF7, 0xFD);
-    visuals.hyperlink_color = HEADING_BLUE;
-    visuals.selection.bg_fill = Color32::from_rgb(0xC5, 0xDD, 0xF7);
-    visuals.selection.stroke = Stroke::new(1.0, HEADING_BLUE);
+    visuals.panel_fill = FOAM;
+    visuals.window_fill = CREAM;
+    visuals.window_stroke = Stroke::new(1.0, LATTE);
+    visuals.window_corner_radius = CornerRadius::same(10);
+    visuals.extreme_bg_color = FIELD;
+    visuals.text_edit_bg_color = Some(FIELD);
+    visuals.faint_bg_color = Color32::from_rgb(0xFD, 0xF3, 0xE6);
+    visuals.code_bg_color = FOAM;
+    visuals.hyperlink_color = COFFEE;
+    visuals.warn_fg_color = CARAMEL_DARK;
+    visuals.error_fg_color = DANGER;
+    visuals.selection.bg_fill = Color32::from_rgb(0xFB, 0xD9, 0xA8);
+    visuals.selection.stroke = Stroke::new(1.0, ESPRESSO);
+    visuals.text_cursor.stroke = Stroke::new(2.0, ESPRESSO);
     let widgets = &mut visuals.widgets;
-    for (state, fill) in [
-        (&mut widgets.inactive, Color32::from_rgb(0xF4, 0xF8, 0xFD)),
-        (&mut widgets.hovered, Color32::from_rgb(0xDD, 0xEB, 0xFA)),
-        (&mut widgets.active, Color32::from_rgb(0xC5, 0xDD, 0xF7)),
-        (&mut widgets.open, Color32::from_rgb(0xDD, 0xEB, 0xFA)),
+    widgets.noninteractive.bg_stroke = Stroke::new(1.0, LATTE);
+    widgets.noninteractive.fg_stroke = Stroke::new(1.0, INK);
+    for (state, fill, border, text) in [
+        (&mut widgets.inactive, Color32::from_rgb(0xFF, 0xFA, 0xF2), FIELD_BORDER, INK),
+        (&mut widgets.hovered, Color32::from_rgb(0xFD, 0xE7, 0xC6), CARAMEL_DARK, ESPRESSO),
+        (&mut widgets.active, CARAMEL, BUTTON_BORDER, ESPRESSO),
+        (&mut widgets.open, Color32::from_rgb(0xFD, 0xE7, 0xC6), CARAMEL_DARK, ESPRESSO),
     ] {
-        state.corner_radius = CornerRadius::same(4);
+        state.corner_radius = CornerRadius::same(6);
         state.weak_bg_fill = fill;
         state.bg_fill = fill;
+        state.bg_stroke = Stroke::new(1.0, border);
+        state.fg_stroke = Stroke::new(1.0, text);
     }
-    widgets.inactive.bg_stroke = Stroke::new(1.0, PANE_BORDER);
-    widgets.hovered.bg_stroke = Stroke::new(1.0, Color32::from_rgb(0x5B, 0x9B, 0xE0));
     ctx.set_visuals(visuals);
     ctx.global_style_mut(|style| {
         style.spacing.item_spacing = vec2(6.0, 5.0);
-        style.spacing.button_padding = vec2(8.0, 3.0);
+        style.spacing.button_padding = vec2(9.0, 3.0);
     });
 }
 
-/// A white pane with a thin blue border, like the classic list and history boxes.
+/// A cream pane with a latte border, like the site's "messenger windows".
 pub fn pane() -> egui::Frame {
     egui::Frame::new()
         .fill(Color32::WHITE)
-        .stroke(Stroke::new(1.0, PANE_BORDER))
-        .corner_radius(CornerRadius::same(6))
+        .stroke(Stroke::new(1.0, LATTE))
+        .corner_radius(CornerRadius::same(8))
         .inner_margin(egui::Margin::same(8))
 }
 
-/// The blue band across the top of a window, with room for what `add` puts on it.
+/// A quieter box on the window background (requests, banners, a transfer).
+pub fn card() -> egui::Frame {
+    egui::Frame::new()
+        .fill(CREAM)
+        .stroke(Stroke::new(1.0, LATTE))
+        .corner_radius(CornerRadius::same(8))
+        .inner_margin(egui::Margin::symmetric(8, 5))
+}
+
+/// The main action of a window ("Sign in", "Send"): a caramel pill, as on the site.
+pub fn primary_button(text: &str) -> egui::Button<'static> {
+    egui::Button::new(RichText::new(text).strong().color(ESPRESSO))
+        .fill(CARAMEL)
+        .stroke(Stroke::new(1.0, BUTTON_BORDER))
+        .corner_radius(CornerRadius::same(14))
+}
+
+/// Text on the band.
+pub fn on_band(text: impl Into<String>) -> RichText {
+    RichText::new(text).color(CREAM)
+}
+
+/// Quieter text on the band.
+pub fn on_band_muted(text: impl Into<String>) -> RichText {
+    RichText::new(text).color(LATTE)
+}
+
+/// The espresso band across the top of a window with its caramel rule, and room for
+/// what `add` puts on it.
 pub fn band<R>(ui: &mut egui::Ui, add: impl FnOnce(&mut egui::Ui) -> R) -> R {
     // The gradient is drawn behind what `add` puts on it, in a slot reserved first.
     let background = ui.painter().add(Shape::Noop);
-    let frame = egui::Frame::new().inner_margin(egui::Margin::symmetric(10, 8));
+    let frame = egui::Frame::new().inner_margin(egui::Margin { left: 10, right: 10, top: 8, bottom: 11 });
     let mut prepared = frame.begin(ui);
     let inner = add(&mut prepared.content_ui);
     let rect = prepared.content_ui.min_rect().expand2(vec2(10.0, 8.0));
     let rect = Rect::from_min_max(rect.min, pos2(ui.max_rect().right(), rect.max.y));
-    ui.painter().set(background, horizontal_gradient(rect, BAND_DARK, BAND_LIGHT));
+    let rule = Rect::from_min_max(pos2(rect.left(), rect.bottom()), pos2(rect.right(), rect.bottom() + RULE));
+    let shapes = vec![gradient(rect), Shape::rect_filled(rule, CornerRadius::ZERO, CARAMEL)];
+    ui.painter().set(background, Shape::Vec(shapes));
     prepared.end(ui);
     inner
 }
 
-fn horizontal_gradient(rect: Rect, left: Color32, right: Color32) -> Shape {
+/// The site's masthead: roast at the top left, espresso below, coffee towards the right.
+fn gradient(rect: Rect) -> Shape {
     let mut mesh = Mesh::default();
+    let bottom_right = ESPRESSO.lerp_to_gamma(COFFEE, 0.45);
     for (pos, colour) in [
-        (rect.left_top(), left),
-        (rect.right_top(), right),
-        (rect.right_bottom(), right),
-        (rect.left_bottom(), left),
+        (rect.left_top(), ROAST),
+        (rect.right_top(), COFFEE),
+        (rect.right_bottom(), bottom_right),
+        (rect.left_bottom(), ESPRESSO),
     ] {
         mesh.colored_vertex(pos, colour);
     }
@@ -87,94 +139,16 @@ fn horizontal_gradient(rect: Rect, left: Color32, right: Color32) -> Shape {
     Shape::mesh(mesh)
 }
 
-/// The colour a presence shows in: green online, red busy, amber away, grey offline.
-pub fn presence_colour(status: Option<PresenceStatus>) -> Color32 {
-    match status {
-        Some(PresenceStatus::Online) => Color32::from_rgb(0x2E, 0xA0, 0x3C),
-        Some(PresenceStatus::Busy | PresenceStatus::OnThePhone) => Color32::from_rgb(0xD0, 0x33, 0x2B),
-        Some(_) => Color32::from_rgb(0xE8, 0x9A, 0x0C),
-        None => Color32::from_rgb(0x9A, 0xA3, 0xAE),
-    }
-}
-
-/// The little "buddy" figure in front of a contact: head and shoulders in the presence
-/// colour, with a badge for busy (a bar) and away (a clock hand).
-pub fn buddy_icon(ui: &mut egui::Ui, status: Option<PresenceStatus>) -> egui::Response {
-    let (rect, response) = ui.allocate_exact_size(vec2(18.0, 18.0), egui::Sense::hover());
-    let painter = ui.painter();
-    let colour = presence_colour(status);
-    let outline = Stroke::new(1.0, colour.gamma_multiply(0.6));
-    let head = rect.center_top() + vec2(0.0, 5.5);
-    let body = Rect::from_center_size(rect.center_bottom() - vec2(0.0, 4.0), vec2(13.0, 8.0));
-    let fill = if status.is_some() { colour } else { Color32::from_rgb(0xE3, 0xE7, 0xEC) };
-    painter.rect(body, CornerRadius { nw: 6, ne: 6, sw: 2, se: 2 }, fill, outline, egui::StrokeKind::Inside);
-    painter.circle(head, 4.2, fill, outline);
-    let badge = rect.right_bottom() - vec2(3.5, 3.5);
-    match status {
-        Some(PresenceStatus::Busy | PresenceStatus::OnThePhone) => {
-            painter.circle(badge, 3.5, Color32::WHITE, Stroke::new(1.0, colour));
-            painter.line_segment([badge - vec2(2.0, 0.0), badge + vec2(2.0, 0.0)], Stroke::new(1.5, colour));
-        }
-        Some(PresenceStatus::Online) | None => {}
-        Some(_) => {
-            painter.circle(badge, 3.5, Color32::WHITE, Stroke::new(1.0, colour));
-            painter.line_segment([badge, badge - vec2(0.0, 2.2)], Stroke::new(1.2, colour));
-            painter.line_segment([badge, badge + vec2(1.8, 0.0)], Stroke::new(1.2, colour));
-        }
-    }
-    response
-}
-
-/// A rounded square with the name's initials: the stand-in for a display picture,
-/// framed in the presence colour as the classic client did.
-pub fn avatar(ui: &mut egui::Ui, name: &str, status: Option<PresenceStatus>, size: f32) -> egui::Response {
-    let (rect, response) = ui.allocate_exact_size(Vec2::splat(size), egui::Sense::hover());
-    let painter = ui.painter();
-    let frame = presence_colour(status);
-    painter.rect_filled(rect, CornerRadius::same(6), frame);
-    let inner = rect.shrink(3.0);
-    painter.rect_filled(inner, CornerRadius::same(4), avatar_colour(name));
-    painter.text(
-        inner.center(),
-        egui::Align2::CENTER_CENTER,
-        initials(name),
-        FontId::proportional(size * 0.38),
-        Color32::WHITE,
-    );
-    response
-}
-
-/// Up to two letters: the first of the first two words.
-pub fn initials(name: &str) -> String {
-    let letters: String =
-        name.split_whitespace().filter_map(|word| word.chars().next()).take(2).collect::<String>();
-    if letters.is_empty() { "?".into() } else { letters.to_uppercase() }
-}
-
-/// A steady colour per name, from a small palette that keeps white text readable.
-fn avatar_colour(name: &str) -> Color32 {
-    const PALETTE: [Color32; 6] = [
-        Color32::from_rgb(0x3B, 0x7D, 0xD8),
-        Color32::from_rgb(0x8E, 0x5C, 0xC8),
-        Color32::from_rgb(0x2C, 0x9C, 0x8F),
-        Color32::from_rgb(0xD0, 0x6A, 0x2E),
-        Color32::from_rgb(0xC2, 0x45, 0x7A),
-        Color32::from_rgb(0x5A, 0x8F, 0x29),
-    ];
-    let sum = name.bytes().fold(0usize, |acc, b| acc.wrapping_mul(31).wrapping_add(usize::from(b)));
-    PALETTE[sum % PALETTE.len()]
-}
-
 /// A group heading in the contact list ("Online (2)").
-pub fn group_heading(text: &str) -> egui::RichText {
-    egui::RichText::new(text).strong().color(HEADING_BLUE)
+pub fn group_heading(text: &str) -> RichText {
+    RichText::new(text).strong().color(HEADING)
 }
 
 /// Draws a thin separator line in the pane colour.
 pub fn rule(ui: &mut egui::Ui) {
     let y = ui.cursor().top() + 2.0;
     let x = ui.max_rect().x_range();
-    ui.painter().hline(x, y, Stroke::new(1.0, PANE_BORDER));
+    ui.painter().hline(x, y, Stroke::new(1.0, LATTE));
     ui.add_space(5.0);
 }
 
@@ -182,27 +156,25 @@ pub fn rule(ui: &mut egui::Ui) {
 mod tests {
     use super::*;
 
+    /// The palette is the website's: the same hex values as `mocha.css`.
     #[test]
-    fn initials_take_the_first_letters_of_two_words() {
-        assert_eq!(initials("Alice Smith"), "AS");
-        assert_eq!(initials("bob"), "B");
-        assert_eq!(initials("  "), "?");
-        assert_eq!(initials("Élodie de la Tour"), "ÉD");
-    }
-
-    #[test]
-    fn presence_colours_tell_states_apart() {
-        let colours = [
-            presence_colour(Some(PresenceStatus::Online)),
-            presence_colour(Some(PresenceStatus::Busy)),
-            presence_colour(Some(PresenceStatus::Away)),
-            presence_colour(None),
-        ];
-        for (i, a) in colours.iter().enumerate() {
-            for b in &colours[i + 1..] {
-                assert_ne!(a, b);
-            }
+    fn the_palette_is_the_websites() {
+        let css = include_str!("../../web/assets/mocha.css");
+        for (name, colour) in [
+            ("espresso", ESPRESSO),
+            ("coffee", COFFEE),
+            ("caramel", CARAMEL),
+            ("caramel-dark", CARAMEL_DARK),
+            ("cream", CREAM),
+            ("foam", FOAM),
+            ("latte", LATTE),
+            ("online", ONLINE),
+            ("danger", DANGER),
+            ("ink", INK),
+            ("muted", MUTED),
+        ] {
+            let hex = format!("--{name}: #{:02x}{:02x}{:02x};", colour.r(), colour.g(), colour.b());
+            assert!(css.contains(&hex), "mocha.css has no {hex}");
         }
-        assert_eq!(presence_colour(Some(PresenceStatus::OnThePhone)), colours[1]);
     }
 }

@@ -1,5 +1,6 @@
-//! The app's other windows: conversations, options, the protocol monitor, the alert
-//! history and the small dialogs (add a contact, rename, move to a group).
+//! The app's other windows: options, the protocol monitor, the alert history and the
+//! small dialogs (add a contact, rename, move to a group), and how any of them gets an
+//! OS window of its own. Conversations are in [`crate::conversation`].
 
 use std::collections::HashMap;
 
@@ -7,16 +8,13 @@ use eframe::egui::{self, Color32, RichText};
 use mocha_client::ConversationId;
 use mocha_client::api::{PresenceStatus, ServiceState, UserId};
 use mocha_client::monitor::Direction;
-use mocha_client::proto::im::TextFormat;
-use time::OffsetDateTime;
 
 use crate::app::MessengerApp;
+use crate::conversation;
 use crate::devices::DeviceLists;
 use crate::intent::Intent;
 use crate::model::SecretStoreState;
-use crate::model::{
-    ChatLine, ConversationView, TransferState, human_size, outgoing_format, parse_colour, render_emoticons,
-};
+use crate::pictures;
 use crate::settings::{ClientOptions, InitialStatus, ProxyKind};
 use crate::theme;
 
@@ -60,8 +58,6 @@ pub struct Dialogs {
     pub add_contact: Option<(String, String)>,
     pub rename: Option<(UserId, String)>,
     pub group: Option<(UserId, String)>,
-    /// A file path typed into each conversation.
-    pub file_paths: HashMap<ConversationId, String>,
     /// Where each conversation's OS window stood before a nudge shook it.
     pub positions: HashMap<ConversationId, egui::Pos2>,
     /// The conversation whose window had the keyboard last (no pop-up for its messages).
@@ -77,7 +73,7 @@ impl Dialogs {
 }
 
 pub fn show(app: &mut MessengerApp, ctx: &egui::Context) {
-    conversations(app, ctx);
+    conversation::show_all(app, ctx);
     options(app, ctx);
     monitor(app, ctx);
     alerts(app, ctx);
@@ -85,7 +81,7 @@ pub fn show(app: &mut MessengerApp, ctx: &egui::Context) {
     small_dialogs(app, ctx);
 }
 
-fn labelled_edit(ui: &mut egui::Ui, label: &str, text: &mut String) -> egui::Response {
+pub(crate) fn labelled_edit(ui: &mut egui::Ui, label: &str, text: &mut String) -> egui::Response {
     ui.horizontal(|ui| {
         let label = ui.label(label);
         ui.text_edit_singleline(text).labelled_by(label.id)
@@ -94,16 +90,16 @@ fn labelled_edit(ui: &mut egui::Ui, label: &str, text: &mut String) -> egui::Res
 }
 
 /// Where a window of its own opens and how big it is.
-struct WindowSpec {
-    viewport: egui::ViewportId,
-    title: String,
-    size: [f32; 2],
+pub(crate) struct WindowSpec {
+    pub(crate) viewport: egui::ViewportId,
+    pub(crate) title: String,
+    pub(crate) size: [f32; 2],
     /// Where it sits when drawn inside the main window (tests, single-window platforms).
-    embedded_pos: egui::Pos2,
+    pub(crate) embedded_pos: egui::Pos2,
 }
 
 impl WindowSpec {
-    fn new(key: &str, title: &str, size: [f32; 2], embedded_pos: [f32; 2]) -> Self {
+    pub(crate) fn new(key: &str, title: &str, size: [f32; 2], embedded_pos: [f32; 2]) -> Self {
         Self {
             viewport: egui::ViewportId::from_hash_of(key),
             title: title.into(),
@@ -117,7 +113,7 @@ impl WindowSpec {
 /// has several (eframe on Windows, X11, Wayland), else an egui window inside the main
 /// one (the UI-test harness). `add` learns which (`true`: its own OS window). Returns
 /// `false` once the person closed it.
-fn own_window(
+pub(crate) fn own_window(
     ctx: &egui::Context,
     spec: WindowSpec,
     embedded_offset: Option<egui::Vec2>,
@@ -151,308 +147,6 @@ fn own_window(
         }
     });
     open
-}
-
-fn conversations(app: &mut MessengerApp, ctx: &egui::Context) {
-    let now = OffsetDateTime::now_utc();
-    let ids: Vec<ConversationId> = app.model.conversations.keys().copied().collect();
-    for (index, id) in ids.into_iter().enumerate() {
-        let Some(mut view) = app.model.conversations.remove(&id) else { continue };
-        if view.open {
-            let shake = view.shake_offset(now);
-            let spec = WindowSpec {
-                viewport: egui::ViewportId::from_hash_of(("conversation", id.0)),
-                title: view.title(),
-                size: [500.0, 480.0],
-                embedded_pos: egui::pos2(440.0 + 24.0 * index as f32, 40.0 + 24.0 * index as f32),
-            };
-            let embedded_shake = (shake != 0.0).then(|| egui::vec2(shake, 0.0));
-            let open = own_window(ctx, spec, embedded_shake, |ui, native| {
-                if native {
-                    shake_os_window(app, ui.ctx(), id, shake);
-                }
-                if native {
-                    track_focus(app, ui.ctx(), id);
-                    app.note_activity(ui.ctx());
-                }
-                conversation(app, ui, &mut view, now);
-            });
-            if shake != 0.0 {
-                ctx.request_repaint();
-            }
-            if view.typing_line(now).is_some() {
-                ctx.request_repaint_after(std::time::Duration::from_secs(1));
-            }
-            if !open {
-                view.open = false;
-                app.send(Intent::Leave(id));
-                continue; // closing a conversation forgets its text
-            }
-        }
-        app.model.conversations.insert(id, view);
-    }
-}
-
-/// Remembers which conversation's OS window has the keyboard.
-fn track_focus(app: &mut MessengerApp, ctx: &egui::Context, id: ConversationId) {
-    let focused = &mut app.dialogs.focused_conversation;
-    match ctx.input(|i| i.viewport().focused) {
-        Some(true) => *focused = Some(id),
-        Some(false) if *focused == Some(id) => *focused = None,
-        _ => {}
-    }
-}
-
-/// The nudge: moves the conversation's OS window from side to side, then puts it back.
-fn shake_os_window(app: &mut MessengerApp, ctx: &egui::Context, id: ConversationId, shake: f32) {
-    if shake != 0.0 {
-        let outer = ctx.input(|i| i.viewport().outer_rect);
-        let base = match (app.dialogs.positions.get(&id), outer) {
-            (Some(base), _) => *base,
-            (None, Some(rect)) => *app.dialogs.positions.entry(id).or_insert(rect.min),
-            (None, None) => return,
-        };
-        ctx.send_viewport_cmd(egui::ViewportCommand::OuterPosition(base + egui::vec2(shake, 0.0)));
-    } else if let Some(base) = app.dialogs.positions.remove(&id) {
-        ctx.send_viewport_cmd(egui::ViewportCommand::OuterPosition(base));
-    }
-}
-
-fn conversation(app: &mut MessengerApp, ui: &mut egui::Ui, view: &mut ConversationView, now: OffsetDateTime) {
-    let id = view.id;
-    theme::band(ui, |ui| conversation_header(app, ui, view));
-    if !view.ended {
-        ui.horizontal(|ui| {
-            let label = ui.label("Invite:");
-            ui.add(
-                egui::TextEdit::singleline(&mut view.invite_draft)
-                    .hint_text("someone's sign-in address")
-                    .desired_width(200.0),
-            )
-            .labelled_by(label.id);
-            if ui.button("Invite").clicked() && !view.invite_draft.trim().is_empty() {
-                app.send(Intent::Invite { conversation: id, who: std::mem::take(&mut view.invite_draft) });
-            }
-        });
-    }
-    // Pictures only where the fonts can draw them (egui's default fonts have no emoji).
-    let graphics = app.model.options.messages.emoticons_as_graphics
-        && ui.ctx().fonts_mut(|f| f.has_glyphs(&egui::FontId::default(), "🙂😃😉🙁😛😢👍👎❤☕"));
-    let timestamps = app.model.options.messages.show_timestamps;
-    let history_height = (ui.available_height() - 190.0).max(140.0);
-    theme::pane().show(ui, |ui| {
-        egui::ScrollArea::vertical()
-            .max_height(history_height)
-            .min_scrolled_height(history_height)
-            .auto_shrink([false, false])
-            .stick_to_bottom(true)
-            .id_salt(("lines", id.0))
-            .show(ui, |ui| {
-                for line in &view.lines {
-                    history_line(ui, line, graphics, timestamps);
-                }
-            });
-    });
-    ui.label(RichText::new(view.typing_line(now).unwrap_or_default()).small().color(theme::MUTED));
-    transfers(app, ui, view);
-    if view.ended {
-        ui.label("This conversation has ended.");
-        return;
-    }
-    compose(app, ui, view, now);
-}
-
-/// "To: Bob" with the others' pictures and personal messages.
-fn conversation_header(app: &MessengerApp, ui: &mut egui::Ui, view: &ConversationView) {
-    let white = Color32::WHITE;
-    let state = app.model.state.as_ref();
-    ui.horizontal(|ui| {
-        if view.participants.is_empty() {
-            let who = view.invited.as_deref().unwrap_or("someone");
-            theme::avatar(ui, who, None, 36.0);
-            ui.label(RichText::new(format!("Waiting for {who} to join…")).color(white));
-            return;
-        }
-        for participant in &view.participants {
-            let presence =
-                state.and_then(|s| s.contact(participant.user_id)).and_then(|c| c.presence.clone());
-            theme::avatar(ui, &participant.display_name, presence.as_ref().map(|p| p.status), 36.0);
-        }
-        ui.vertical(|ui| {
-            let names: Vec<String> = view.participants.iter().map(|p| p.display_name.clone()).collect();
-            ui.label(RichText::new(format!("To: {}", names.join(", "))).strong().color(white));
-            let contact = match view.participants.as_slice() {
-                [only] => state.and_then(|s| s.contact(only.user_id)),
-                _ => None,
-            };
-            if let Some(contact) = contact {
-                let message = contact.presence.as_ref().map(|p| p.personal_message.as_str()).unwrap_or("");
-                let line = if message.is_empty() { contact.user.username.as_str() } else { message };
-                ui.label(RichText::new(line).small().italics().color(white));
-            }
-        });
-    });
-}
-
-fn history_line(ui: &mut egui::Ui, line: &ChatLine, graphics: bool, timestamps: bool) {
-    match line {
-        ChatLine::Text { from, text, format, at, .. } => {
-            let stamp =
-                if timestamps { format!(" ({:02}:{:02})", at.hour(), at.minute()) } else { String::new() };
-            ui.label(RichText::new(format!("{from} says{stamp}:")).color(theme::MUTED));
-            ui.horizontal_wrapped(|ui| {
-                ui.add_space(12.0);
-                ui.label(formatted(&render_emoticons(text, graphics), format));
-            });
-        }
-        ChatLine::Note { text, .. } => {
-            ui.label(RichText::new(format!("• {text}")).italics().color(theme::MUTED));
-        }
-    }
-}
-
-/// The bottom of a conversation: the toolbar, the message box and Send.
-fn compose(app: &mut MessengerApp, ui: &mut egui::Ui, view: &mut ConversationView, now: OffsetDateTime) {
-    let id = view.id;
-    ui.horizontal(|ui| {
-        if ui.button("Nudge").on_hover_text("Shake their conversation window").clicked() {
-            view.lines.push(ChatLine::Note { text: "You have just sent a nudge.".into(), at: now });
-            view.nudged_at = Some(now);
-            app.send(Intent::SendNudge(id));
-        }
-        if ui.button("Send a file…").clicked() {
-            app.send(Intent::PickAndSendFile(id));
-        }
-        let mut path = app.dialogs.file_paths.remove(&id).unwrap_or_default();
-        let label = ui.label("File to send:");
-        ui.add(egui::TextEdit::singleline(&mut path).hint_text("or type a path").desired_width(140.0))
-            .labelled_by(label.id);
-        if ui.button("Send file").clicked() && !path.trim().is_empty() {
-            let chosen = std::mem::take(&mut path);
-            app.send(Intent::SendFile { conversation: id, path: chosen.trim().into() });
-        }
-        app.dialogs.file_paths.insert(id, path);
-    });
-    let label = ui.label("Message:");
-    let mut send = false;
-    ui.horizontal(|ui| {
-        let edit = ui
-            .add(
-                egui::TextEdit::multiline(&mut view.draft)
-                    .desired_rows(3)
-                    .desired_width(ui.available_width() - 76.0),
-            )
-            .labelled_by(label.id);
-        if edit.changed() && app.model.options.messages.send_typing && !view.draft.is_empty() {
-            let due = view.typing_sent_at.is_none_or(|at| now - at > time::Duration::seconds(3));
-            if due {
-                view.typing_sent_at = Some(now);
-                app.send(Intent::SendTyping(id));
-            }
-        }
-        let enter = edit.has_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter) && !i.modifiers.shift);
-        let button = egui::Button::new(RichText::new("Send").strong()).min_size(egui::vec2(64.0, 52.0));
-        send = ui.add(button).clicked() || enter;
-    });
-    if send {
-        let text = view.draft.trim().to_string();
-        view.draft.clear();
-        view.typing_sent_at = None;
-        if !text.is_empty() {
-            let format = outgoing_format(&app.model.options);
-            app.model.record_sent_in(view, &text, format.clone());
-            app.send(Intent::SendText { conversation: id, text, format });
-        }
-    }
-}
-
-fn transfers(app: &mut MessengerApp, ui: &mut egui::Ui, view: &mut ConversationView) {
-    let folder = app.model.options.files.receive_folder.clone();
-    for transfer in &view.transfers {
-        ui.horizontal(|ui| {
-            ui.label(format!("{} ({})", transfer.name, human_size(transfer.size)));
-            match &transfer.state {
-                TransferState::Offered => {
-                    if ui.button(format!("Accept {}", transfer.name)).clicked() {
-                        app.send(Intent::AcceptFile {
-                            conversation: view.id,
-                            transfer_id: transfer.id.clone(),
-                            folder: folder.clone(),
-                        });
-                    }
-                    if ui.button(format!("Decline {}", transfer.name)).clicked() {
-                        app.send(Intent::DeclineFile {
-                            conversation: view.id,
-                            transfer_id: transfer.id.clone(),
-                        });
-                    }
-                }
-                TransferState::Waiting => {
-                    ui.label("waiting for them to accept");
-                    if ui.button("Cancel").clicked() {
-                        app.send(Intent::CancelTransfer {
-                            conversation: view.id,
-                            transfer_id: transfer.id.clone(),
-                        });
-                    }
-                }
-                TransferState::Moving { .. } => {
-                    ui.add(
-                        egui::ProgressBar::new(transfer.fraction()).show_percentage().desired_width(140.0),
-                    );
-                    if ui.button("Cancel").clicked() {
-                        app.send(Intent::CancelTransfer {
-                            conversation: view.id,
-                            transfer_id: transfer.id.clone(),
-                        });
-                    }
-                }
-                TransferState::Done { path } => {
-                    ui.label("done");
-                    if let Some(path) = path {
-                        let folder = path.parent().map(|p| p.to_path_buf()).unwrap_or_else(|| folder.clone());
-                        if ui.button("Open folder").clicked() {
-                            app.send(Intent::OpenFolder(folder));
-                        }
-                    }
-                }
-                TransferState::Declined => {
-                    ui.label("declined");
-                }
-                TransferState::Cancelled => {
-                    ui.label("cancelled");
-                }
-                TransferState::Failed(reason) => {
-                    ui.label(format!("failed: {reason}"));
-                }
-            }
-        });
-    }
-}
-
-/// A message in its sender's font: colour, bold, italic; monospace fonts stay monospace.
-fn formatted(text: &str, format: &TextFormat) -> RichText {
-    let mut rich = RichText::new(text);
-    if let Some([r, g, b]) = format.color.as_deref().and_then(parse_colour) {
-        rich = rich.color(Color32::from_rgb(r, g, b));
-    }
-    if format.effects.contains('B') {
-        rich = rich.strong();
-    }
-    if format.effects.contains('I') {
-        rich = rich.italics();
-    }
-    if format.effects.contains('U') {
-        rich = rich.underline();
-    }
-    if format.effects.contains('S') {
-        rich = rich.strikethrough();
-    }
-    let font = format.font.as_deref().unwrap_or("").to_ascii_lowercase();
-    if ["courier", "consolas", "mono", "lucida console"].iter().any(|m| font.contains(m)) {
-        rich = rich.monospace();
-    }
-    rich
 }
 
 fn options(app: &mut MessengerApp, ctx: &egui::Context) {
@@ -701,7 +395,7 @@ fn service_status(app: &mut MessengerApp, ctx: &egui::Context) {
                 for service in &report.services {
                     ui.horizontal(|ui| {
                         let up = service.state == ServiceState::Up;
-                        theme::buddy_icon(ui, up.then_some(PresenceStatus::Online));
+                        pictures::buddy_icon(ui, up.then_some(PresenceStatus::Online));
                         let mut line =
                             format!("{}: {}", service_name(&service.name), if up { "up" } else { "down" });
                         if let Some(users) = service.online_users {

@@ -6,6 +6,7 @@
 mod common;
 
 use common::*;
+use eframe::egui::Role;
 use egui_kittest::kittest::{NodeT, Queryable};
 use mocha_client::api::PresenceStatus;
 use mocha_client::{ConversationEvent, Event, TransferEvent};
@@ -29,7 +30,10 @@ fn sign_in_presence_chat_files_and_options() {
     let received = tempfile::tempdir().unwrap();
     OptionsFile::new(config.path()).save(&options_for(&t, received.path())).unwrap();
 
-    let (mut h, cues) = app_with_cues(config.path(), SecretStore::memory());
+    // The app's own file picker opens in `outbox` (the tests have no desktop portal).
+    let outbox = tempfile::tempdir().unwrap();
+    let places = vec![("Outbox".to_string(), outbox.path().to_path_buf())];
+    let (mut h, cues) = app_with_places(config.path(), SecretStore::memory(), places);
     sign_in(&mut h, "alice@example.com", &alice.password);
     wait_for_label(&mut h, "Bob (Offline)");
 
@@ -77,11 +81,17 @@ fn sign_in_presence_chat_files_and_options() {
     });
     assert_eq!(text, "hello Bob :)");
 
-    // Bob types, then answers: Alice sees both.
+    // Bob types, then answers: Alice sees both, his "(Y)" as a thumbs-up picture.
     t.runtime.block_on(bob_chat.send_typing()).unwrap();
     wait_for_label(&mut h, "Bob is typing…");
     t.runtime.block_on(bob_chat.send_text("hi Alice (Y)")).unwrap();
-    wait_for_label(&mut h, "hi Alice (Y)");
+    wait_for_label(&mut h, "hi Alice");
+    let thumbs =
+        h.query_all_by_label("thumbs up emoticon").filter(|n| n.accesskit_node().role() == Role::Image);
+    assert_eq!(thumbs.count(), 1, "Bob's (Y) is one picture");
+    assert!(h.query_by_label_contains("(Y)").is_none(), "the code is not shown as text");
+    // Her own ":)" is a picture too.
+    assert_eq!(h.query_all_by_label("smile emoticon").count(), 1);
     assert!(cued(&cues, |c| *c == Cue::Sound(Sound::Message)));
     assert!(cued(&cues, |c| matches!(c, Cue::Toast { title, body, .. }
         if title == "Bob says:" && body == "hi Alice (Y)")));
@@ -91,12 +101,37 @@ fn sign_in_presence_chat_files_and_options() {
     wait_for_label(&mut h, "Bob has just sent you a nudge.");
     assert!(cued(&cues, |c| *c == Cue::Sound(Sound::Nudge)));
 
-    // Alice sends a small file by path; Bob accepts it and it arrives whole.
-    let outbox = tempfile::tempdir().unwrap();
-    let file = outbox.path().join("notes.txt");
-    std::fs::write(&file, "coffee at 10").unwrap();
-    fill(&mut h, "File to send:", file.to_str().unwrap());
+    // The Emoticons menu types a code into the message; it goes out as text, and shows
+    // as a picture in Alice's own history (next to Bob's).
+    click(&mut h, "Emoticons");
+    click(&mut h, "Insert heart");
+    click(&mut h, "Send");
+    let text = t.expect(&mut bob_events, |e| match e {
+        Event::Conversation { event: ConversationEvent::Text { text, .. }, .. } => Some(text.clone()),
+        _ => None,
+    });
+    assert_eq!(text, "(L)");
+    wait_until(&mut h, "Alice's heart shown", |h| h.query_all_by_label("heart emoticon").count() == 1);
+
+    // Alice sends a small file through the picker: it opens in the outbox, a folder
+    // opens and Up comes back, the file is chosen and sent; Bob accepts it and it
+    // arrives whole.
+    std::fs::write(outbox.path().join("notes.txt"), "coffee at 10").unwrap();
+    std::fs::create_dir(outbox.path().join("drafts")).unwrap();
+    std::fs::write(outbox.path().join("drafts").join("draft.txt"), "not this one").unwrap();
+    click(&mut h, "Send a file…");
+    wait_for_label(&mut h, "Send a file to Bob");
+    wait_for_label(&mut h, "notes.txt");
+    click(&mut h, "drafts");
+    wait_for_label(&mut h, "draft.txt");
+    assert!(h.query_by_label("notes.txt").is_none(), "inside drafts now");
+    click(&mut h, "Up");
+    wait_for_label(&mut h, "notes.txt");
     click(&mut h, "Send file");
+    wait_for_label(&mut h, "Choose a file to send.");
+    click(&mut h, "notes.txt");
+    click(&mut h, "Send file");
+    wait_until(&mut h, "the picker closed", |h| h.query_by_label_contains("Send a file to Bob").is_none());
     let offer = t.expect(&mut bob_events, |e| match e {
         Event::Conversation { event: ConversationEvent::FileOffered { offer, .. }, .. } => {
             Some(offer.clone())

@@ -151,12 +151,24 @@ pub fn app(config_dir: &Path, secret_store: SecretStore) -> App {
 
 /// The app, and a record of the sounds and notifications it gives out.
 pub fn app_with_cues(config_dir: &Path, secret_store: SecretStore) -> (App, Cues) {
+    app_with_places(config_dir, secret_store, Vec::new())
+}
+
+/// The app whose own file picker offers `places` (the first is where it opens). It
+/// never uses the system's file dialog: the tests have no desktop.
+pub fn app_with_places(
+    config_dir: &Path,
+    secret_store: SecretStore,
+    places: Vec<(String, PathBuf)>,
+) -> (App, Cues) {
     let (announcer, cues) = Announcer::recorded();
     let env = AppEnv {
         options_file: OptionsFile::new(config_dir),
         secret_store: Some(secret_store),
         devices: Some(test_devices()),
         announcer: Some(announcer),
+        file_dialog: Some(Err("no desktop in the UI tests".into())),
+        places: Some(places),
     };
     // The backend only uses the context to ask for repaints; the harness steps anyway.
     let app = MessengerApp::new(&egui::Context::default(), env);
