@@ -52,6 +52,12 @@ struct Lanes {
     closed: bool,
 }
 
+impl Lanes {
+    fn is_empty(&self) -> bool {
+        self.control.is_empty() && self.bulk.is_empty()
+    }
+}
+
 impl Shared {
     fn lanes(&self) -> MutexGuard<'_, Lanes> {
         // The lock is never held across a panic that matters: a poisoned queue is still
@@ -222,26 +228,33 @@ impl Frames {
     pub async fn next(&mut self) -> Option<Batch> {
         loop {
             let woken = self.shared.writer.notified();
-            {
-                let mut lanes = self.shared.lanes();
-                if !lanes.control.is_empty() {
-                    return Some(Batch::Control(std::mem::take(&mut lanes.control)));
-                }
-                if let Some(frame) = lanes.bulk.pop_front() {
-                    if lanes.bulk.is_empty() {
-                        lanes.bulk = VecDeque::new();
-                    }
-                    drop(lanes);
-                    self.shared.room.notify_waiters();
-                    return Some(Batch::Bulk(frame));
-                }
-                if self.shared.senders.load(Ordering::Acquire) == 0 {
+            if let Some(batch) = self.try_next() {
+                return Some(batch);
+            }
+            if self.shared.senders.load(Ordering::Acquire) == 0 {
+                if self.shared.lanes().is_empty() {
                     return None;
                 }
+                continue; // queued just before the last sender went: take it
             }
             // notify_one keeps a permit if nobody waits yet, so nothing is missed.
             woken.await;
         }
+    }
+
+    /// The next batch if one is queued, without waiting.
+    pub fn try_next(&mut self) -> Option<Batch> {
+        let mut lanes = self.shared.lanes();
+        if !lanes.control.is_empty() {
+            return Some(Batch::Control(std::mem::take(&mut lanes.control)));
+        }
+        let frame = lanes.bulk.pop_front()?;
+        if lanes.bulk.is_empty() {
+            lanes.bulk = VecDeque::new();
+        }
+        drop(lanes);
+        self.shared.room.notify_waiters();
+        Some(Batch::Bulk(frame))
     }
 }
 

@@ -20,31 +20,40 @@ const MAX_SLICES: usize = 16;
 /// queued are sent together, then flushed once. Between batches the writer holds no
 /// buffer.
 pub async fn write_frames<W: AsyncWrite + Unpin>(mut write: W, mut frames: Frames) -> io::Result<()> {
-    let mut closing = false;
-    while !closing {
+    loop {
         let Some(batch) = frames.next().await else { break };
-        let mut out = Pieces::default();
-        match batch {
-            Batch::Control(items) => {
-                for item in items {
-                    match item {
-                        Outgoing::Frame(frame) => out.add(&frame),
-                        Outgoing::Close(last) => {
-                            if let Some(frame) = last {
-                                out.add(&frame);
-                            }
-                            closing = true;
-                            break;
+        if write_batch(&mut write, batch).await? {
+            break;
+        }
+    }
+    write.shutdown().await
+}
+
+/// Writes one batch and flushes; true if it ended with the connection's close.
+/// (Public for the relay benchmark, which drains outboxes into memory.)
+pub async fn write_batch<W: AsyncWrite + Unpin>(write: &mut W, batch: Batch) -> io::Result<bool> {
+    let mut closing = false;
+    let mut out = Pieces::default();
+    match batch {
+        Batch::Control(items) => {
+            for item in items {
+                match item {
+                    Outgoing::Frame(frame) => out.add(&frame),
+                    Outgoing::Close(last) => {
+                        if let Some(frame) = last {
+                            out.add(&frame);
                         }
+                        closing = true;
+                        break;
                     }
                 }
             }
-            Batch::Bulk(frame) => out.add(&frame),
         }
-        out.write_to(&mut write).await?;
-        write.flush().await?;
+        Batch::Bulk(frame) => out.add(&frame),
     }
-    write.shutdown().await
+    out.write_to(write).await?;
+    write.flush().await?;
+    Ok(closing)
 }
 
 /// One batch in wire form: lines and small payloads copied together, large payloads

@@ -39,6 +39,13 @@ pub struct ServerConfig {
     pub switchboard_idle_seconds: u64,
     /// The most people in one conversation.
     pub max_participants: usize,
+
+    // The switchboard's per-connection message rate (a token bucket). The defaults
+    // protect real users; load tests raise them (`mocha-bench pair`).
+    /// Chat messages (`MSG`) one switchboard connection may send per second, sustained.
+    pub switchboard_messages_per_second: u32,
+    /// How many messages it may send at once before that rate applies.
+    pub switchboard_message_burst: u32,
 }
 
 impl Default for ServerConfig {
@@ -65,6 +72,8 @@ impl Default for ServerConfig {
             notification_idle_seconds: notification.idle_timeout.as_secs(),
             switchboard_idle_seconds: switchboard.idle_timeout.as_secs(),
             max_participants: switchboard.max_participants,
+            switchboard_messages_per_second: switchboard.messages_per_second,
+            switchboard_message_burst: switchboard.message_burst,
         }
     }
 }
@@ -132,6 +141,11 @@ impl ServerConfig {
         if !(2..=100).contains(&self.max_participants) {
             return invalid("max_participants must be between 2 and 100");
         }
+        if self.switchboard_messages_per_second == 0 || self.switchboard_message_burst == 0 {
+            return invalid(
+                "switchboard_messages_per_second and switchboard_message_burst must be at least 1",
+            );
+        }
         if self.tls_cert.is_some() != self.tls_key.is_some() {
             return invalid("tls_cert and tls_key go together: set both or neither");
         }
@@ -171,6 +185,8 @@ impl ServerConfig {
         SwitchboardConfig {
             idle_timeout: Duration::from_secs(self.switchboard_idle_seconds),
             max_participants: self.max_participants,
+            messages_per_second: self.switchboard_messages_per_second,
+            message_burst: self.switchboard_message_burst,
             ..SwitchboardConfig::default()
         }
     }
@@ -214,14 +230,31 @@ mod tests {
         assert_eq!(ns.switchboard_address, "chat:1864");
         let sb = config.switchboard();
         assert_eq!((sb.idle_timeout, sb.max_participants), (Duration::from_secs(600), 5));
+        assert_eq!((sb.messages_per_second, sb.message_burst), (20, 40), "the default rate protects users");
 
         for bad in [
             ServerConfig { ticket_seconds: 0, ..ServerConfig::default() },
             ServerConfig { notification_idle_seconds: 5, ..ServerConfig::default() },
             ServerConfig { max_participants: 1, ..ServerConfig::default() },
+            ServerConfig { switchboard_messages_per_second: 0, ..ServerConfig::default() },
+            ServerConfig { switchboard_message_burst: 0, ..ServerConfig::default() },
         ] {
             assert!(matches!(bad.validate(), Err(ConfigError::Invalid(_))), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn the_switchboard_message_rate_is_a_setting() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            "switchboard_messages_per_second = 100000\nswitchboard_message_burst = 5000\n",
+        )
+        .unwrap();
+        let config = ServerConfig::from_data_dir(dir.path()).unwrap();
+        assert!(config.validate().is_ok());
+        let sb = config.switchboard();
+        assert_eq!((sb.messages_per_second, sb.message_burst), (100_000, 5000));
     }
 
     #[test]

@@ -101,6 +101,13 @@ struct Overrides {
     /// The most people in one conversation [default: 20].
     #[arg(long, env = "MOCHA_MAX_PARTICIPANTS")]
     max_participants: Option<usize>,
+
+    /// Chat messages one switchboard connection may send per second [default: 20].
+    #[arg(long, env = "MOCHA_SWITCHBOARD_MESSAGES_PER_SECOND")]
+    switchboard_messages_per_second: Option<u32>,
+    /// Messages a switchboard connection may send at once above that rate [default: 40].
+    #[arg(long, env = "MOCHA_SWITCHBOARD_MESSAGE_BURST")]
+    switchboard_message_burst: Option<u32>,
 }
 
 impl Overrides {
@@ -130,6 +137,9 @@ impl Overrides {
         set(&mut config.notification_idle_seconds, self.notification_idle_seconds);
         set(&mut config.switchboard_idle_seconds, self.switchboard_idle_seconds);
         set(&mut config.max_participants, self.max_participants);
+
+        set(&mut config.switchboard_messages_per_second, self.switchboard_messages_per_second);
+        set(&mut config.switchboard_message_burst, self.switchboard_message_burst);
     }
 }
 

@@ -12,6 +12,8 @@
 mod cmd;
 mod config;
 mod events;
+#[cfg(feature = "bench-harness")]
+pub mod harness;
 mod ring;
 mod room;
 mod server;

@@ -2,6 +2,7 @@
 //! Server with bounded concurrency, timing each.
 
 pub mod idle;
+pub mod pair;
 pub mod presence;
 pub mod rooms;
 pub mod storm;
