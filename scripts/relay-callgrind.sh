@@ -12,9 +12,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 recipients=${1:-1}
 n=${2:-2000}
-cargo bench -p mocha-switchboard --features bench-harness --bench relay --no-run 2>&1 | tail -n 1 >&2
-bin=$(cargo bench -p mocha-switchboard --features bench-harness --bench relay --no-run --message-format=json 2>/dev/null \
-  | sed -n 's/.*"executable":"\([^"]*relay-[^"]*\)".*/\1/p' | tail -n 1)
+# RELAY_BENCH=path counts another build (say, an older commit's) instead of building.
+if [ -z "${RELAY_BENCH:-}" ]; then
+  # With the server's packages, so features resolve as in the server's own release build.
+  cargo build --release -p mocha-server -p mocha-bench -p mocha-switchboard \
+    --features mocha-switchboard/bench-harness --bin relay-bench 2>&1 | tail -n 1 >&2
+fi
+bin=${RELAY_BENCH:-target/release/relay-bench}
 [ -x "$bin" ] || { echo "relay bench binary not found" >&2; exit 1; }
 count() {
   local out=$1 runs=$2

@@ -94,7 +94,7 @@ impl RelayHarness {
             outbox: outboxes[0].clone(),
             member: Some(Member {
                 user: UserId(1),
-                display_name: "Bench User 1".into(),
+                relay_prefix: crate::cmd::relay_prefix(UserId(1), "Bench User 1"),
                 room: ROOM.to_string(),
             }),
             message_limiter: TokenBucket::new(u32::MAX, u32::MAX),
