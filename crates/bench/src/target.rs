@@ -59,6 +59,8 @@ pub struct Prepared {
     data_dir: PathBuf,
     temp: Option<tempfile::TempDir>,
     config: ServerConfig,
+    /// Set by [`Prepared::set_switchboard_rate`]: passed to a spawned server as flags.
+    switchboard_rate: Option<(u32, u32)>,
     pub passport: Arc<Passport>,
 }
 
@@ -115,15 +117,29 @@ impl TargetOptions {
         )
         .await
         .context("cannot open the data folder for provisioning")?;
-        Ok(Prepared { options: self.clone(), data_dir, temp, config, passport })
+        Ok(Prepared { options: self.clone(), data_dir, temp, config, switchboard_rate: None, passport })
     }
 }
 
 impl Prepared {
+    /// Gives a server this tool starts another switchboard message rate (per connection,
+    /// sustained and burst). Says which limit will apply: a running server (`--ns`)
+    /// keeps its own.
+    pub fn set_switchboard_rate(&mut self, per_second: u32, burst: u32) -> String {
+        if self.options.ns.is_some() {
+            return "the running server's own switchboard_messages_per_second (not changed by --ns runs)"
+                .into();
+        }
+        self.config.switchboard_messages_per_second = per_second;
+        self.config.switchboard_message_burst = burst;
+        self.switchboard_rate = Some((per_second, burst));
+        format!("switchboard message limit {per_second}/s per connection, burst {burst}")
+    }
+
     /// Closes the fixture's database handle and starts (or finds) the server.
     pub async fn start(self) -> anyhow::Result<Target> {
         self.passport.close().await;
-        let Prepared { options, data_dir, temp, config, .. } = self;
+        let Prepared { options, data_dir, temp, config, switchboard_rate, .. } = self;
         if let Some(ns_addr) = options.ns {
             let ca = options.ca.clone().context("--ns needs --ca")?;
             return Ok(Target {
@@ -139,7 +155,7 @@ impl Prepared {
             });
         }
         if options.spawn {
-            return spawn(&options, &data_dir, &config, temp).await;
+            return spawn(&options, &data_dir, &config, switchboard_rate, temp).await;
         }
         let server = mocha_server::start(&data_dir, config).await.context("the server did not start")?;
         Ok(Target {
@@ -163,13 +179,21 @@ async fn spawn(
     options: &TargetOptions,
     data_dir: &Path,
     config: &ServerConfig,
+    switchboard_rate: Option<(u32, u32)>,
     temp: Option<tempfile::TempDir>,
 ) -> anyhow::Result<Target> {
     let bin = match &options.server_bin {
         Some(bin) => bin.clone(),
         None => std::env::current_exe()?.with_file_name("mocha-server"),
     };
-    let mut child = Command::new(&bin)
+    let mut command = Command::new(&bin);
+    if let Some((per_second, burst)) = switchboard_rate {
+        // Only when asked: a server built before these flags existed still runs the other scenarios.
+        command
+            .args(["--switchboard-messages-per-second", &per_second.to_string()])
+            .args(["--switchboard-message-burst", &burst.to_string()]);
+    }
+    let mut child = command
         .arg("--data-dir")
         .arg(data_dir)
         .args(["--passport-port", "0", "--notification-port", "0", "--switchboard-port", "0"])

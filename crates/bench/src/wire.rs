@@ -159,6 +159,17 @@ impl Writer {
         Ok(())
     }
 
+    /// Sends several frames in one write (pipelining), then flushes once.
+    pub async fn send_all(&mut self, frames: &[Frame]) -> Result<(), WireError> {
+        self.buffer.clear();
+        for frame in frames {
+            frame.encode(&mut self.buffer);
+        }
+        self.write.write_all(&self.buffer).await?;
+        self.write.flush().await?;
+        Ok(())
+    }
+
     pub async fn shutdown(&mut self) {
         let _ = self.write.shutdown().await;
     }

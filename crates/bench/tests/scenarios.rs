@@ -37,6 +37,33 @@ async fn chat_delivers_every_message_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pair_relays_far_past_the_default_rate_limit_in_order() {
+    // 2,000 messages in well under the 100 s the default 20/s limit would need.
+    let report = bench(&["pair", "--messages", "2000", "--window", "200", "--both-ways"]).await;
+    assert_eq!(value(&report, "messages sent"), 4000.0);
+    assert_eq!(value(&report, "delivered"), 4000.0);
+    assert_eq!(value(&report, "lost"), 0.0);
+    assert_eq!(value(&report, "duplicated"), 0.0);
+    assert_eq!(value(&report, "out of order"), 0.0);
+    assert_eq!(value(&report, "errors"), 0.0);
+    assert!(
+        report.notes.iter().any(|n| n.contains("switchboard message limit 1000000/s")),
+        "{:?}",
+        report.notes
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pair_at_the_default_limit_is_refused_past_the_burst() {
+    // The default 20/s with a burst of 40: a pipelined sender is told to slow down.
+    let report =
+        bench(&["pair", "--messages", "200", "--window", "100", "--sb-rate", "20", "--sb-burst", "40"]).await;
+    assert!(value(&report, "refused (rate limit)") > 0.0, "{}", report.table());
+    assert!(value(&report, "delivered") < 200.0);
+    assert_eq!(value(&report, "lost"), 0.0, "every message is delivered or refused");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn group_delivers_to_every_member() {
     let report = bench(&["group", "--rooms", "2", "--members", "3", "--rate", "5", "--duration", "1"]).await;
     assert_eq!(value(&report, "deliveries expected"), 2.0 * value(&report, "messages sent"));

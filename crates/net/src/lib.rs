@@ -20,7 +20,7 @@ pub use listener::{HANDSHAKE_SLOT_HOLD, ListenerLimits, serve_tls};
 pub use outbox::{Batch, Frames, Kicks, Outbox, OutboxReceivers, Outgoing};
 pub use rate_limit::TokenBucket;
 pub use reader::{FrameReader, ReadError};
-pub use writer::{say_goodbye, write_frames};
+pub use writer::{say_goodbye, write_batch, write_frames};
 
 use mocha_api::Ban;
 use mocha_auth::UserId;

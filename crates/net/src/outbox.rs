@@ -17,11 +17,15 @@ use std::pin::pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use bytes::Bytes;
 use mocha_proto::{Frame, OutReason};
 use tokio::sync::Notify;
 
 pub enum Outgoing {
     Frame(Frame),
+    /// A frame already in wire form, shared by every recipient of a relayed message
+    /// (encoded once, one reference count per recipient instead of a copy).
+    Wire(Bytes),
     /// Write this last frame (if any), flush, and close the connection.
     Close(Option<Frame>),
 }
@@ -50,6 +54,12 @@ struct Lanes {
     kick_taken: bool,
     /// The writer has gone: nothing queued will ever be sent.
     closed: bool,
+}
+
+impl Lanes {
+    fn is_empty(&self) -> bool {
+        self.control.is_empty() && self.bulk.is_empty()
+    }
 }
 
 impl Shared {
@@ -106,6 +116,15 @@ impl Outbox {
 
     /// Queues a frame without waiting. On a full queue the client is kicked as too slow.
     pub fn push(&self, frame: Frame) {
+        self.push_outgoing(Outgoing::Frame(frame));
+    }
+
+    /// Queues an encoded frame (see [`Outgoing::Wire`]) like [`push`](Self::push).
+    pub fn push_wire(&self, wire: Bytes) {
+        self.push_outgoing(Outgoing::Wire(wire));
+    }
+
+    fn push_outgoing(&self, item: Outgoing) {
         let full = {
             let mut lanes = self.shared.lanes();
             if lanes.closed {
@@ -114,7 +133,7 @@ impl Outbox {
             if lanes.control.len() >= self.shared.control_capacity {
                 true
             } else {
-                lanes.control.push_back(Outgoing::Frame(frame));
+                lanes.control.push_back(item);
                 false
             }
         };
@@ -222,26 +241,37 @@ impl Frames {
     pub async fn next(&mut self) -> Option<Batch> {
         loop {
             let woken = self.shared.writer.notified();
-            {
-                let mut lanes = self.shared.lanes();
-                if !lanes.control.is_empty() {
-                    return Some(Batch::Control(std::mem::take(&mut lanes.control)));
-                }
-                if let Some(frame) = lanes.bulk.pop_front() {
-                    if lanes.bulk.is_empty() {
-                        lanes.bulk = VecDeque::new();
-                    }
-                    drop(lanes);
-                    self.shared.room.notify_waiters();
-                    return Some(Batch::Bulk(frame));
-                }
-                if self.shared.senders.load(Ordering::Acquire) == 0 {
+            if let Some(batch) = self.take() {
+                return Some(batch);
+            }
+            if self.shared.senders.load(Ordering::Acquire) == 0 {
+                if self.shared.lanes().is_empty() {
                     return None;
                 }
+                continue; // queued just before the last sender went: take it
             }
             // notify_one keeps a permit if nobody waits yet, so nothing is missed.
             woken.await;
         }
+    }
+
+    /// The next batch if one is queued, without waiting.
+    pub fn try_next(&mut self) -> Option<Batch> {
+        self.take()
+    }
+
+    fn take(&self) -> Option<Batch> {
+        let mut lanes = self.shared.lanes();
+        if !lanes.control.is_empty() {
+            return Some(Batch::Control(std::mem::take(&mut lanes.control)));
+        }
+        let frame = lanes.bulk.pop_front()?;
+        if lanes.bulk.is_empty() {
+            lanes.bulk = VecDeque::new();
+        }
+        drop(lanes);
+        self.shared.room.notify_waiters();
+        Some(Batch::Bulk(frame))
     }
 }
 
@@ -294,7 +324,7 @@ mod tests {
                 .into_iter()
                 .map(|item| match item {
                     Outgoing::Frame(frame) => frame.trid,
-                    Outgoing::Close(_) => 0,
+                    Outgoing::Wire(_) | Outgoing::Close(_) => 0,
                 })
                 .collect(),
             Batch::Bulk(frame) => vec![frame.trid],

@@ -17,34 +17,60 @@ const BIG_PAYLOAD: usize = 4096;
 const MAX_SLICES: usize = 16;
 
 /// Writes queued frames until told to close or the peer goes away. Frames already
-/// queued are sent together, then flushed once. Between batches the writer holds no
-/// buffer.
+/// queued are sent together (one buffer, so one TLS record while it fits), then
+/// flushed once. While frames keep coming the writer reuses its buffer; once the queue
+/// is empty it gives the buffer back before waiting, so an idle connection holds none.
 pub async fn write_frames<W: AsyncWrite + Unpin>(mut write: W, mut frames: Frames) -> io::Result<()> {
+    let mut out = Pieces::default();
+    loop {
+        let batch = match frames.try_next() {
+            Some(batch) => batch,
+            None => {
+                out = Pieces::default();
+                let Some(batch) = frames.next().await else { break };
+                batch
+            }
+        };
+        if write_batch_into(&mut write, batch, &mut out).await? {
+            break;
+        }
+    }
+    write.shutdown().await
+}
+
+/// Writes one batch and flushes; true if it ended with the connection's close.
+/// (Public for the relay benchmark, which drains outboxes into memory.)
+pub async fn write_batch<W: AsyncWrite + Unpin>(write: &mut W, batch: Batch) -> io::Result<bool> {
+    write_batch_into(write, batch, &mut Pieces::default()).await
+}
+
+async fn write_batch_into<W: AsyncWrite + Unpin>(
+    write: &mut W,
+    batch: Batch,
+    out: &mut Pieces,
+) -> io::Result<bool> {
     let mut closing = false;
-    while !closing {
-        let Some(batch) = frames.next().await else { break };
-        let mut out = Pieces::default();
-        match batch {
-            Batch::Control(items) => {
-                for item in items {
-                    match item {
-                        Outgoing::Frame(frame) => out.add(&frame),
-                        Outgoing::Close(last) => {
-                            if let Some(frame) = last {
-                                out.add(&frame);
-                            }
-                            closing = true;
-                            break;
+    match batch {
+        Batch::Control(items) => {
+            for item in items {
+                match item {
+                    Outgoing::Frame(frame) => out.add(&frame),
+                    Outgoing::Wire(wire) => out.add_wire(wire),
+                    Outgoing::Close(last) => {
+                        if let Some(frame) = last {
+                            out.add(&frame);
                         }
+                        closing = true;
+                        break;
                     }
                 }
             }
-            Batch::Bulk(frame) => out.add(&frame),
         }
-        out.write_to(&mut write).await?;
-        write.flush().await?;
+        Batch::Bulk(frame) => out.add(&frame),
     }
-    write.shutdown().await
+    out.write_to(write).await?;
+    write.flush().await?;
+    Ok(closing)
 }
 
 /// One batch in wire form: lines and small payloads copied together, large payloads
@@ -67,13 +93,34 @@ impl Pieces {
         }
     }
 
-    async fn write_to<W: AsyncWrite + Unpin>(mut self, write: &mut W) -> io::Result<()> {
+    fn add_wire(&mut self, wire: Bytes) {
+        if wire.len() >= BIG_PAYLOAD {
+            if !self.buffer.is_empty() {
+                self.done.push(self.buffer.split().freeze());
+            }
+            self.done.push(wire);
+        } else {
+            self.buffer.extend_from_slice(&wire);
+        }
+    }
+
+    /// Writes everything added, leaving the pieces empty (the buffer keeps its room
+    /// when it was written whole).
+    async fn write_to<W: AsyncWrite + Unpin>(&mut self, write: &mut W) -> io::Result<()> {
         if self.done.is_empty() {
-            return write.write_all(&self.buffer).await;
+            let written = write.write_all(&self.buffer).await;
+            self.buffer.clear();
+            return written;
         }
         if !self.buffer.is_empty() {
-            self.done.push(self.buffer.freeze());
+            self.done.push(self.buffer.split().freeze());
         }
+        let result = self.write_done(write).await;
+        self.done.clear();
+        result
+    }
+
+    async fn write_done<W: AsyncWrite + Unpin>(&self, write: &mut W) -> io::Result<()> {
         let (mut first, mut skip) = (0, 0);
         while first < self.done.len() {
             let mut slices = [IoSlice::new(&[]); MAX_SLICES];
@@ -153,8 +200,13 @@ mod tests {
             frame.encode(&mut expected);
             if trid % 3 == 0 {
                 assert!(outbox.send_bulk(frame).await);
-            } else {
+            } else if trid % 2 == 0 {
                 outbox.push(frame);
+            } else {
+                // Encoded once, as the switchboard does for a relayed message.
+                let mut wire = BytesMut::new();
+                frame.encode(&mut wire);
+                outbox.push_wire(wire.freeze());
             }
         }
         drop(outbox); // the writer sends everything queued, then closes

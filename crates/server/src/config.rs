@@ -66,6 +66,13 @@ pub struct ServerConfig {
     pub relay_packets_per_second: u32,
     /// Tasks receiving on the relay's socket at once (1–64).
     pub relay_workers: usize,
+
+    // The switchboard's per-connection message rate (a token bucket). The defaults
+    // protect real users; load tests raise them (`mocha-bench pair`).
+    /// Chat messages (`MSG`) one switchboard connection may send per second, sustained.
+    pub switchboard_messages_per_second: u32,
+    /// How many messages it may send at once before that rate applies.
+    pub switchboard_message_burst: u32,
 }
 
 impl Default for ServerConfig {
@@ -103,6 +110,8 @@ impl Default for ServerConfig {
             relay_max_packet: relay.max_packet,
             relay_packets_per_second: relay.packets_per_second,
             relay_workers: relay.workers,
+            switchboard_messages_per_second: switchboard.messages_per_second,
+            switchboard_message_burst: switchboard.message_burst,
         }
     }
 }
@@ -219,6 +228,11 @@ impl ServerConfig {
         if !(1..=64).contains(&self.relay_workers) {
             return invalid("relay_workers must be between 1 and 64");
         }
+        if self.switchboard_messages_per_second == 0 || self.switchboard_message_burst == 0 {
+            return invalid(
+                "switchboard_messages_per_second and switchboard_message_burst must be at least 1",
+            );
+        }
         if self.tls_cert.is_some() != self.tls_key.is_some() {
             return invalid("tls_cert and tls_key go together: set both or neither");
         }
@@ -291,6 +305,8 @@ impl ServerConfig {
             join_timeout: Duration::from_secs(self.sign_in_seconds),
             connections: self.connection_limits(),
             max_participants: self.max_participants,
+            messages_per_second: self.switchboard_messages_per_second,
+            message_burst: self.switchboard_message_burst,
             ..SwitchboardConfig::default()
         }
     }
@@ -334,6 +350,7 @@ mod tests {
         assert_eq!(ns.switchboard_address, "chat:1864");
         let sb = config.switchboard();
         assert_eq!((sb.idle_timeout, sb.max_participants), (Duration::from_secs(600), 5));
+        assert_eq!((sb.messages_per_second, sb.message_burst), (20, 40), "the default rate protects users");
 
         for bad in [
             ServerConfig { ticket_seconds: 0, ..ServerConfig::default() },
@@ -402,9 +419,25 @@ mod tests {
             ServerConfig { relay_max_packet: 70_000, ..ServerConfig::default() },
             ServerConfig { relay_packets_per_second: 0, ..ServerConfig::default() },
             ServerConfig { relay_workers: 0, ..ServerConfig::default() },
+            ServerConfig { switchboard_messages_per_second: 0, ..ServerConfig::default() },
+            ServerConfig { switchboard_message_burst: 0, ..ServerConfig::default() },
         ] {
             assert!(matches!(bad.validate(), Err(ConfigError::Invalid(_))), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn the_switchboard_message_rate_is_a_setting() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            "switchboard_messages_per_second = 100000\nswitchboard_message_burst = 5000\n",
+        )
+        .unwrap();
+        let config = ServerConfig::from_data_dir(dir.path()).unwrap();
+        assert!(config.validate().is_ok());
+        let sb = config.switchboard();
+        assert_eq!((sb.messages_per_second, sb.message_burst), (100_000, 5000));
     }
 
     #[test]

@@ -132,6 +132,13 @@ struct Overrides {
     /// Tasks receiving on the media relay's socket at once [default: 2].
     #[arg(long, env = "MOCHA_RELAY_WORKERS")]
     relay_workers: Option<usize>,
+
+    /// Chat messages one switchboard connection may send per second [default: 20].
+    #[arg(long, env = "MOCHA_SWITCHBOARD_MESSAGES_PER_SECOND")]
+    switchboard_messages_per_second: Option<u32>,
+    /// Messages a switchboard connection may send at once above that rate [default: 40].
+    #[arg(long, env = "MOCHA_SWITCHBOARD_MESSAGE_BURST")]
+    switchboard_message_burst: Option<u32>,
 }
 
 impl Overrides {
@@ -173,6 +180,9 @@ impl Overrides {
         set(&mut config.relay_max_packet, self.relay_max_packet);
         set(&mut config.relay_packets_per_second, self.relay_packets_per_second);
         set(&mut config.relay_workers, self.relay_workers);
+
+        set(&mut config.switchboard_messages_per_second, self.switchboard_messages_per_second);
+        set(&mut config.switchboard_message_burst, self.switchboard_message_burst);
     }
 }
 

@@ -14,6 +14,8 @@
 mod cmd;
 mod config;
 mod events;
+#[cfg(feature = "bench-harness")]
+pub mod harness;
 mod relay;
 mod ring;
 mod room;

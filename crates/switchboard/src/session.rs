@@ -19,7 +19,9 @@ use crate::Switchboard;
 /// Who this connection is, once it has joined a room.
 pub(crate) struct Member {
     pub user: UserId,
-    pub display_name: String,
+    /// `MSG 0 <user> <display name> `: how every message from them is relayed, up to
+    /// the payload length — built once when they join, not per message.
+    pub relay_prefix: bytes::Bytes,
     pub room: String,
 }
 
@@ -117,12 +119,18 @@ async fn serve_connection(
     // Fixed from the start: frames before a successful `USR`/`ANS` do not push it back.
     let join_by = tokio::time::Instant::now() + config.join_timeout;
 
+    // The futures that wait for the rare events live across loop turns, so a busy
+    // connection does not register a timer, a cancellation waiter and a kick waiter
+    // anew for every frame; the idle timer is re-armed only when it fires early.
+    let mut last_frame = tokio::time::Instant::now();
+    let mut idle = std::pin::pin!(tokio::time::sleep_until(join_by.min(last_frame + config.idle_timeout)));
+    let mut cancelled = std::pin::pin!(shutdown.cancelled());
+    let mut kicked = std::pin::pin!(kicks.recv());
     let ending = loop {
-        let idle_by = tokio::time::Instant::now() + config.idle_timeout;
-        let deadline = if session.member.is_some() { idle_by } else { idle_by.min(join_by) };
         tokio::select! {
             frame = reader.read_frame() => match frame {
                 Ok(Some(frame)) => {
+                    last_frame = tokio::time::Instant::now();
                     // Boxed, in a statement of its own: the handlers' futures would
                     // otherwise be part of every connection's task while it idles.
                     let apply = Box::pin(crate::cmd::apply(&mut session, frame));
@@ -134,9 +142,17 @@ async fn serve_connection(
                 Ok(None) | Err(ReadError::Io(_)) => break Ending::Disconnected,
                 Err(ReadError::Frame(e)) => break Ending::Framing(e),
             },
-            Some(reason) = kicks.recv() => break Ending::Out(reason),
-            () = shutdown.cancelled() => break Ending::Out(OutReason::ServerShutdown),
-            () = tokio::time::sleep_until(deadline) => break Ending::Out(OutReason::IdleTimeout),
+            // Kicks::recv only ever finishes with a reason.
+            Some(reason) = &mut kicked => break Ending::Out(reason),
+            () = &mut cancelled => break Ending::Out(OutReason::ServerShutdown),
+            () = &mut idle => {
+                let idle_by = last_frame + config.idle_timeout;
+                let deadline = if session.member.is_some() { idle_by } else { idle_by.min(join_by) };
+                if deadline <= tokio::time::Instant::now() {
+                    break Ending::Out(OutReason::IdleTimeout);
+                }
+                idle.as_mut().reset(deadline);
+            }
             _ = &mut writer => break Ending::Disconnected,
         }
     };

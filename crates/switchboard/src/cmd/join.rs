@@ -97,5 +97,6 @@ async fn join(session: &mut Session, trid: u32, user: &str, ticket: &str, answer
         ),
     }
     tracing::info!(peer = %session.peer, user = %user, room = %ticket.room, "joined a conversation");
-    session.member = Some(Member { user, display_name: account.display_name, room: ticket.room });
+    let relay_prefix = super::message::relay_prefix(user, &account.display_name);
+    session.member = Some(Member { user, relay_prefix, room: ticket.room });
 }

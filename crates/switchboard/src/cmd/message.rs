@@ -3,6 +3,9 @@
 //! alert for the people the conversation was meant for; if that alert cannot be
 //! stored (a full disk), the sender gets an error instead of the `NAK` that promises it.
 
+use std::fmt::Write as _;
+
+use bytes::{Bytes, BytesMut};
 use mocha_auth::UserId;
 use mocha_passport::PassportError;
 use mocha_proto::im::ImPayload;
@@ -13,13 +16,16 @@ use mocha_proto::{ErrorCode, MessagePayload};
 use crate::session::Session;
 
 pub(crate) async fn send(session: &mut Session, msg: Msg) {
-    let Some(member) = &session.member else { return };
-    let (user, room_id, display_name) = (member.user, member.room.clone(), member.display_name.clone());
-    let sb = session.sb.clone();
     let trid = msg.trid;
+    if session.member.is_none() {
+        return;
+    }
     if !session.message_limiter.take() {
         return session.error(trid, ErrorCode::RateLimited, "too many messages; slow down");
     }
+    // Borrowed, not cloned: nothing below changes the session.
+    let Some(member) = &session.member else { return };
+    let (user, sb) = (member.user, &session.sb);
     let message = match MessagePayload::parse(msg.payload.clone(), sb.config.limits.max_payload) {
         Ok(message) => message,
         Err(e) => return session.error(trid, ErrorCode::InvalidArgument, e),
@@ -42,7 +48,7 @@ pub(crate) async fn send(session: &mut Session, msg: Msg) {
     let mut payload = msg.payload;
     let (delivered, missed) = {
         let mut rooms = sb.rooms();
-        let Some(room) = rooms.get_mut(&room_id) else {
+        let Some(room) = rooms.get_mut(&member.room) else {
             return session.error(trid, ErrorCode::NotInConversation, "the conversation has ended");
         };
         let recipients = match &meaning {
@@ -56,23 +62,22 @@ pub(crate) async fn send(session: &mut Session, msg: Msg) {
             }
             _ => Ok(room.reachable(user)),
         };
-        let recipients: Vec<UserId> = match recipients {
-            Ok(recipients) => recipients.into_iter().filter(|&to| room.can_reach(user, to)).collect(),
+        let mut recipients: Vec<UserId> = match recipients {
+            Ok(recipients) => recipients,
             Err(e) => return session.error(trid, e.error_code(), e),
         };
+        recipients.retain(|&to| room.can_reach(user, to));
         if let ImPayload::Call(_) = &meaning {
             // Before anyone hears of a hang-up, the relay has forgotten the member.
-            sb.sync_relay(&room_id, room);
+            sb.sync_relay(&member.room, room);
         }
-        let frame = server::Msg {
-            sender_id: mocha_net::user_token(user),
-            sender_display_name: display_name,
-            payload,
-        }
-        .into_frame();
-        for to in &recipients {
-            if let Some(outbox) = room.outbox(*to) {
-                outbox.push(frame.clone());
+        if !recipients.is_empty() {
+            // Encoded once; every recipient's queue shares the same bytes.
+            let wire = relayed(&member.relay_prefix, &payload);
+            for to in &recipients {
+                if let Some(outbox) = room.outbox(*to) {
+                    outbox.push_wire(wire.clone());
+                }
             }
         }
         let missed: Vec<UserId> = match &meaning {
@@ -112,5 +117,51 @@ pub(crate) async fn send(session: &mut Session, msg: Msg) {
         (AckMode::Always, true) => session.reply(Ack { trid }.into_frame()),
         (AckMode::Always | AckMode::NakOnly, false) => session.reply(Nak { trid }.into_frame()),
         _ => {}
+    }
+}
+
+/// `MSG 0 <user> <display name> `: the relayed frame's line up to the payload length,
+/// exactly as [`server::Msg::into_frame`] encodes it.
+pub(crate) fn relay_prefix(user: UserId, display_name: &str) -> Bytes {
+    let frame = server::Msg {
+        sender_id: mocha_net::user_token(user),
+        sender_display_name: display_name.to_string(),
+        payload: Bytes::new(),
+    }
+    .into_frame();
+    let mut line = BytesMut::new();
+    frame.encode_line(&mut line);
+    // The line ends with the length of the empty payload, "0\r\n".
+    line.truncate(line.len() - 3);
+    line.freeze()
+}
+
+/// The relayed `MSG` in wire form, in one allocation.
+fn relayed(prefix: &[u8], payload: &[u8]) -> Bytes {
+    let mut wire = BytesMut::with_capacity(prefix.len() + 8 + payload.len());
+    wire.extend_from_slice(prefix);
+    // Formatting into the buffer allocates nothing.
+    let _ = write!(wire, "{}\r\n", payload.len());
+    wire.extend_from_slice(payload);
+    wire.freeze()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_relayed_message_is_the_frame_the_protocol_encodes() {
+        for (name, payload) in [("Alice Smith", &b"hi"[..]), ("100% Bob", &[b'x'; 300][..]), ("z", &b""[..])]
+        {
+            let expected = server::Msg {
+                sender_id: mocha_net::user_token(UserId(42)),
+                sender_display_name: name.to_string(),
+                payload: Bytes::copy_from_slice(payload),
+            }
+            .into_frame()
+            .to_bytes();
+            assert_eq!(relayed(&relay_prefix(UserId(42), name), payload), expected, "{name}");
+        }
     }
 }

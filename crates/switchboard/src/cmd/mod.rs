@@ -5,6 +5,9 @@ mod join;
 mod message;
 mod relay;
 
+#[cfg(feature = "bench-harness")]
+pub(crate) use message::relay_prefix;
+
 use mocha_proto::sb::ClientCommand;
 use mocha_proto::{ErrorCode, Frame};
 
