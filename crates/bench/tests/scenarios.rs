@@ -118,8 +118,15 @@ fn oversized_and_off_loopback_runs_are_refused() {
 async fn calls_carry_every_packet_through_the_relay() {
     let report = bench(&["calls", "--calls", "3", "--duration", "1", "--video"]).await;
     assert!(value(&report, "packets sent") >= 3.0 * 2.0 * 300.0, "50 + 300 packets a second per side");
-    assert_eq!(value(&report, "packets received"), value(&report, "packets sent"));
-    assert_eq!(value(&report, "relay forwarded (UDP)"), value(&report, "packets sent"));
+    // UDP on loopback may still lose a datagram to a full socket buffer when the box is
+    // busy (the other scenarios run beside this one); the relay itself must drop nothing.
+    let (sent, received) = (value(&report, "packets sent"), value(&report, "packets received"));
+    assert!(received >= sent * 0.995, "{received} of {sent} packets arrived");
+    assert!(
+        value(&report, "relay forwarded (UDP)") >= received,
+        "the receivers got only what the relay forwarded"
+    );
+    assert_eq!(value(&report, "relay dropped (throttled)"), 0.0);
     assert_eq!(value(&report, "relay dropped (other)"), 0.0);
     assert_eq!(value(&report, "foreign packets"), 0.0);
 }
