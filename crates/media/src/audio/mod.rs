@@ -7,6 +7,7 @@ pub mod codec;
 #[cfg(feature = "devices")]
 pub mod device;
 pub mod jitter;
+pub mod measure;
 pub mod processing;
 pub mod resample;
 pub mod synth;
