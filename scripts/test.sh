@@ -27,6 +27,9 @@ if command -v apt-get >/dev/null 2>&1; then
   "${as_root[@]}" apt-get install -y -qq --no-install-recommends dbus-daemon >/dev/null
   # The website tests drive a real headless Chromium through chromedriver; the fonts draw their screenshots.
   "${as_root[@]}" apt-get install -y -qq --no-install-recommends chromium chromium-driver fonts-dejavu-core >/dev/null
+  # The Debian package test (scripts/test-deb.sh) installs the package (which needs adduser)
+  # and asks the installed server for its status with curl.
+  "${as_root[@]}" apt-get install -y -qq --no-install-recommends adduser curl >/dev/null
 else
   echo "no apt-get here: install the packages named in $0 with your system's package manager" >&2
 fi
@@ -34,3 +37,6 @@ fi
 cargo test --workspace --locked
 # The camera source (nokhwa, Video4Linux) is behind a feature: build and test the media crate with it on.
 cargo test -p mocha-media --features camera --locked
+# The server's Debian package, built from the binaries the tests just built: installed,
+# started, asked for its status, removed and purged.
+bash scripts/test-deb.sh target/debug

@@ -43,6 +43,27 @@ pub struct Build {
     pub version: String,
     pub notes: String,
     pub download_url: String,
+    /// The published files of this channel by platform (`linux-x86_64`,
+    /// `windows-x86_64`), each signed by the server's release key.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub files: std::collections::BTreeMap<String, BuildFile>,
+}
+
+/// One published client build for one platform.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BuildFile {
+    pub version: String,
+    pub notes: String,
+    pub file_name: String,
+    pub size: u64,
+    /// SHA-256 of the file, lower-case hex.
+    pub sha256: String,
+    /// The release key's Ed25519 signature (base64url) of channel, platform, version,
+    /// file name, size and SHA-256 (see `mocha_auth::ReleaseFacts`).
+    pub signature: String,
+    /// Where to download it, a path on the Passport web server (`/download/…`).
+    pub url: String,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -54,4 +75,8 @@ pub struct UpdateCheck {
     pub latest: Option<Build>,
     /// A sentence for people: "Mocha 1.2.0 is available" or "You are up to date".
     pub message: String,
+    /// The server's release public key (base64url Ed25519), which clients pin the first
+    /// time they see it; absent until a build has been published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release_key: Option<String>,
 }

@@ -65,6 +65,18 @@ impl SigningKey {
 }
 
 impl VerifyingKey {
+    /// A public key from its base64url text (as pinned by clients), if it is 32 bytes.
+    pub fn from_base64url(text: &str) -> Option<Self> {
+        use base64::Engine;
+        let public = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text.trim()).ok()?;
+        (public.len() == 32).then_some(Self { public })
+    }
+
+    pub fn to_base64url(&self) -> String {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&self.public)
+    }
+
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
         UnparsedPublicKey::new(&ED25519, &self.public).verify(message, signature).is_ok()
     }

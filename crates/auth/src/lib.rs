@@ -7,11 +7,13 @@
 
 mod keys;
 mod media;
+mod release;
 mod token;
 mod user_id;
 
 pub use keys::{KeyError, SigningKey, VerifyingKey};
 pub use media::{BindToken, MediaError, MediaKey};
+pub use release::{ReleaseFacts, Sha256, sha256_of, sign_release};
 pub use token::{SessionClaims, SignedClaims, SwitchboardTicket, TokenError, TokenKind, unix_now};
 pub use user_id::{UserId, UserIdError};
 

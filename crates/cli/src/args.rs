@@ -99,6 +99,25 @@ pub enum Command {
         #[arg(long, value_name = "N")]
         seconds: Option<f64>,
     },
+    /// Check the channel for a newer Mocha Messenger, download it with progress, check
+    /// it against the server's release key, and save it (or install it with --install).
+    Update {
+        /// stable, beta or dev.
+        #[arg(long, default_value = "stable", value_parser = ["stable", "beta", "dev"])]
+        channel: String,
+        /// The version you have [default: this program's own].
+        #[arg(long, value_name = "VERSION")]
+        current: Option<String>,
+        /// The folder to save the verified build in [default: the current folder].
+        #[arg(long, value_name = "DIR")]
+        into: Option<PathBuf>,
+        /// Replace this program file with the verified build, atomically.
+        #[arg(long, value_name = "PATH")]
+        install: Option<PathBuf>,
+    },
+    /// List the microphones, speakers and cameras calls can use, by the names
+    /// --microphone, --speakers and --camera take.
+    Devices,
     /// Everything the server stores about you, as JSON.
     Export,
     /// Delete your account for good (the password confirms it).
@@ -133,9 +152,21 @@ pub struct CallMediaArgs {
     /// Where to record what you hear (48 kHz 16-bit mono WAV).
     #[arg(long, value_name = "OUT.wav")]
     pub audio_out: Option<PathBuf>,
+    /// The microphone to use, by the name `mocha devices` shows (default: the system's).
+    #[arg(long, value_name = "NAME", conflicts_with = "audio_in")]
+    pub microphone: Option<String>,
+    /// The speakers to play the call on, by the name `mocha devices` shows.
+    #[arg(long, value_name = "NAME", conflicts_with = "audio_out")]
+    pub speakers: Option<String>,
+    /// Turn acoustic echo cancellation off (it is on by default; files need none).
+    #[arg(long)]
+    pub no_echo_cancellation: bool,
     /// A Y4M (4:2:0) video to use as the camera; makes the call a video call.
     #[arg(long, value_name = "IN.y4m")]
     pub video_in: Option<PathBuf>,
+    /// Use a real camera (the first one, or the one called NAME); makes the call a video call.
+    #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "", conflicts_with = "video_in")]
+    pub camera: Option<String>,
     /// Where to write the other side's video (Y4M).
     #[arg(long, value_name = "OUT.y4m")]
     pub video_out: Option<PathBuf>,

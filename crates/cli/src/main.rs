@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use args::{Cli, Command};
-use commands::{account, admin, calls, contacts, files, talk};
+use commands::{account, admin, calls, contacts, files, talk, update};
 use context::Context;
 
 fn main() -> ExitCode {
@@ -69,6 +69,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             calls::answer_calls(&cx, &media, count).await
         }
         Command::Call { user, media, seconds } => calls::call(&cx, &user, &media, seconds).await,
+        Command::Devices => calls::devices(&cx),
+        Command::Update { channel, current, into, install } => {
+            update::run(&cx, &channel, current.as_deref(), into, install).await
+        }
         Command::Export => account::export(&cx).await,
         Command::DeleteAccount => account::delete_account(&cx).await,
         Command::Ban { user, reason, until } => admin::ban(&cx, &user, reason, until.as_deref()).await,

@@ -19,6 +19,9 @@ pub struct Profile {
     pub refresh_token: Option<String>,
     pub status: Option<String>,
     pub personal_message: Option<String>,
+    /// Each server's release key (base64url), pinned the first time `mocha update` saw
+    /// it: a build signed by another key is refused.
+    pub release_keys: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Clone, Debug)]

@@ -222,3 +222,53 @@ async fn a_video_call_from_y4m_files_records_the_other_sides_pictures() {
         assert!(*seen.last().unwrap() >= 60, "{who}'s last frame was number {}", seen.last().unwrap());
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mocha_devices_lists_every_kind_and_a_named_device_that_is_not_there_is_a_clear_error() {
+    let s = Server::start().await;
+    let (alice, bob) = (s.person("alice"), s.person("bob"));
+    alice.register_and_sign_in().await;
+
+    // Every kind is answered: the names there are, or why they cannot be listed.
+    let listed = alice.ok(&["devices", "--json"]).await;
+    let kinds: Vec<serde_json::Value> =
+        listed.stdout.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    let names: Vec<&str> = kinds.iter().map(|k| k["kind"].as_str().unwrap()).collect();
+    assert_eq!(names, ["microphones", "speakers", "cameras"], "{}", listed.stdout);
+    for kind in &kinds {
+        assert!(kind["names"].is_array() || kind["error"].is_string(), "{kind}");
+    }
+    if !cfg!(feature = "camera") {
+        let why = kinds[2]["error"].as_str().unwrap_or_default();
+        assert!(why.contains("--features camera"), "a build without cameras says so: {why}");
+    }
+
+    // A device named but not there fails before anyone is rung, naming the way out.
+    let out = tempfile::tempdir().unwrap();
+    let recording = out.path().join("heard.wav");
+    let recording = recording.to_str().unwrap();
+    let no_mic = alice
+        .fails(&["call", &bob.username, "--microphone", "Mocha No Such Microphone", "--audio-out", recording])
+        .await;
+    assert!(no_mic.stderr.contains("cannot open the microphone"), "{}", no_mic.stderr);
+    assert!(no_mic.stderr.contains("mocha devices"), "{}", no_mic.stderr);
+    let said = out.path().join("said.wav");
+    write_chirp(&said, 16_000, 300.0, 1800.0, 1);
+    let no_camera = alice
+        .fails(&[
+            "call",
+            &bob.username,
+            "--audio-in",
+            said.to_str().unwrap(),
+            "--audio-out",
+            recording,
+            "--camera",
+            "Mocha No Such Camera",
+        ])
+        .await;
+    let expected = if cfg!(feature = "camera") { "cannot open the camera" } else { "no camera support" };
+    assert!(no_camera.stderr.contains(expected), "{}", no_camera.stderr);
+    // A file and a device for the same end is refused by the parser.
+    let both = alice.run(&["call", &bob.username, "--audio-in", "a.wav", "--microphone", "x"]).await;
+    assert!(!both.success && both.stderr.contains("cannot be used with"), "{}", both.stderr);
+}

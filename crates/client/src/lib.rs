@@ -50,6 +50,7 @@ mod passport;
 pub mod proxy;
 pub mod sb;
 mod trust;
+pub mod updates;
 
 pub use client::{
     AudioSink, AudioSource, Call, CallDevices, CallEnd, CallOptions, CallPath, CallSnapshot, CallState,

@@ -273,8 +273,7 @@ impl PassportClient {
     }
 
     pub async fn find_users(&self, token: &str, query: &str) -> Result<Vec<ModeratedAccount>, ClientError> {
-        let query: String = query.bytes().map(|b| format!("%{b:02X}")).collect();
-        self.call(Method::GET, &format!("/admin/users?q={query}"), Some(token), None).await
+        self.call(Method::GET, &format!("/admin/users?q={}", escape(query)), Some(token), None).await
     }
 
     pub async fn post_notice(&self, token: &str, text: &str) -> Result<ServiceNotice, ClientError> {
@@ -287,10 +286,43 @@ impl PassportClient {
     }
 
     pub async fn check_for_update(&self, channel: &str, version: &str) -> Result<UpdateCheck, ClientError> {
-        let query = |s: &str| s.bytes().map(|b| format!("%{b:02X}")).collect::<String>();
-        let path = format!("/updates?channel={}&version={}", query(channel), query(version));
+        let path = format!("/updates?channel={}&version={}", escape(channel), escape(version));
         self.call(Method::GET, &path, None, None).await
     }
+
+    /// The update check for one platform: the answer carries that platform's file
+    /// (size, SHA-256, signature) and the server's release key.
+    pub async fn check_for_update_on(
+        &self,
+        channel: &str,
+        version: &str,
+        platform: &str,
+    ) -> Result<UpdateCheck, ClientError> {
+        let path = format!(
+            "/updates?channel={}&version={}&platform={}",
+            escape(channel),
+            escape(version),
+            escape(platform)
+        );
+        self.call(Method::GET, &path, None, None).await
+    }
+
+    /// Starts downloading `path` (a `/download/…` path on this server, never another
+    /// host), allowing it `timeout` in all.
+    pub async fn download(&self, path: &str, timeout: Duration) -> Result<reqwest::Response, ClientError> {
+        if !path.starts_with("/download/") {
+            return Err(ClientError::Protocol(format!("{path:?} is not a download on this server")));
+        }
+        if let Some(monitor) = &self.monitor {
+            monitor.record_line(Direction::Sent, Channel::Passport, &format!("GET {path}"));
+        }
+        Ok(self.http.get(format!("{}{path}", self.base_url())).timeout(timeout).send().await?)
+    }
+}
+
+/// Percent-encodes every byte of a query value.
+fn escape(value: &str) -> String {
+    value.bytes().map(|b| format!("%{b:02X}")).collect()
 }
 
 /// Lets request bodies of different types share one code path without generics bloat.

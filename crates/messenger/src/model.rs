@@ -1062,6 +1062,7 @@ mod tests {
             version: "9.9.9".into(),
             notes: String::new(),
             download_url: "https://example.org".into(),
+            files: Default::default(),
         };
         model.apply(BackendEvent::UpdateAvailable(build.clone()));
         assert!(model.update.is_some());

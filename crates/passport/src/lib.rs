@@ -37,7 +37,7 @@ pub use fixtures::FixtureAccount;
 pub use mocha_auth::UserId;
 pub use sessions::Authenticated;
 pub use status::{ServiceGauge, StatusBoard};
-pub use updates::write_default_manifest;
+pub use updates::{CHANNELS, PLATFORMS, UpdateManifest, write_default_manifest};
 
 use db::Db;
 use events::Listeners;

@@ -4,30 +4,38 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use mocha_api::{Build, UpdateCheck};
+use mocha_api::{Build, BuildFile, UpdateCheck};
 use serde::{Deserialize, Serialize};
 
 use crate::{Passport, PassportError};
 
 pub const CHANNELS: [&str; 3] = ["stable", "beta", "dev"];
 
+/// The platforms builds are published for.
+pub const PLATFORMS: [&str; 2] = ["linux-x86_64", "windows-x86_64"];
+
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct UpdateManifest {
     pub channels: BTreeMap<String, Build>,
+    /// The release key's public half (base64url), written by `mocha-server publish`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release_key: Option<String>,
 }
 
-/// Writes a starter manifest (this build on every channel) unless one exists.
-pub fn write_default_manifest(path: &Path, version: &str, download_url: &str) -> std::io::Result<()> {
+impl UpdateManifest {
+    /// The file published for `platform` on `channel`, if any.
+    pub fn file(&self, channel: &str, platform: &str) -> Option<&BuildFile> {
+        self.channels.get(channel)?.files.get(platform)
+    }
+}
+
+/// Writes an empty manifest unless one exists: nothing is offered for download or as
+/// an update until `mocha-server publish` puts a real build there.
+pub fn write_default_manifest(path: &Path) -> std::io::Result<()> {
     if path.exists() {
         return Ok(());
     }
-    let build = Build {
-        version: version.to_string(),
-        notes: "First release of this Mocha server's client.".to_string(),
-        download_url: download_url.to_string(),
-    };
-    let manifest =
-        UpdateManifest { channels: CHANNELS.iter().map(|c| (c.to_string(), build.clone())).collect() };
+    let manifest = UpdateManifest::default();
     std::fs::write(path, serde_json::to_vec_pretty(&manifest).map_err(std::io::Error::other)?)
 }
 
@@ -43,17 +51,45 @@ impl Passport {
     }
 
     pub async fn check_for_update(&self, channel: &str, version: &str) -> Result<UpdateCheck, PassportError> {
+        self.check_for_update_on(channel, version, None).await
+    }
+
+    /// The update check for a client on `platform`: only a file published for that
+    /// platform is offered (with its size, hash and signature). Without a platform, the
+    /// channel's newest version is compared, as older clients ask.
+    pub async fn check_for_update_on(
+        &self,
+        channel: &str,
+        version: &str,
+        platform: Option<&str>,
+    ) -> Result<UpdateCheck, PassportError> {
         if !CHANNELS.contains(&channel) {
             return Err(PassportError::invalid("channel", "the channel must be stable, beta or dev"));
+        }
+        if let Some(platform) = platform
+            && !PLATFORMS.contains(&platform)
+        {
+            return Err(PassportError::invalid(
+                "platform",
+                "the platform must be linux-x86_64 or windows-x86_64",
+            ));
         }
         let current = semver::Version::parse(version.trim())
             .map_err(|_| PassportError::invalid("version", "the version must look like 1.2.3"))?;
         let manifest = self.update_manifest().await?;
-        let newer = manifest
-            .channels
-            .get(channel)
-            .filter(|build| semver::Version::parse(&build.version).is_ok_and(|latest| latest > current))
-            .cloned();
+        let is_newer =
+            |candidate: &str| semver::Version::parse(candidate).is_ok_and(|latest| latest > current);
+        let newer = match platform {
+            None => manifest.channels.get(channel).filter(|build| is_newer(&build.version)).cloned(),
+            Some(platform) => {
+                manifest.file(channel, platform).filter(|file| is_newer(&file.version)).map(|file| Build {
+                    version: file.version.clone(),
+                    notes: file.notes.clone(),
+                    download_url: file.url.clone(),
+                    files: BTreeMap::from([(platform.to_string(), file.clone())]),
+                })
+            }
+        };
         let message = match &newer {
             Some(build) => format!("Mocha Messenger {} is available.", build.version),
             None => "You are up to date.".to_string(),
@@ -63,6 +99,7 @@ impl Passport {
             update_available: newer.is_some(),
             latest: newer,
             message,
+            release_key: manifest.release_key,
         })
     }
 }

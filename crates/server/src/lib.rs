@@ -4,6 +4,7 @@
 pub mod config;
 mod files;
 mod https;
+pub mod publish;
 mod request_body;
 mod ring;
 pub mod tls;
@@ -45,6 +46,14 @@ pub mod layout {
     }
     pub fn updates_manifest(data_dir: &Path) -> PathBuf {
         data_dir.join("updates.json")
+    }
+    /// Published client builds, `downloads/CHANNEL/PLATFORM/FILE`.
+    pub fn downloads_dir(data_dir: &Path) -> PathBuf {
+        data_dir.join("downloads")
+    }
+    /// Signs published builds; clients pin its public half.
+    pub fn release_key(data_dir: &Path) -> PathBuf {
+        data_dir.join("keys").join("release-ed25519.seed")
     }
 }
 
@@ -163,8 +172,7 @@ async fn start_services(data_dir: &Path, config: ServerConfig) -> Result<Running
     let tls = tls::server_config(&cert, &key)?;
 
     let manifest = layout::updates_manifest(data_dir);
-    let download = format!("https://{}:{}/download", config.public_host, config.passport_port);
-    mocha_passport::write_default_manifest(&manifest, env!("CARGO_PKG_VERSION"), &download)
+    mocha_passport::write_default_manifest(&manifest)
         .and_then(|()| files::owner_only(&manifest))
         .map_err(|source| StartError::Write { path: manifest.clone(), source })?;
 
@@ -184,7 +192,8 @@ async fn start_services(data_dir: &Path, config: ServerConfig) -> Result<Running
     let passport_addr = https::local_addr(&passport_listener);
     status.register("passport", advertised(&config, passport_addr), false);
     // The websites share the Passport port; see mocha-web for how the two routers meet.
-    let web = mocha_web::WebConfig { ca_cert: ca_cert.clone() };
+    let web =
+        mocha_web::WebConfig { ca_cert: ca_cert.clone(), downloads_dir: layout::downloads_dir(data_dir) };
     let app = mocha_web::router(passport.clone(), web).merge(mocha_passport::http::router(passport.clone()));
     tasks.spawn(https::serve(
         passport_listener,

@@ -36,6 +36,38 @@ enum Command {
         #[command(subcommand)]
         action: AdminAction,
     },
+    /// Publish a Mocha Messenger build for download and updates, signed with this
+    /// server's release key (works while the server runs); --list shows what is
+    /// published, --remove takes a build down.
+    Publish(PublishArgs),
+}
+
+#[derive(Args)]
+struct PublishArgs {
+    /// Show every published build.
+    #[arg(long, conflicts_with_all = ["remove", "file", "version", "notes", "force"])]
+    list: bool,
+    /// Take the build for --platform off --channel and delete its file.
+    #[arg(long, requires_all = ["channel", "platform"], conflicts_with_all = ["file", "version", "notes", "force"])]
+    remove: bool,
+    /// stable, beta or dev.
+    #[arg(long, value_parser = ["stable", "beta", "dev"], required_unless_present = "list")]
+    channel: Option<String>,
+    /// linux-x86_64 or windows-x86_64.
+    #[arg(long, value_parser = ["linux-x86_64", "windows-x86_64"], required_unless_present = "list")]
+    platform: Option<String>,
+    /// The build's version, like 1.2.0; must be newer than the channel's unless --force.
+    #[arg(long, required_unless_present_any = ["list", "remove"])]
+    version: Option<String>,
+    /// What is new, shown on the download page and in the client.
+    #[arg(long, default_value = "")]
+    notes: String,
+    /// Publish even if the version is not newer than what the channel has.
+    #[arg(long)]
+    force: bool,
+    /// The client build (an ELF program for Linux, a .exe for Windows).
+    #[arg(required_unless_present_any = ["list", "remove"])]
+    file: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -212,7 +244,43 @@ async fn main() -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Run) {
         Command::Run => run(&cli.data_dir, config).await,
         Command::Admin { action } => admin(&cli.data_dir, config, action).await,
+        Command::Publish(args) => publish(&cli.data_dir, args),
     }
+}
+
+fn publish(data_dir: &Path, args: PublishArgs) -> anyhow::Result<()> {
+    use mocha_server::publish;
+    if args.list {
+        let published = publish::list(data_dir)?;
+        if published.is_empty() {
+            println!("No builds are published.");
+        }
+        for (channel, platform, file) in published {
+            println!(
+                "{channel:<7} {platform:<15} {:<10} {:>12} bytes  sha256 {}  {}",
+                file.version, file.size, file.sha256, file.url
+            );
+        }
+        return Ok(());
+    }
+    let (Some(channel), Some(platform)) = (args.channel, args.platform) else {
+        anyhow::bail!("--channel and --platform are needed");
+    };
+    if args.remove {
+        let removed = publish::remove(data_dir, &channel, &platform)?;
+        println!("Removed {} ({platform}) from {channel}.", removed.version);
+        return Ok(());
+    }
+    let (Some(version), Some(file)) = (args.version, args.file) else {
+        anyhow::bail!("--version and the build's file are needed");
+    };
+    let release = publish::Release { channel, platform, version, notes: args.notes, force: args.force, file };
+    let published = publish::publish(data_dir, &release)?;
+    println!(
+        "Published Mocha Messenger {} for {} on {}: {} bytes, SHA-256 {}, at {}",
+        published.version, release.platform, release.channel, published.size, published.sha256, published.url
+    );
+    Ok(())
 }
 
 async fn run(data_dir: &Path, config: ServerConfig) -> anyhow::Result<()> {

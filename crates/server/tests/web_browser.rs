@@ -29,8 +29,7 @@ async fn a_visitor_signs_up_manages_the_account_exports_and_deletes_it() {
         assert!(b.page_text().await.contains("SHA-256 fingerprint"));
         b.screenshot("home").await;
         b.open("/download").await;
-        assert!(b.text("#channel-stable").await.contains(env!("CARGO_PKG_VERSION")));
-        b.screenshot("download").await;
+        assert!(b.text("#channel-stable").await.contains("No build has been published on this channel yet"));
         b.open("/status").await;
         assert!(b.text(".services").await.contains("Passport"));
         b.screenshot("status").await;
@@ -254,6 +253,54 @@ async fn html_in_a_display_name_is_text_and_forms_without_csrf_are_refused() {
         let card = format!("#account-{}", mallory.account.id);
         assert!(b.text(&format!("{card} .titlebar")).await.contains(hostile));
         assert_eq!(b.count(&format!("{card} .titlebar b")).await, 0);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_downloads_the_published_build_from_the_download_page_and_the_home_button() {
+    let _turn = ONE_BROWSER.lock().await;
+    let t = Arc::new(TestServer::start().await);
+    let builds = tempfile::tempdir().unwrap();
+    let mut bytes = b"\x7fELF".to_vec();
+    bytes.extend((0..50_000u32).map(|i| (i * 7 % 251) as u8));
+    let path = builds.path().join("mocha-messenger");
+    std::fs::write(&path, &bytes).unwrap();
+    let release = mocha_server::publish::Release {
+        channel: "stable".into(),
+        platform: "linux-x86_64".into(),
+        version: "1.2.0".into(),
+        notes: "Voice and video calls.".into(),
+        force: false,
+        file: path,
+    };
+    let published = mocha_server::publish::publish(t.dir.path(), &release).unwrap();
+    let server = t.clone();
+    let (first_published, first_bytes) = (published.clone(), bytes.clone());
+    Browser::run(&t, move |b| async move {
+        let (_t, published, bytes) = (server, first_published, first_bytes);
+        b.open("/download").await;
+        let build = b.text("#build-stable-linux-x86_64").await;
+        assert!(build.contains("1.2.0") && build.contains("Voice and video calls."), "{build}");
+        assert!(build.contains(&published.sha256), "the SHA-256 is shown: {build}");
+        assert!(build.contains("50.0 kB"), "the size is shown: {build}");
+        assert!(
+            b.text("#channel-beta").await.contains("No build has been published"),
+            "an empty channel says so"
+        );
+        assert!(b.text("#release-key").await.len() > 40, "the release key is shown to compare");
+        b.screenshot("download").await;
+        b.click_in_place("#download-stable-linux-x86_64").await;
+        assert_eq!(b.downloaded(&published.file_name).await, bytes, "the page's button downloads the build");
+    })
+    .await;
+    // The home page's big button, from a Linux browser, leads to the same file.
+    let second = t.clone();
+    Browser::run(&t, move |b| async move {
+        let _t = second;
+        b.open("/").await;
+        b.click_in_place("#download-latest").await;
+        assert_eq!(b.downloaded(&published.file_name).await, bytes);
     })
     .await;
 }

@@ -33,6 +33,8 @@ pub const MAX_FORM_BYTES: usize = 16 * 1024;
 pub struct WebConfig {
     /// The certificate authority clients must trust, offered at `/ca.pem`.
     pub ca_cert: PathBuf,
+    /// Published client builds (`mocha-server publish`), `CHANNEL/PLATFORM/FILE`.
+    pub downloads_dir: PathBuf,
 }
 
 /// What every handler shares.
@@ -55,10 +57,12 @@ pub fn router(passport: Arc<Passport>, config: WebConfig) -> Router {
         csrf: csrf::CsrfKey::generate(),
         config,
     });
-    use pages::{account, admin, auth, site as public};
+    use pages::{account, admin, auth, downloads, site as public};
     Router::new()
         .route("/", get(public::home))
-        .route("/download", get(public::download))
+        .route("/download", get(downloads::page))
+        .route("/download/latest", get(downloads::latest))
+        .route("/download/{channel}/{platform}/{file}", get(downloads::file))
         .route("/ca.pem", get(public::ca_certificate))
         .route("/status", get(public::status))
         .route("/static/mocha.css", get(public::stylesheet))

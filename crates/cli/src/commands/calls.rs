@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{Result, anyhow, bail};
 use mocha_client::proto::im::CallCommand;
 use mocha_client::{
-    Call, CallEnd, CallOptions, CallState, CallStats, Conversation, ConversationEvent, ConversationId, Event,
+    Call, CallEnd, CallState, CallStats, Conversation, ConversationEvent, ConversationId, Event,
 };
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
@@ -18,6 +18,23 @@ use super::converse;
 use crate::args::CallMediaArgs;
 use crate::context::Context;
 use crate::media;
+
+/// `mocha devices`: what `--microphone`, `--speakers` and `--camera` can name. A kind
+/// that cannot be listed (no sound system, a build without cameras) says why.
+pub fn devices(cx: &Context) -> Result<()> {
+    for (kind, names) in media::list_devices() {
+        let (text, value) = match names {
+            Ok(names) if names.is_empty() => (format!("{kind}: none"), json!({"kind": kind, "names": []})),
+            Ok(names) => (
+                format!("{kind}:\n{}", names.iter().map(|n| format!("  {n}")).collect::<Vec<_>>().join("\n")),
+                json!({"kind": kind, "names": names}),
+            ),
+            Err(why) => (format!("{kind}: cannot list them: {why}"), json!({"kind": kind, "error": why})),
+        };
+        cx.out.print(text, value);
+    }
+    Ok(())
+}
 
 /// The longest `--seconds` accepted (a day).
 const MAX_SECONDS: f64 = 86_400.0;
@@ -37,8 +54,7 @@ pub async fn call(cx: &Context, user: &str, files: &CallMediaArgs, seconds: Opti
         client.disconnect().await;
         bail!("{user} is not online to call");
     }
-    let options = CallOptions::default().video(files.video_in.is_some());
-    let call = conversation.place_call(options, devices).await?;
+    let call = conversation.place_call(media::options(files), devices).await?;
     cx.out.print(format!("Calling {user}…"), json!({"event": "calling", "to": user, "call_id": call.id()}));
 
     let mut watch = call.watch();
@@ -135,7 +151,7 @@ pub async fn answer_calls(cx: &Context, files: &CallMediaArgs, count: Option<usi
                             }
                         };
                         let video = control.media == Some(mocha_client::proto::im::CallMedia::Video);
-                        let options = CallOptions::default().video(video);
+                        let options = media::options(files).video(video);
                         match conversation.accept_call(from.user_id, &control.call_id, options, devices).await {
                             Ok(call) => {
                                 cx.out.print(

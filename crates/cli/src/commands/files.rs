@@ -12,7 +12,7 @@ use super::converse;
 use crate::context::Context;
 use crate::output::transfer_json;
 
-fn progress_bar(cx: &Context, size: u64) -> Option<ProgressBar> {
+pub(crate) fn progress_bar(cx: &Context, size: u64) -> Option<ProgressBar> {
     if cx.out.json || !std::io::stdout().is_terminal() {
         return None;
     }

@@ -6,6 +6,7 @@ pub mod calls;
 pub mod contacts;
 pub mod files;
 pub mod talk;
+pub mod update;
 
 use std::time::Duration;
 

@@ -15,7 +15,7 @@ pub mod wav;
 
 pub use codec::{CodecError, OpusDecoder, OpusEncoder};
 #[cfg(feature = "devices")]
-pub use device::{Microphone, Speaker};
+pub use device::{Microphone, Speaker, device_names};
 pub use jitter::{JitterBuffer, Playout};
 pub use processing::VoiceProcessor;
 pub use resample::Resampler;

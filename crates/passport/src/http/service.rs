@@ -20,14 +20,17 @@ pub struct UpdateQuery {
     channel: String,
     /// The caller's version, like `1.0.0`.
     version: String,
+    /// `linux-x86_64` or `windows-x86_64`: offers only a build published for it, with
+    /// its size, SHA-256 and signature.
+    platform: Option<String>,
 }
 
 #[utoipa::path(get, path = "/api/v1/updates", tag = "service", params(UpdateQuery),
     responses((status = 200, body = UpdateCheck),
-              (status = 400, body = ErrorBody, description = "- `invalid_input`: the channel is not `stable`, `beta` or `dev`, or the version is not like `1.2.3`")))]
+              (status = 400, body = ErrorBody, description = "- `invalid_input`: the channel is not `stable`, `beta` or `dev`, the version is not like `1.2.3`, or the platform is not `linux-x86_64` or `windows-x86_64`")))]
 pub async fn updates(
     State(passport): State<Arc<Passport>>,
     ApiQuery(query): ApiQuery<UpdateQuery>,
 ) -> Result<Json<UpdateCheck>, ApiError> {
-    Ok(Json(passport.check_for_update(&query.channel, &query.version).await?))
+    Ok(Json(passport.check_for_update_on(&query.channel, &query.version, query.platform.as_deref()).await?))
 }

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod admin;
 pub mod auth;
+pub mod downloads;
 pub mod site;
 
 use askama::Template;

@@ -1,4 +1,4 @@
-//! The public pages: home, downloads, the CA certificate, service status,
+//! The public pages: home, the CA certificate, service status,
 //! the stylesheet, and "not found".
 
 use askama::Template;
@@ -25,7 +25,7 @@ pub struct Connect {
 }
 
 impl Connect {
-    async fn gather(site: &SiteState, report: &StatusReport) -> Self {
+    pub(crate) async fn gather(site: &SiteState, report: &StatusReport) -> Self {
         let address =
             |name: &str| report.services.iter().find(|s| s.name == name).and_then(|s| s.address.clone());
         let ca_fingerprint = match tokio::fs::read(&site.config.ca_cert).await {
@@ -51,7 +51,7 @@ fn fingerprint(pem: &[u8]) -> Option<String> {
     Some(digest.as_ref().iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":"))
 }
 
-fn layout(title: &str, section: &'static str, user: &Option<CurrentUser>) -> Layout {
+pub(super) fn layout(title: &str, section: &'static str, user: &Option<CurrentUser>) -> Layout {
     Layout::new(title, section, user.as_ref())
 }
 
@@ -74,58 +74,6 @@ pub async fn home(State(site): State<SiteState>, MaybeSignedIn(user): MaybeSigne
         signed_in: user.is_some(),
     };
     respond(StatusCode::OK, &page)
-}
-
-pub struct ChannelBuild {
-    pub channel: &'static str,
-    pub blurb: &'static str,
-    pub version: String,
-    pub notes: String,
-    /// Only http(s) links are offered, whatever the manifest says.
-    pub link: Option<String>,
-}
-
-#[derive(Template)]
-#[template(path = "download.html")]
-struct DownloadPage {
-    layout: Layout,
-    builds: Vec<ChannelBuild>,
-    connect: Connect,
-}
-
-const CHANNELS: [(&str, &str); 3] = [
-    ("stable", "For everyone. Tested, calm and ready for daily chatting."),
-    ("beta", "Next month's features a little early. Mostly ready."),
-    ("dev", "Fresh from the oven, for testers. Expect crumbs."),
-];
-
-pub async fn download(
-    State(site): State<SiteState>,
-    MaybeSignedIn(user): MaybeSignedIn,
-) -> Result<Response, WebError> {
-    let manifest = site.passport.update_manifest().await?;
-    let builds = CHANNELS
-        .iter()
-        .filter_map(|(channel, blurb)| {
-            let build = manifest.channels.get(*channel)?;
-            let link = Some(build.download_url.clone())
-                .filter(|url| url.starts_with("https://") || url.starts_with("http://"));
-            Some(ChannelBuild {
-                channel,
-                blurb,
-                version: build.version.clone(),
-                notes: build.notes.clone(),
-                link,
-            })
-        })
-        .collect();
-    let report = site.passport.status_board().report();
-    let page = DownloadPage {
-        layout: layout("Download", "download", &user),
-        builds,
-        connect: Connect::gather(&site, &report).await,
-    };
-    Ok(respond(StatusCode::OK, &page))
 }
 
 pub async fn ca_certificate(State(site): State<SiteState>) -> Result<Response, WebError> {
