@@ -16,14 +16,8 @@ async fn mocha_update_downloads_verifies_installs_and_keeps_to_the_pinned_key() 
     bytes.extend((0..80_000u32).map(|i| (i % 253) as u8));
     let build = work.path().join("build");
     std::fs::write(&build, &bytes).unwrap();
-    let publish = |version: &str| mocha_server::publish::Release {
-        channel: "stable".into(),
-        platform: "linux-x86_64".into(),
-        version: version.into(),
-        notes: String::new(),
-        force: false,
-        file: build.clone(),
-    };
+    let publish =
+        |version: &str| mocha_server::publish::Release::new("stable", "linux-x86_64", version, build.clone());
 
     // Nothing published: up to date, nothing written.
     let up_to_date = alice.json(&["update", "--current", "0.0.1"]).await;

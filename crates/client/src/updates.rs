@@ -6,8 +6,9 @@
 //!
 //! Installing replaces the program file atomically: the verified build is written
 //! next to the target and renamed over it (on Linux a running program can be replaced
-//! this way; on Windows the running `.exe` is first renamed aside, which Windows allows,
-//! and removed at the next start — written, not verifiable on this project's machines).
+//! this way; on Windows the running `.exe` is first renamed aside to `NAME.old.exe`,
+//! which Windows allows, and that file is removed by the next update — written, not
+//! compiled or run on this project's machines, which cannot build for Windows).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -65,7 +66,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> UpdateError + '_ {
 }
 
 /// An update that is on offer: the build and the key it must be signed with.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Offer {
     pub channel: String,
     pub platform: String,

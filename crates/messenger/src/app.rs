@@ -14,7 +14,9 @@ use crate::announce::Announcer;
 use crate::backend::{Backend, BackendConfig};
 use crate::devices::DeviceLists;
 use crate::intent::{Connection, Intent};
-use crate::model::{AppModel, Cue, Screen, SecretStoreState, contact_name, presence_label, status_label};
+use crate::model::{
+    AppModel, Cue, Screen, SecretStoreState, UpdateStage, contact_name, presence_label, status_label,
+};
 use crate::pictures;
 use crate::platform::SecretStore;
 use crate::settings::{ClientOptions, GroupBy, InitialStatus, OptionsFile, SortBy};
@@ -35,6 +37,8 @@ pub struct AppEnv {
     pub file_dialog: Option<Result<(), String>>,
     /// `None`: the machine's home, Documents… folders for the app's own picker.
     pub places: Option<Vec<(String, std::path::PathBuf)>>,
+    /// `None`: an update replaces this program and restarts it.
+    pub updates: Option<crate::updater::UpdateTarget>,
 }
 
 impl AppEnv {
@@ -47,6 +51,7 @@ impl AppEnv {
             announcer: None,
             file_dialog: None,
             places: None,
+            updates: None,
         }
     }
 }
@@ -85,6 +90,7 @@ impl MessengerApp {
                 devices: env.devices,
                 file_dialog: env.file_dialog,
                 places: env.places,
+                updates: env.updates,
             },
             ctx.clone(),
         );
@@ -230,7 +236,14 @@ impl MessengerApp {
             personal_message: options.profile.personal_message.clone(),
             display_name: options.profile.display_name.clone(),
             remember: options.sign_in.remember_password,
-            check_updates_on: options.updates.check_at_sign_in.then(|| options.updates.channel.clone()),
+            check_updates_on: options.updates.check_at_sign_in.then(|| crate::intent::UpdateRequest {
+                channel: options.updates.channel.clone(),
+                pinned_key: options
+                    .updates
+                    .release_keys
+                    .get(options.sign_in.server.trim_end_matches('/'))
+                    .cloned(),
+            }),
         };
         self.model.screen = Screen::SigningIn;
         self.send(intent);
@@ -554,23 +567,71 @@ impl MessengerApp {
 
     fn update_banner(&mut self, ui: &mut egui::Ui) {
         let Some(offer) = self.model.update.clone() else { return };
-        theme::card().fill(Color32::from_rgb(0xFD, 0xE7, 0xC6)).show(ui, |ui| {
-            ui.label(
-                RichText::new(format!("Mocha Messenger {} is available.", offer.build.version)).strong(),
-            );
-            if !offer.build.notes.is_empty() {
-                ui.label(RichText::new(&offer.build.notes).small());
+        let version = offer.build.version.clone();
+        theme::card().fill(Color32::from_rgb(0xFD, 0xE7, 0xC6)).show(ui, |ui| match &offer.stage {
+            UpdateStage::Offered | UpdateStage::Failed(_) => {
+                ui.label(RichText::new(format!("Mocha Messenger {version} is available.")).strong());
+                if !offer.build.notes.is_empty() {
+                    ui.label(RichText::new(&offer.build.notes).small());
+                }
+                if let UpdateStage::Failed(why) = &offer.stage {
+                    ui.colored_label(theme::DANGER, why);
+                }
+                ui.horizontal(|ui| {
+                    let again = matches!(offer.stage, UpdateStage::Failed(_));
+                    match &offer.download {
+                        Some(download) => {
+                            let label = if again { "Try again" } else { "Download" };
+                            if ui.add(theme::primary_button(label)).clicked() {
+                                self.model.update_stage_downloading(download.file.size);
+                                self.send(Intent::DownloadUpdate(download.clone()));
+                            }
+                        }
+                        None => {
+                            if ui.add(theme::primary_button("Open the download page")).clicked() {
+                                let url = self.download_page_url(&offer.build.download_url);
+                                ui.ctx().open_url(egui::OpenUrl::new_tab(url));
+                                self.model.update = None;
+                            }
+                        }
+                    }
+                    if ui.button("Remind me later").clicked() {
+                        self.model.defer_update(time::OffsetDateTime::now_utc());
+                    }
+                });
             }
-            ui.horizontal(|ui| {
-                if ui.add(theme::primary_button("Download")).clicked() {
-                    ui.ctx().open_url(egui::OpenUrl::new_tab(&offer.build.download_url));
-                    self.model.update = None;
+            UpdateStage::Downloading { done, total } => {
+                ui.label(format!("Downloading Mocha Messenger {version}…"));
+                let fraction = if *total == 0 { 0.0 } else { *done as f32 / *total as f32 };
+                ui.add(egui::ProgressBar::new(fraction).show_percentage());
+            }
+            UpdateStage::Ready(path) => {
+                ui.label(
+                    RichText::new(format!("Mocha Messenger {version} is downloaded and checked.")).strong(),
+                );
+                if ui.add(theme::primary_button("Restart to update")).clicked() {
+                    self.send(Intent::InstallUpdate(path.clone()));
                 }
-                if ui.button("Remind me later").clicked() {
-                    self.model.defer_update(time::OffsetDateTime::now_utc());
-                }
-            });
+            }
+            UpdateStage::Installed { restarting: true } => {
+                ui.label(format!("Mocha Messenger {version} is installed. Restarting…"));
+                ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+            }
+            UpdateStage::Installed { restarting: false } => {
+                ui.label(format!(
+                    "Mocha Messenger {version} is installed; it starts the next time you open Mocha."
+                ));
+            }
         });
+    }
+
+    /// The download page as a full address (the server gives a path on itself).
+    fn download_page_url(&self, link: &str) -> String {
+        if link.starts_with('/') {
+            format!("{}{link}", self.model.options.sign_in.server.trim_end_matches('/'))
+        } else {
+            link.to_string()
+        }
     }
 
     fn requests(&mut self, ui: &mut egui::Ui, state: &mocha_client::ClientState) {

@@ -19,6 +19,7 @@ use crate::intent::{Connection, Intent};
 use crate::model::BackendEvent;
 use crate::platform::SecretStore;
 use crate::settings::OptionsFile;
+use crate::updater::{self, UpdateTarget};
 
 /// How the window hears from the backend: a channel plus a repaint request.
 #[derive(Clone)]
@@ -46,6 +47,8 @@ pub struct BackendConfig {
     pub file_dialog: Option<Result<(), String>>,
     /// `None`: the machine's home, Documents… folders; tests give their own.
     pub places: Option<Vec<(String, std::path::PathBuf)>>,
+    /// `None`: updates replace this program; tests give a scratch file.
+    pub updates: Option<UpdateTarget>,
 }
 
 /// The window's handle: sends intents; dropping it stops the backend.
@@ -102,6 +105,7 @@ struct Worker {
     /// Whether the current sign-in is remembered (sign-out then keeps it valid).
     remembered: bool,
     devices: Option<DeviceLists>,
+    updates: UpdateTarget,
 }
 
 async fn run(
@@ -141,6 +145,7 @@ async fn run(
         loopback,
         remembered: false,
         devices: config.devices,
+        updates: config.updates.unwrap_or_else(UpdateTarget::this_program),
     };
     let mut events: Option<mpsc::Receiver<Event>> = None;
     loop {
@@ -547,6 +552,11 @@ impl Worker {
                     );
                 }
             }
+            Intent::DownloadUpdate(offer) => match &self.client {
+                Some(client) => updater::download(client.passport(), offer, &self.updates, self.sink.clone()),
+                None => self.sink.send(BackendEvent::UpdateFailed("Sign in to download the update.".into())),
+            },
+            Intent::InstallUpdate(staged) => updater::install(staged, &self.updates, self.sink.clone()),
             Intent::ListDevices => {
                 let sink = self.sink.clone();
                 let fixed = self.devices.clone();
@@ -589,19 +599,12 @@ async fn service_status(connection: &Connection, monitor: ProtocolMonitor) -> Re
 }
 
 /// Polls the activity alerts and checks for an update, once signed in.
-async fn after_sign_in(client: Client, sink: Sink, update_channel: Option<String>) {
+async fn after_sign_in(client: Client, sink: Sink, updates: Option<crate::intent::UpdateRequest>) {
     match client.poll_alerts().await {
         Ok(alerts) => sink.send(BackendEvent::Alerts(alerts)),
         Err(e) => tracing::warn!(%e, "cannot poll activity alerts"),
     }
-    if let Some(channel) = update_channel {
-        match client.passport().check_for_update(&channel, env!("CARGO_PKG_VERSION")).await {
-            Ok(check) => {
-                if let (true, Some(build)) = (check.update_available, check.latest) {
-                    sink.send(BackendEvent::UpdateAvailable(build));
-                }
-            }
-            Err(e) => tracing::info!(%e, "no update check"),
-        }
+    if let Some(request) = updates {
+        updater::check(&client, &sink, request).await;
     }
 }

@@ -19,8 +19,20 @@ pub struct Connection {
     pub proxy: crate::settings::ProxyOptions,
 }
 
+/// The update check made after signing in.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UpdateRequest {
+    pub channel: String,
+    /// The release key remembered for this server, if any.
+    pub pinned_key: Option<String>,
+}
+
 #[derive(Clone, PartialEq)]
 pub enum Intent {
+    /// Downloads and verifies the offered build (progress comes back as events).
+    DownloadUpdate(mocha_client::updates::Offer),
+    /// Puts the verified build in place of this program and starts it again.
+    InstallUpdate(PathBuf),
     /// Asks whether a remembered sign-in exists for this address.
     LookUpRemembered {
         connection: Connection,
@@ -36,7 +48,7 @@ pub enum Intent {
         display_name: String,
         /// Keep a revocable sign-in in the OS secret store.
         remember: bool,
-        check_updates_on: Option<String>,
+        check_updates_on: Option<UpdateRequest>,
     },
     /// Removes the remembered sign-in for this address.
     Forget {
@@ -131,6 +143,8 @@ impl std::fmt::Debug for Intent {
 
 fn intent_name(intent: &Intent) -> &'static str {
     match intent {
+        Intent::DownloadUpdate(_) => "DownloadUpdate",
+        Intent::InstallUpdate(_) => "InstallUpdate",
         Intent::LookUpRemembered { .. } => "LookUpRemembered",
         Intent::SignIn { .. } => "SignIn",
         Intent::Forget { .. } => "Forget",

@@ -15,6 +15,8 @@
 //!   in a message; the app's own file picker where the system has no dialog.
 //! - [`devices`], [`sounds`], [`toasts`] and [`announce`]: the machine's microphones,
 //!   speakers and cameras; the sounds and desktop notifications the options ask for.
+//! - [`updater`]: the update banner's work — download with progress, verify against
+//!   the pinned release key, install and restart.
 
 pub mod announce;
 pub mod app;
@@ -33,6 +35,7 @@ pub mod settings;
 pub mod sounds;
 pub mod theme;
 pub mod toasts;
+pub mod updater;
 pub mod windows;
 pub mod worker;
 

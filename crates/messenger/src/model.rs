@@ -53,6 +53,22 @@ pub enum BackendEvent {
     },
     Alerts(Vec<ActivityAlert>),
     UpdateAvailable(Build),
+    /// The offered update has a file for this platform: it can be downloaded here.
+    UpdateDownloadable {
+        server: String,
+        offer: mocha_client::updates::Offer,
+    },
+    UpdateProgress {
+        done: u64,
+        total: u64,
+    },
+    /// Downloaded and verified, at this path.
+    UpdateReady(PathBuf),
+    UpdateFailed(String),
+    /// The new build is in place; `restarting` when it is being started now.
+    UpdateInstalled {
+        restarting: bool,
+    },
     /// The session is over; back to the sign-in window with this message.
     SignedOut(Option<String>),
     /// Something the user asked for failed.
@@ -268,6 +284,20 @@ impl ConversationView {
 #[derive(Clone, Debug, PartialEq)]
 pub struct UpdateOffer {
     pub build: Build,
+    /// Set when this platform's build can be downloaded and verified here; otherwise
+    /// the banner links to the download page.
+    pub download: Option<mocha_client::updates::Offer>,
+    pub stage: UpdateStage,
+}
+
+/// Where an update is, for the banner.
+#[derive(Clone, Debug, PartialEq)]
+pub enum UpdateStage {
+    Offered,
+    Downloading { done: u64, total: u64 },
+    Ready(PathBuf),
+    Failed(String),
+    Installed { restarting: bool },
 }
 
 /// A line in the main window: notices from the operators and what happened.
@@ -430,8 +460,26 @@ impl AppModel {
             }
             BackendEvent::UpdateAvailable(build) => {
                 if !self.update_deferred(&build.version, now) {
-                    self.update = Some(UpdateOffer { build });
+                    self.update = Some(UpdateOffer { build, download: None, stage: UpdateStage::Offered });
                 }
+            }
+            BackendEvent::UpdateDownloadable { server, offer } => {
+                let pins = &mut self.options.updates.release_keys;
+                if !pins.contains_key(&server) {
+                    pins.insert(server, offer.release_key.clone());
+                    self.options_dirty = true;
+                }
+                if let Some(update) = self.update.as_mut().filter(|u| u.build.version == offer.file.version) {
+                    update.download = Some(offer);
+                }
+            }
+            BackendEvent::UpdateProgress { done, total } => {
+                self.set_update_stage(UpdateStage::Downloading { done, total })
+            }
+            BackendEvent::UpdateReady(path) => self.set_update_stage(UpdateStage::Ready(path)),
+            BackendEvent::UpdateFailed(why) => self.set_update_stage(UpdateStage::Failed(why)),
+            BackendEvent::UpdateInstalled { restarting } => {
+                self.set_update_stage(UpdateStage::Installed { restarting })
             }
             BackendEvent::SignedOut(message) => {
                 self.screen = Screen::SignIn;
@@ -642,6 +690,17 @@ impl AppModel {
                 .as_deref()
                 .and_then(|t| OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok())
                 .is_some_and(|after| now < after)
+    }
+
+    /// "Download" was clicked: the bar shows at once, before the first bytes arrive.
+    pub fn update_stage_downloading(&mut self, total: u64) {
+        self.set_update_stage(UpdateStage::Downloading { done: 0, total });
+    }
+
+    fn set_update_stage(&mut self, stage: UpdateStage) {
+        if let Some(update) = self.update.as_mut() {
+            update.stage = stage;
+        }
     }
 
     /// "Remind me later": hides the offer and remembers it in the settings.

@@ -240,6 +240,9 @@ pub struct UpdateOptions {
     pub deferred_version: Option<String>,
     /// RFC 3339.
     pub remind_after: Option<String>,
+    /// Each server's release key (base64url), pinned the first time an update from it
+    /// was offered: a build signed by another key is refused.
+    pub release_keys: std::collections::BTreeMap<String, String>,
     #[serde(flatten)]
     pub unknown: Unknown,
 }
@@ -251,6 +254,7 @@ impl Default for UpdateOptions {
             channel: "stable".into(),
             deferred_version: None,
             remind_after: None,
+            release_keys: Default::default(),
             unknown: Unknown::new(),
         }
     }

@@ -356,3 +356,71 @@ fn contacts_are_added_accepted_renamed_blocked_and_removed_through_the_window() 
     let contacts = t.runtime.block_on(t.passport.contacts(&dave.tokens.session_token)).unwrap();
     assert_eq!(contacts[0].user.username, "alice@example.com");
 }
+
+#[test]
+fn an_update_is_offered_downloaded_with_progress_verified_and_installed() {
+    use mocha_messenger::model::UpdateStage;
+    let t = TestServer::start();
+    let alice = t.user("alice");
+    // A published build newer than this one, big enough to take more than one read.
+    let builds = tempfile::tempdir().unwrap();
+    let mut bytes = b"\x7fELF".to_vec();
+    bytes.extend((0..2_000_000u32).map(|i| (i % 249) as u8));
+    let build = builds.path().join("mocha-messenger");
+    std::fs::write(&build, &bytes).unwrap();
+    let release = mocha_server::publish::Release::new("stable", "linux-x86_64", "9.9.9", build)
+        .with_notes("Calls in the messenger.");
+    let published = mocha_server::publish::publish(t.dir.path(), &release).unwrap();
+
+    let config = tempfile::tempdir().unwrap();
+    let mut options = options_for(&t, config.path());
+    options.updates.check_at_sign_in = true;
+    OptionsFile::new(config.path()).save(&options).unwrap();
+    let program = builds.path().join("installed/mocha-messenger");
+    std::fs::create_dir_all(program.parent().unwrap()).unwrap();
+    std::fs::write(&program, b"the old build").unwrap();
+    let target = mocha_messenger::updater::UpdateTarget {
+        staging: builds.path().join("staging"),
+        program: program.clone(),
+        restart: false,
+    };
+    let (mut h, _cues) = app_with(config.path(), SecretStore::memory(), |env| env.updates = Some(target));
+    sign_in(&mut h, &alice.account.username, &alice.password);
+    wait_for_label(&mut h, "Mocha Messenger 9.9.9 is available.");
+    assert!(h.query_by_label_contains("Calls in the messenger.").is_some());
+    wait_until(&mut h, "the release key pinned", |h| {
+        !h.state().model.options.updates.release_keys.is_empty()
+    });
+
+    // The banner draws the model: while downloading, a progress bar and no buttons.
+    let offered = h.state().model.update.clone().unwrap();
+    h.state_mut().model.update.as_mut().unwrap().stage =
+        UpdateStage::Downloading { done: 500_000, total: 2_000_004 };
+    h.step();
+    h.step();
+    assert!(h.query_by_label_contains("Downloading Mocha Messenger 9.9.9").is_some());
+    assert_eq!(h.query_all_by_role(Role::ProgressIndicator).count(), 1, "a progress bar");
+    assert!(h.query_by_label("Download").is_none(), "no second download while one runs");
+    h.state_mut().model.update = Some(offered);
+    h.step();
+
+    // A tampered build on the server is refused, said so, and can be tried again.
+    let stored = t.dir.path().join("downloads/stable/linux-x86_64").join(&published.file_name);
+    let mut tampered = bytes.clone();
+    tampered[1_000_000] ^= 1;
+    std::fs::write(&stored, &tampered).unwrap();
+    click(&mut h, "Download");
+    wait_for_label(&mut h, "does not match its SHA-256");
+    std::fs::write(&stored, &bytes).unwrap();
+    click(&mut h, "Try again");
+    wait_for_label(&mut h, "Restart to update");
+    assert_eq!(std::fs::read(&program).unwrap(), b"the old build", "nothing installed before the click");
+    click(&mut h, "Restart to update");
+    wait_for_label(&mut h, "Mocha Messenger 9.9.9 is installed");
+    assert_eq!(std::fs::read(&program).unwrap(), bytes, "the verified build replaced the program");
+
+    // The pin is saved with the other options.
+    wait_until(&mut h, "options saved", |_| {
+        saved_options(config.path())["updates"]["release_keys"][t.url()].is_string()
+    });
+}

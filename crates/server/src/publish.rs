@@ -61,6 +61,25 @@ pub struct Release {
     pub file: PathBuf,
 }
 
+impl Release {
+    /// A build of `file` for `platform` on `channel`, without notes, not forced.
+    pub fn new(channel: &str, platform: &str, version: &str, file: impl Into<PathBuf>) -> Self {
+        Self {
+            channel: channel.into(),
+            platform: platform.into(),
+            version: version.into(),
+            notes: String::new(),
+            force: false,
+            file: file.into(),
+        }
+    }
+
+    pub fn with_notes(mut self, notes: &str) -> Self {
+        self.notes = notes.into();
+        self
+    }
+}
+
 /// A write error in the data folder, named for what the operator can do about it.
 fn write_error(path: &Path, source: io::Error) -> PublishError {
     match source.kind() {

@@ -290,14 +290,8 @@ async fn switchboard_tickets_updates_keepalive_and_the_online_count() {
     assert!(!a.check_update("stable", "0.0.1").await.unwrap().update_available);
     let build = t.dir.path().join("client-build");
     std::fs::write(&build, b"\x7fELF a client").unwrap();
-    let release = mocha_server::publish::Release {
-        channel: "stable".into(),
-        platform: "linux-x86_64".into(),
-        version: "0.2.0".into(),
-        notes: "Calls".into(),
-        force: false,
-        file: build,
-    };
+    let release =
+        mocha_server::publish::Release::new("stable", "linux-x86_64", "0.2.0", build).with_notes("Calls");
     mocha_server::publish::publish(t.dir.path(), &release).unwrap();
     let update = a.check_update("stable", "0.0.1").await.unwrap();
     assert!(update.update_available);

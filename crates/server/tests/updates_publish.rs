@@ -223,14 +223,8 @@ async fn the_updater_installs_a_verified_build_and_refuses_tampered_truncated_or
     let data = t.dir.path();
     let builds = tempfile::tempdir().unwrap();
     let (build, bytes) = fake_build(builds.path(), "mocha-messenger", b"\x7fELF", 200_000);
-    let release = mocha_server::publish::Release {
-        channel: "stable".into(),
-        platform: "linux-x86_64".into(),
-        version: "1.2.0".into(),
-        notes: "Calls!".into(),
-        force: false,
-        file: build,
-    };
+    let release =
+        mocha_server::publish::Release::new("stable", "linux-x86_64", "1.2.0", build).with_notes("Calls!");
     let published = mocha_server::publish::publish(data, &release).unwrap();
     let stored = data.join("downloads/stable/linux-x86_64").join(&published.file_name);
 

@@ -266,14 +266,8 @@ async fn a_visitor_downloads_the_published_build_from_the_download_page_and_the_
     bytes.extend((0..50_000u32).map(|i| (i * 7 % 251) as u8));
     let path = builds.path().join("mocha-messenger");
     std::fs::write(&path, &bytes).unwrap();
-    let release = mocha_server::publish::Release {
-        channel: "stable".into(),
-        platform: "linux-x86_64".into(),
-        version: "1.2.0".into(),
-        notes: "Voice and video calls.".into(),
-        force: false,
-        file: path,
-    };
+    let release = mocha_server::publish::Release::new("stable", "linux-x86_64", "1.2.0", path)
+        .with_notes("Voice and video calls.");
     let published = mocha_server::publish::publish(t.dir.path(), &release).unwrap();
     let server = t.clone();
     let (first_published, first_bytes) = (published.clone(), bytes.clone());

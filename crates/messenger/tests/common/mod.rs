@@ -161,15 +161,26 @@ pub fn app_with_places(
     secret_store: SecretStore,
     places: Vec<(String, PathBuf)>,
 ) -> (App, Cues) {
+    app_with(config_dir, secret_store, |env| env.places = Some(places))
+}
+
+/// The app with its test environment changed by `adjust` (say, where updates install).
+pub fn app_with(
+    config_dir: &Path,
+    secret_store: SecretStore,
+    adjust: impl FnOnce(&mut AppEnv),
+) -> (App, Cues) {
     let (announcer, cues) = Announcer::recorded();
-    let env = AppEnv {
+    let mut env = AppEnv {
         options_file: OptionsFile::new(config_dir),
         secret_store: Some(secret_store),
         devices: Some(test_devices()),
         announcer: Some(announcer),
         file_dialog: Some(Err("no desktop in the UI tests".into())),
-        places: Some(places),
+        places: Some(Vec::new()),
+        updates: None,
     };
+    adjust(&mut env);
     // The backend only uses the context to ask for repaints; the harness steps anyway.
     let app = MessengerApp::new(&egui::Context::default(), env);
     let harness = Harness::builder().with_size([1400.0, 1000.0]).build_ui_state(
