@@ -53,7 +53,7 @@ mod trust;
 
 pub use client::{
     AudioSink, AudioSource, Call, CallDevices, CallEnd, CallOptions, CallPath, CallSnapshot, CallState,
-    CallStats, Conditioner, LinkConditioner, MediaStats, PeerState, UdpBlock,
+    CallStats, Conditioner, DeviceSwitch, LinkConditioner, MediaStats, PeerState, UdpBlock,
 };
 pub use client::{
     Backoff, Client, ClientConfig, ClientState, ConnectionState, Conversation, ConversationEvent,

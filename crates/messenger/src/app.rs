@@ -12,6 +12,7 @@ use mocha_client::proto::Status;
 
 use crate::announce::Announcer;
 use crate::backend::{Backend, BackendConfig};
+use crate::call::CallKind;
 use crate::devices::DeviceLists;
 use crate::intent::{Connection, Intent};
 use crate::model::{AppModel, Cue, Screen, SecretStoreState, contact_name, presence_label, status_label};
@@ -35,6 +36,8 @@ pub struct AppEnv {
     pub file_dialog: Option<Result<(), String>>,
     /// `None`: the machine's home, Documents… folders for the app's own picker.
     pub places: Option<Vec<(String, std::path::PathBuf)>>,
+    /// `None`: calls use the machine's microphones, speakers and camera.
+    pub call_media: Option<std::sync::Arc<dyn crate::call_media::CallMedia>>,
 }
 
 impl AppEnv {
@@ -47,6 +50,7 @@ impl AppEnv {
             announcer: None,
             file_dialog: None,
             places: None,
+            call_media: None,
         }
     }
 }
@@ -85,6 +89,7 @@ impl MessengerApp {
                 devices: env.devices,
                 file_dialog: env.file_dialog,
                 places: env.places,
+                call_media: env.call_media,
             },
             ctx.clone(),
         );
@@ -120,6 +125,13 @@ impl MessengerApp {
     pub fn logic(&mut self, ctx: &egui::Context) {
         while let Ok(event) = self.backend.events.try_recv() {
             self.model.apply(event);
+        }
+        self.model.ring_again(Instant::now());
+        if self.model.call.as_ref().is_some_and(|c| c.is_ringing_here()) {
+            ctx.request_repaint_after(Duration::from_millis(500));
+        }
+        for intent in std::mem::take(&mut self.model.outbox) {
+            self.send(intent);
         }
         self.announce();
         if self.model.options_dirty {
@@ -192,6 +204,10 @@ impl MessengerApp {
 
     fn auto_away(&mut self, ctx: &egui::Context) {
         self.note_activity(ctx);
+        // Someone on a call is there, whether or not they touch the keyboard.
+        if self.model.in_call() {
+            self.last_activity = Instant::now();
+        }
         let Some(state) = &self.model.state else { return };
         let general = &self.model.options.general;
         let limit = Duration::from_secs(u64::from(general.away_after_minutes.max(1)) * 60);
@@ -665,6 +681,14 @@ impl MessengerApp {
                 self.open_conversation(contact.user.id, &name);
                 ui.close();
             }
+            if contact.presence.is_some() {
+                for (label, kind) in [("Call", CallKind::Voice), ("Video call", CallKind::Video)] {
+                    if ui.button(label).clicked() {
+                        self.call_contact(contact.user.id, &name, kind);
+                        ui.close();
+                    }
+                }
+            }
             if ui.button("Rename…").clicked() {
                 self.dialogs.rename = Some((contact.user.id, contact.alias.clone().unwrap_or_default()));
                 ui.close();
@@ -707,6 +731,13 @@ impl MessengerApp {
         }
     }
 
+    /// "Call" on a contact's menu: in the conversation with them, opened first if need be.
+    fn call_contact(&mut self, user: UserId, name: &str, kind: CallKind) {
+        if !self.model.call_contact(user, kind) {
+            self.open_conversation(user, name);
+        }
+    }
+
     fn notices(&mut self, ui: &mut egui::Ui) {
         if self.model.notices.is_empty() {
             return;
@@ -723,6 +754,9 @@ impl MessengerApp {
         let old = std::mem::replace(&mut self.model.options, options);
         self.model.options_dirty = true;
         let new = &self.model.options;
+        if self.model.call.is_some() && new.audio_video != old.audio_video {
+            self.send(Intent::SwitchCallDevices(new.audio_video.clone()));
+        }
         if let Some(state) = &self.model.state {
             let name = new.profile.display_name.trim();
             if name != old.profile.display_name.trim()

@@ -161,13 +161,21 @@ pub struct GeneralOptions {
     /// Show me as Away after `away_after_minutes` without input.
     pub auto_away: bool,
     pub away_after_minutes: u32,
+    /// Show me as On the phone while I am in a call (when I was Online).
+    pub on_the_phone_in_calls: bool,
     #[serde(flatten)]
     pub unknown: Unknown,
 }
 
 impl Default for GeneralOptions {
     fn default() -> Self {
-        Self { run_in_background: false, auto_away: true, away_after_minutes: 5, unknown: Unknown::new() }
+        Self {
+            run_in_background: false,
+            auto_away: true,
+            away_after_minutes: 5,
+            on_the_phone_in_calls: true,
+            unknown: Unknown::new(),
+        }
     }
 }
 
@@ -697,6 +705,7 @@ mod tests {
             "/personal/phone_number",
             "/general/run_in_background",
             "/general/away_after_minutes",
+            "/general/on_the_phone_in_calls",
             "/notifications/play_sounds",
             "/alerts/history/0/text",
             "/updates/deferred_version",

@@ -362,3 +362,55 @@ async fn speech_stays_usable_through_a_lossy_udp_link_up_to_10_percent() {
         }
     }
 }
+
+fn rms(samples: &[f32]) -> f32 {
+    if samples.is_empty() {
+        return 0.0;
+    }
+    (samples.iter().map(|s| s * s).sum::<f32>() / samples.len() as f32).sqrt()
+}
+
+/// Options changed mid-call: Alice's silent microphone is replaced by one that chirps,
+/// and her speaker by another; Bob hears her from then on, the new speaker plays Bob and
+/// the old one is finished — all without the call stopping.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_call_switches_microphone_and_speaker_at_once() {
+    let t = TestServer::start().await;
+    let mut talking = alice_and_bob_talking(&t).await;
+    let first_speaker = Recording::default();
+    let silent = mocha_client::media::audio::Tone::new(RATE as u32, 440.0, 0.0);
+    let alice_call = talking.a.place_call(plain(), CallDevices::audio(silent, first_speaker.clone())).await.unwrap();
+    let (caller, call_id) = talking
+        .bob_events
+        .expect(in_conversation(talking.b.id(), |e| match e {
+            ConversationEvent::Call { from, control } if control.command == CallCommand::Invite => {
+                Some((from.user_id, control.call_id.clone()))
+            }
+            _ => None,
+        }))
+        .await;
+    let (bob_devices, bob_heard) = devices(BOB_CHIRP);
+    let bob_call = talking.b.accept_call(caller, &call_id, plain(), bob_devices).await.unwrap();
+    for call in [&alice_call, &bob_call] {
+        tokio::time::timeout(WAIT, call.connected()).await.unwrap().unwrap();
+    }
+    talk_for(Duration::from_secs(2)).await;
+    assert!(rms(&first_speaker.samples()[RATE / 2..]) > 0.02, "the first speaker plays Bob");
+    let before_switch = bob_heard.samples().len();
+
+    let second_speaker = Recording::default();
+    alice_call.switch_device(mocha_client::DeviceSwitch::Microphone(Box::new(ChirpSource::new(ALICE_CHIRP)))).await;
+    alice_call.switch_device(mocha_client::DeviceSwitch::Speaker(Box::new(second_speaker.clone()))).await;
+    talk_for(Duration::from_millis(200)).await;
+    let first_speaker_at_switch = first_speaker.samples().len();
+    talk_for(Duration::from_secs(3)).await;
+    assert_eq!(alice_call.state(), CallState::Active, "the call went on");
+    alice_call.hang_up().await;
+
+    let heard = bob_heard.samples();
+    assert!(rms(&heard[RATE / 2..before_switch]) < 0.005, "Bob heard silence before the switch");
+    assert!(rms(&heard[before_switch + RATE / 2..]) > 0.05, "and Alice's chirp after it");
+    assert_eq!(first_speaker.samples().len(), first_speaker_at_switch, "the old speaker gets nothing more");
+    assert!(rms(&second_speaker.samples()[RATE / 2..]) > 0.02, "the new speaker plays Bob");
+    assert_eq!(alice_call.stats().device_error, None);
+}
