@@ -432,8 +432,12 @@ impl Worker {
                 });
             }
             Intent::SetStatus(status) => {
+                let sink = self.sink.clone();
                 self.with_client("Changing your status", move |c| async move {
-                    c.set_status(status).await.map(|()| None)
+                    c.set_status(status).await?;
+                    // No push says our own status changed: the window gets the state now.
+                    sink.send(BackendEvent::State(c.state()));
+                    Ok(None)
                 });
             }
             Intent::SetPersonalMessage(message) => self
@@ -673,6 +677,7 @@ impl Worker {
             let options = CallOptions {
                 video: setup.video,
                 echo_cancellation: setup.devices.acoustic_echo_cancellation,
+                noise_suppression: setup.devices.noise_suppression,
                 ..CallOptions::default()
             };
             let placed = match &answer {

@@ -42,6 +42,8 @@ pub enum BackendEvent {
     SignedIn(ClientState),
     /// A push from the client, with the state after it.
     Client(Event, ClientState),
+    /// The client's state after something we asked for (our status).
+    State(ClientState),
     ConversationOpened {
         id: ConversationId,
         participants: Vec<Participant>,
@@ -424,6 +426,12 @@ impl AppModel {
                 self.on_client_event(event, now);
                 self.mirror_blocks(&state);
                 self.state = Some(state);
+            }
+            BackendEvent::State(state) => {
+                if self.state.is_some() {
+                    self.mirror_blocks(&state);
+                    self.state = Some(state);
+                }
             }
             BackendEvent::ConversationOpened { id, participants, invited } => {
                 self.conversations.insert(id, ConversationView::new(id, participants, invited));

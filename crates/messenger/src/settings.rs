@@ -128,6 +128,8 @@ pub struct AudioVideoOptions {
     pub speakers: String,
     pub camera: String,
     pub acoustic_echo_cancellation: bool,
+    /// Take steady background noise (fans, hum) out of the microphone in calls.
+    pub noise_suppression: bool,
     #[serde(flatten)]
     pub unknown: Unknown,
 }
@@ -139,6 +141,7 @@ impl Default for AudioVideoOptions {
             speakers: String::new(),
             camera: String::new(),
             acoustic_echo_cancellation: true,
+            noise_suppression: true,
             unknown: Unknown::new(),
         }
     }
@@ -701,6 +704,7 @@ mod tests {
             "/audio_video/speakers",
             "/audio_video/camera",
             "/audio_video/acoustic_echo_cancellation",
+            "/audio_video/noise_suppression",
             "/personal/country_region",
             "/personal/phone_number",
             "/general/run_in_background",

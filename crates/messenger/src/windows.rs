@@ -445,6 +445,7 @@ fn audio_video(ui: &mut egui::Ui, draft: &mut ClientOptions, devices: Option<&De
     device_picker(ui, "Speakers:", &mut av.speakers, &devices.speakers);
     device_picker(ui, "Camera:", &mut av.camera, &devices.cameras);
     ui.checkbox(&mut av.acoustic_echo_cancellation, "Acoustic echo cancellation");
+    ui.checkbox(&mut av.noise_suppression, "Noise suppression");
     for problem in &devices.problems {
         ui.label(RichText::new(problem).small().color(theme::MUTED));
     }
