@@ -164,7 +164,9 @@ fn a_voice_call_rings_connects_carries_both_voices_switches_devices_mutes_and_ha
     wait_both(&mut p.alice, &mut p.bob, "On the phone", |a, b| {
         status(a) == Some(Status::OnThePhone) && status(b) == Some(Status::OnThePhone)
     });
-    assert!(shows(&p.alice, "0:0"), "the call's duration is shown");
+    let clock = p.alice.state().model.call.as_ref().unwrap().view.status_line();
+    assert!(clock.starts_with("0:") && clock.len() == 4, "the duration: {clock}");
+    assert!(shows(&p.alice, &clock), "the call's duration is shown");
 
     // Alice's microphone is unplugged: her window says so, the call goes on.
     p.alice_media.record.unplugged.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -239,9 +241,12 @@ fn a_video_call_accepted_with_video_shows_each_sides_test_pattern_to_the_other()
         assert!(media.record.opened().contains(&"camera:".to_string()));
         assert!(h.state().model.call.as_ref().unwrap().pictures.mine.count() > 10, "the preview moves");
     }
-    // Bob turns his camera off: Alice sees his picture and name instead.
+    // Bob turns his camera off: Alice sees his picture, name and status instead.
+    let pictures = |h: &App| h.query_all_by_label("Bob's picture").count();
+    let before = pictures(&p.alice);
     click(&mut p.bob, "Turn camera off");
-    wait_for_label(&mut p.alice, "Bob (Online) · camera off");
+    wait_for_label(&mut p.alice, "Bob (On The Phone) · camera off");
+    assert_eq!(pictures(&p.alice), before + 1, "his picture in the call window");
     assert!(!shows(&p.alice, "Bob's video"));
     click(&mut p.bob, "Hang up");
     wait_both(&mut p.alice, &mut p.bob, "both call windows closed", |a, b| no_call(a) && no_call(b));

@@ -385,5 +385,5 @@ pub fn run_both(a: &mut App, b: &mut App, duration: Duration) {
 }
 
 pub fn shows(h: &App, text: &str) -> bool {
-    h.query_by_label_contains(text).is_some()
+    h.query_all_by_label_contains(text).next().is_some()
 }
