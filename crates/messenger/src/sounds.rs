@@ -80,10 +80,19 @@ fn voice(sound: Sound, t: f32) -> f32 {
             return buzz * rattle;
         }
         Sound::Ring => {
-            let warble = if (t * 20.0).fract() < 0.5 { 1.0 } else { 0.0 };
+            // Two bursts ("brr-brr"), each rising and falling over 15 ms; inside them the
+            // two tones trade places smoothly twenty times a second.
+            let burst = |start: f32| {
+                let into = t - start;
+                if !(0.0..=0.33).contains(&into) {
+                    return 0.0;
+                }
+                fade(into / 0.015) * fade((0.33 - into) / 0.015)
+            };
+            let warble = 0.5 + 0.5 * (TAU * 20.0 * t).sin();
             let high = (TAU * 1_318.5 * t).sin();
             let low = (TAU * 1_046.5 * t).sin();
-            return warble * high + (1.0 - warble) * low;
+            return (burst(0.0) + burst(0.42)) * (warble * high + (1.0 - warble) * low);
         }
     };
     notes.iter().map(|note| note.at(t)).sum()
