@@ -225,7 +225,7 @@ impl MessengerApp {
         }
     }
 
-    pub(crate) fn sign_in(&mut self) {
+    pub fn sign_in(&mut self) {
         let form = &mut self.model.form;
         form.error = None;
         let address = form.address.trim().to_string();
@@ -732,7 +732,7 @@ impl MessengerApp {
     }
 
     /// "Call" on a contact's menu: in the conversation with them, opened first if need be.
-    fn call_contact(&mut self, user: UserId, name: &str, kind: CallKind) {
+    pub fn call_contact(&mut self, user: UserId, name: &str, kind: CallKind) {
         if !self.model.call_contact(user, kind) {
             self.open_conversation(user, name);
         }

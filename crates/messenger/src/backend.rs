@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::sync::mpsc as std_mpsc;
 
 use mocha_client::api::StatusReport;
-use mocha_client::monitor::ProtocolMonitor;
 use mocha_client::api::UserId;
+use mocha_client::monitor::ProtocolMonitor;
 use mocha_client::{
     Call, CallOptions, CallState, Client, ClientConfig, Conversation, ConversationEvent, ConversationId,
     Credentials, DeviceSwitch, Event, Network, PassportClient, Trust,
@@ -91,8 +91,14 @@ impl Backend {
 
 /// Messages from the backend's own tasks back to its loop.
 enum Internal {
-    Connected { client: Client, events: mpsc::Receiver<Event> },
-    Conversation { conversation: Conversation, invited: Option<String> },
+    Connected {
+        client: Client,
+        events: mpsc::Receiver<Event>,
+    },
+    Conversation {
+        conversation: Conversation,
+        invited: Option<String>,
+    },
     /// A call placed or accepted: it is now the one call.
     CallReady(ActiveCall),
     /// The call with this id is over.
@@ -688,7 +694,9 @@ impl Worker {
             };
             let call = match placed {
                 Ok(call) => call,
-                Err(e) => return sink.send(BackendEvent::CallFailed { conversation: id, reason: e.to_string() }),
+                Err(e) => {
+                    return sink.send(BackendEvent::CallFailed { conversation: id, reason: e.to_string() });
+                }
             };
             sink.send(BackendEvent::CallStarted {
                 conversation: id,
@@ -750,7 +758,8 @@ impl Worker {
                     switches.push(DeviceSwitch::Microphone(microphone));
                 }
                 if old.speakers != devices.speakers {
-                    let speakers = call_media::open_speakers(&*media, &devices.speakers, &volume, &mut problems);
+                    let speakers =
+                        call_media::open_speakers(&*media, &devices.speakers, &volume, &mut problems);
                     switches.push(DeviceSwitch::Speaker(speakers));
                 }
                 if camera {
@@ -772,7 +781,12 @@ impl Worker {
 }
 
 /// Tells the window of every change of the call, to its end.
-fn follow_call(call: &Call, conversation: ConversationId, sink: Sink, internal: mpsc::UnboundedSender<Internal>) {
+fn follow_call(
+    call: &Call,
+    conversation: ConversationId,
+    sink: Sink,
+    internal: mpsc::UnboundedSender<Internal>,
+) {
     let mut watch = call.watch();
     let id = call.id().to_string();
     tokio::spawn(async move {

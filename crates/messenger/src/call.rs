@@ -345,7 +345,8 @@ mod tests {
     #[test]
     fn a_session_follows_the_calls_snapshots_to_its_end() {
         use mocha_client::{CallStats, PeerState};
-        let mut session = CallSession::new(ConversationId(1), UserId(2), CallView::new(CallKind::Voice, "Bob", false));
+        let mut session =
+            CallSession::new(ConversationId(1), UserId(2), CallView::new(CallKind::Voice, "Bob", false));
         let mut snapshot = CallSnapshot {
             state: CallState::Connecting,
             peer: PeerState::default(),

@@ -35,7 +35,8 @@ pub struct MachineMedia;
 
 impl MachineMedia {
     fn test_pattern() -> Result<Box<dyn VideoSource + Send>, String> {
-        let pattern = mocha_client::media::video::TestPattern::new(640, 480, 30, 1).map_err(|e| e.to_string())?;
+        let pattern =
+            mocha_client::media::video::TestPattern::new(640, 480, 30, 1).map_err(|e| e.to_string())?;
         // The call's driver releases frames by their timestamps: no pacing needed here.
         Ok(Box::new(pattern))
     }
@@ -241,7 +242,8 @@ pub fn problem(kind: DeviceKind, name: &str, reason: &str) -> String {
         DeviceKind::Speakers => ("speakers", "you cannot hear them, but you still see their video"),
         DeviceKind::Camera => ("camera", "they cannot see you"),
     };
-    let named = if name.is_empty() { format!("The default {what}") } else { format!("The {what} \"{name}\"") };
+    let named =
+        if name.is_empty() { format!("The default {what}") } else { format!("The {what} \"{name}\"") };
     format!("{named} could not be used ({reason}): {consequence}.")
 }
 
@@ -271,7 +273,11 @@ pub fn open_devices(
     OpenedDevices { devices, problems }
 }
 
-pub fn open_microphone(media: &dyn CallMedia, name: &str, problems: &mut Vec<String>) -> Box<dyn AudioSource> {
+pub fn open_microphone(
+    media: &dyn CallMedia,
+    name: &str,
+    problems: &mut Vec<String>,
+) -> Box<dyn AudioSource> {
     media.microphone(name).unwrap_or_else(|reason| {
         problems.push(problem(DeviceKind::Microphone, name, &reason));
         Box::new(Silence)
@@ -385,7 +391,8 @@ mod tests {
             }
         }
         let pictures = CallPictures::default();
-        let opened = open_devices(&Pattern, &AudioVideoOptions::default(), true, &pictures, &Volume::default());
+        let opened =
+            open_devices(&Pattern, &AudioVideoOptions::default(), true, &pictures, &Volume::default());
         assert!(opened.problems.is_empty());
         let mut camera = opened.devices.video_in.expect("a camera");
         for _ in 0..3 {

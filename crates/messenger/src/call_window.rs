@@ -94,9 +94,12 @@ pub fn show(app: &mut MessengerApp, ctx: &egui::Context) {
 
 fn window(app: &mut MessengerApp, ui: &mut egui::Ui, session: &CallSession) -> Option<Action> {
     let view = &session.view;
-    let presence = app.model.state.as_ref().and_then(|s| s.contact(session.other_id)).map(|c| {
-        c.presence.as_ref().map(|p| p.status)
-    });
+    let presence = app
+        .model
+        .state
+        .as_ref()
+        .and_then(|s| s.contact(session.other_id))
+        .map(|c| c.presence.as_ref().map(|p| p.status));
     let presence = presence.flatten();
     theme::band(ui, |ui| {
         ui.horizontal(|ui| {
@@ -150,7 +153,8 @@ fn window(app: &mut MessengerApp, ui: &mut egui::Ui, session: &CallSession) -> O
             if ui.button(camera).clicked() {
                 action = Some(Action::Camera(!view.camera_on));
             }
-            let hang_up = egui::Button::new(RichText::new("Hang up").color(Color32::WHITE)).fill(theme::DANGER);
+            let hang_up =
+                egui::Button::new(RichText::new("Hang up").color(Color32::WHITE)).fill(theme::DANGER);
             if ui.add(hang_up).clicked() {
                 action = Some(Action::HangUp);
             }
@@ -158,7 +162,8 @@ fn window(app: &mut MessengerApp, ui: &mut egui::Ui, session: &CallSession) -> O
         ui.horizontal(|ui| {
             let label = ui.label("Volume:");
             let mut level = session.volume.get();
-            let slider = ui.add(egui::Slider::new(&mut level, 0.0..=1.0).show_value(false)).labelled_by(label.id);
+            let slider =
+                ui.add(egui::Slider::new(&mut level, 0.0..=1.0).show_value(false)).labelled_by(label.id);
             if slider.changed() {
                 session.volume.set(level);
             }
@@ -169,12 +174,18 @@ fn window(app: &mut MessengerApp, ui: &mut egui::Ui, session: &CallSession) -> O
 
 /// Their video filling the width with your preview in its corner; their picture, name
 /// and status when their camera is off.
-fn videos(app: &mut MessengerApp, ui: &mut egui::Ui, session: &CallSession, presence: Option<PresenceStatus>) {
+fn videos(
+    app: &mut MessengerApp,
+    ui: &mut egui::Ui,
+    session: &CallSession,
+    presence: Option<PresenceStatus>,
+) {
     let view = &session.view;
     let textures = &mut app.dialogs.call_textures;
     // Their video is shown while it moves (whatever their camera state message said).
     let theirs = texture(ui.ctx(), &mut textures.theirs, &session.pictures.theirs, "theirs");
-    let mine = texture(ui.ctx(), &mut textures.mine, &session.pictures.mine, "mine").filter(|_| view.camera_on);
+    let mine =
+        texture(ui.ctx(), &mut textures.mine, &session.pictures.mine, "mine").filter(|_| view.camera_on);
     let width = ui.available_width();
     let height = (width * 0.75).min((ui.available_height() - 110.0).max(160.0));
     let (area, _) = ui.allocate_exact_size(egui::vec2(width, height), egui::Sense::hover());
@@ -192,11 +203,8 @@ fn videos(app: &mut MessengerApp, ui: &mut egui::Ui, session: &CallSession, pres
             ui.scope_builder(egui::UiBuilder::new().max_rect(picture), |ui| {
                 pictures::buddy_picture(ui, &view.other, presence, side);
             });
-            let camera = if view.kind == CallKind::Video || session.peer_camera {
-                "camera off"
-            } else {
-                "voice call"
-            };
+            let camera =
+                if view.kind == CallKind::Video || session.peer_camera { "camera off" } else { "voice call" };
             let line = format!("{} ({}) · {camera}", view.other, presence_label(presence));
             let under = egui::Rect::from_center_size(
                 egui::pos2(area.center().x, picture.bottom() + 18.0),
@@ -208,7 +216,12 @@ fn videos(app: &mut MessengerApp, ui: &mut egui::Ui, session: &CallSession, pres
     if let Some(texture) = &mine {
         let size = texture.size_vec2() * (PREVIEW_WIDTH / texture.size_vec2().x.max(1.0));
         let corner = egui::Rect::from_min_size(area.right_bottom() - size - egui::vec2(8.0, 8.0), size);
-        ui.painter().rect_stroke(corner.expand(2.0), 3.0, egui::Stroke::new(2.0, theme::CREAM), egui::StrokeKind::Outside);
+        ui.painter().rect_stroke(
+            corner.expand(2.0),
+            3.0,
+            egui::Stroke::new(2.0, theme::CREAM),
+            egui::StrokeKind::Outside,
+        );
         ui.put(corner, egui::Image::new(texture).fit_to_exact_size(size).alt_text("Your video"));
     }
 }
@@ -260,7 +273,10 @@ fn signal_bars(ui: &mut egui::Ui, signal: Signal) {
     for bar in 0..4u8 {
         let height = 4.0 + 3.0 * f32::from(bar);
         let x = rect.left() + 6.5 * f32::from(bar);
-        let bar_rect = egui::Rect::from_min_max(egui::pos2(x, rect.bottom() - height), egui::pos2(x + 4.5, rect.bottom()));
+        let bar_rect = egui::Rect::from_min_max(
+            egui::pos2(x, rect.bottom() - height),
+            egui::pos2(x + 4.5, rect.bottom()),
+        );
         let colour = if bar < signal as u8 { lit } else { theme::LATTE };
         ui.painter().rect_filled(bar_rect, 1.0, colour);
     }

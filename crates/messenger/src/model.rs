@@ -14,10 +14,12 @@ use mocha_client::sb::Participant;
 use mocha_client::{ClientState, ConversationEvent, ConversationId, Event, TransferDirection, TransferEvent};
 use time::OffsetDateTime;
 
-use crate::call::{CallEnd, CallKind, CallPhase, CallSession, CallView, RING_EVERY, group_call_refusal, status_during_call};
+use crate::call::{
+    CallEnd, CallKind, CallPhase, CallSession, CallView, RING_EVERY, group_call_refusal, status_during_call,
+};
 use crate::devices::DeviceLists;
-use crate::intent::{CallSetup, Intent};
 use crate::file_picker::{FilePicker, FolderListing};
+use crate::intent::{CallSetup, Intent};
 use crate::settings::{AlertRecord, ClientOptions, GroupBy, InitialStatus, SortBy};
 use crate::sounds::Sound;
 
@@ -507,7 +509,9 @@ impl AppModel {
                 }
             }
             BackendEvent::CallChanged { conversation, snapshot } => {
-                let Some(call) = self.call.as_mut().filter(|c| c.conversation == conversation) else { return };
+                let Some(call) = self.call.as_mut().filter(|c| c.conversation == conversation) else {
+                    return;
+                };
                 let was_connected = matches!(call.view.phase, CallPhase::Connected { .. });
                 let ended = call.apply(&snapshot);
                 if !was_connected && matches!(call.view.phase, CallPhase::Connected { .. }) {
@@ -556,9 +560,10 @@ impl AppModel {
     /// "Call" from a contact's menu: in the open conversation with them, else once a
     /// new one has them (the app starts it).
     pub fn call_contact(&mut self, user: UserId, kind: CallKind) -> bool {
-        let with_them = self.conversations.values().find(|c| {
-            !c.ended && matches!(c.participants.as_slice(), [only] if only.user_id == user)
-        });
+        let with_them = self
+            .conversations
+            .values()
+            .find(|c| !c.ended && matches!(c.participants.as_slice(), [only] if only.user_id == user));
         match with_them.map(|c| c.id) {
             Some(id) => {
                 self.start_call(id, kind);
@@ -588,7 +593,8 @@ impl AppModel {
     pub fn accept_call(&mut self, video: bool) {
         let Some(call) = self.call.as_ref().filter(|c| c.is_ringing_here()) else { return };
         let Some(call_id) = call.call_id.clone() else { return };
-        let intent = Intent::AcceptCall { setup: self.call_setup(call, video), caller: call.other_id, call_id };
+        let intent =
+            Intent::AcceptCall { setup: self.call_setup(call, video), caller: call.other_id, call_id };
         self.outbox.push(intent);
         if let Some(call) = &mut self.call {
             call.view.phase = CallPhase::Connecting;
@@ -685,11 +691,21 @@ impl AppModel {
 
     /// An invitation to a call: rings here, or is declined with a note when it cannot
     /// be taken (another call is on; a group conversation).
-    fn on_call_invite(&mut self, id: ConversationId, from: Participant, call_id: String, video: bool, now: OffsetDateTime) {
+    fn on_call_invite(
+        &mut self,
+        id: ConversationId,
+        from: Participant,
+        call_id: String,
+        video: bool,
+        now: OffsetDateTime,
+    ) {
         let kind = if video { CallKind::Video } else { CallKind::Voice };
         let Some(c) = self.conversations.get_mut(&id) else { return };
         let refusal = if self.call.is_some() {
-            Some(format!("{} called while you were in another call; the call was declined.", from.display_name))
+            Some(format!(
+                "{} called while you were in another call; the call was declined.",
+                from.display_name
+            ))
         } else {
             group_call_refusal(c.participants.len())
                 .map(|why| format!("{} tried to call this conversation. {why}", from.display_name))
@@ -702,7 +718,8 @@ impl AppModel {
         c.note(format!("{} is calling you.", from.display_name), now);
         c.open = true;
         c.attention = true;
-        let mut session = CallSession::new(id, from.user_id, CallView::new(kind, from.display_name.clone(), true));
+        let mut session =
+            CallSession::new(id, from.user_id, CallView::new(kind, from.display_name.clone(), true));
         session.call_id = Some(call_id);
         self.call = Some(session);
         let what = if video { "video call" } else { "call" };
@@ -845,7 +862,8 @@ impl AppModel {
             ConversationEvent::Ended { .. } => {
                 c.ended = true;
                 c.note("The conversation has ended.", now);
-                let ringing_here = self.call.as_ref().is_some_and(|call| call.conversation == id && call.is_ringing_here());
+                let ringing_here =
+                    self.call.as_ref().is_some_and(|call| call.conversation == id && call.is_ringing_here());
                 if ringing_here {
                     self.end_call(CallEnd::Missed { incoming: true }, now);
                 }

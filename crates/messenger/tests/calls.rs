@@ -10,12 +10,12 @@ use std::time::Duration;
 
 use common::*;
 use egui_kittest::kittest::Queryable;
+use mocha_client::Event;
 use mocha_client::media::audio::SpeechLike;
 use mocha_client::media::audio::measure::{find_lag, quality};
 use mocha_client::media::audio::synth::render;
 use mocha_client::media::video::read_counter;
 use mocha_client::proto::Status;
-use mocha_client::Event;
 use mocha_messenger::call::CallPhase;
 use mocha_messenger::model::{ChatLine, Cue};
 use mocha_messenger::settings::OptionsFile;
@@ -37,7 +37,12 @@ struct Pair {
     _dirs: Vec<tempfile::TempDir>,
 }
 
-fn signed_in(t: &TestServer, user: &TestUser, media: &TestMedia, dirs: &mut Vec<tempfile::TempDir>) -> (App, Cues) {
+fn signed_in(
+    t: &TestServer,
+    user: &TestUser,
+    media: &TestMedia,
+    dirs: &mut Vec<tempfile::TempDir>,
+) -> (App, Cues) {
     let config = tempfile::tempdir().unwrap();
     let mut options = options_for(t, config.path());
     // The voices are compared sample by sample with what was said: that judges the
@@ -120,7 +125,8 @@ fn voice_in(recorded: &[f32], pitch: f64) -> f64 {
     let said = render(&mut SpeechLike::new(RATE, pitch, VOICE), 12 * rate).unwrap();
     let reference = &said[rate..];
     let lag = find_lag(&reference[..2 * rate], recorded, 3 * rate);
-    let q = quality(&reference[..(recorded.len().saturating_sub(lag)).min(reference.len())], recorded, lag, 0.0);
+    let q =
+        quality(&reference[..(recorded.len().saturating_sub(lag)).min(reference.len())], recorded, lag, 0.0);
     println!("pitch {pitch}: lag {} ms, {q:?}, recorded {} s", lag * 1000 / rate, recorded.len() / rate);
     q.mean_correlation
 }
@@ -185,7 +191,8 @@ fn a_voice_call_rings_connects_carries_both_voices_switches_devices_mutes_and_ha
     click(&mut p.alice, "OK");
     wait_both(&mut p.alice, &mut p.bob, "the new devices", |_, _| {
         let opened = p.alice_media.record.opened();
-        opened.contains(&"microphone:USB Mic".to_string()) && opened.contains(&"speakers:Headphones".to_string())
+        opened.contains(&"microphone:USB Mic".to_string())
+            && opened.contains(&"speakers:Headphones".to_string())
     });
     let bob_heard_before = p.bob_media.record.heard("").len();
     run_both(&mut p.alice, &mut p.bob, Duration::from_secs(3));
@@ -227,7 +234,9 @@ fn a_video_call_accepted_with_video_shows_each_sides_test_pattern_to_the_other()
         let call = h.state().model.call.as_ref()?;
         call.pictures.theirs.latest().and_then(|(_, frame)| read_counter(&frame))
     };
-    wait_both(&mut p.alice, &mut p.bob, "pictures both ways", |a, b| counter(a).is_some() && counter(b).is_some());
+    wait_both(&mut p.alice, &mut p.bob, "pictures both ways", |a, b| {
+        counter(a).is_some() && counter(b).is_some()
+    });
     let first = (counter(&p.alice).unwrap(), counter(&p.bob).unwrap());
     run_both(&mut p.alice, &mut p.bob, Duration::from_secs(2));
     let later = (counter(&p.alice).unwrap(), counter(&p.bob).unwrap());
@@ -235,7 +244,10 @@ fn a_video_call_accepted_with_video_shows_each_sides_test_pattern_to_the_other()
     assert!(later.0 >= first.0 + 10 && later.1 >= first.1 + 10, "the pictures move: {first:?} → {later:?}");
     // Their video large and your own preview, in both windows.
     wait_both(&mut p.alice, &mut p.bob, "both videos shown", |a, b| {
-        shows(a, "Bob's video") && shows(a, "Your video") && shows(b, "Alice's video") && shows(b, "Your video")
+        shows(a, "Bob's video")
+            && shows(a, "Your video")
+            && shows(b, "Alice's video")
+            && shows(b, "Your video")
     });
     for (h, media) in [(&p.alice, &p.alice_media), (&p.bob, &p.bob_media)] {
         assert!(media.record.opened().contains(&"camera:".to_string()));
@@ -295,7 +307,9 @@ fn a_declined_call_a_missed_call_and_a_group_call_refused() {
     let _carol_chat = p.t.runtime.block_on(carol_client.answer(&ring)).expect("Carol joins");
     wait_for_label(&mut p.alice, "Carol has joined the conversation.");
     click(&mut p.alice, "Call");
-    wait_until(&mut p.alice, "the refusal", |a| notes(a).iter().any(|n| n.starts_with("Calls are between two people")));
+    wait_until(&mut p.alice, "the refusal", |a| {
+        notes(a).iter().any(|n| n.starts_with("Calls are between two people"))
+    });
     assert!(no_call(&p.alice));
     assert!(!shows(&p.alice, "Calling"), "no call window");
 }

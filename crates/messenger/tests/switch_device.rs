@@ -70,7 +70,8 @@ fn a_live_call_switches_microphone_and_speaker_at_once() {
         }
         let first_speaker = Recording::default();
         let silent = Tone::new(RATE, 440.0, 0.0);
-        let alice_call = a.place_call(plain(), CallDevices::audio(silent, first_speaker.clone())).await.unwrap();
+        let alice_call =
+            a.place_call(plain(), CallDevices::audio(silent, first_speaker.clone())).await.unwrap();
         let (caller, call_id) = loop {
             if let Some(Event::Conversation { event: ConversationEvent::Call { from, control }, .. }) =
                 bob_events.recv().await
@@ -81,8 +82,10 @@ fn a_live_call_switches_microphone_and_speaker_at_once() {
         };
         let bob_heard = Recording::default();
         let bob_voice = SpeechLike::new(RATE, 210.0, VOICE);
-        let bob_call =
-            b.accept_call(caller, &call_id, plain(), CallDevices::audio(bob_voice, bob_heard.clone())).await.unwrap();
+        let bob_call = b
+            .accept_call(caller, &call_id, plain(), CallDevices::audio(bob_voice, bob_heard.clone()))
+            .await
+            .unwrap();
         for call in [&alice_call, &bob_call] {
             tokio::time::timeout(WAIT, call.connected()).await.unwrap().unwrap();
         }
@@ -101,11 +104,16 @@ fn a_live_call_switches_microphone_and_speaker_at_once() {
         alice_call.hang_up().await;
 
         let heard = bob_heard.samples();
-        let (before, after) = (rms(&heard[half_second..before_switch]), rms(&heard[before_switch + half_second..]));
+        let (before, after) =
+            (rms(&heard[half_second..before_switch]), rms(&heard[before_switch + half_second..]));
         println!("Bob heard rms {before:.4} before the switch, {after:.4} after");
         assert!(before < 0.002, "silence before the switch: {before}");
         assert!(after > 0.02, "Alice's voice after it: {after}");
-        assert_eq!(first_speaker.samples().len(), first_speaker_at_switch, "the old speaker gets nothing more");
+        assert_eq!(
+            first_speaker.samples().len(),
+            first_speaker_at_switch,
+            "the old speaker gets nothing more"
+        );
         assert!(rms(&second_speaker.samples()[half_second..]) > 0.02, "the new speaker plays Bob");
         assert_eq!(alice_call.stats().device_error, None);
     });
