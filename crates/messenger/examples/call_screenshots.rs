@@ -172,7 +172,7 @@ impl Script {
                                     Ok(()) => println!("saved {}", path.display()),
                                     Err(e) => eprintln!("could not save {}: {e:#}", path.display()),
                                 }
-                                shots.lock().unwrap().push(path);
+                                shots.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(path);
                             })),
                         );
                         self.step = Step::Shooting { kind: *kind, asked: Instant::now() };
@@ -180,7 +180,7 @@ impl Script {
                 }
             }
             Step::Shooting { kind, asked } => {
-                if self.shots.lock().unwrap().len()
+                if self.shots.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len()
                     == match kind {
                         CallKind::Voice => 1,
                         CallKind::Video => 2,

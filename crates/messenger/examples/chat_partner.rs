@@ -10,7 +10,9 @@ use std::time::Duration;
 use mocha_client::media::audio::{MemorySink, SpeechLike};
 use mocha_client::media::video::TestPattern;
 use mocha_client::proto::im::{CallCommand, CallMedia};
-use mocha_client::{CallDevices, CallOptions, Client, ClientConfig, ConversationEvent, Credentials, Event, Trust};
+use mocha_client::{
+    CallDevices, CallOptions, Client, ClientConfig, ConversationEvent, Credentials, Event, Trust,
+};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

@@ -335,8 +335,7 @@ mod tests {
     #[test]
     fn with_no_devices_the_call_gets_silence_and_three_explanations() {
         let pictures = CallPictures::default();
-        let mut options = AudioVideoOptions::default();
-        options.camera = "Webcam".into();
+        let options = AudioVideoOptions { camera: "Webcam".into(), ..AudioVideoOptions::default() };
         let mut opened = open_devices(&Nothing, &options, true, &pictures, &Volume::default());
         assert_eq!(opened.problems.len(), 3, "{:?}", opened.problems);
         assert_eq!(

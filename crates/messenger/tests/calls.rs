@@ -4,6 +4,8 @@
 //! speakers that record, a camera showing the test pattern. What each side's speakers
 //! recorded is compared with what the other side's microphone said.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::time::Duration;

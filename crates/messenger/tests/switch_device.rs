@@ -4,6 +4,8 @@
 //! they build in the messenger's feature set; the server crate's `client_calls` tests
 //! need a build of their own.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::sync::{Arc, Mutex};
@@ -20,7 +22,7 @@ struct Recording(Arc<Mutex<Vec<f32>>>);
 
 impl Recording {
     fn samples(&self) -> Vec<f32> {
-        self.0.lock().unwrap().clone()
+        self.0.lock().expect("the record").clone()
     }
 }
 
@@ -30,7 +32,7 @@ impl AudioSink for Recording {
     }
 
     fn write(&mut self, samples: &[f32]) -> Result<(), AudioError> {
-        self.0.lock().unwrap().extend_from_slice(samples);
+        self.0.lock().expect("the record").extend_from_slice(samples);
         Ok(())
     }
 }

@@ -243,11 +243,11 @@ pub struct MediaRecord {
 impl MediaRecord {
     /// Everything the speakers called `name` played ("" is the system default).
     pub fn heard(&self, name: &str) -> Vec<f32> {
-        self.heard.lock().unwrap().get(name).cloned().unwrap_or_default()
+        self.heard.lock().expect("the record").get(name).cloned().unwrap_or_default()
     }
 
     pub fn opened(&self) -> Vec<String> {
-        self.opened.lock().unwrap().clone()
+        self.opened.lock().expect("the record").clone()
     }
 }
 
@@ -304,14 +304,19 @@ impl AudioSink for Recorder {
     }
 
     fn write(&mut self, samples: &[f32]) -> Result<(), AudioError> {
-        self.heard.lock().unwrap().entry(self.name.clone()).or_default().extend_from_slice(samples);
+        self.heard
+            .lock()
+            .expect("the record")
+            .entry(self.name.clone())
+            .or_default()
+            .extend_from_slice(samples);
         Ok(())
     }
 }
 
 impl CallMedia for TestMedia {
     fn microphone(&self, name: &str) -> Result<Box<dyn AudioSource>, String> {
-        self.record.opened.lock().unwrap().push(format!("microphone:{name}"));
+        self.record.opened.lock().expect("the record").push(format!("microphone:{name}"));
         if self.no_devices {
             return Err("no sound system".into());
         }
@@ -320,7 +325,7 @@ impl CallMedia for TestMedia {
     }
 
     fn speakers(&self, name: &str) -> Result<Box<dyn AudioSink>, String> {
-        self.record.opened.lock().unwrap().push(format!("speakers:{name}"));
+        self.record.opened.lock().expect("the record").push(format!("speakers:{name}"));
         if self.no_devices {
             return Err("no sound system".into());
         }
@@ -328,7 +333,7 @@ impl CallMedia for TestMedia {
     }
 
     fn camera(&self, name: &str) -> Result<Box<dyn VideoSource + Send>, String> {
-        self.record.opened.lock().unwrap().push(format!("camera:{name}"));
+        self.record.opened.lock().expect("the record").push(format!("camera:{name}"));
         if self.no_devices {
             return Err("no camera found".into());
         }
