@@ -1,8 +1,9 @@
 //! Screenshots of the call window for the docs: a server started in-process, Bob as a
 //! plain `mocha-client` that answers every call (a speech-like voice, the test pattern
-//! as his camera), and Alice's real Mocha Messenger in real OS windows (eframe, glow),
-//! scripted through its model: sign in, call Bob from his contact menu, wait, take the
-//! call window's picture (`call-voice.png`), hang up, place a video call, take
+//! as his camera), and Alice's real Mocha Messenger in a real OS window (eframe, glow)
+//! (its windows drawn inside the main one, which is screenshotted and cut), scripted
+//! through its model: sign in, call Bob from his contact menu, wait, take the call
+//! window's picture (`call-voice.png`), hang up, place a video call, take
 //! `call-video.png`, quit. Alice's devices are synthetic too (the same voice and
 //! pattern), so it runs on a machine without sound or camera.
 //!
@@ -131,6 +132,20 @@ fn save_png(path: &Path, image: &egui::ColorImage) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The part of a screenshot under `area` (in points).
+fn crop(image: &egui::ColorImage, area: egui::Rect, scale: f32) -> egui::ColorImage {
+    let [width, height] = image.size;
+    let x0 = ((area.left() * scale).max(0.0) as usize).min(width);
+    let y0 = ((area.top() * scale).max(0.0) as usize).min(height);
+    let x1 = ((area.right() * scale) as usize).clamp(x0, width);
+    let y1 = ((area.bottom() * scale) as usize).clamp(y0, height);
+    let mut pixels = Vec::with_capacity((x1 - x0) * (y1 - y0));
+    for row in y0..y1 {
+        pixels.extend_from_slice(&image.pixels[row * width + x0..row * width + x1]);
+    }
+    egui::ColorImage::new([x1 - x0, y1 - y0], pixels)
+}
+
 impl Script {
     fn advance(&mut self, ctx: &egui::Context) {
         let model = &self.app.model;
@@ -164,17 +179,21 @@ impl Script {
                             CallKind::Video => "call-video.png",
                         };
                         let (path, shots) = (self.out.join(name), self.shots.clone());
-                        let call = egui::ViewportId::from_hash_of("call");
-                        ctx.send_viewport_cmd_to(
-                            call,
-                            egui::ViewportCommand::Screenshot(egui::ScreenshotCallback::new(move |image| {
-                                match save_png(&path, &image) {
+                        // The windows are drawn inside the main one here (see `main`): the
+                        // call window is cut out of its picture.
+                        let window = egui::Id::unique(egui::ViewportId::from_hash_of("call"));
+                        let area = ctx.memory(|m| m.area_rect(window)).unwrap_or(egui::Rect::EVERYTHING);
+                        let scale = ctx.pixels_per_point();
+                        ctx.send_viewport_cmd(egui::ViewportCommand::Screenshot(egui::ScreenshotCallback::new(
+                            move |image| {
+                                let saved = save_png(&path, &crop(&image, area, scale));
+                                match saved {
                                     Ok(()) => println!("saved {}", path.display()),
                                     Err(e) => eprintln!("could not save {}: {e:#}", path.display()),
                                 }
                                 shots.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(path);
-                            })),
-                        );
+                            },
+                        )));
                         self.step = Step::Shooting { kind: *kind, asked: Instant::now() };
                     }
                 }
@@ -279,6 +298,8 @@ fn main() -> anyhow::Result<()> {
         "Mocha Messenger",
         native,
         Box::new(move |cc| {
+            // One surface: eframe's glow backend takes screenshots of it reliably.
+            cc.egui_ctx.set_embed_viewports(true);
             let app = MessengerApp::new(&cc.egui_ctx, env);
             Ok(Box::new(Script { app, bob: bob_id, out, step: Step::SignIn, shots: Default::default() }))
         }),
