@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use eframe::egui;
 use mocha_client::api::UserId;
-use mocha_client::media::audio::{AudioError, AudioSink, AudioSource, SpeechLike};
+use mocha_client::media::audio::{AudioSink, AudioSource, SpeechLike};
 use mocha_client::media::video::{TestPattern, VideoSource};
 use mocha_client::proto::im::{CallCommand, CallMedia as Media};
 use mocha_client::{
@@ -26,7 +26,7 @@ use mocha_client::{
 };
 use mocha_messenger::announce::Announcer;
 use mocha_messenger::call::{CallKind, CallPhase};
-use mocha_messenger::call_media::CallMedia;
+use mocha_messenger::call_media::{CallMedia, Nowhere};
 use mocha_messenger::devices::DeviceLists;
 use mocha_messenger::platform::SecretStore;
 use mocha_messenger::settings::{ClientOptions, OptionsFile};
@@ -34,19 +34,6 @@ use mocha_messenger::{AppEnv, MessengerApp};
 
 const PASSWORD: &str = "Correct-Horse-9";
 const RATE: u32 = 48_000;
-
-/// Speakers that play nowhere.
-struct Nowhere;
-
-impl AudioSink for Nowhere {
-    fn sample_rate(&self) -> u32 {
-        RATE
-    }
-
-    fn write(&mut self, _: &[f32]) -> Result<(), AudioError> {
-        Ok(())
-    }
-}
 
 /// Alice's devices: a voice, nowhere to play, the test pattern.
 struct Synthetic;
@@ -184,16 +171,16 @@ impl Script {
                         let window = egui::Id::unique(egui::ViewportId::from_hash_of("call"));
                         let area = ctx.memory(|m| m.area_rect(window)).unwrap_or(egui::Rect::EVERYTHING);
                         let scale = ctx.pixels_per_point();
-                        ctx.send_viewport_cmd(egui::ViewportCommand::Screenshot(egui::ScreenshotCallback::new(
-                            move |image| {
+                        ctx.send_viewport_cmd(egui::ViewportCommand::Screenshot(
+                            egui::ScreenshotCallback::new(move |image| {
                                 let saved = save_png(&path, &crop(&image, area, scale));
                                 match saved {
                                     Ok(()) => println!("saved {}", path.display()),
                                     Err(e) => eprintln!("could not save {}: {e:#}", path.display()),
                                 }
                                 shots.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(path);
-                            },
-                        )));
+                            }),
+                        ));
                         self.step = Step::Shooting { kind: *kind, asked: Instant::now() };
                     }
                 }

@@ -214,8 +214,8 @@ impl AudioSource for Silence {
     }
 }
 
-/// The speakers' stand-in when there are none.
-struct Nowhere;
+/// The speakers' stand-in when there are none: plays nowhere.
+pub struct Nowhere;
 
 impl AudioSink for Nowhere {
     fn sample_rate(&self) -> u32 {
