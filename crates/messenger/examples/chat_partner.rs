@@ -1,18 +1,12 @@
 //! A scripted chat partner for `scripts/screenshots.sh`: signs in with
 //! `mocha-client`, opens a conversation with someone, types, says a few lines and
-//! nudges, then answers every call in it (talking speech-like sound, the test pattern
-//! as its camera for a video call) until killed, so the windows stay open.
+//! nudges, then stays until killed so the conversation window stays open.
 //!
 //! Usage: `chat_partner <server> <ca.pem> <address> <password> <who>`
 
 use std::time::Duration;
 
-use mocha_client::media::audio::{MemorySink, SpeechLike};
-use mocha_client::media::video::TestPattern;
-use mocha_client::proto::im::{CallCommand, CallMedia};
-use mocha_client::{
-    CallDevices, CallOptions, Client, ClientConfig, ConversationEvent, Credentials, Event, Trust,
-};
+use mocha_client::{Client, ClientConfig, ConversationEvent, Credentials, Event, Trust};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -41,18 +35,6 @@ async fn main() -> anyhow::Result<()> {
     chat.send_text("I'll bring the beans (Y)").await?;
     tokio::time::sleep(Duration::from_millis(400)).await;
     chat.send_text("(coffee) ;) <3").await?;
-    let mut calls = Vec::new();
-    while let Some(event) = events.recv().await {
-        if let Event::Conversation { event: ConversationEvent::Call { from, control }, .. } = event
-            && control.command == CallCommand::Invite
-        {
-            let video = control.media == Some(CallMedia::Video);
-            let devices = CallDevices::audio(SpeechLike::new(48_000, 180.0, 0.3), MemorySink::new(48_000, 0));
-            let camera = TestPattern::new(640, 480, 30, 1)?;
-            let devices = if video { devices.with_video(Some(Box::new(camera)), None) } else { devices };
-            let options = CallOptions::default().video(video);
-            calls.push(chat.accept_call(from.user_id, &control.call_id, options, devices).await?);
-        }
-    }
+    tokio::time::sleep(Duration::from_secs(600)).await;
     Ok(())
 }
