@@ -54,7 +54,7 @@ pub mod updates;
 
 pub use client::{
     AudioSink, AudioSource, Call, CallDevices, CallEnd, CallOptions, CallPath, CallSnapshot, CallState,
-    CallStats, Conditioner, LinkConditioner, MediaStats, PeerState, UdpBlock,
+    CallStats, Conditioner, DeviceSwitch, LinkConditioner, MediaStats, PeerState, UdpBlock,
 };
 pub use client::{
     Backoff, Client, ClientConfig, ClientState, ConnectionState, Conversation, ConversationEvent,

@@ -12,6 +12,7 @@ use mocha_client::proto::Status;
 
 use crate::announce::Announcer;
 use crate::backend::{Backend, BackendConfig};
+use crate::call::CallKind;
 use crate::devices::DeviceLists;
 use crate::intent::{Connection, Intent};
 use crate::model::{
@@ -39,6 +40,8 @@ pub struct AppEnv {
     pub places: Option<Vec<(String, std::path::PathBuf)>>,
     /// `None`: an update replaces this program and restarts it.
     pub updates: Option<crate::updater::UpdateTarget>,
+    /// `None`: calls use the machine's microphones, speakers and camera.
+    pub call_media: Option<std::sync::Arc<dyn crate::call_media::CallMedia>>,
 }
 
 impl AppEnv {
@@ -52,6 +55,7 @@ impl AppEnv {
             file_dialog: None,
             places: None,
             updates: None,
+            call_media: None,
         }
     }
 }
@@ -91,6 +95,7 @@ impl MessengerApp {
                 file_dialog: env.file_dialog,
                 places: env.places,
                 updates: env.updates,
+                call_media: env.call_media,
             },
             ctx.clone(),
         );
@@ -126,6 +131,13 @@ impl MessengerApp {
     pub fn logic(&mut self, ctx: &egui::Context) {
         while let Ok(event) = self.backend.events.try_recv() {
             self.model.apply(event);
+        }
+        self.model.ring_again(Instant::now());
+        if self.model.call.as_ref().is_some_and(|c| c.is_ringing_here()) {
+            ctx.request_repaint_after(Duration::from_millis(500));
+        }
+        for intent in std::mem::take(&mut self.model.outbox) {
+            self.send(intent);
         }
         self.announce();
         if self.model.options_dirty {
@@ -198,6 +210,10 @@ impl MessengerApp {
 
     fn auto_away(&mut self, ctx: &egui::Context) {
         self.note_activity(ctx);
+        // Someone on a call is there, whether or not they touch the keyboard.
+        if self.model.in_call() {
+            self.last_activity = Instant::now();
+        }
         let Some(state) = &self.model.state else { return };
         let general = &self.model.options.general;
         let limit = Duration::from_secs(u64::from(general.away_after_minutes.max(1)) * 60);
@@ -215,7 +231,7 @@ impl MessengerApp {
         }
     }
 
-    pub(crate) fn sign_in(&mut self) {
+    pub fn sign_in(&mut self) {
         let form = &mut self.model.form;
         form.error = None;
         let address = form.address.trim().to_string();
@@ -726,6 +742,14 @@ impl MessengerApp {
                 self.open_conversation(contact.user.id, &name);
                 ui.close();
             }
+            if contact.presence.is_some() {
+                for (label, kind) in [("Call", CallKind::Voice), ("Video call", CallKind::Video)] {
+                    if ui.button(label).clicked() {
+                        self.call_contact(contact.user.id, &name, kind);
+                        ui.close();
+                    }
+                }
+            }
             if ui.button("Rename…").clicked() {
                 self.dialogs.rename = Some((contact.user.id, contact.alias.clone().unwrap_or_default()));
                 ui.close();
@@ -768,6 +792,13 @@ impl MessengerApp {
         }
     }
 
+    /// "Call" on a contact's menu: in the conversation with them, opened first if need be.
+    pub fn call_contact(&mut self, user: UserId, name: &str, kind: CallKind) {
+        if !self.model.call_contact(user, kind) {
+            self.open_conversation(user, name);
+        }
+    }
+
     fn notices(&mut self, ui: &mut egui::Ui) {
         if self.model.notices.is_empty() {
             return;
@@ -784,6 +815,9 @@ impl MessengerApp {
         let old = std::mem::replace(&mut self.model.options, options);
         self.model.options_dirty = true;
         let new = &self.model.options;
+        if self.model.call.is_some() && new.audio_video != old.audio_video {
+            self.send(Intent::SwitchCallDevices(new.audio_video.clone()));
+        }
         if let Some(state) = &self.model.state {
             let name = new.profile.display_name.trim();
             if name != old.profile.display_name.trim()

@@ -3,22 +3,25 @@
 //! the window followed by a repaint request. The window never waits on it.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::mpsc as std_mpsc;
 
 use mocha_client::api::StatusReport;
+use mocha_client::api::UserId;
 use mocha_client::monitor::ProtocolMonitor;
 use mocha_client::{
-    Client, ClientConfig, Conversation, ConversationEvent, ConversationId, Credentials, Event, Network,
-    PassportClient, Trust,
+    Call, CallOptions, CallState, Client, ClientConfig, Conversation, ConversationEvent, ConversationId,
+    Credentials, DeviceSwitch, Event, Network, PassportClient, Trust,
 };
 use tokio::sync::mpsc;
 
+use crate::call_media::{self, CallMedia, CallPictures, MachineMedia, Volume};
 use crate::devices::{DeviceLists, list_devices};
 use crate::errors::{describe_sign_in_error, describe_sign_out};
-use crate::intent::{Connection, Intent};
+use crate::intent::{CallSetup, Connection, Intent};
 use crate::model::BackendEvent;
 use crate::platform::SecretStore;
-use crate::settings::OptionsFile;
+use crate::settings::{AudioVideoOptions, OptionsFile};
 use crate::updater::{self, UpdateTarget};
 
 /// How the window hears from the backend: a channel plus a repaint request.
@@ -49,6 +52,8 @@ pub struct BackendConfig {
     pub places: Option<Vec<(String, std::path::PathBuf)>>,
     /// `None`: updates replace this program; tests give a scratch file.
     pub updates: Option<UpdateTarget>,
+    /// `None`: the machine's microphones, speakers and camera; tests give synthetic ones.
+    pub call_media: Option<Arc<dyn CallMedia>>,
 }
 
 /// The window's handle: sends intents; dropping it stops the backend.
@@ -89,8 +94,28 @@ impl Backend {
 
 /// Messages from the backend's own tasks back to its loop.
 enum Internal {
-    Connected { client: Client, events: mpsc::Receiver<Event> },
-    Conversation { conversation: Conversation, invited: Option<String> },
+    Connected {
+        client: Client,
+        events: mpsc::Receiver<Event>,
+    },
+    Conversation {
+        conversation: Conversation,
+        invited: Option<String>,
+    },
+    /// A call placed or accepted: it is now the one call.
+    CallReady(ActiveCall),
+    /// The call with this id is over.
+    CallOver(String),
+}
+
+/// The call the backend carries, with what its devices were opened from.
+struct ActiveCall {
+    call: Call,
+    devices: AudioVideoOptions,
+    pictures: CallPictures,
+    volume: Volume,
+    /// A camera is in the call (a voice call opens one when the camera is turned on).
+    camera_opened: bool,
 }
 
 struct Worker {
@@ -106,6 +131,10 @@ struct Worker {
     remembered: bool,
     devices: Option<DeviceLists>,
     updates: UpdateTarget,
+    media: Arc<dyn CallMedia>,
+    call: Option<ActiveCall>,
+    /// Hang up was pressed before the call being placed existed: end it once it does.
+    hang_up_early: bool,
 }
 
 async fn run(
@@ -146,6 +175,9 @@ async fn run(
         remembered: false,
         devices: config.devices,
         updates: config.updates.unwrap_or_else(UpdateTarget::this_program),
+        media: config.call_media.unwrap_or_else(|| Arc::new(MachineMedia)),
+        call: None,
+        hang_up_early: false,
     };
     let mut events: Option<mpsc::Receiver<Event>> = None;
     loop {
@@ -167,6 +199,18 @@ async fn run(
                         invited,
                     });
                     worker.conversations.insert(conversation.id(), conversation);
+                }
+                Internal::CallReady(active) => {
+                    if std::mem::take(&mut worker.hang_up_early) {
+                        tokio::spawn(async move { active.call.hang_up().await });
+                    } else {
+                        worker.call = Some(active);
+                    }
+                }
+                Internal::CallOver(id) => {
+                    if worker.call.as_ref().is_some_and(|active| active.call.id() == id) {
+                        worker.call = None;
+                    }
                 }
             },
             event = next_event(&mut events) => match event {
@@ -232,6 +276,7 @@ impl Worker {
                 self.sink.send(BackendEvent::Client(event.clone(), client.state()));
                 self.client = None;
                 self.conversations.clear();
+                self.call = None;
                 *events = None;
                 self.sink.send(BackendEvent::SignedOut(message));
                 return;
@@ -398,8 +443,12 @@ impl Worker {
                 });
             }
             Intent::SetStatus(status) => {
+                let sink = self.sink.clone();
                 self.with_client("Changing your status", move |c| async move {
-                    c.set_status(status).await.map(|()| None)
+                    c.set_status(status).await?;
+                    // No push says our own status changed: the window gets the state now.
+                    sink.send(BackendEvent::State(c.state()));
+                    Ok(None)
                 });
             }
             Intent::SetPersonalMessage(message) => self
@@ -544,6 +593,27 @@ impl Worker {
                     tokio::spawn(async move { c.leave().await });
                 }
             }
+            Intent::PlaceCall(setup) => self.start_call(setup, None),
+            Intent::AcceptCall { setup, caller, call_id } => self.start_call(setup, Some((caller, call_id))),
+            Intent::DeclineCall { conversation, call_id } => {
+                self.with_conversation(conversation, "Declining the call", move |c| async move {
+                    c.decline_call(&call_id).await
+                });
+            }
+            Intent::HangUp => match self.call.take() {
+                Some(active) => {
+                    tokio::spawn(async move { active.call.hang_up().await });
+                }
+                None => self.hang_up_early = true,
+            },
+            Intent::MuteCall(muted) => {
+                if let Some(active) = &self.call {
+                    let call = active.call.clone();
+                    tokio::spawn(async move { call.set_muted(muted).await });
+                }
+            }
+            Intent::CallCamera(on) => self.call_camera(on),
+            Intent::SwitchCallDevices(devices) => self.switch_call_devices(devices),
             Intent::SaveOptions(options) => {
                 if let Err(e) = self.file.save(&options) {
                     self.fail(
@@ -586,6 +656,166 @@ impl Worker {
             }
         }
     }
+}
+
+impl Worker {
+    /// Opens the devices Options chose (off the network threads: a sound server or a
+    /// camera may take seconds) and places the call, or accepts `answer`'s.
+    fn start_call(&mut self, setup: CallSetup, answer: Option<(UserId, String)>) {
+        let id = setup.conversation;
+        let Some(conversation) = self.conversations.get(&id).cloned() else {
+            return self.sink.send(BackendEvent::CallFailed {
+                conversation: id,
+                reason: "the conversation has ended".into(),
+            });
+        };
+        self.hang_up_early = false;
+        let (media, sink, internal) = (self.media.clone(), self.sink.clone(), self.internal.clone());
+        tokio::spawn(async move {
+            let opening = setup.clone();
+            let opened = tokio::task::spawn_blocking(move || {
+                call_media::open_devices(
+                    &*media,
+                    &opening.devices,
+                    opening.video,
+                    &opening.pictures,
+                    &opening.volume,
+                )
+            })
+            .await;
+            let opened = match opened {
+                Ok(opened) => opened,
+                Err(e) => {
+                    let reason = format!("the devices could not be opened: {e}");
+                    return sink.send(BackendEvent::CallFailed { conversation: id, reason });
+                }
+            };
+            let options = CallOptions {
+                video: setup.video,
+                echo_cancellation: setup.devices.acoustic_echo_cancellation,
+                noise_suppression: setup.devices.noise_suppression,
+                ..CallOptions::default()
+            };
+            let placed = match &answer {
+                None => conversation.place_call(options, opened.devices).await,
+                Some((caller, call_id)) => {
+                    conversation.accept_call(*caller, call_id, options, opened.devices).await
+                }
+            };
+            let call = match placed {
+                Ok(call) => call,
+                Err(e) => {
+                    return sink.send(BackendEvent::CallFailed { conversation: id, reason: e.to_string() });
+                }
+            };
+            sink.send(BackendEvent::CallStarted {
+                conversation: id,
+                call_id: call.id().to_string(),
+                problems: opened.problems,
+            });
+            follow_call(&call, id, sink, internal.clone());
+            let _ = internal.send(Internal::CallReady(ActiveCall {
+                call,
+                camera_opened: setup.video,
+                devices: setup.devices,
+                pictures: setup.pictures,
+                volume: setup.volume,
+            }));
+        });
+    }
+
+    /// Turns the camera on or off; a voice call opens the camera the first time.
+    fn call_camera(&mut self, on: bool) {
+        let Some(active) = &mut self.call else { return };
+        let call = active.call.clone();
+        let opening = (on && !active.camera_opened)
+            .then(|| (self.media.clone(), active.devices.camera.clone(), active.pictures.clone()));
+        active.camera_opened |= on;
+        let sink = self.sink.clone();
+        tokio::spawn(async move {
+            if let Some((media, name, pictures)) = opening {
+                let mut problems = Vec::new();
+                let camera = tokio::task::spawn_blocking(move || {
+                    let camera = call_media::open_camera(&*media, &name, &pictures, &mut problems);
+                    (camera, problems)
+                })
+                .await;
+                if let Ok((camera, problems)) = camera {
+                    if !problems.is_empty() {
+                        sink.send(BackendEvent::CallDeviceProblems(problems));
+                    }
+                    call.switch_device(DeviceSwitch::Camera(camera)).await;
+                }
+            }
+            call.set_camera(on).await;
+        });
+    }
+
+    /// Options changed during the call: the devices that changed are opened and put in.
+    fn switch_call_devices(&mut self, devices: AudioVideoOptions) {
+        let Some(active) = &mut self.call else { return };
+        let old = std::mem::replace(&mut active.devices, devices.clone());
+        let call = active.call.clone();
+        let (pictures, volume) = (active.pictures.clone(), active.volume.clone());
+        let camera = active.camera_opened && old.camera != devices.camera;
+        let (media, sink) = (self.media.clone(), self.sink.clone());
+        tokio::spawn(async move {
+            let opened = tokio::task::spawn_blocking(move || {
+                let mut problems = Vec::new();
+                let mut switches = Vec::new();
+                if old.microphone != devices.microphone {
+                    let microphone = call_media::open_microphone(&*media, &devices.microphone, &mut problems);
+                    switches.push(DeviceSwitch::Microphone(microphone));
+                }
+                if old.speakers != devices.speakers {
+                    let speakers =
+                        call_media::open_speakers(&*media, &devices.speakers, &volume, &mut problems);
+                    switches.push(DeviceSwitch::Speaker(speakers));
+                }
+                if camera {
+                    let camera = call_media::open_camera(&*media, &devices.camera, &pictures, &mut problems);
+                    switches.push(DeviceSwitch::Camera(camera));
+                }
+                (switches, problems)
+            })
+            .await;
+            let Ok((switches, problems)) = opened else { return };
+            for switch in switches {
+                call.switch_device(switch).await;
+            }
+            if !problems.is_empty() {
+                sink.send(BackendEvent::CallDeviceProblems(problems));
+            }
+        });
+    }
+}
+
+/// Tells the window of every change of the call, to its end.
+fn follow_call(
+    call: &Call,
+    conversation: ConversationId,
+    sink: Sink,
+    internal: mpsc::UnboundedSender<Internal>,
+) {
+    let mut watch = call.watch();
+    let id = call.id().to_string();
+    tokio::spawn(async move {
+        loop {
+            let snapshot = watch.borrow_and_update().clone();
+            let ended = matches!(snapshot.state, CallState::Ended(_));
+            sink.send(BackendEvent::CallChanged { conversation, snapshot: Box::new(snapshot) });
+            if ended {
+                break;
+            }
+            if watch.changed().await.is_err() {
+                // The driver is gone; its last word stands.
+                let snapshot = watch.borrow().clone();
+                sink.send(BackendEvent::CallChanged { conversation, snapshot: Box::new(snapshot) });
+                break;
+            }
+        }
+        let _ = internal.send(Internal::CallOver(id));
+    });
 }
 
 /// The server's status page as data, through the same trust and proxy as a sign-in.

@@ -1,11 +1,15 @@
-//! A call's state as the call window will show it, apart from any window and from the
-//! media engine: ringing, connected for how long, how good the line is, why it ended.
-//! Pure and unit-tested; prepared for issue 13 parts 1–4 (the call window), which wait
-//! for `mocha_client::Call` — nothing in the app creates a [`CallView`] yet.
+//! A call's state as the call window shows it, apart from any window and from the
+//! media engine: ringing, connected for how long, how good the line is, why it ended
+//! ([`CallView`]), and the one call the app has at a time ([`CallSession`]), which
+//! follows the snapshots the backend sends of `mocha_client::Call`. Pure and unit-tested.
 
 use std::time::Duration;
 
+use mocha_client::api::UserId;
 use mocha_client::proto::Status;
+use mocha_client::{CallPath, CallSnapshot, CallState, ConversationId};
+
+use crate::call_media::{CallPictures, Volume};
 
 /// Voice only, or voice and video.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,7 +45,22 @@ impl CallEnd {
             CallEnd::Declined { by_them: false } => format!("You declined a {call} from {other}."),
             CallEnd::Missed { incoming: true } => format!("You missed a {call} from {other}."),
             CallEnd::Missed { incoming: false } => format!("{other} did not answer your {call}."),
-            CallEnd::Failed(reason) => format!("The {call} ended: {reason}"),
+            CallEnd::Failed(reason) => format!("The {call} ended: {reason}."),
+        }
+    }
+
+    /// How `mocha_client` said the call ended, told from our side.
+    pub fn from_client(end: &mocha_client::CallEnd, other: &str) -> Self {
+        use mocha_client::CallEnd as Client;
+        match end {
+            Client::HungUp => CallEnd::HungUp { by_them: false },
+            Client::PeerHungUp => CallEnd::HungUp { by_them: true },
+            Client::Declined => CallEnd::Declined { by_them: true },
+            Client::Cancelled => CallEnd::Missed { incoming: true },
+            Client::NoAnswer => CallEnd::Missed { incoming: false },
+            Client::PeerLeft => CallEnd::Failed(format!("{other} left the conversation")),
+            Client::ConversationEnded => CallEnd::Failed("the conversation ended".into()),
+            Client::Failed(why) => CallEnd::Failed(why.clone()),
         }
     }
 
@@ -58,6 +77,8 @@ pub enum CallPhase {
     Ringing {
         incoming: bool,
     },
+    /// Answered; the media path is being set up.
+    Connecting,
     /// Talking, for `elapsed`.
     Connected {
         elapsed: Duration,
@@ -85,6 +106,18 @@ pub enum Signal {
 }
 
 impl LinkReport {
+    /// The indicator's figures from the call's statistics: the worse of the loss we see
+    /// and the loss they report, the engine's round trip (else the relay's).
+    pub fn from_stats(stats: &mocha_client::CallStats) -> Self {
+        let media = &stats.media;
+        LinkReport {
+            loss_percent: media.loss_percent.max(media.remote_loss_percent),
+            jitter_ms: media.jitter_ms,
+            round_trip_ms: media.round_trip_ms.or(stats.relay_round_trip_ms).unwrap_or(0.0),
+            over_tls: stats.path == Some(CallPath::Tls),
+        }
+    }
+
     /// The worst of loss, jitter and round trip decides (a call is as good as its weakest
     /// part); the bounds are the usual ones for speech (ITU-T G.114's 150 ms one way).
     pub fn signal(&self) -> Signal {
@@ -173,9 +206,85 @@ impl CallView {
         match &self.phase {
             CallPhase::Ringing { incoming: true } => format!("{} is calling you…", self.other),
             CallPhase::Ringing { incoming: false } => format!("Calling {}…", self.other),
+            CallPhase::Connecting => "Connecting…".to_string(),
             CallPhase::Connected { elapsed } => duration_label(*elapsed),
             CallPhase::Ended(end) => end.note(self.kind, &self.other),
         }
+    }
+}
+
+/// How often an incoming call rings again while nobody answers.
+pub const RING_EVERY: Duration = Duration::from_secs(3);
+
+/// The app's call: one at a time, in one conversation, with one other person.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CallSession {
+    pub conversation: ConversationId,
+    /// Known from the invitation for theirs; from the backend once ours is placed.
+    pub call_id: Option<String>,
+    /// The other person (for ours, the conversation's only other member).
+    pub other_id: UserId,
+    pub view: CallView,
+    /// Whether they muted, and whether their camera is on.
+    pub peer_muted: bool,
+    pub peer_camera: bool,
+    /// Pictures and volume, shared with the call's devices.
+    pub pictures: CallPictures,
+    pub volume: Volume,
+    /// The status to go back to when "On the phone" was set for this call.
+    pub status_before: Option<Status>,
+    /// When the ring was last sounded (incoming calls).
+    pub rang_at: Option<std::time::Instant>,
+}
+
+impl CallSession {
+    pub fn new(conversation: ConversationId, other_id: UserId, view: CallView) -> Self {
+        Self {
+            conversation,
+            call_id: None,
+            other_id,
+            view,
+            peer_muted: false,
+            peer_camera: false,
+            pictures: CallPictures::default(),
+            volume: Volume::default(),
+            status_before: None,
+            rang_at: None,
+        }
+    }
+
+    /// Whether the call is waiting for us to answer.
+    pub fn is_ringing_here(&self) -> bool {
+        self.view.phase == CallPhase::Ringing { incoming: true }
+    }
+
+    /// Follows the call's snapshot; `Some` with how it ended once it has.
+    pub fn apply(&mut self, snapshot: &CallSnapshot) -> Option<CallEnd> {
+        self.peer_muted = snapshot.peer.muted;
+        self.peer_camera = snapshot.peer.camera;
+        self.view.muted = snapshot.muted;
+        self.view.camera_on = snapshot.camera;
+        if let Some(problem) = &snapshot.stats.device_error
+            && !self.view.device_problems.contains(problem)
+        {
+            self.view.device_problems.push(problem.clone());
+        }
+        match &snapshot.state {
+            CallState::Ringing => self.view.phase = CallPhase::Ringing { incoming: false },
+            CallState::Connecting => self.view.phase = CallPhase::Connecting,
+            CallState::Active => {
+                self.view.phase = CallPhase::Connected { elapsed: snapshot.stats.duration };
+                if snapshot.stats.path.is_some() {
+                    self.view.link = Some(LinkReport::from_stats(&snapshot.stats));
+                }
+            }
+            CallState::Ended(end) => {
+                let end = CallEnd::from_client(end, &self.view.other);
+                self.view.phase = CallPhase::Ended(end.clone());
+                return Some(end);
+            }
+        }
+        None
     }
 }
 
@@ -231,6 +340,42 @@ mod tests {
         assert_eq!(status_during_call(true, Status::Online), Some(Status::OnThePhone));
         assert_eq!(status_during_call(false, Status::Online), None);
         assert_eq!(status_during_call(true, Status::Busy), None);
+    }
+
+    #[test]
+    fn a_session_follows_the_calls_snapshots_to_its_end() {
+        use mocha_client::{CallStats, PeerState};
+        let mut session =
+            CallSession::new(ConversationId(1), UserId(2), CallView::new(CallKind::Voice, "Bob", false));
+        let mut snapshot = CallSnapshot {
+            state: CallState::Connecting,
+            peer: PeerState::default(),
+            muted: false,
+            camera: false,
+            stats: CallStats::default(),
+            media_started: None,
+        };
+        assert_eq!(session.apply(&snapshot), None);
+        assert_eq!(session.view.status_line(), "Connecting…");
+        snapshot.state = CallState::Active;
+        snapshot.peer.camera = true;
+        snapshot.stats.path = Some(CallPath::Tls);
+        snapshot.stats.duration = Duration::from_secs(65);
+        snapshot.stats.media.loss_percent = 0.5;
+        snapshot.stats.media.remote_loss_percent = 4.0;
+        snapshot.stats.relay_round_trip_ms = Some(20.0);
+        snapshot.stats.device_error = Some("the microphone failed: unplugged".into());
+        assert_eq!(session.apply(&snapshot), None);
+        assert_eq!(session.view.status_line(), "1:05");
+        assert!(session.peer_camera);
+        let link = session.view.link.expect("a link report");
+        assert_eq!((link.loss_percent, link.round_trip_ms, link.over_tls), (4.0, 20.0, true));
+        assert_eq!(link.signal(), Signal::Fair);
+        session.apply(&snapshot);
+        assert_eq!(session.view.device_problems, ["the microphone failed: unplugged"], "said once");
+        snapshot.state = CallState::Ended(mocha_client::CallEnd::PeerHungUp);
+        assert_eq!(session.apply(&snapshot), Some(CallEnd::HungUp { by_them: true }));
+        assert_eq!(session.view.status_line(), "Bob ended the call.");
     }
 
     #[test]

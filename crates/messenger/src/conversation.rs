@@ -11,6 +11,7 @@ use mocha_client::proto::im::TextFormat;
 use time::OffsetDateTime;
 
 use crate::app::MessengerApp;
+use crate::call::CallKind;
 use crate::emoticons::{Emoticon, Token, tokenize};
 use crate::file_picker::{FilePicker, PickerStep};
 use crate::intent::Intent;
@@ -32,6 +33,7 @@ pub fn show_all(app: &mut MessengerApp, ctx: &egui::Context) {
     let ids: Vec<ConversationId> = app.model.conversations.keys().copied().collect();
     for (index, id) in ids.into_iter().enumerate() {
         let Some(mut view) = app.model.conversations.remove(&id) else { continue };
+        let mut call = None;
         if view.open {
             let shake = view.shake_offset(now);
             let spec = WindowSpec {
@@ -46,8 +48,15 @@ pub fn show_all(app: &mut MessengerApp, ctx: &egui::Context) {
                     shake_os_window(app, ui.ctx(), id, shake);
                     track_focus(app, ui.ctx(), id);
                     app.note_activity(ui.ctx());
+                    if view.attention {
+                        // A call rings: the taskbar entry flashes until the window is looked at.
+                        ui.ctx().send_viewport_cmd(egui::ViewportCommand::RequestUserAttention(
+                            egui::UserAttentionType::Critical,
+                        ));
+                    }
                 }
-                conversation(app, ui, &mut view, now);
+                view.attention = false;
+                conversation(app, ui, &mut view, now, &mut call);
             });
             if shake != 0.0 {
                 ctx.request_repaint();
@@ -63,6 +72,10 @@ pub fn show_all(app: &mut MessengerApp, ctx: &egui::Context) {
             picker_window(app, ctx, &mut view, index);
         }
         app.model.conversations.insert(id, view);
+        // The model decides whether the call can be made here (a group cannot).
+        if let Some(kind) = call {
+            app.model.start_call(id, kind);
+        }
     }
 }
 
@@ -91,10 +104,17 @@ fn shake_os_window(app: &mut MessengerApp, ctx: &egui::Context, id: Conversation
     }
 }
 
-fn conversation(app: &mut MessengerApp, ui: &mut egui::Ui, view: &mut ConversationView, now: OffsetDateTime) {
+/// `call`: set when "Call" or "Video call" is pressed.
+fn conversation(
+    app: &mut MessengerApp,
+    ui: &mut egui::Ui,
+    view: &mut ConversationView,
+    now: OffsetDateTime,
+    call: &mut Option<CallKind>,
+) {
     theme::band(ui, |ui| header(app, ui, view));
     if !view.ended {
-        toolbar(app, ui, view, now);
+        toolbar(app, ui, view, now, call);
     }
     let side = PICTURES_WIDTH + ui.spacing().item_spacing.x;
     ui.horizontal_top(|ui| {
@@ -146,7 +166,13 @@ fn header(app: &MessengerApp, ui: &mut egui::Ui, view: &ConversationView) {
 }
 
 /// Invite someone, send a file, nudge.
-fn toolbar(app: &mut MessengerApp, ui: &mut egui::Ui, view: &mut ConversationView, now: OffsetDateTime) {
+fn toolbar(
+    app: &mut MessengerApp,
+    ui: &mut egui::Ui,
+    view: &mut ConversationView,
+    now: OffsetDateTime,
+    call: &mut Option<CallKind>,
+) {
     let id = view.id;
     ui.add_space(2.0);
     ui.horizontal(|ui| {
@@ -173,6 +199,17 @@ fn toolbar(app: &mut MessengerApp, ui: &mut egui::Ui, view: &mut ConversationVie
             view.lines.push(ChatLine::Note { text: "You have just sent a nudge.".into(), at: now });
             view.nudged_at = Some(now);
             app.send(Intent::SendNudge(id));
+        }
+        ui.separator();
+        let in_call = app.model.call.is_some();
+        for (label, kind, hint) in [
+            ("Call", CallKind::Voice, "Talk to them"),
+            ("Video call", CallKind::Video, "Talk to them and see each other"),
+        ] {
+            let button = ui.add_enabled(!in_call, egui::Button::new(label)).on_hover_text(hint);
+            if button.clicked() {
+                *call = Some(kind);
+            }
         }
     });
     ui.add_space(2.0);

@@ -38,6 +38,7 @@ pub fn list_devices() -> DeviceLists {
         Ok(cameras) => lists.cameras = cameras,
         Err(reason) => lists.problems.push(reason),
     }
+    lists.cameras.push(crate::call_media::TEST_PATTERN_CAMERA.to_string());
     lists
 }
 

@@ -8,7 +8,19 @@ use mocha_client::api::UserId;
 use mocha_client::proto::Status;
 use mocha_client::proto::im::TextFormat;
 
-use crate::settings::ClientOptions;
+use crate::call_media::{CallPictures, Volume};
+use crate::settings::{AudioVideoOptions, ClientOptions};
+
+/// What a call is set up with: its conversation, whether it is a video call, the
+/// devices chosen in Options, and the window's pictures and volume.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CallSetup {
+    pub conversation: ConversationId,
+    pub video: bool,
+    pub devices: AudioVideoOptions,
+    pub pictures: CallPictures,
+    pub volume: Volume,
+}
 
 /// Where and how to connect, from the sign-in window and the options.
 #[derive(Clone, Debug, PartialEq)]
@@ -115,6 +127,24 @@ pub enum Intent {
         transfer_id: String,
     },
     Leave(ConversationId),
+    /// Rings the other person in the conversation.
+    PlaceCall(CallSetup),
+    /// Answers a call `caller` placed.
+    AcceptCall {
+        setup: CallSetup,
+        caller: UserId,
+        call_id: String,
+    },
+    DeclineCall {
+        conversation: ConversationId,
+        call_id: String,
+    },
+    /// Ends the call (or stops ours ringing).
+    HangUp,
+    MuteCall(bool),
+    CallCamera(bool),
+    /// Options changed during the call: its devices are switched to these at once.
+    SwitchCallDevices(AudioVideoOptions),
     /// Writes `client-options.json`.
     SaveOptions(Box<ClientOptions>),
     OpenFolder(PathBuf),
@@ -172,6 +202,13 @@ fn intent_name(intent: &Intent) -> &'static str {
         Intent::DeclineFile { .. } => "DeclineFile",
         Intent::CancelTransfer { .. } => "CancelTransfer",
         Intent::Leave(_) => "Leave",
+        Intent::PlaceCall(_) => "PlaceCall",
+        Intent::AcceptCall { .. } => "AcceptCall",
+        Intent::DeclineCall { .. } => "DeclineCall",
+        Intent::HangUp => "HangUp",
+        Intent::MuteCall(_) => "MuteCall",
+        Intent::CallCamera(_) => "CallCamera",
+        Intent::SwitchCallDevices(_) => "SwitchCallDevices",
         Intent::SaveOptions(_) => "SaveOptions",
         Intent::OpenFolder(_) => "OpenFolder",
         Intent::ListDevices => "ListDevices",

@@ -7,8 +7,11 @@
 //! - [`platform`]: folders, opening a folder, and the OS secret store.
 //! - [`model`]: the app's state and how backend events change it — no window needed.
 //! - [`backend`]: the network side on its own tokio runtime thread.
-//! - [`app`], [`conversation`] and [`windows`]: the egui layout; every conversation,
-//!   the options, the protocol monitor and the alert history get an OS window of their own.
+//! - [`app`], [`conversation`], [`call_window`] and [`windows`]: the egui layout; every
+//!   conversation, the call, the options, the protocol monitor and the alert history get
+//!   an OS window of their own.
+//! - [`call`] and [`call_media`]: the call as the window shows it (pure), and the
+//!   devices, pictures and volume a call runs through.
 //! - [`theme`] and [`pictures`]: the look shared with the websites (palette, bands,
 //!   buttons) and what is painted (logo, buddy pictures, presence icons, emoticons).
 //! - [`emoticons`] and [`file_picker`]: pure helpers — where the emoticon codes stand
@@ -22,6 +25,8 @@ pub mod announce;
 pub mod app;
 pub mod backend;
 pub mod call;
+pub mod call_media;
+pub mod call_window;
 pub mod conversation;
 pub mod devices;
 pub mod emoticons;

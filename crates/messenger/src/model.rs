@@ -9,13 +9,17 @@ use std::time::Duration;
 
 use mocha_client::api::{ActivityAlert, Build, PresenceStatus, StatusReport, SyncContact, UserId};
 use mocha_client::proto::Status;
-use mocha_client::proto::im::TextFormat;
+use mocha_client::proto::im::{CallCommand, CallMedia, TextFormat};
 use mocha_client::sb::Participant;
 use mocha_client::{ClientState, ConversationEvent, ConversationId, Event, TransferDirection, TransferEvent};
 use time::OffsetDateTime;
 
+use crate::call::{
+    CallEnd, CallKind, CallPhase, CallSession, CallView, RING_EVERY, group_call_refusal, status_during_call,
+};
 use crate::devices::DeviceLists;
 use crate::file_picker::{FilePicker, FolderListing};
+use crate::intent::{CallSetup, Intent};
 use crate::settings::{AlertRecord, ClientOptions, GroupBy, InitialStatus, SortBy};
 use crate::sounds::Sound;
 
@@ -40,6 +44,8 @@ pub enum BackendEvent {
     SignedIn(ClientState),
     /// A push from the client, with the state after it.
     Client(Event, ClientState),
+    /// The client's state after something we asked for (our status).
+    State(ClientState),
     ConversationOpened {
         id: ConversationId,
         participants: Vec<Participant>,
@@ -90,6 +96,25 @@ pub enum BackendEvent {
         folder: PathBuf,
         listing: Result<FolderListing, String>,
     },
+    /// Our call was placed (it rings at the other side), or theirs accepted.
+    CallStarted {
+        conversation: ConversationId,
+        call_id: String,
+        /// Devices that could not be opened (the call goes on without them).
+        problems: Vec<String>,
+    },
+    /// The call changed: state, the other side's mute and camera, statistics.
+    CallChanged {
+        conversation: ConversationId,
+        snapshot: Box<mocha_client::CallSnapshot>,
+    },
+    /// The call could not be placed or accepted.
+    CallFailed {
+        conversation: ConversationId,
+        reason: String,
+    },
+    /// Devices switched during the call that could not be opened.
+    CallDeviceProblems(Vec<String>),
 }
 
 /// Something to tell the person outside the window, as their options allow.
@@ -200,6 +225,8 @@ pub struct ConversationView {
     pub typing_sent_at: Option<OffsetDateTime>,
     /// The app's own "Send a file" picker, while open.
     pub picker: Option<FilePicker>,
+    /// The window should ask for the person's attention (a call rings).
+    pub attention: bool,
 }
 
 impl ConversationView {
@@ -218,6 +245,7 @@ impl ConversationView {
             open: true,
             typing_sent_at: None,
             picker: None,
+            attention: false,
         }
     }
 
@@ -333,6 +361,13 @@ pub struct AppModel {
     pub places: Vec<(String, PathBuf)>,
     /// Where the app's own picker was last used (it opens there next time).
     pub last_pick_folder: Option<PathBuf>,
+    /// The call, ringing or live (one at a time).
+    pub call: Option<CallSession>,
+    /// A call asked for from the contact list, placed once the conversation has them.
+    pub pending_call: Option<(UserId, CallKind)>,
+    /// Intents the model itself decided on (declining a call it must refuse, the
+    /// status during a call); the app sends them.
+    pub outbox: Vec<Intent>,
 }
 
 impl AppModel {
@@ -366,6 +401,9 @@ impl AppModel {
             file_dialog: None,
             places: Vec::new(),
             last_pick_folder: None,
+            call: None,
+            pending_call: None,
+            outbox: Vec::new(),
         }
     }
 
@@ -420,6 +458,12 @@ impl AppModel {
                 self.on_client_event(event, now);
                 self.mirror_blocks(&state);
                 self.state = Some(state);
+            }
+            BackendEvent::State(state) => {
+                if self.state.is_some() {
+                    self.mirror_blocks(&state);
+                    self.state = Some(state);
+                }
             }
             BackendEvent::ConversationOpened { id, participants, invited } => {
                 self.conversations.insert(id, ConversationView::new(id, participants, invited));
@@ -489,6 +533,8 @@ impl AppModel {
                     conversation.ended = true;
                 }
                 self.conversations.clear();
+                self.call = None;
+                self.pending_call = None;
                 self.form.error = message;
             }
             BackendEvent::Failed(message) => self.notice(message, false),
@@ -504,7 +550,233 @@ impl AppModel {
                 }
             }
             BackendEvent::ServiceStatus(report) => self.service_status = Some(report),
+            BackendEvent::CallStarted { conversation, call_id, problems } => {
+                if let Some(call) = self.call.as_mut().filter(|c| c.conversation == conversation) {
+                    call.call_id = Some(call_id);
+                    call.view.device_problems.extend(problems);
+                }
+            }
+            BackendEvent::CallChanged { conversation, snapshot } => {
+                let Some(call) = self.call.as_mut().filter(|c| c.conversation == conversation) else {
+                    return;
+                };
+                let was_connected = matches!(call.view.phase, CallPhase::Connected { .. });
+                let ended = call.apply(&snapshot);
+                if !was_connected && matches!(call.view.phase, CallPhase::Connected { .. }) {
+                    self.on_the_phone();
+                }
+                if let Some(end) = ended {
+                    self.end_call(end, now);
+                }
+            }
+            BackendEvent::CallFailed { conversation, reason } => {
+                if self.call.as_ref().is_some_and(|c| c.conversation == conversation) {
+                    self.end_call(CallEnd::Failed(reason), now);
+                }
+            }
+            BackendEvent::CallDeviceProblems(problems) => {
+                if let Some(call) = &mut self.call {
+                    call.view.device_problems.extend(problems);
+                }
+            }
         }
+    }
+
+    /// "Call" or "Video call" in a conversation: rings the one other person there.
+    /// Refused (with a note saying why) in a group, or while another call is on.
+    pub fn start_call(&mut self, id: ConversationId, kind: CallKind) {
+        let now = OffsetDateTime::now_utc();
+        if self.call.is_some() {
+            self.notice("You are already in a call: hang up first.", false);
+            return;
+        }
+        let Some(c) = self.conversations.get_mut(&id) else { return };
+        if let Some(refusal) = group_call_refusal(c.participants.len()) {
+            c.note(refusal, now);
+            return;
+        }
+        let Some(other) = c.participants.first().cloned() else {
+            c.note("Nobody else is in the conversation yet: wait for them to join, then call.", now);
+            return;
+        };
+        let view = CallView::new(kind, other.display_name.clone(), false);
+        let session = CallSession::new(id, other.user_id, view);
+        self.outbox.push(Intent::PlaceCall(self.call_setup(&session, kind == CallKind::Video)));
+        self.call = Some(session);
+    }
+
+    /// "Call" from a contact's menu: in the open conversation with them, else once a
+    /// new one has them (the app starts it).
+    pub fn call_contact(&mut self, user: UserId, kind: CallKind) -> bool {
+        let with_them = self
+            .conversations
+            .values()
+            .find(|c| !c.ended && matches!(c.participants.as_slice(), [only] if only.user_id == user));
+        match with_them.map(|c| c.id) {
+            Some(id) => {
+                self.start_call(id, kind);
+                if let Some(c) = self.conversations.get_mut(&id) {
+                    c.open = true;
+                }
+                true
+            }
+            None => {
+                self.pending_call = Some((user, kind));
+                false
+            }
+        }
+    }
+
+    fn call_setup(&self, session: &CallSession, video: bool) -> CallSetup {
+        CallSetup {
+            conversation: session.conversation,
+            video,
+            devices: self.options.audio_video.clone(),
+            pictures: session.pictures.clone(),
+            volume: session.volume.clone(),
+        }
+    }
+
+    /// "Accept" or "Accept with video" on a ringing call.
+    pub fn accept_call(&mut self, video: bool) {
+        let Some(call) = self.call.as_ref().filter(|c| c.is_ringing_here()) else { return };
+        let Some(call_id) = call.call_id.clone() else { return };
+        let intent =
+            Intent::AcceptCall { setup: self.call_setup(call, video), caller: call.other_id, call_id };
+        self.outbox.push(intent);
+        if let Some(call) = &mut self.call {
+            call.view.phase = CallPhase::Connecting;
+            call.view.kind = if video { CallKind::Video } else { call.view.kind };
+            call.view.camera_on = video;
+        }
+    }
+
+    /// "Decline" on a ringing call (closing its window does the same).
+    pub fn decline_call(&mut self) {
+        let Some(call) = self.call.as_ref().filter(|c| c.is_ringing_here()) else { return };
+        if let Some(call_id) = call.call_id.clone() {
+            self.outbox.push(Intent::DeclineCall { conversation: call.conversation, call_id });
+        }
+        self.end_call(CallEnd::Declined { by_them: false }, OffsetDateTime::now_utc());
+    }
+
+    /// "Hang up" (or closing the call window): declines a call ringing here, else ends it.
+    pub fn hang_up(&mut self) {
+        match &self.call {
+            Some(call) if call.is_ringing_here() => self.decline_call(),
+            Some(call) if !matches!(call.view.phase, CallPhase::Ended(_)) => {
+                self.outbox.push(Intent::HangUp);
+                // The backend's last snapshot says how it ended; until then it is ending.
+                if let Some(call) = &mut self.call {
+                    call.view.phase = CallPhase::Ended(CallEnd::HungUp { by_them: false });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Sounds the ring again while a call waits for us.
+    pub fn ring_again(&mut self, now: std::time::Instant) {
+        let due = self.call.as_ref().is_some_and(|c| {
+            c.is_ringing_here() && c.rang_at.is_none_or(|at| now.duration_since(at) >= RING_EVERY)
+        });
+        if due {
+            if let Some(call) = &mut self.call {
+                call.rang_at = Some(now);
+            }
+            self.sound(Sound::Ring, |_| true);
+        }
+    }
+
+    /// Whether a call is ringing or on (auto-away waits for it to end).
+    pub fn in_call(&self) -> bool {
+        self.call.is_some()
+    }
+
+    /// "On the phone" for the call, if the option says so and we were plainly Online.
+    fn on_the_phone(&mut self) {
+        let Some(current) = self.state.as_ref().map(|s| s.status) else { return };
+        if let Some(status) = status_during_call(self.options.general.on_the_phone_in_calls, current)
+            && let Some(call) = &mut self.call
+        {
+            call.status_before = Some(current);
+            self.outbox.push(Intent::SetStatus(status));
+        }
+    }
+
+    /// The call is over: a note in its conversation, a missed call kept in the alert
+    /// history, and the status it changed put back.
+    fn end_call(&mut self, end: CallEnd, now: OffsetDateTime) {
+        let Some(call) = self.call.take() else { return };
+        let note = end.note(call.view.kind, &call.view.other);
+        if let Some(c) = self.conversations.get_mut(&call.conversation) {
+            c.note(note.clone(), now);
+        }
+        if end.is_missed_call() {
+            self.notice(note.clone(), false);
+            self.cues.push(Cue::Toast {
+                title: "Missed call".into(),
+                body: note.clone(),
+                conversation: Some(call.conversation),
+            });
+            self.options.record_alerts([AlertRecord {
+                id: format!("missed-{}", call.call_id.as_deref().unwrap_or("call")),
+                kind: "missed_call".into(),
+                sender_id: call.other_id.to_string(),
+                sender_name: call.view.other.clone(),
+                text: note,
+                received_at: rfc3339(now),
+                unknown: Default::default(),
+            }]);
+            self.options_dirty = true;
+        }
+        if let Some(before) = call.status_before
+            && self.state.as_ref().is_some_and(|s| s.status == Status::OnThePhone)
+        {
+            self.outbox.push(Intent::SetStatus(before));
+        }
+    }
+
+    /// An invitation to a call: rings here, or is declined with a note when it cannot
+    /// be taken (another call is on; a group conversation).
+    fn on_call_invite(
+        &mut self,
+        id: ConversationId,
+        from: Participant,
+        call_id: String,
+        video: bool,
+        now: OffsetDateTime,
+    ) {
+        let kind = if video { CallKind::Video } else { CallKind::Voice };
+        let Some(c) = self.conversations.get_mut(&id) else { return };
+        let refusal = if self.call.is_some() {
+            Some(format!(
+                "{} called while you were in another call; the call was declined.",
+                from.display_name
+            ))
+        } else {
+            group_call_refusal(c.participants.len())
+                .map(|why| format!("{} tried to call this conversation. {why}", from.display_name))
+        };
+        if let Some(refusal) = refusal {
+            c.note(refusal, now);
+            self.outbox.push(Intent::DeclineCall { conversation: id, call_id });
+            return;
+        }
+        c.note(format!("{} is calling you.", from.display_name), now);
+        c.open = true;
+        c.attention = true;
+        let mut session =
+            CallSession::new(id, from.user_id, CallView::new(kind, from.display_name.clone(), true));
+        session.call_id = Some(call_id);
+        self.call = Some(session);
+        let what = if video { "video call" } else { "call" };
+        self.cues.push(Cue::Toast {
+            title: format!("Incoming {what}"),
+            body: format!("{} is calling you.", from.display_name),
+            conversation: Some(id),
+        });
+        self.ring_again(std::time::Instant::now());
     }
 
     /// Blocked contact ids, mirrored into the settings as the privacy policy says.
@@ -558,7 +830,14 @@ impl AppModel {
             ConversationEvent::Joined(participant) => {
                 c.note(format!("{} has joined the conversation.", participant.display_name), now);
                 if !c.participants.iter().any(|p| p.user_id == participant.user_id) {
-                    c.participants.push(participant);
+                    c.participants.push(participant.clone());
+                }
+                // The call asked for from the contact list, now that they are here.
+                if let Some((user, kind)) = self.pending_call
+                    && user == participant.user_id
+                {
+                    self.pending_call = None;
+                    self.start_call(id, kind);
                 }
             }
             ConversationEvent::Left { user, .. } => {
@@ -610,19 +889,32 @@ impl AppModel {
                     now,
                 );
             }
-            ConversationEvent::Call { from, .. } => {
-                c.note(
-                    format!(
-                        "{} wants to start a call; calls are not available in this version yet.",
-                        from.display_name
-                    ),
-                    now,
-                );
-            }
+            ConversationEvent::Call { from, control } => match control.command {
+                CallCommand::Invite => {
+                    let video = control.media == Some(CallMedia::Video);
+                    self.on_call_invite(id, from, control.call_id, video, now);
+                }
+                // Theirs stopped ringing before we answered: a missed call.
+                CallCommand::Cancel => {
+                    let ringing = self.call.as_ref().is_some_and(|call| {
+                        call.is_ringing_here() && call.call_id.as_deref() == Some(control.call_id.as_str())
+                    });
+                    if ringing {
+                        self.end_call(CallEnd::Missed { incoming: true }, now);
+                    }
+                }
+                // The call's driver follows the rest.
+                _ => {}
+            },
             ConversationEvent::Refused(reply) => c.note(format!("Not delivered: {}", reply.reason), now),
             ConversationEvent::Ended { .. } => {
                 c.ended = true;
                 c.note("The conversation has ended.", now);
+                let ringing_here =
+                    self.call.as_ref().is_some_and(|call| call.conversation == id && call.is_ringing_here());
+                if ringing_here {
+                    self.end_call(CallEnd::Missed { incoming: true }, now);
+                }
             }
             ConversationEvent::Media { .. }
             | ConversationEvent::CallRelay(_)

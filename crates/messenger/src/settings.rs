@@ -128,6 +128,8 @@ pub struct AudioVideoOptions {
     pub speakers: String,
     pub camera: String,
     pub acoustic_echo_cancellation: bool,
+    /// Take steady background noise (fans, hum) out of the microphone in calls.
+    pub noise_suppression: bool,
     #[serde(flatten)]
     pub unknown: Unknown,
 }
@@ -139,6 +141,7 @@ impl Default for AudioVideoOptions {
             speakers: String::new(),
             camera: String::new(),
             acoustic_echo_cancellation: true,
+            noise_suppression: true,
             unknown: Unknown::new(),
         }
     }
@@ -161,13 +164,21 @@ pub struct GeneralOptions {
     /// Show me as Away after `away_after_minutes` without input.
     pub auto_away: bool,
     pub away_after_minutes: u32,
+    /// Show me as On the phone while I am in a call (when I was Online).
+    pub on_the_phone_in_calls: bool,
     #[serde(flatten)]
     pub unknown: Unknown,
 }
 
 impl Default for GeneralOptions {
     fn default() -> Self {
-        Self { run_in_background: false, auto_away: true, away_after_minutes: 5, unknown: Unknown::new() }
+        Self {
+            run_in_background: false,
+            auto_away: true,
+            away_after_minutes: 5,
+            on_the_phone_in_calls: true,
+            unknown: Unknown::new(),
+        }
     }
 }
 
@@ -697,10 +708,12 @@ mod tests {
             "/audio_video/speakers",
             "/audio_video/camera",
             "/audio_video/acoustic_echo_cancellation",
+            "/audio_video/noise_suppression",
             "/personal/country_region",
             "/personal/phone_number",
             "/general/run_in_background",
             "/general/away_after_minutes",
+            "/general/on_the_phone_in_calls",
             "/notifications/play_sounds",
             "/alerts/history/0/text",
             "/updates/deferred_version",

@@ -17,10 +17,13 @@ pub enum Sound {
     ContactSignedIn,
     Nudge,
     FileReceived,
+    /// An incoming call; repeated while it rings.
+    Ring,
 }
 
 impl Sound {
-    pub const ALL: [Sound; 4] = [Sound::Message, Sound::ContactSignedIn, Sound::Nudge, Sound::FileReceived];
+    pub const ALL: [Sound; 5] =
+        [Sound::Message, Sound::ContactSignedIn, Sound::Nudge, Sound::FileReceived, Sound::Ring];
 
     fn seconds(self) -> f32 {
         match self {
@@ -28,6 +31,7 @@ impl Sound {
             Sound::ContactSignedIn => 0.75,
             Sound::Nudge => 0.5,
             Sound::FileReceived => 0.45,
+            Sound::Ring => 0.8,
         }
     }
 }
@@ -58,7 +62,8 @@ impl Note {
 }
 
 /// A rising two-note "ding-dong" for a message, a four-note arpeggio for a sign-in, a
-/// falling three-note figure for a file, and a low rattle for a nudge.
+/// falling three-note figure for a file, a low rattle for a nudge, and for a call the
+/// classic phone's warble: two tones trading places twenty times a second.
 fn voice(sound: Sound, t: f32) -> f32 {
     const MESSAGE: [Note; 2] = [note(0.0, 783.99, 0.09), note(0.09, 1046.5, 0.14)];
     const SIGNED_IN: [Note; 4] =
@@ -73,6 +78,21 @@ fn voice(sound: Sound, t: f32) -> f32 {
                 (TAU * 110.0 * t).sin() + 0.5 * (TAU * 220.0 * t).sin() + 0.3 * (TAU * 330.0 * t).sin();
             let rattle = 0.5 + 0.5 * (TAU * 16.0 * t).sin();
             return buzz * rattle;
+        }
+        Sound::Ring => {
+            // Two bursts ("brr-brr"), each rising and falling over 15 ms; inside them the
+            // two tones trade places smoothly twenty times a second.
+            let burst = |start: f32| {
+                let into = t - start;
+                if !(0.0..=0.33).contains(&into) {
+                    return 0.0;
+                }
+                fade(into / 0.015) * fade((0.33 - into) / 0.015)
+            };
+            let warble = 0.5 + 0.5 * (TAU * 20.0 * t).sin();
+            let high = (TAU * 1_318.5 * t).sin();
+            let low = (TAU * 1_046.5 * t).sin();
+            return (burst(0.0) + burst(0.42)) * (warble * high + (1.0 - warble) * low);
         }
     };
     notes.iter().map(|note| note.at(t)).sum()

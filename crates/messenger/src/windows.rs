@@ -64,6 +64,8 @@ pub struct Dialogs {
     pub focused_conversation: Option<ConversationId>,
     /// What the contact list is filtered by.
     pub contact_filter: String,
+    /// The call window's videos.
+    pub call_textures: crate::call_window::CallTextures,
 }
 
 impl Dialogs {
@@ -74,6 +76,7 @@ impl Dialogs {
 
 pub fn show(app: &mut MessengerApp, ctx: &egui::Context) {
     conversation::show_all(app, ctx);
+    crate::call_window::show(app, ctx);
     options(app, ctx);
     monitor(app, ctx);
     alerts(app, ctx);
@@ -177,6 +180,7 @@ fn options(app: &mut MessengerApp, ctx: &egui::Context) {
                     "Keep running in the background when the window is closed",
                 );
                 ui.checkbox(&mut draft.general.auto_away, "Show me as Away when I'm inactive");
+                ui.checkbox(&mut draft.general.on_the_phone_in_calls, "Show me as On the phone during calls");
                 ui.horizontal(|ui| {
                     let label = ui.label("Minutes before Away:");
                     ui.add(egui::DragValue::new(&mut draft.general.away_after_minutes).range(1..=240))
@@ -428,7 +432,7 @@ fn service_name(name: &str) -> String {
 
 /// The device pickers: what this machine has, plus a saved choice that is not plugged in.
 fn audio_video(ui: &mut egui::Ui, draft: &mut ClientOptions, devices: Option<&DeviceLists>) {
-    ui.label("Calls come in a later version; these choices are kept for them.");
+    ui.label("Calls use these; a change during a call switches at once.");
     let Some(devices) = devices else {
         ui.horizontal(|ui| {
             ui.spinner();
@@ -441,6 +445,7 @@ fn audio_video(ui: &mut egui::Ui, draft: &mut ClientOptions, devices: Option<&De
     device_picker(ui, "Speakers:", &mut av.speakers, &devices.speakers);
     device_picker(ui, "Camera:", &mut av.camera, &devices.cameras);
     ui.checkbox(&mut av.acoustic_echo_cancellation, "Acoustic echo cancellation");
+    ui.checkbox(&mut av.noise_suppression, "Noise suppression");
     for problem in &devices.problems {
         ui.label(RichText::new(problem).small().color(theme::MUTED));
     }

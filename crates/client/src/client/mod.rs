@@ -26,7 +26,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 pub use call::{
     AudioSink, AudioSource, Call, CallDevices, CallEnd, CallOptions, CallSnapshot, CallState, CallStats,
-    Conditioner, LinkConditioner, MediaStats, Path as CallPath, PeerState, UdpBlock,
+    Conditioner, DeviceSwitch, LinkConditioner, MediaStats, Path as CallPath, PeerState, UdpBlock,
 };
 pub use conversation::Conversation;
 pub use error::Error;

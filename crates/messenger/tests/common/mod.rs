@@ -10,8 +10,11 @@ use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use mocha_client::api::{Account, SessionTokens};
+use mocha_client::media::audio::{AudioError, AudioSink, AudioSource, SpeechLike};
+use mocha_client::media::video::{TestPattern, VideoSource};
 use mocha_client::{Backoff, Client, ClientConfig, Credentials, Event, PassportClient, Trust};
 use mocha_messenger::announce::Announcer;
+use mocha_messenger::call_media::CallMedia;
 use mocha_messenger::devices::DeviceLists;
 use mocha_messenger::model::Cue;
 use mocha_messenger::platform::SecretStore;
@@ -179,6 +182,7 @@ pub fn app_with(
         file_dialog: Some(Err("no desktop in the UI tests".into())),
         places: Some(Vec::new()),
         updates: None,
+        call_media: None,
     };
     adjust(&mut env);
     // The backend only uses the context to ask for repaints; the harness steps anyway.
@@ -235,4 +239,168 @@ pub fn fill(h: &mut App, label: &str, text: &str) {
 pub fn saved_options(config_dir: &Path) -> serde_json::Value {
     let bytes = std::fs::read(config_dir.join("client-options.json")).unwrap_or_default();
     serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null)
+}
+
+/// What a call's synthetic devices did: every speaker's recording by device name, and
+/// which devices were opened, in order ("microphone:USB Mic").
+#[derive(Clone, Default)]
+pub struct MediaRecord {
+    pub heard: Arc<Mutex<std::collections::HashMap<String, Vec<f32>>>>,
+    pub opened: Arc<Mutex<Vec<String>>>,
+    /// Set: the microphone fails from its next read on, as an unplugged one does.
+    pub unplugged: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl MediaRecord {
+    /// Everything the speakers called `name` played ("" is the system default).
+    pub fn heard(&self, name: &str) -> Vec<f32> {
+        self.heard.lock().expect("the record").get(name).cloned().unwrap_or_default()
+    }
+
+    pub fn opened(&self) -> Vec<String> {
+        self.opened.lock().expect("the record").clone()
+    }
+}
+
+/// The machine a test app calls from: a microphone that talks (speech-like, at this
+/// pitch), speakers that record, a camera showing the test pattern — or, with
+/// `no_devices`, nothing at all.
+#[derive(Clone)]
+pub struct TestMedia {
+    pub pitch: f64,
+    pub no_devices: bool,
+    pub record: MediaRecord,
+}
+
+pub const RATE: u32 = 48_000;
+/// How loud the synthetic voices talk.
+pub const VOICE: f32 = 0.3;
+
+impl TestMedia {
+    pub fn talking_at(pitch: f64) -> Self {
+        Self { pitch, no_devices: false, record: MediaRecord::default() }
+    }
+
+    pub fn none() -> Self {
+        Self { pitch: 0.0, no_devices: true, record: MediaRecord::default() }
+    }
+}
+
+struct Unpluggable {
+    voice: SpeechLike,
+    unplugged: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl AudioSource for Unpluggable {
+    fn sample_rate(&self) -> u32 {
+        RATE
+    }
+
+    fn read(&mut self, out: &mut [f32]) -> Result<usize, AudioError> {
+        if self.unplugged.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(AudioError::Device { kind: "microphone", reason: "the device was unplugged".into() });
+        }
+        self.voice.read(out)
+    }
+}
+
+struct Recorder {
+    name: String,
+    heard: Arc<Mutex<std::collections::HashMap<String, Vec<f32>>>>,
+}
+
+impl AudioSink for Recorder {
+    fn sample_rate(&self) -> u32 {
+        RATE
+    }
+
+    fn write(&mut self, samples: &[f32]) -> Result<(), AudioError> {
+        self.heard
+            .lock()
+            .expect("the record")
+            .entry(self.name.clone())
+            .or_default()
+            .extend_from_slice(samples);
+        Ok(())
+    }
+}
+
+impl CallMedia for TestMedia {
+    fn microphone(&self, name: &str) -> Result<Box<dyn AudioSource>, String> {
+        self.record.opened.lock().expect("the record").push(format!("microphone:{name}"));
+        if self.no_devices {
+            return Err("no sound system".into());
+        }
+        let voice = SpeechLike::new(RATE, self.pitch, VOICE);
+        Ok(Box::new(Unpluggable { voice, unplugged: self.record.unplugged.clone() }))
+    }
+
+    fn speakers(&self, name: &str) -> Result<Box<dyn AudioSink>, String> {
+        self.record.opened.lock().expect("the record").push(format!("speakers:{name}"));
+        if self.no_devices {
+            return Err("no sound system".into());
+        }
+        Ok(Box::new(Recorder { name: name.to_string(), heard: self.record.heard.clone() }))
+    }
+
+    fn camera(&self, name: &str) -> Result<Box<dyn VideoSource + Send>, String> {
+        self.record.opened.lock().expect("the record").push(format!("camera:{name}"));
+        if self.no_devices {
+            return Err("no camera found".into());
+        }
+        Ok(Box::new(TestPattern::new(320, 240, 15, 1).map_err(|e| e.to_string())?))
+    }
+}
+
+/// The app for call tests: a wider screen (the call window sits right of the
+/// conversation) and calls on `media`.
+pub fn app_for_calls(config_dir: &Path, media: &TestMedia) -> (App, Cues) {
+    let (announcer, cues) = Announcer::recorded();
+    let env = AppEnv {
+        options_file: OptionsFile::new(config_dir),
+        secret_store: Some(SecretStore::memory()),
+        devices: Some(test_devices()),
+        announcer: Some(announcer),
+        file_dialog: Some(Err("no desktop in the UI tests".into())),
+        places: Some(Vec::new()),
+        call_media: Some(Arc::new(media.clone())),
+        updates: None,
+    };
+    let app = MessengerApp::new(&egui::Context::default(), env);
+    let harness = Harness::builder().with_size([1640.0, 1000.0]).build_ui_state(
+        |ui, app: &mut MessengerApp| {
+            app.logic(ui.ctx());
+            app.ui(ui);
+        },
+        app,
+    );
+    (harness, cues)
+}
+
+/// Steps two apps until `done` says so.
+pub fn wait_both(a: &mut App, b: &mut App, what: &str, mut done: impl FnMut(&App, &App) -> bool) {
+    let start = Instant::now();
+    loop {
+        a.step();
+        b.step();
+        if done(a, b) {
+            return;
+        }
+        assert!(start.elapsed() < WAIT, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Steps two apps for `duration` (the call runs in real time).
+pub fn run_both(a: &mut App, b: &mut App, duration: Duration) {
+    let start = Instant::now();
+    while start.elapsed() < duration {
+        a.step();
+        b.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+pub fn shows(h: &App, text: &str) -> bool {
+    h.query_all_by_label_contains(text).next().is_some()
 }

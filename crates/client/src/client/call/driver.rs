@@ -26,7 +26,8 @@ use super::devices::{Capture, Playback};
 use super::transport::{Path, PathChooser};
 use super::video::{VideoFeed, VideoOut};
 use super::{
-    Call, CallDevices, CallEnd, CallOptions, CallSnapshot, CallState, CallStats, Command, PeerState,
+    Call, CallDevices, CallEnd, CallOptions, CallSnapshot, CallState, CallStats, Command, DeviceSwitch,
+    PeerState,
 };
 
 use crate::client::conversation::Conversation;
@@ -130,6 +131,7 @@ pub(crate) fn spawn(
         playback,
         video_in,
         video_out,
+        switch_error: None,
         outbound,
         inbound,
         signals,
@@ -160,6 +162,8 @@ struct Driver {
     playback: Playback,
     video_in: Option<VideoFeed>,
     video_out: Option<VideoOut>,
+    /// A device put in mid-call that could not be started.
+    switch_error: Option<String>,
     outbound: LinkDirection,
     inbound: LinkDirection,
     signals: mpsc::Receiver<CallSignal>,
@@ -215,7 +219,36 @@ impl Driver {
 
     fn video_error(&self) -> Option<String> {
         let camera = self.video_in.as_ref().and_then(|feed| feed.error.clone());
-        camera.or_else(|| self.video_out.as_ref().and_then(|out| out.error.clone()))
+        camera
+            .or_else(|| self.video_out.as_ref().and_then(|out| out.error.clone()))
+            .or_else(|| self.switch_error.clone())
+    }
+
+    /// Puts a new device in place of the old one; a device that cannot start is kept
+    /// as the call's device error, and the old one stays.
+    fn switch(&mut self, device: DeviceSwitch) {
+        self.switch_error = None;
+        match device {
+            DeviceSwitch::Microphone(source) => match Capture::new(source) {
+                Ok(capture) => self.capture = capture,
+                Err(error) => self.switch_error = Some(format!("the new microphone: {error}")),
+            },
+            DeviceSwitch::Speaker(sink) => match Playback::new(sink) {
+                Ok(playback) => {
+                    // The old speaker finishes (a WAV file gets its length) before it goes.
+                    let mut old = std::mem::replace(&mut self.playback, playback);
+                    old.finish();
+                }
+                Err(error) => self.switch_error = Some(format!("the new speaker: {error}")),
+            },
+            DeviceSwitch::Camera(camera) => match camera.map(VideoFeed::start).transpose() {
+                Ok(feed) => self.video_in = feed,
+                Err(error) => {
+                    self.video_in = None;
+                    self.switch_error = Some(error);
+                }
+            },
+        }
     }
 
     fn is_peer(&self, user: UserId) -> bool {
@@ -248,6 +281,10 @@ impl Driver {
                 }
                 self.snapshot.send_modify(|s| s.camera = on);
                 self.tell_state().await;
+                None
+            }
+            Some(Command::Switch(device)) => {
+                self.switch(device);
                 None
             }
         }

@@ -232,6 +232,28 @@ pub(crate) enum Command {
     HangUp(oneshot::Sender<()>),
     Mute(bool),
     Camera(bool),
+    Switch(DeviceSwitch),
+}
+
+/// A device put into a call that is ringing or live, in place of the one it had: the
+/// person chose other speakers in the options, or plugged a microphone back in. The old
+/// device is closed (a WAV recording is finished) and the new one used from the next
+/// 10 ms tick; the device error reported in [`CallStats::device_error`] is cleared.
+pub enum DeviceSwitch {
+    Microphone(Box<dyn AudioSource>),
+    Speaker(Box<dyn AudioSink>),
+    /// `None`: no camera any more (the call goes on without sending pictures).
+    Camera(Option<Box<dyn VideoSource + Send>>),
+}
+
+impl std::fmt::Debug for DeviceSwitch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DeviceSwitch::Microphone(source) => write!(f, "Microphone({} Hz)", source.sample_rate()),
+            DeviceSwitch::Speaker(sink) => write!(f, "Speaker({} Hz)", sink.sample_rate()),
+            DeviceSwitch::Camera(camera) => write!(f, "Camera({})", camera.is_some()),
+        }
+    }
 }
 
 /// A call you placed or accepted. Dropping every clone hangs up.
@@ -328,5 +350,11 @@ impl Call {
     /// Switches your camera on or off (the other side is told).
     pub async fn set_camera(&self, on: bool) {
         let _ = self.commands.send(Command::Camera(on)).await;
+    }
+
+    /// Puts another microphone, speaker or camera into the call at once, without
+    /// interrupting it (nothing is said to the other side).
+    pub async fn switch_device(&self, device: DeviceSwitch) {
+        let _ = self.commands.send(Command::Switch(device)).await;
     }
 }

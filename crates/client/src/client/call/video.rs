@@ -18,6 +18,9 @@ pub(crate) struct VideoFeed {
     pending: Option<Frame>,
     /// The first frame's source timestamp: later frames are due that many 90 kHz ticks later.
     first: Option<u32>,
+    /// When (since the call's media started) the first frame was due: a camera put in
+    /// mid-call starts then, not with a burst of "late" frames.
+    base: Option<Duration>,
     ended: bool,
     pub error: Option<String>,
 }
@@ -42,7 +45,7 @@ impl VideoFeed {
                 }
             })
             .map_err(|error| format!("cannot start the camera's thread: {error}"))?;
-        Ok(VideoFeed { frames, pending: None, first: None, ended: false, error: None })
+        Ok(VideoFeed { frames, pending: None, first: None, base: None, ended: false, error: None })
     }
 
     /// The frames due `elapsed` after the call's media started, oldest first.
@@ -61,8 +64,9 @@ impl VideoFeed {
             }
             let Some(frame) = &self.pending else { return };
             let first = *self.first.get_or_insert(frame.timestamp);
+            let base = *self.base.get_or_insert(elapsed);
             let offset = frame.timestamp.wrapping_sub(first);
-            let at = Duration::from_micros(u64::from(offset) * 1_000_000 / u64::from(CLOCK_HZ));
+            let at = base + Duration::from_micros(u64::from(offset) * 1_000_000 / u64::from(CLOCK_HZ));
             if at > elapsed {
                 return;
             }
