@@ -116,11 +116,47 @@ impl utoipa::Modify for StorageFullResponses {
     }
 }
 
+/// Every call that reads or writes the database can find it unreachable (PostgreSQL
+/// stopped or restarting): `503` with `Retry-After`, added once like the `507`.
+struct StorageUnavailableResponses;
+
+/// The calls that never touch the database.
+const WITHOUT_DATABASE: &[&str] = &["/api/v1/status", "/api/v1/updates"];
+
+impl utoipa::Modify for StorageUnavailableResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let response = ResponseBuilder::new()
+            .description(
+                "`storage_unavailable`: the server's database cannot be reached just now; \
+                 try again after `Retry-After` seconds",
+            )
+            .header("Retry-After", utoipa::openapi::Header::new(utoipa::openapi::Object::with_type(utoipa::openapi::Type::Integer)))
+            .content("application/json", Content::new(Some(Ref::from_schema_name("ErrorBody"))))
+            .build();
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if WITHOUT_DATABASE.contains(&path.as_str()) {
+                continue;
+            }
+            let operations =
+                [item.get.as_mut(), item.post.as_mut(), item.put.as_mut(), item.patch.as_mut(), item.delete.as_mut()];
+            for operation in operations.into_iter().flatten() {
+                operation
+                    .responses
+                    .responses
+                    .entry("503".to_string())
+                    .or_insert_with(|| response.clone().into());
+            }
+        }
+    }
+}
+
 /// After the routes are in: the answers many operations share (errors of their inputs,
-/// 507 on every write) are derived from each operation.
+/// 507 on every write, 503 on every call that needs the database) are derived from
+/// each operation.
 fn document_shared_answers(document: &mut utoipa::openapi::OpenApi) {
     SharedErrors.modify(document);
     StorageFullResponses.modify(document);
+    StorageUnavailableResponses.modify(document);
 }
 
 /// The OpenAPI 3 document for every endpoint.
