@@ -4,7 +4,7 @@ use mocha_api::{Account, UserSummary};
 use mocha_auth::UserId;
 
 use crate::password::{PasswordHash, run_blocking};
-use crate::store::{on_read, on_tx, on_write};
+use crate::store::{on_read, on_tx, on_write, on_write_found};
 use crate::time_util::{now, to_datetime};
 use crate::{Passport, PassportError, PassportEvent, validate};
 
@@ -130,17 +130,11 @@ impl Passport {
 
     pub async fn set_display_name(&self, user: UserId, display_name: &str) -> Result<Account, PassportError> {
         let display_name = validate::display_name(display_name)?;
-        let updated = on_write!(self.db, |e| {
-            sqlx::query("UPDATE users SET display_name = $1 WHERE id = $2")
-                .bind(&display_name)
-                .bind(user.0)
-                .execute(e)
-                .await
-                .map(|done| done.rows_affected())
-        })?;
-        if updated == 0 {
-            return Err(PassportError::NotFound("account"));
-        }
+        on_write_found!(
+            self.db,
+            "account",
+            sqlx::query("UPDATE users SET display_name = $1 WHERE id = $2").bind(&display_name).bind(user.0)
+        )?;
         self.publish(PassportEvent::DisplayNameChanged { user, display_name });
         self.account(user).await
     }
@@ -231,16 +225,12 @@ impl Passport {
         self.account(user).await
     }
 
-    /// Sets the administrator flag; `false` if there is no such account.
-    pub(crate) async fn store_admin(&self, user: UserId, is_admin: bool) -> Result<bool, PassportError> {
-        let updated = on_write!(self.db, |e| {
-            sqlx::query("UPDATE users SET is_admin = $1 WHERE id = $2")
-                .bind(is_admin)
-                .bind(user.0)
-                .execute(e)
-                .await
-                .map(|done| done.rows_affected())
-        })?;
-        Ok(updated > 0)
+    /// Sets the administrator flag of an account that exists.
+    pub(crate) async fn store_admin(&self, user: UserId, is_admin: bool) -> Result<(), PassportError> {
+        on_write_found!(
+            self.db,
+            "account",
+            sqlx::query("UPDATE users SET is_admin = $1 WHERE id = $2").bind(is_admin).bind(user.0)
+        )
     }
 }

@@ -10,7 +10,7 @@ use mocha_api::{
 };
 use mocha_auth::UserId;
 
-use crate::store::{WriteTx, on_read, on_tx, on_write};
+use crate::store::{WriteTx, on_read, on_tx, on_write, on_write_found};
 use crate::time_util::{now, to_datetime};
 use crate::{Passport, PassportError, PassportEvent, validate};
 
@@ -105,18 +105,14 @@ impl Passport {
             Some(a) if a.is_empty() => None,
             other => other,
         };
-        let updated = on_write!(self.db, |e| {
+        on_write_found!(
+            self.db,
+            "contact",
             sqlx::query("UPDATE contacts SET alias = $1 WHERE owner_id = $2 AND contact_id = $3")
                 .bind(&alias)
                 .bind(user.0)
                 .bind(contact.0)
-                .execute(e)
-                .await
-                .map(|done| done.rows_affected())
-        })?;
-        if updated == 0 {
-            return Err(PassportError::NotFound("contact"));
-        }
+        )?;
         self.publish(PassportEvent::ContactList {
             user,
             event: ContactListEvent::AliasChanged { contact, alias },
@@ -126,19 +122,15 @@ impl Passport {
 
     /// Ends the contact for both users.
     pub async fn remove_contact(&self, user: UserId, contact: UserId) -> Result<(), PassportError> {
-        let deleted = on_write!(self.db, |e| {
+        on_write_found!(
+            self.db,
+            "contact",
             sqlx::query(
                 "DELETE FROM contacts WHERE (owner_id = $1 AND contact_id = $2) OR (owner_id = $2 AND contact_id = $1)",
             )
             .bind(user.0)
             .bind(contact.0)
-            .execute(e)
-            .await
-            .map(|done| done.rows_affected())
-        })?;
-        if deleted == 0 {
-            return Err(PassportError::NotFound("contact"));
-        }
+        )?;
         let by = self.user_summary(user).await?;
         self.publish(PassportEvent::ContactList {
             user: contact,
@@ -349,17 +341,11 @@ impl Passport {
     }
 
     pub async fn unblock(&self, user: UserId, target: UserId) -> Result<(), PassportError> {
-        let deleted = on_write!(self.db, |e| {
-            sqlx::query("DELETE FROM blocks WHERE blocker_id = $1 AND blocked_id = $2")
-                .bind(user.0)
-                .bind(target.0)
-                .execute(e)
-                .await
-                .map(|done| done.rows_affected())
-        })?;
-        if deleted == 0 {
-            return Err(PassportError::NotFound("block"));
-        }
+        on_write_found!(
+            self.db,
+            "block",
+            sqlx::query("DELETE FROM blocks WHERE blocker_id = $1 AND blocked_id = $2").bind(user.0).bind(target.0)
+        )?;
         let unblocked = self.user_summary(target).await?;
         self.publish(PassportEvent::ContactList {
             user,

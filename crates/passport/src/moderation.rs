@@ -5,7 +5,7 @@ use mocha_auth::UserId;
 use time::OffsetDateTime;
 
 use crate::accounts::AccountRow;
-use crate::store::{on_read, on_write};
+use crate::store::{on_read, on_write, on_write_found};
 use crate::time_util::{now, to_datetime};
 use crate::{Passport, PassportError, PassportEvent, validate};
 
@@ -100,16 +100,7 @@ impl Passport {
 
     pub async fn unban(&self, admin: UserId, target: UserId) -> Result<(), PassportError> {
         self.require_admin(admin).await?;
-        let deleted = on_write!(self.db, |e| {
-            sqlx::query("DELETE FROM bans WHERE user_id = $1")
-                .bind(target.0)
-                .execute(e)
-                .await
-                .map(|done| done.rows_affected())
-        })?;
-        if deleted == 0 {
-            return Err(PassportError::NotFound("ban"));
-        }
+        on_write_found!(self.db, "ban", sqlx::query("DELETE FROM bans WHERE user_id = $1").bind(target.0))?;
         tracing::info!(admin = %admin, user = %target, "user unbanned");
         Ok(())
     }
@@ -121,9 +112,7 @@ impl Passport {
         is_admin: bool,
     ) -> Result<(), PassportError> {
         self.require_admin(admin).await?;
-        if !self.store_admin(target, is_admin).await? {
-            return Err(PassportError::NotFound("account"));
-        }
+        self.store_admin(target, is_admin).await?;
         tracing::info!(admin = %admin, user = %target, is_admin, "administrator access changed");
         Ok(())
     }

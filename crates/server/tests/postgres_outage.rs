@@ -11,12 +11,11 @@ mod postgres_support;
 
 use std::time::{Duration, Instant};
 
-use mocha_client::ConversationEvent;
 use mocha_client::proto::ErrorCode;
 use mocha_client::sb::Delivery;
 use mocha_passport::DatabaseUrl;
 
-use client_support::{chat, connect, in_conversation};
+use client_support::{chat, connect, heard_text};
 use common::TestServer;
 use postgres_support::PrivatePostgres;
 
@@ -66,13 +65,7 @@ async fn a_stopped_database_answers_503_with_a_retry_hint_and_everything_recover
 
     // A conversation already under way goes on: the switchboard does not need Passport.
     assert_eq!(a.send_text("is the database down?").await.unwrap(), Delivery::Delivered);
-    let heard = bob_events
-        .expect(in_conversation(b.id(), |e| match e {
-            ConversationEvent::Text { text, .. } => Some(text.clone()),
-            _ => None,
-        }))
-        .await;
-    assert_eq!(heard, "is the database down?");
+    assert_eq!(heard_text(&mut bob_events, b.id()).await, "is the database down?");
 
     pg.resume();
 

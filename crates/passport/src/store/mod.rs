@@ -146,6 +146,15 @@ macro_rules! on_write {
     };
 }
 
+/// Runs the writing statement `$query` (a `sqlx::query(…)` with its binds) on the
+/// writer; if it touched no row, that is [`PassportError::NotFound`]`($what)`.
+macro_rules! on_write_found {
+    ($db:expr, $what:expr, $query:expr) => {{
+        let rows = $crate::store::on_write!($db, |e| $query.execute(e).await.map(|done| done.rows_affected()))?;
+        if rows == 0 { Err($crate::PassportError::NotFound($what)) } else { Ok(()) }
+    }};
+}
+
 /// Runs `$body` inside the write transaction `$tx` (a `&mut WriteTx`), with `$e`
 /// bound to its connection.
 macro_rules! on_tx {
@@ -163,4 +172,4 @@ macro_rules! on_tx {
     };
 }
 
-pub(crate) use {on_read, on_tx, on_write};
+pub(crate) use {on_read, on_tx, on_write, on_write_found};

@@ -141,3 +141,13 @@ pub async fn chat(
     assert_eq!(b.participants().len(), 1, "the guest sees the host already there");
     (a, b)
 }
+
+/// Waits for the next chat text in conversation `id`.
+pub async fn heard_text(events: &mut Events, id: ConversationId) -> String {
+    events
+        .expect(in_conversation(id, |e| match e {
+            ConversationEvent::Text { text, .. } => Some(text.clone()),
+            _ => None,
+        }))
+        .await
+}
