@@ -66,7 +66,9 @@ where
     DB::Arguments: sqlx::IntoArguments<DB>,
     usize: sqlx::ColumnIndex<DB::Row>,
 {
-    let inserted = sqlx::query_scalar(
+    // `fetch_all`, not `fetch_one`: SQLite returns the row before its autocommit, and a
+    // commit that fails (a full disk) shows only to a statement stepped to its end.
+    let inserted: Result<Vec<i64>, sqlx::Error> = sqlx::query_scalar(
         "INSERT INTO users (username, display_name, password_hash, password_salt, password_iterations, created_at)
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
@@ -76,10 +78,13 @@ where
     .bind(hashed.salt.as_slice())
     .bind(i64::from(hashed.iterations))
     .bind(created_at)
-    .fetch_one(db)
+    .fetch_all(db)
     .await;
     match inserted {
-        Ok(id) => Ok(UserId(id)),
+        Ok(ids) => match ids[..] {
+            [id] => Ok(UserId(id)),
+            _ => Err(PassportError::Internal(format!("an insert returned {} ids", ids.len()))),
+        },
         // Two registrations raced for the same address; the unique index decided.
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(PassportError::UsernameTaken),
         Err(e) => Err(e.into()),

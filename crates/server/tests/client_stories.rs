@@ -9,11 +9,11 @@ use mocha_client::api::{ContactListEvent, PresenceStatus};
 use mocha_client::proto::{ErrorCode, Status};
 use mocha_client::sb::Delivery;
 use mocha_client::{
-    ConnectionState, Conversation, ConversationEvent, ConversationId, Event, Ring, SignOutReason,
+    ConnectionState, Conversation, ConversationEvent, Event, SignOutReason,
     TransferDirection, TransferEvent,
 };
 
-use client_support::{Events, chat, connect, in_conversation, ring, state_where};
+use client_support::{Events, chat, connect, in_conversation, state_where};
 use common::{Engine, TestServer};
 
 // The whole stack (HTTPS, NS, SB, alerts) on each of Passport's engines.

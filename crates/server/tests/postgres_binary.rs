@@ -84,7 +84,7 @@ impl Running {
 }
 
 async fn user(passport: &PassportClient, name: &str) -> TestUser {
-    let (username, password) = (format!("{name}@example.com"), format!("correct-horse-{name}-1"));
+    let (username, password) = (format!("{name}@example.com"), format!("correct-horse-{}-1", name.len()));
     let account = passport.register(&username, name, &password).await.unwrap();
     let tokens = passport.sign_in(&username, &password).await.unwrap();
     TestUser { account, password, tokens }
@@ -103,7 +103,7 @@ async fn the_server_program_runs_the_whole_stack_on_postgres_and_never_prints_it
     let banner = server.said.join("\n");
     assert!(banner.contains(&format!("postgres://postgres:****@127.0.0.1:5432/{}", database.postgres_name().unwrap())), "{banner}");
 
-    let trust = Trust::system().with_pem_file(dir.path().join("tls").join("ca.pem")).unwrap();
+    let trust = Trust::system().with_pem_file(&dir.path().join("tls").join("ca.pem")).unwrap();
     let base = format!("https://localhost:{}", server.port("Passport and web pages"));
     let passport = PassportClient::new(&base, &trust).unwrap();
     let (alice_user, bob_user) = (user(&passport, "alice").await, user(&passport, "bob").await);
@@ -127,6 +127,8 @@ async fn the_server_program_runs_the_whole_stack_on_postgres_and_never_prints_it
     bob_events.expect(|e| matches!(e, Event::SignedOut(SignOutReason::Requested)).then_some(())).await;
     wait_offline(&mut alice_events, bob.user_id()).await;
     let later = alice.open_conversation().await.unwrap();
+    let offline = later.invite("bob@example.com").await.unwrap_err();
+    assert_eq!(offline.server_code(), Some(mocha_client::proto::ErrorCode::UserOffline));
     assert_eq!(later.send_text("call me back").await.unwrap(), Delivery::NotDelivered);
     let mut db = sqlx::PgConnection::connect(plain).await.unwrap();
     let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM activity_alerts WHERE text = 'call me back'")
