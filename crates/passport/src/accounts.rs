@@ -183,7 +183,10 @@ impl Passport {
         // Rows that point at the user by foreign key go with it (ON DELETE CASCADE);
         // alerts they sent to others only name them, so they go explicitly.
         on_tx!(&mut tx, |e| {
-            sqlx::query("DELETE FROM activity_alerts WHERE sender_id = $1").bind(user.0).execute(&mut *e).await?;
+            sqlx::query("DELETE FROM activity_alerts WHERE sender_id = $1")
+                .bind(user.0)
+                .execute(&mut *e)
+                .await?;
             sqlx::query("DELETE FROM users WHERE id = $1").bind(user.0).execute(e).await.map(drop)
         })?;
         tx.commit().await?;

@@ -59,7 +59,10 @@ impl Passport {
             let rows: Vec<AlertRow> =
                 sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(user.0).fetch_all(&mut *e).await?;
             for row in &rows {
-                sqlx::query("DELETE FROM activity_alerts WHERE id = $1").bind(&row.0).execute(&mut *e).await?;
+                sqlx::query("DELETE FROM activity_alerts WHERE id = $1")
+                    .bind(&row.0)
+                    .execute(&mut *e)
+                    .await?;
             }
             Ok::<_, sqlx::Error>(rows)
         })?;

@@ -197,7 +197,10 @@ impl Passport {
             return Err(PassportError::Conflict("you have already asked this user"));
         }
         let policy: String = on_tx!(&mut tx, |e| {
-            sqlx::query_scalar("SELECT contact_requests_from FROM users WHERE id = $1").bind(to.0).fetch_one(e).await
+            sqlx::query_scalar("SELECT contact_requests_from FROM users WHERE id = $1")
+                .bind(to.0)
+                .fetch_one(e)
+                .await
         })?;
         if RequestPolicy::parse(&policy) == Some(RequestPolicy::Nobody) {
             return Err(PassportError::RequestNotAllowed);
@@ -344,7 +347,9 @@ impl Passport {
         on_write_found!(
             self.db,
             "block",
-            sqlx::query("DELETE FROM blocks WHERE blocker_id = $1 AND blocked_id = $2").bind(user.0).bind(target.0)
+            sqlx::query("DELETE FROM blocks WHERE blocker_id = $1 AND blocked_id = $2")
+                .bind(user.0)
+                .bind(target.0)
         )?;
         let unblocked = self.user_summary(target).await?;
         self.publish(PassportEvent::ContactList {
@@ -480,7 +485,11 @@ async fn are_contacts(tx: &mut WriteTx, a: UserId, b: UserId) -> Result<bool, Pa
     })?)
 }
 
-async fn pending_request_id(tx: &mut WriteTx, from: UserId, to: UserId) -> Result<Option<i64>, PassportError> {
+async fn pending_request_id(
+    tx: &mut WriteTx,
+    from: UserId,
+    to: UserId,
+) -> Result<Option<i64>, PassportError> {
     Ok(on_tx!(tx, |e| {
         sqlx::query_scalar("SELECT id FROM contact_requests WHERE from_id = $1 AND to_id = $2")
             .bind(from.0)

@@ -113,7 +113,9 @@ impl StorageProblem {
                 }
             }
             sqlx::Error::Io(io) => match io.kind() {
-                std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => Some(StorageProblem::Full),
+                std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
+                    Some(StorageProblem::Full)
+                }
                 // Only a database server is reached over a socket; SQLite's own I/O
                 // failures come back as database errors.
                 _ => Some(StorageProblem::Unreachable),
@@ -169,7 +171,10 @@ mod tests {
         assert_eq!(postgres_problem("42601"), None);
         let refused = sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
         assert!(matches!(PassportError::from(refused), PassportError::StorageUnavailable(_)));
-        assert!(matches!(PassportError::from(sqlx::Error::PoolTimedOut), PassportError::StorageUnavailable(_)));
+        assert!(matches!(
+            PassportError::from(sqlx::Error::PoolTimedOut),
+            PassportError::StorageUnavailable(_)
+        ));
         let full = sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::StorageFull));
         assert!(matches!(PassportError::from(full), PassportError::StorageFull(_)));
     }

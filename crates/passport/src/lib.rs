@@ -41,10 +41,10 @@ pub use status::{ServiceGauge, StatusBoard};
 pub use store::{DatabaseUrl, DatabaseUrlError};
 pub use updates::write_default_manifest;
 
-use store::Db;
 use events::Listeners;
 use mocha_auth::{SigningKey, VerifyingKey};
 use rate_limit::RateLimiter;
+use store::Db;
 
 pub struct Passport {
     db: Db,

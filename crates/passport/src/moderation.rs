@@ -33,7 +33,10 @@ impl BanRow {
 impl Passport {
     pub async fn require_admin(&self, user: UserId) -> Result<(), PassportError> {
         let is_admin: Option<bool> = on_read!(self.db, |e| {
-            sqlx::query_scalar("SELECT is_admin FROM users WHERE id = $1").bind(user.0).fetch_optional(e).await
+            sqlx::query_scalar("SELECT is_admin FROM users WHERE id = $1")
+                .bind(user.0)
+                .fetch_optional(e)
+                .await
         })?;
         if is_admin == Some(true) { Ok(()) } else { Err(PassportError::AdminOnly) }
     }

@@ -8,13 +8,13 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use mocha_api::{SessionTokens, SignIn};
-use mocha_auth::{SessionClaims, SignedClaims, TokenError, UserId};
 use crate::accounts::CredentialRow;
 use crate::password::{PasswordHash, run_blocking};
 use crate::store::{WriteTx, on_read, on_tx};
 use crate::time_util::{now, to_datetime};
 use crate::{Passport, PassportError, PassportEvent};
+use mocha_api::{SessionTokens, SignIn};
+use mocha_auth::{SessionClaims, SignedClaims, TokenError, UserId};
 
 /// Who made a request, once their session token checked out.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -169,13 +169,11 @@ impl ServerConfig {
     pub fn from_data_dir(data_dir: &Path) -> Result<Self, ConfigError> {
         let path = data_dir.join(CONFIG_FILE);
         match std::fs::read_to_string(&path) {
-            Ok(text) => {
-                toml::from_str(&text).map_err(|error: toml::de::Error| {
-                    let before = error.span().and_then(|span| text.get(..span.start)).unwrap_or("");
-                    let line = before.matches('\n').count() + 1;
-                    ConfigError::Parse { path, line, message: error.message().trim().to_string() }
-                })
-            }
+            Ok(text) => toml::from_str(&text).map_err(|error: toml::de::Error| {
+                let before = error.span().and_then(|span| text.get(..span.start)).unwrap_or("");
+                let line = before.matches('\n').count() + 1;
+                ConfigError::Parse { path, line, message: error.message().trim().to_string() }
+            }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
             Err(source) => Err(ConfigError::Read { path, source }),
         }
@@ -247,7 +245,9 @@ impl ServerConfig {
             return invalid("tls_cert and tls_key go together: set both or neither");
         }
         if self.max_database_mib > 0 && matches!(self.database, Some(DatabaseUrl::Postgres(_))) {
-            return invalid("max_database_mib caps a SQLite file; PostgreSQL's size is set on its own server");
+            return invalid(
+                "max_database_mib caps a SQLite file; PostgreSQL's size is set on its own server",
+            );
         }
         Ok(())
     }
@@ -464,8 +464,11 @@ mod tests {
         let config = ServerConfig::from_data_dir(dir.path()).unwrap();
         assert_eq!(config.database_url(dir.path()), DatabaseUrl::sqlite(dir.path().join("mocha.db")));
 
-        std::fs::write(dir.path().join(CONFIG_FILE), "database = \"postgres://mocha:pw-in-file@db.internal/mocha\"\n")
-            .unwrap();
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            "database = \"postgres://mocha:pw-in-file@db.internal/mocha\"\n",
+        )
+        .unwrap();
         let config = ServerConfig::from_data_dir(dir.path()).unwrap();
         assert!(config.validate().is_ok());
         let url = config.database_url(dir.path());
@@ -473,7 +476,8 @@ mod tests {
         assert!(!format!("{config:?}").contains("pw-in-file"), "the settings never show the password");
         assert_eq!(url.to_string(), "postgres://mocha:****@db.internal/mocha");
 
-        std::fs::write(dir.path().join(CONFIG_FILE), "database = \"mysql://root:pw-in-file@db/mocha\"\n").unwrap();
+        std::fs::write(dir.path().join(CONFIG_FILE), "database = \"mysql://root:pw-in-file@db/mocha\"\n")
+            .unwrap();
         let error = ServerConfig::from_data_dir(dir.path()).unwrap_err().to_string();
         assert!(error.contains("postgres://") && !error.contains("pw-in-file"), "{error}");
 

@@ -171,7 +171,8 @@ async fn start_services(
     files::private_dir(&keys).map_err(|source| StartError::Write { path: keys, source })?;
     let passport_key = SigningKey::load_or_create(&layout::passport_key(data_dir))?;
     if let Some(file) = database.sqlite_path() {
-        files::private_database(file).map_err(|source| StartError::Write { path: file.to_path_buf(), source })?;
+        files::private_database(file)
+            .map_err(|source| StartError::Write { path: file.to_path_buf(), source })?;
     }
     tracing::info!(%database, "opening Passport's database");
     let passport = Passport::open(database, passport_key, config.passport(data_dir), status.clone()).await?;

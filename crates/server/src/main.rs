@@ -262,7 +262,11 @@ async fn run(data_dir: &Path, config: ServerConfig) -> anyhow::Result<()> {
 async fn admin(data_dir: &Path, config: ServerConfig, action: AdminAction) -> anyhow::Result<()> {
     let database = config.database_url(data_dir);
     if let Some(file) = database.sqlite_path() {
-        anyhow::ensure!(file.exists(), "no Mocha database at {}: start the server once first", file.display());
+        anyhow::ensure!(
+            file.exists(),
+            "no Mocha database at {}: start the server once first",
+            file.display()
+        );
     }
     let key = mocha_auth::SigningKey::load_or_create(&mocha_server::layout::passport_key(data_dir))?;
     let status = Default::default();
@@ -282,4 +286,3 @@ async fn admin(data_dir: &Path, config: ServerConfig, action: AdminAction) -> an
     println!("{} ({}) {verb} an administrator.", account.username, account.id);
     Ok(())
 }
-

@@ -1,6 +1,7 @@
 //! Whole user stories through `mocha_client::Client` against a real server (TLS, on
 //! SQLite and on PostgreSQL): contacts and presence, chat, files, offline alerts,
 //! blocks, bans, deletion.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 mod client_support;
 mod common;
@@ -9,8 +10,7 @@ use mocha_client::api::{ContactListEvent, PresenceStatus};
 use mocha_client::proto::{ErrorCode, Status};
 use mocha_client::sb::Delivery;
 use mocha_client::{
-    ConnectionState, Conversation, ConversationEvent, Event, SignOutReason,
-    TransferDirection, TransferEvent,
+    ConnectionState, Conversation, ConversationEvent, Event, SignOutReason, TransferDirection, TransferEvent,
 };
 
 use client_support::{Events, chat, connect, in_conversation, state_where};

@@ -1,4 +1,5 @@
 //! Contacts, requests, blocks, privacy and activity alerts, through real HTTPS.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! Moderation, account deletion, data export, status and update checks, through real HTTPS.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 mod common;
 

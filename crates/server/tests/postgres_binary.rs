@@ -45,7 +45,10 @@ impl Running {
             .spawn()
             .unwrap();
         let (lines, output) = mpsc::channel();
-        for stream in [Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>, Box::new(child.stderr.take().unwrap())] {
+        for stream in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
             let lines = lines.clone();
             std::thread::spawn(move || {
                 for line in BufReader::new(stream).lines().map_while(Result::ok) {
@@ -68,7 +71,8 @@ impl Running {
     /// The port in the banner line that starts with `label`.
     fn port(&self, label: &str) -> u16 {
         let line = self.said.iter().find(|line| line.trim_start().starts_with(label)).unwrap();
-        let address = line.split_whitespace().find(|word| word.contains(':') && !word.ends_with(':')).unwrap();
+        let address =
+            line.split_whitespace().find(|word| word.contains(':') && !word.ends_with(':')).unwrap();
         address.rsplit(':').next().unwrap().parse().unwrap()
     }
 
@@ -101,19 +105,27 @@ async fn the_server_program_runs_the_whole_stack_on_postgres_and_never_prints_it
     let dir = tempfile::tempdir().unwrap();
     let server = Running::start(dir.path(), &with_password);
     let banner = server.said.join("\n");
-    assert!(banner.contains(&format!("postgres://postgres:****@127.0.0.1:5432/{}", database.postgres_name().unwrap())), "{banner}");
+    assert!(
+        banner.contains(&format!(
+            "postgres://postgres:****@127.0.0.1:5432/{}",
+            database.postgres_name().unwrap()
+        )),
+        "{banner}"
+    );
 
     let trust = Trust::system().with_pem_file(&dir.path().join("tls").join("ca.pem")).unwrap();
     let base = format!("https://localhost:{}", server.port("Passport and web pages"));
     let passport = PassportClient::new(&base, &trust).unwrap();
     let (alice_user, bob_user) = (user(&passport, "alice").await, user(&passport, "bob").await);
-    let request = passport.request_contact(alice_user.tokens.session_token.as_str(), "bob@example.com", None).await;
+    let request =
+        passport.request_contact(alice_user.tokens.session_token.as_str(), "bob@example.com", None).await;
     let request = request.unwrap().request.unwrap();
     passport.accept_request(&bob_user.tokens.session_token, request.id).await.unwrap();
 
     let config = || {
         let mut config = ClientConfig::new(&base, trust.clone());
-        config.backoff = mocha_client::Backoff { initial: Duration::from_millis(50), max: Duration::from_millis(400) };
+        config.backoff =
+            mocha_client::Backoff { initial: Duration::from_millis(50), max: Duration::from_millis(400) };
         config
     };
     let (alice, mut alice_events) = connect_with(config(), &alice_user).await;

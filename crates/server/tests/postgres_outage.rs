@@ -74,7 +74,9 @@ async fn a_stopped_database_answers_503_with_a_retry_hint_and_everything_recover
     let tokens = loop {
         match t.passport.sign_in(&alice_user.account.username, &alice_user.password).await {
             Ok(tokens) => break tokens,
-            Err(e) if e.code() == Some("storage_unavailable") && started.elapsed() < Duration::from_secs(30) => {
+            Err(e)
+                if e.code() == Some("storage_unavailable") && started.elapsed() < Duration::from_secs(30) =>
+            {
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
             Err(e) => panic!("Passport did not recover: {e}"),

@@ -130,15 +130,25 @@ impl utoipa::Modify for StorageUnavailableResponses {
                 "`storage_unavailable`: the server's database cannot be reached just now; \
                  try again after `Retry-After` seconds",
             )
-            .header("Retry-After", utoipa::openapi::Header::new(utoipa::openapi::Object::with_type(utoipa::openapi::Type::Integer)))
+            .header(
+                "Retry-After",
+                utoipa::openapi::Header::new(utoipa::openapi::Object::with_type(
+                    utoipa::openapi::Type::Integer,
+                )),
+            )
             .content("application/json", Content::new(Some(Ref::from_schema_name("ErrorBody"))))
             .build();
         for (path, item) in openapi.paths.paths.iter_mut() {
             if WITHOUT_DATABASE.contains(&path.as_str()) {
                 continue;
             }
-            let operations =
-                [item.get.as_mut(), item.post.as_mut(), item.put.as_mut(), item.patch.as_mut(), item.delete.as_mut()];
+            let operations = [
+                item.get.as_mut(),
+                item.post.as_mut(),
+                item.put.as_mut(),
+                item.patch.as_mut(),
+                item.delete.as_mut(),
+            ];
             for operation in operations.into_iter().flatten() {
                 operation
                     .responses

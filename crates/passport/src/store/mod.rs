@@ -150,7 +150,8 @@ macro_rules! on_write {
 /// writer; if it touched no row, that is [`PassportError::NotFound`]`($what)`.
 macro_rules! on_write_found {
     ($db:expr, $what:expr, $query:expr) => {{
-        let rows = $crate::store::on_write!($db, |e| $query.execute(e).await.map(|done| done.rows_affected()))?;
+        let rows =
+            $crate::store::on_write!($db, |e| $query.execute(e).await.map(|done| done.rows_affected()))?;
         if rows == 0 { Err($crate::PassportError::NotFound($what)) } else { Ok(()) }
     }};
 }

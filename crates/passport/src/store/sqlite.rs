@@ -48,7 +48,9 @@ impl SqliteDb {
             .connect_with(options.clone())
             .await?;
         MIGRATOR.run(&write).await.map_err(|e| match e {
-            MigrateError::Execute(e) | MigrateError::ExecuteMigration(e, _) if StorageProblem::of(&e) == Some(StorageProblem::Full) => {
+            MigrateError::Execute(e) | MigrateError::ExecuteMigration(e, _)
+                if StorageProblem::of(&e) == Some(StorageProblem::Full) =>
+            {
                 e.into()
             }
             e => PassportError::Internal(format!("migration failed: {e}")),

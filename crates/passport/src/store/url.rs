@@ -181,7 +181,8 @@ mod tests {
             }
         }
         // Nor in the error for a URL that does not parse.
-        let error = DatabaseUrl::parse("postgres://mocha:s3cret-pw@db.example.org:notaport/mocha").unwrap_err();
+        let error =
+            DatabaseUrl::parse("postgres://mocha:s3cret-pw@db.example.org:notaport/mocha").unwrap_err();
         assert!(!error.to_string().contains("s3cret"), "{error}");
         assert!(error.to_string().contains("postgres://mocha:****@"), "{error}");
         let error = DatabaseUrl::parse("redis://:s3cret-pw@cache/0").unwrap_err();

@@ -9,8 +9,8 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use mocha_client::{
-    Backoff, Client, ClientConfig, ClientState, Conversation, ConversationEvent, ConversationId, Credentials, Event,
-    Ring,
+    Backoff, Client, ClientConfig, ClientState, Conversation, ConversationEvent, ConversationId, Credentials,
+    Event, Ring,
 };
 use tokio::sync::mpsc;
 

@@ -135,7 +135,10 @@ impl TestServer {
             }
             None => {
                 let file = |name: &str| std::fs::read(self.dir.path().join(name)).unwrap_or_default();
-                vec![file("mocha.db"), file("mocha.db-wal")].into_iter().filter(|bytes| !bytes.is_empty()).collect()
+                vec![file("mocha.db"), file("mocha.db-wal")]
+                    .into_iter()
+                    .filter(|bytes| !bytes.is_empty())
+                    .collect()
             }
         }
     }
