@@ -1,5 +1,5 @@
-//! The `mocha-server` program on PostgreSQL, as an operator runs it (`MOCHA_DATABASE`
-//! with a password in it): the whole stack works on it — sign up, sign in over TLS, a
+//! The `mocha-server` program on PostgreSQL, as an operator runs it (`--database` with
+//! a password in it): the whole stack works on it — sign up, sign in over TLS, a
 //! contact, a conversation, an activity alert stored in PostgreSQL and delivered — and
 //! the password appears nowhere in what the server prints.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
@@ -37,7 +37,8 @@ impl Running {
             .arg(data_dir)
             .args(["--passport-port", "0", "--notification-port", "0", "--switchboard-port", "0"])
             .args(["--relay-port", "0", "--pbkdf2-iterations", "10000"])
-            .env("MOCHA_DATABASE", database)
+            .arg("--database")
+            .arg(database)
             .env("MOCHA_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -164,4 +165,31 @@ async fn wait_offline(events: &mut Events, user: mocha_client::api::UserId) {
     events
         .expect(|e| matches!(e, Event::Presence { user: u, presence: None } if *u == user).then_some(()))
         .await;
+}
+
+#[test]
+fn help_and_a_refused_database_url_never_show_the_password() {
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_mocha-server"))
+            .args(args)
+            .env("MOCHA_DATABASE", format!("postgres://mocha:{PASSWORD}@db.example.org/mocha"))
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+        )
+    };
+    let (ok, help) = run(&["--help"]);
+    assert!(ok && help.contains("--database") && help.contains("MOCHA_DATABASE"), "{help}");
+    assert!(!help.contains(PASSWORD), "{help}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().to_str().unwrap();
+    let bad = format!("mysql://mocha:{PASSWORD}@db.example.org/mocha");
+    let (ok, refusal) = run(&["--data-dir", data_dir, "--database", &bad]);
+    assert!(!ok, "{refusal}");
+    assert!(refusal.contains("mysql://mocha:****@db.example.org/mocha"), "{refusal}");
+    assert!(refusal.contains("postgres://"), "it says what is accepted: {refusal}");
+    assert!(!refusal.contains(PASSWORD), "{refusal}");
 }
