@@ -101,18 +101,10 @@ impl utoipa::Modify for StorageFullResponses {
             .description("`storage_full`: the server's disk is full; nothing was changed — try again later")
             .content("application/json", Content::new(Some(Ref::from_schema_name("ErrorBody"))))
             .build();
-        for (path, item) in openapi.paths.paths.iter_mut() {
-            let get = if WRITING_GETS.contains(&path.as_str()) { item.get.as_mut() } else { None };
-            let writes =
-                [item.post.as_mut(), item.put.as_mut(), item.patch.as_mut(), item.delete.as_mut(), get];
-            for operation in writes.into_iter().flatten() {
-                operation
-                    .responses
-                    .responses
-                    .entry("507".to_string())
-                    .or_insert_with(|| response.clone().into());
-            }
-        }
+        add_response(openapi, "507", response, |path, item| {
+            let get = if WRITING_GETS.contains(&path) { item.get.as_mut() } else { None };
+            [item.post.as_mut(), item.put.as_mut(), item.patch.as_mut(), item.delete.as_mut(), get]
+        });
     }
 }
 
@@ -125,37 +117,48 @@ const WITHOUT_DATABASE: &[&str] = &["/api/v1/status", "/api/v1/updates"];
 
 impl utoipa::Modify for StorageUnavailableResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let seconds = utoipa::openapi::Object::with_type(utoipa::openapi::Type::Integer);
         let response = ResponseBuilder::new()
             .description(
                 "`storage_unavailable`: the server's database cannot be reached just now; \
                  try again after `Retry-After` seconds",
             )
-            .header(
-                "Retry-After",
-                utoipa::openapi::Header::new(utoipa::openapi::Object::with_type(
-                    utoipa::openapi::Type::Integer,
-                )),
-            )
+            .header("Retry-After", utoipa::openapi::Header::new(seconds))
             .content("application/json", Content::new(Some(Ref::from_schema_name("ErrorBody"))))
             .build();
-        for (path, item) in openapi.paths.paths.iter_mut() {
-            if WITHOUT_DATABASE.contains(&path.as_str()) {
-                continue;
+        add_response(openapi, "503", response, |path, item| {
+            if WITHOUT_DATABASE.contains(&path) {
+                return Default::default();
             }
-            let operations = [
+            [
                 item.get.as_mut(),
                 item.post.as_mut(),
                 item.put.as_mut(),
                 item.patch.as_mut(),
                 item.delete.as_mut(),
-            ];
-            for operation in operations.into_iter().flatten() {
-                operation
-                    .responses
-                    .responses
-                    .entry("503".to_string())
-                    .or_insert_with(|| response.clone().into());
-            }
+            ]
+        });
+    }
+}
+
+/// Adds `response` as `status` to the operations `pick` chooses on each path (unless
+/// an operation documents that status itself).
+fn add_response(
+    openapi: &mut utoipa::openapi::OpenApi,
+    status: &str,
+    response: utoipa::openapi::Response,
+    pick: impl for<'a> Fn(
+        &str,
+        &'a mut utoipa::openapi::PathItem,
+    ) -> [Option<&'a mut utoipa::openapi::path::Operation>; 5],
+) {
+    for (path, item) in openapi.paths.paths.iter_mut() {
+        for operation in pick(path, item).into_iter().flatten() {
+            operation
+                .responses
+                .responses
+                .entry(status.to_string())
+                .or_insert_with(|| response.clone().into());
         }
     }
 }

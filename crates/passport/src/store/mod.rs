@@ -112,20 +112,27 @@ impl WriteTx {
     }
 }
 
-/// Runs `$body` with `$e` bound to the engine's reader pool. The body is compiled
-/// once per engine.
-macro_rules! on_read {
-    ($db:expr, |$e:ident| $body:expr) => {
+/// Runs `$body` with `$e` bound to the engine's `$pool` (`read` or `write`). The body
+/// is compiled once per engine.
+macro_rules! on_pool {
+    ($db:expr, $pool:ident, |$e:ident| $body:expr) => {
         match &$db {
             $crate::store::Db::Sqlite(engine) => {
-                let $e = &engine.read;
+                let $e = &engine.$pool;
                 $body
             }
             $crate::store::Db::Postgres(engine) => {
-                let $e = &engine.read;
+                let $e = &engine.$pool;
                 $body
             }
         }
+    };
+}
+
+/// Runs `$body` with `$e` bound to the engine's reader pool.
+macro_rules! on_read {
+    ($db:expr, |$e:ident| $body:expr) => {
+        $crate::store::on_pool!($db, read, |$e| $body)
     };
 }
 
@@ -133,16 +140,7 @@ macro_rules! on_read {
 /// (SQLite's single connection; on PostgreSQL one statement is its own transaction).
 macro_rules! on_write {
     ($db:expr, |$e:ident| $body:expr) => {
-        match &$db {
-            $crate::store::Db::Sqlite(engine) => {
-                let $e = &engine.write;
-                $body
-            }
-            $crate::store::Db::Postgres(engine) => {
-                let $e = &engine.write;
-                $body
-            }
-        }
+        $crate::store::on_pool!($db, write, |$e| $body)
     };
 }
 
@@ -173,4 +171,4 @@ macro_rules! on_tx {
     };
 }
 
-pub(crate) use {on_read, on_tx, on_write, on_write_found};
+pub(crate) use {on_pool, on_read, on_tx, on_write, on_write_found};
