@@ -4,9 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+as_root=()
+[ "$(id -u)" = 0 ] || as_root=(sudo)
+
 if command -v apt-get >/dev/null 2>&1; then
-  as_root=()
-  [ "$(id -u)" = 0 ] || as_root=(sudo)
   export DEBIAN_FRONTEND=noninteractive
   "${as_root[@]}" apt-get update -qq
   # gcc builds ring and the bundled SQLite; ca-certificates is the system trust store the client reads;
@@ -30,8 +31,26 @@ if command -v apt-get >/dev/null 2>&1; then
   # The Debian package test (scripts/test-deb.sh) installs the package (which needs adduser)
   # and asks the installed server for its status with curl.
   "${as_root[@]}" apt-get install -y -qq --no-install-recommends adduser curl >/dev/null
+  # Passport's tests run on PostgreSQL too (each test creates a database of its own, and the
+  # outage test runs a private server with initdb/pg_ctl): the server, and pg_dump for the
+  # "no password is stored" checks.
+  "${as_root[@]}" apt-get install -y -qq --no-install-recommends postgresql postgresql-client >/dev/null
 else
   echo "no apt-get here: install the packages named in $0 with your system's package manager" >&2
+fi
+
+# PostgreSQL at 127.0.0.1:5432 (trust authentication for `postgres`) must be running: start
+# the machine's cluster if it is stopped, and wait until it takes connections. With CI set,
+# a PostgreSQL test that cannot reach it fails instead of skipping.
+if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
+  pg_version="$(ls /etc/postgresql | sort -V | tail -n 1)"
+  # "already running" is fine; anything else shows in pg_isready's verdict below.
+  "${as_root[@]}" pg_ctlcluster --skip-systemctl-redirect "$pg_version" main start 2>/dev/null || true
+  for _ in $(seq 1 60); do
+    pg_isready -q -h 127.0.0.1 -p 5432 && break
+    sleep 1
+  done
+  pg_isready -h 127.0.0.1 -p 5432 || { echo "PostgreSQL did not start on 127.0.0.1:5432" >&2; exit 1; }
 fi
 
 cargo test --workspace --locked

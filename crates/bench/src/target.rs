@@ -110,7 +110,7 @@ impl TargetOptions {
         passport_config.session_token_lifetime = FIXTURE_TOKEN_LIFETIME;
         let key = mocha_auth::SigningKey::load_or_create(&layout::passport_key(&data_dir))?;
         let passport = Passport::open(
-            &layout::database(&data_dir),
+            &config.database_url(&data_dir),
             key,
             passport_config,
             Arc::new(StatusBoard::default()),

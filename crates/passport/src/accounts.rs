@@ -4,6 +4,7 @@ use mocha_api::{Account, UserSummary};
 use mocha_auth::UserId;
 
 use crate::password::{PasswordHash, run_blocking};
+use crate::store::{on_read, on_tx, on_write, on_write_found};
 use crate::time_util::{now, to_datetime};
 use crate::{Passport, PassportError, PassportEvent, validate};
 
@@ -49,26 +50,45 @@ impl CredentialRow {
     }
 }
 
-/// Stores a new account row; the caller has validated every field.
-pub(crate) async fn insert_user<'e>(
-    db: impl sqlx::Executor<'e, Database = sqlx::Sqlite>,
+/// Stores a new account row (the caller has validated every field) and returns its id.
+/// Another account with the same address, whatever its case, is [`PassportError::UsernameTaken`].
+pub(crate) async fn insert_user<'e, DB: sqlx::Database>(
+    db: impl sqlx::Executor<'e, Database = DB>,
     username: &str,
     display_name: &str,
     hashed: &PasswordHash,
     created_at: i64,
-) -> Result<sqlx::sqlite::SqliteQueryResult, sqlx::Error> {
-    sqlx::query(
+) -> Result<UserId, PassportError>
+where
+    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> &'q [u8]: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    usize: sqlx::ColumnIndex<DB::Row>,
+{
+    // `fetch_all`, not `fetch_one`: SQLite returns the row before its autocommit, and a
+    // commit that fails (a full disk) shows only to a statement stepped to its end.
+    let inserted: Result<Vec<i64>, sqlx::Error> = sqlx::query_scalar(
         "INSERT INTO users (username, display_name, password_hash, password_salt, password_iterations, created_at)
-         VALUES (?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
     .bind(username)
     .bind(display_name)
-    .bind(&hashed.hash)
-    .bind(&hashed.salt)
+    .bind(hashed.hash.as_slice())
+    .bind(hashed.salt.as_slice())
     .bind(i64::from(hashed.iterations))
     .bind(created_at)
-    .execute(db)
-    .await
+    .fetch_all(db)
+    .await;
+    match inserted {
+        Ok(ids) => match ids[..] {
+            [id] => Ok(UserId(id)),
+            _ => Err(PassportError::Internal(format!("an insert returned {} ids", ids.len()))),
+        },
+        // Two registrations raced for the same address; the unique index decided.
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(PassportError::UsernameTaken),
+        Err(e) => Err(e.into()),
+    }
 }
 
 impl Passport {
@@ -87,35 +107,24 @@ impl Passport {
         let iterations = self.config.pbkdf2_iterations;
         let password = password.to_string();
         let hashed = run_blocking(move || PasswordHash::new(&password, iterations)).await;
-        let inserted = insert_user(&self.db.write, &username, &display_name, &hashed, now()).await;
-        let id = match inserted {
-            Ok(done) => UserId(done.last_insert_rowid()),
-            // Two registrations raced for the same address; the unique index decided.
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                return Err(PassportError::UsernameTaken);
-            }
-            Err(e) => return Err(e.into()),
-        };
+        let id = on_write!(self.db, |e| insert_user(e, &username, &display_name, &hashed, now()).await)?;
         tracing::info!(user = %id, "account registered");
         self.account(id).await
     }
 
     pub async fn account(&self, user: UserId) -> Result<Account, PassportError> {
-        let row: Option<AccountRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {} FROM users WHERE id = ?",
-            AccountRow::COLUMNS
-        )))
-        .bind(user.0)
-        .fetch_optional(&self.db.read)
-        .await?;
+        let sql = format!("SELECT {} FROM users WHERE id = $1", AccountRow::COLUMNS);
+        let row: Option<AccountRow> = on_read!(self.db, |e| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(user.0).fetch_optional(e).await
+        })?;
         row.map(AccountRow::into_account).ok_or(PassportError::NotFound("account"))
     }
 
     pub async fn find_user_id(&self, username: &str) -> Result<Option<UserId>, PassportError> {
-        let id: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE username = ?")
-            .bind(username.trim())
-            .fetch_optional(&self.db.read)
-            .await?;
+        let sql = format!("SELECT id FROM users WHERE {}", self.db.dialect().username_is_param());
+        let id: Option<i64> = on_read!(self.db, |e| {
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(username.trim()).fetch_optional(e).await
+        })?;
         Ok(id.map(UserId))
     }
 
@@ -126,14 +135,11 @@ impl Passport {
 
     pub async fn set_display_name(&self, user: UserId, display_name: &str) -> Result<Account, PassportError> {
         let display_name = validate::display_name(display_name)?;
-        let done = sqlx::query("UPDATE users SET display_name = ? WHERE id = ?")
-            .bind(&display_name)
-            .bind(user.0)
-            .execute(&self.db.write)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(PassportError::NotFound("account"));
-        }
+        on_write_found!(
+            self.db,
+            "account",
+            sqlx::query("UPDATE users SET display_name = $1 WHERE id = $2").bind(&display_name).bind(user.0)
+        )?;
         self.publish(PassportEvent::DisplayNameChanged { user, display_name });
         self.account(user).await
     }
@@ -152,15 +158,18 @@ impl Passport {
         let iterations = self.config.pbkdf2_iterations;
         let new = new.to_string();
         let hashed = run_blocking(move || PasswordHash::new(&new, iterations)).await;
-        sqlx::query(
-            "UPDATE users SET password_hash = ?, password_salt = ?, password_iterations = ? WHERE id = ?",
-        )
-        .bind(&hashed.hash)
-        .bind(&hashed.salt)
-        .bind(i64::from(hashed.iterations))
-        .bind(user.0)
-        .execute(&self.db.write)
-        .await?;
+        on_write!(self.db, |e| {
+            sqlx::query(
+                "UPDATE users SET password_hash = $1, password_salt = $2, password_iterations = $3 WHERE id = $4",
+            )
+            .bind(&hashed.hash)
+            .bind(&hashed.salt)
+            .bind(i64::from(hashed.iterations))
+            .bind(user.0)
+            .execute(e)
+            .await
+            .map(drop)
+        })?;
         self.revoke_all_sign_ins(user, keep_sign_in, "password changed").await?;
         tracing::info!(user = %user, "password changed");
         Ok(())
@@ -173,8 +182,13 @@ impl Passport {
         let mut tx = self.db.begin_write().await?;
         // Rows that point at the user by foreign key go with it (ON DELETE CASCADE);
         // alerts they sent to others only name them, so they go explicitly.
-        sqlx::query("DELETE FROM activity_alerts WHERE sender_id = ?").bind(user.0).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM users WHERE id = ?").bind(user.0).execute(&mut *tx).await?;
+        on_tx!(&mut tx, |e| {
+            sqlx::query("DELETE FROM activity_alerts WHERE sender_id = $1")
+                .bind(user.0)
+                .execute(&mut *e)
+                .await?;
+            sqlx::query("DELETE FROM users WHERE id = $1").bind(user.0).execute(e).await.map(drop)
+        })?;
         tx.commit().await?;
         tracing::info!(user = %user, "account deleted");
         self.publish(PassportEvent::AccountDeleted { user });
@@ -182,13 +196,15 @@ impl Passport {
     }
 
     pub(crate) async fn credentials_by_id(&self, user: UserId) -> Result<CredentialRow, PassportError> {
-        sqlx::query_as(
-            "SELECT id, username, password_hash, password_salt, password_iterations FROM users WHERE id = ?",
-        )
-        .bind(user.0)
-        .fetch_optional(&self.db.read)
-        .await?
-        .ok_or(PassportError::NotFound("account"))
+        let row: Option<CredentialRow> = on_read!(self.db, |e| {
+            sqlx::query_as(
+                "SELECT id, username, password_hash, password_salt, password_iterations FROM users WHERE id = $1",
+            )
+            .bind(user.0)
+            .fetch_optional(e)
+            .await
+        })?;
+        row.ok_or(PassportError::NotFound("account"))
     }
 
     pub(crate) async fn check_password(
@@ -213,11 +229,16 @@ impl Passport {
         is_admin: bool,
     ) -> Result<Account, PassportError> {
         let user = self.find_user_id(username).await?.ok_or(PassportError::NotFound("account"))?;
-        sqlx::query("UPDATE users SET is_admin = ? WHERE id = ?")
-            .bind(is_admin)
-            .bind(user.0)
-            .execute(&self.db.write)
-            .await?;
+        self.store_admin(user, is_admin).await?;
         self.account(user).await
+    }
+
+    /// Sets the administrator flag of an account that exists.
+    pub(crate) async fn store_admin(&self, user: UserId, is_admin: bool) -> Result<(), PassportError> {
+        on_write_found!(
+            self.db,
+            "account",
+            sqlx::query("UPDATE users SET is_admin = $1 WHERE id = $2").bind(is_admin).bind(user.0)
+        )
     }
 }

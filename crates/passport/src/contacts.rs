@@ -9,8 +9,8 @@ use mocha_api::{
     ContactRequests, NewContactRequest, PrivacySettings, RequestPolicy, UserSummary,
 };
 use mocha_auth::UserId;
-use sqlx::{Sqlite, Transaction};
 
+use crate::store::{WriteTx, on_read, on_tx, on_write, on_write_found};
 use crate::time_util::{now, to_datetime};
 use crate::{Passport, PassportError, PassportEvent, validate};
 
@@ -74,14 +74,16 @@ impl SummaryRow {
 
 impl Passport {
     pub async fn contacts(&self, user: UserId) -> Result<Vec<Contact>, PassportError> {
-        let rows: Vec<(i64, String, String, Option<String>, i64, bool)> = sqlx::query_as(
-            "SELECT u.id, u.username, u.display_name, c.alias, c.created_at,
-                    EXISTS(SELECT 1 FROM blocks b WHERE b.blocker_id = c.owner_id AND b.blocked_id = u.id)
-             FROM contacts c JOIN users u ON u.id = c.contact_id WHERE c.owner_id = ? ORDER BY u.username",
-        )
-        .bind(user.0)
-        .fetch_all(&self.db.read)
-        .await?;
+        let rows: Vec<(i64, String, String, Option<String>, i64, bool)> = on_read!(self.db, |e| {
+            sqlx::query_as(
+                "SELECT u.id, u.username, u.display_name, c.alias, c.created_at,
+                        EXISTS(SELECT 1 FROM blocks b WHERE b.blocker_id = c.owner_id AND b.blocked_id = u.id)
+                 FROM contacts c JOIN users u ON u.id = c.contact_id WHERE c.owner_id = $1 ORDER BY u.username",
+            )
+            .bind(user.0)
+            .fetch_all(e)
+            .await
+        })?;
         Ok(rows
             .into_iter()
             .map(|(id, username, display_name, alias, since, blocked)| Contact {
@@ -103,15 +105,14 @@ impl Passport {
             Some(a) if a.is_empty() => None,
             other => other,
         };
-        let done = sqlx::query("UPDATE contacts SET alias = ? WHERE owner_id = ? AND contact_id = ?")
-            .bind(&alias)
-            .bind(user.0)
-            .bind(contact.0)
-            .execute(&self.db.write)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(PassportError::NotFound("contact"));
-        }
+        on_write_found!(
+            self.db,
+            "contact",
+            sqlx::query("UPDATE contacts SET alias = $1 WHERE owner_id = $2 AND contact_id = $3")
+                .bind(&alias)
+                .bind(user.0)
+                .bind(contact.0)
+        )?;
         self.publish(PassportEvent::ContactList {
             user,
             event: ContactListEvent::AliasChanged { contact, alias },
@@ -121,16 +122,15 @@ impl Passport {
 
     /// Ends the contact for both users.
     pub async fn remove_contact(&self, user: UserId, contact: UserId) -> Result<(), PassportError> {
-        let done = sqlx::query(
-            "DELETE FROM contacts WHERE (owner_id = ?1 AND contact_id = ?2) OR (owner_id = ?2 AND contact_id = ?1)",
-        )
-        .bind(user.0)
-        .bind(contact.0)
-        .execute(&self.db.write)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(PassportError::NotFound("contact"));
-        }
+        on_write_found!(
+            self.db,
+            "contact",
+            sqlx::query(
+                "DELETE FROM contacts WHERE (owner_id = $1 AND contact_id = $2) OR (owner_id = $2 AND contact_id = $1)",
+            )
+            .bind(user.0)
+            .bind(contact.0)
+        )?;
         let by = self.user_summary(user).await?;
         self.publish(PassportEvent::ContactList {
             user: contact,
@@ -145,12 +145,10 @@ impl Passport {
     }
 
     pub async fn contact_requests(&self, user: UserId) -> Result<ContactRequests, PassportError> {
-        let rows: Vec<RequestRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "{REQUEST_SELECT} WHERE r.from_id = ?1 OR r.to_id = ?1 ORDER BY r.id"
-        )))
-        .bind(user.0)
-        .fetch_all(&self.db.read)
-        .await?;
+        let sql = format!("{REQUEST_SELECT} WHERE r.from_id = $1 OR r.to_id = $1 ORDER BY r.id");
+        let rows: Vec<RequestRow> = on_read!(self.db, |e| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(user.0).fetch_all(e).await
+        })?;
         let (incoming, outgoing) =
             rows.into_iter().map(RequestRow::into_request).partition(|r| r.to.id == user);
         Ok(ContactRequests { incoming, outgoing })
@@ -179,7 +177,8 @@ impl Passport {
             return Err(PassportError::invalid("username", "you cannot add yourself"));
         }
         let mut tx = self.db.begin_write().await?;
-        if is_blocked_either_way(&mut *tx, user, to).await? {
+        let blocked = on_tx!(&mut tx, |e| is_blocked_either_way(e, user, to).await)?;
+        if blocked {
             return Err(PassportError::RequestNotAllowed);
         }
         if are_contacts(&mut tx, user, to).await? {
@@ -197,23 +196,27 @@ impl Passport {
         if pending_request_id(&mut tx, user, to).await?.is_some() {
             return Err(PassportError::Conflict("you have already asked this user"));
         }
-        let policy: String = sqlx::query_scalar("SELECT contact_requests_from FROM users WHERE id = ?")
-            .bind(to.0)
-            .fetch_one(&mut *tx)
-            .await?;
+        let policy: String = on_tx!(&mut tx, |e| {
+            sqlx::query_scalar("SELECT contact_requests_from FROM users WHERE id = $1")
+                .bind(to.0)
+                .fetch_one(e)
+                .await
+        })?;
         if RequestPolicy::parse(&policy) == Some(RequestPolicy::Nobody) {
             return Err(PassportError::RequestNotAllowed);
         }
-        let id = sqlx::query(
-            "INSERT INTO contact_requests (from_id, to_id, message, created_at) VALUES (?, ?, ?, ?)",
-        )
-        .bind(user.0)
-        .bind(to.0)
-        .bind(&message)
-        .bind(now())
-        .execute(&mut *tx)
-        .await?
-        .last_insert_rowid();
+        let id: i64 = on_tx!(&mut tx, |e| {
+            sqlx::query_scalar(
+                "INSERT INTO contact_requests (from_id, to_id, message, created_at) VALUES ($1, $2, $3, $4)
+                 RETURNING id",
+            )
+            .bind(user.0)
+            .bind(to.0)
+            .bind(&message)
+            .bind(now())
+            .fetch_one(e)
+            .await
+        })?;
         tx.commit().await?;
         let request = self.contact_request(id).await?;
         self.publish(PassportEvent::ContactList {
@@ -232,11 +235,9 @@ impl Passport {
     }
 
     async fn contact_request(&self, id: i64) -> Result<ContactRequest, PassportError> {
+        let sql = format!("{REQUEST_SELECT} WHERE r.id = $1");
         let row: Option<RequestRow> =
-            sqlx::query_as(sqlx::AssertSqlSafe(format!("{REQUEST_SELECT} WHERE r.id = ?")))
-                .bind(id)
-                .fetch_optional(&self.db.read)
-                .await?;
+            on_read!(self.db, |e| sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(e).await)?;
         row.map(RequestRow::into_request).ok_or(PassportError::NotFound("contact request"))
     }
 
@@ -250,12 +251,7 @@ impl Passport {
         let mut tx = self.db.begin_write().await?;
         let at = now();
         for (owner, contact) in [(user, from), (from, user)] {
-            sqlx::query("INSERT OR IGNORE INTO contacts (owner_id, contact_id, created_at) VALUES (?, ?, ?)")
-                .bind(owner.0)
-                .bind(contact.0)
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
+            on_tx!(&mut tx, |e| insert_contact(e, owner, contact, at).await)?;
         }
         delete_requests_between(&mut tx, user, from).await?;
         tx.commit().await?;
@@ -292,7 +288,9 @@ impl Passport {
         if by.id != user {
             return Err(PassportError::NotFound("contact request"));
         }
-        sqlx::query("DELETE FROM contact_requests WHERE id = ?").bind(id).execute(&self.db.write).await?;
+        on_write!(self.db, |e| {
+            sqlx::query("DELETE FROM contact_requests WHERE id = $1").bind(id).execute(e).await.map(drop)
+        })?;
         let event = match side {
             Side::Recipient => ContactListEvent::RequestDeclined { by },
             Side::Sender => ContactListEvent::RequestCancelled { by },
@@ -302,13 +300,15 @@ impl Passport {
     }
 
     pub async fn blocks(&self, user: UserId) -> Result<Vec<BlockedUser>, PassportError> {
-        let rows: Vec<(i64, String, String, i64)> = sqlx::query_as(
-            "SELECT u.id, u.username, u.display_name, b.created_at FROM blocks b JOIN users u ON u.id = b.blocked_id
-             WHERE b.blocker_id = ? ORDER BY u.username",
-        )
-        .bind(user.0)
-        .fetch_all(&self.db.read)
-        .await?;
+        let rows: Vec<(i64, String, String, i64)> = on_read!(self.db, |e| {
+            sqlx::query_as(
+                "SELECT u.id, u.username, u.display_name, b.created_at FROM blocks b JOIN users u ON u.id = b.blocked_id
+                 WHERE b.blocker_id = $1 ORDER BY u.username",
+            )
+            .bind(user.0)
+            .fetch_all(e)
+            .await
+        })?;
         Ok(rows
             .into_iter()
             .map(|(id, username, display_name, since)| BlockedUser {
@@ -325,12 +325,17 @@ impl Passport {
         }
         let blocked = self.user_summary(target).await?;
         let mut tx = self.db.begin_write().await?;
-        sqlx::query("INSERT OR IGNORE INTO blocks (blocker_id, blocked_id, created_at) VALUES (?, ?, ?)")
+        on_tx!(&mut tx, |e| {
+            sqlx::query(
+                "INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            )
             .bind(user.0)
             .bind(target.0)
             .bind(now())
-            .execute(&mut *tx)
-            .await?;
+            .execute(e)
+            .await
+            .map(drop)
+        })?;
         delete_requests_between(&mut tx, user, target).await?;
         tx.commit().await?;
         tracing::info!(user = %user, blocked = %target, "user blocked");
@@ -339,14 +344,13 @@ impl Passport {
     }
 
     pub async fn unblock(&self, user: UserId, target: UserId) -> Result<(), PassportError> {
-        let done = sqlx::query("DELETE FROM blocks WHERE blocker_id = ? AND blocked_id = ?")
-            .bind(user.0)
-            .bind(target.0)
-            .execute(&self.db.write)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(PassportError::NotFound("block"));
-        }
+        on_write_found!(
+            self.db,
+            "block",
+            sqlx::query("DELETE FROM blocks WHERE blocker_id = $1 AND blocked_id = $2")
+                .bind(user.0)
+                .bind(target.0)
+        )?;
         let unblocked = self.user_summary(target).await?;
         self.publish(PassportEvent::ContactList {
             user,
@@ -356,20 +360,23 @@ impl Passport {
     }
 
     pub async fn privacy(&self, user: UserId) -> Result<PrivacySettings, PassportError> {
-        let policy: Option<String> =
-            sqlx::query_scalar("SELECT contact_requests_from FROM users WHERE id = ?")
+        let policy: Option<String> = on_read!(self.db, |e| {
+            sqlx::query_scalar("SELECT contact_requests_from FROM users WHERE id = $1")
                 .bind(user.0)
-                .fetch_optional(&self.db.read)
-                .await?;
+                .fetch_optional(e)
+                .await
+        })?;
         let policy = policy.ok_or(PassportError::NotFound("account"))?;
         let can_see_me = self.watchers(user).await?;
-        let requesting: Vec<SummaryRow> = sqlx::query_as(
-            "SELECT u.id, u.username, u.display_name FROM contact_requests r JOIN users u ON u.id = r.from_id
-             WHERE r.to_id = ? ORDER BY u.username",
-        )
-        .bind(user.0)
-        .fetch_all(&self.db.read)
-        .await?;
+        let requesting: Vec<SummaryRow> = on_read!(self.db, |e| {
+            sqlx::query_as(
+                "SELECT u.id, u.username, u.display_name FROM contact_requests r JOIN users u ON u.id = r.from_id
+                 WHERE r.to_id = $1 ORDER BY u.username",
+            )
+            .bind(user.0)
+            .fetch_all(e)
+            .await
+        })?;
         Ok(PrivacySettings {
             contact_requests: RequestPolicy::parse(&policy).unwrap_or_default(),
             can_see_me,
@@ -378,96 +385,130 @@ impl Passport {
     }
 
     pub async fn set_request_policy(&self, user: UserId, policy: RequestPolicy) -> Result<(), PassportError> {
-        sqlx::query("UPDATE users SET contact_requests_from = ? WHERE id = ?")
-            .bind(policy.as_str())
-            .bind(user.0)
-            .execute(&self.db.write)
-            .await?;
+        on_write!(self.db, |e| {
+            sqlx::query("UPDATE users SET contact_requests_from = $1 WHERE id = $2")
+                .bind(policy.as_str())
+                .bind(user.0)
+                .execute(e)
+                .await
+                .map(drop)
+        })?;
         Ok(())
     }
 
     /// Who may see `user`'s presence: accepted contacts that `user` has not blocked.
     pub async fn watchers(&self, user: UserId) -> Result<Vec<UserSummary>, PassportError> {
-        let rows: Vec<SummaryRow> = sqlx::query_as(
-            "SELECT u.id, u.username, u.display_name FROM contacts c JOIN users u ON u.id = c.contact_id
-             WHERE c.owner_id = ?1
-               AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = ?1 AND b.blocked_id = c.contact_id)
-             ORDER BY u.username",
-        )
-        .bind(user.0)
-        .fetch_all(&self.db.read)
-        .await?;
+        let rows: Vec<SummaryRow> = on_read!(self.db, |e| {
+            sqlx::query_as(
+                "SELECT u.id, u.username, u.display_name FROM contacts c JOIN users u ON u.id = c.contact_id
+                 WHERE c.owner_id = $1
+                   AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = $1 AND b.blocked_id = c.contact_id)
+                 ORDER BY u.username",
+            )
+            .bind(user.0)
+            .fetch_all(e)
+            .await
+        })?;
         Ok(rows.into_iter().map(SummaryRow::into_summary).collect())
     }
 
     /// May `viewer` see `subject`'s presence?
     pub async fn can_see(&self, viewer: UserId, subject: UserId) -> Result<bool, PassportError> {
-        let visible: bool = sqlx::query_scalar(
-            "SELECT EXISTS(SELECT 1 FROM contacts WHERE owner_id = ?1 AND contact_id = ?2)
-                AND NOT EXISTS(SELECT 1 FROM blocks WHERE blocker_id = ?1 AND blocked_id = ?2)",
-        )
-        .bind(subject.0)
-        .bind(viewer.0)
-        .fetch_one(&self.db.read)
-        .await?;
+        let visible: bool = on_read!(self.db, |e| {
+            sqlx::query_scalar(
+                "SELECT EXISTS(SELECT 1 FROM contacts WHERE owner_id = $1 AND contact_id = $2)
+                    AND NOT EXISTS(SELECT 1 FROM blocks WHERE blocker_id = $1 AND blocked_id = $2)",
+            )
+            .bind(subject.0)
+            .bind(viewer.0)
+            .fetch_one(e)
+            .await
+        })?;
         Ok(visible)
     }
 
     /// Has either user blocked the other?
     pub async fn blocked_either_way(&self, a: UserId, b: UserId) -> Result<bool, PassportError> {
-        is_blocked_either_way(&self.db.read, a, b).await
+        Ok(on_read!(self.db, |e| is_blocked_either_way(e, a, b).await)?)
     }
 }
 
-async fn is_blocked_either_way<'e>(
-    db: impl sqlx::Executor<'e, Database = Sqlite>,
+async fn is_blocked_either_way<'e, DB: sqlx::Database>(
+    db: impl sqlx::Executor<'e, Database = DB>,
     a: UserId,
     b: UserId,
-) -> Result<bool, PassportError> {
-    Ok(sqlx::query_scalar(
-        "SELECT EXISTS(SELECT 1 FROM blocks WHERE (blocker_id = ?1 AND blocked_id = ?2) OR (blocker_id = ?2 AND blocked_id = ?1))",
+) -> Result<bool, sqlx::Error>
+where
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'r> bool: sqlx::Decode<'r, DB> + sqlx::Type<DB>,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    usize: sqlx::ColumnIndex<DB::Row>,
+{
+    sqlx::query_scalar(
+        "SELECT EXISTS(SELECT 1 FROM blocks WHERE (blocker_id = $1 AND blocked_id = $2) OR (blocker_id = $2 AND blocked_id = $1))",
     )
     .bind(a.0)
     .bind(b.0)
     .fetch_one(db)
-    .await?)
+    .await
 }
 
-async fn are_contacts(
-    tx: &mut Transaction<'static, Sqlite>,
-    a: UserId,
-    b: UserId,
-) -> Result<bool, PassportError> {
-    Ok(sqlx::query_scalar("SELECT EXISTS(SELECT 1 FROM contacts WHERE owner_id = ? AND contact_id = ?)")
-        .bind(a.0)
-        .bind(b.0)
-        .fetch_one(&mut **tx)
-        .await?)
+/// Adds `contact` to `owner`'s list, if not there already.
+pub(crate) async fn insert_contact<'e, DB: sqlx::Database>(
+    db: impl sqlx::Executor<'e, Database = DB>,
+    owner: UserId,
+    contact: UserId,
+    at: i64,
+) -> Result<(), sqlx::Error>
+where
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+{
+    sqlx::query(
+        "INSERT INTO contacts (owner_id, contact_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+    )
+    .bind(owner.0)
+    .bind(contact.0)
+    .bind(at)
+    .execute(db)
+    .await
+    .map(drop)
+}
+
+async fn are_contacts(tx: &mut WriteTx, a: UserId, b: UserId) -> Result<bool, PassportError> {
+    Ok(on_tx!(tx, |e| {
+        sqlx::query_scalar("SELECT EXISTS(SELECT 1 FROM contacts WHERE owner_id = $1 AND contact_id = $2)")
+            .bind(a.0)
+            .bind(b.0)
+            .fetch_one(e)
+            .await
+    })?)
 }
 
 async fn pending_request_id(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut WriteTx,
     from: UserId,
     to: UserId,
 ) -> Result<Option<i64>, PassportError> {
-    Ok(sqlx::query_scalar("SELECT id FROM contact_requests WHERE from_id = ? AND to_id = ?")
-        .bind(from.0)
-        .bind(to.0)
-        .fetch_optional(&mut **tx)
-        .await?)
+    Ok(on_tx!(tx, |e| {
+        sqlx::query_scalar("SELECT id FROM contact_requests WHERE from_id = $1 AND to_id = $2")
+            .bind(from.0)
+            .bind(to.0)
+            .fetch_optional(e)
+            .await
+    })?)
 }
 
-async fn delete_requests_between(
-    tx: &mut Transaction<'static, Sqlite>,
-    a: UserId,
-    b: UserId,
-) -> Result<(), PassportError> {
-    sqlx::query(
-        "DELETE FROM contact_requests WHERE (from_id = ?1 AND to_id = ?2) OR (from_id = ?2 AND to_id = ?1)",
-    )
-    .bind(a.0)
-    .bind(b.0)
-    .execute(&mut **tx)
-    .await?;
+async fn delete_requests_between(tx: &mut WriteTx, a: UserId, b: UserId) -> Result<(), PassportError> {
+    on_tx!(tx, |e| {
+        sqlx::query(
+            "DELETE FROM contact_requests WHERE (from_id = $1 AND to_id = $2) OR (from_id = $2 AND to_id = $1)",
+        )
+        .bind(a.0)
+        .bind(b.0)
+        .execute(e)
+        .await
+        .map(drop)
+    })?;
     Ok(())
 }

@@ -41,6 +41,11 @@ pub enum PassportError {
     /// there is room, without a restart. The string is for the log only.
     #[error("the server's storage is full, so nothing was changed; try again later")]
     StorageFull(String),
+    /// The database server cannot be reached (PostgreSQL stopped, restarting, or out of
+    /// connections). Passport works again by itself once it is back. The string is for
+    /// the log only; it never holds the database's password.
+    #[error("the server's database cannot be reached just now; try again in {} seconds", RETRY_UNAVAILABLE.as_secs())]
+    StorageUnavailable(String),
     #[error("internal error")]
     Internal(String),
 }
@@ -57,6 +62,16 @@ fn banned_message(ban: &Ban) -> String {
 }
 
 impl PassportError {
+    /// The error as its operator should read it (at start-up, in an admin command):
+    /// an internal or unreachable-database error with its details, which never hold a
+    /// database password. Users are shown [`Display`](std::fmt::Display) instead.
+    pub fn operator_detail(&self) -> String {
+        match self {
+            PassportError::Internal(details) | PassportError::StorageUnavailable(details) => details.clone(),
+            other => other.to_string(),
+        }
+    }
+
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
         PassportError::Invalid { field, message: message.into() }
     }
@@ -64,32 +79,103 @@ impl PassportError {
 
 impl From<sqlx::Error> for PassportError {
     fn from(e: sqlx::Error) -> Self {
-        if storage_full(&e) {
-            PassportError::StorageFull(format!("database: {e}"))
-        } else {
-            PassportError::Internal(format!("database: {e}"))
+        match StorageProblem::of(&e) {
+            Some(StorageProblem::Full) => PassportError::StorageFull(format!("database: {e}")),
+            Some(StorageProblem::Unreachable) => PassportError::StorageUnavailable(format!("database: {e}")),
+            None => PassportError::Internal(format!("database: {e}")),
         }
     }
 }
 
-/// `SQLITE_FULL` and its relatives (<https://sqlite.org/rescode.html>).
-const SQLITE_FULL: i32 = 13;
-/// Growing the WAL index (`-shm`) failed; SQLite says this "may indicate that the
-/// underlying filesystem volume is out of space".
-const SQLITE_IOERR_SHMSIZE: i32 = 4874;
+/// How long a client told [`PassportError::StorageUnavailable`] should wait before it
+/// tries again (HTTP `Retry-After`): a database restart or fail-over takes seconds.
+pub const RETRY_UNAVAILABLE: Duration = Duration::from_secs(5);
 
-/// Whether a database error means there is no room left: SQLite's `SQLITE_FULL`
-/// (what a write that meets `ENOSPC`, or the size cap, returns), a WAL index that
-/// could not grow, or an I/O error that is "no space" or "quota exceeded".
-pub(crate) fn storage_full(e: &sqlx::Error) -> bool {
-    match e {
-        sqlx::Error::Database(db) => db
-            .code()
-            .and_then(|code| code.parse::<i32>().ok())
-            .is_some_and(|code| code & 0xff == SQLITE_FULL || code == SQLITE_IOERR_SHMSIZE),
-        sqlx::Error::Io(io) => {
-            matches!(io.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded)
+/// A database error that is about the storage, not about the request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum StorageProblem {
+    /// No room: the write was rolled back.
+    Full,
+    /// The database server is down, restarting, refusing connections or unreachable.
+    Unreachable,
+}
+
+impl StorageProblem {
+    pub fn of(e: &sqlx::Error) -> Option<Self> {
+        match e {
+            sqlx::Error::Database(db) => {
+                if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                    sqlite_full(db.code()).then_some(StorageProblem::Full)
+                } else if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+                    postgres_problem(pg.code())
+                } else {
+                    None
+                }
+            }
+            sqlx::Error::Io(io) => match io.kind() {
+                std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
+                    Some(StorageProblem::Full)
+                }
+                // Only a database server is reached over a socket; SQLite's own I/O
+                // failures come back as database errors.
+                _ => Some(StorageProblem::Unreachable),
+            },
+            sqlx::Error::PoolTimedOut | sqlx::Error::Tls(_) => Some(StorageProblem::Unreachable),
+            _ => None,
         }
-        _ => false,
+    }
+}
+
+/// Whether a SQLite result code means there is no room left: `SQLITE_FULL` (what a
+/// write that meets `ENOSPC`, or the size cap, returns), or a WAL index that could not
+/// grow (<https://sqlite.org/rescode.html>).
+fn sqlite_full(code: Option<std::borrow::Cow<'_, str>>) -> bool {
+    /// `SQLITE_FULL` and its relatives.
+    const SQLITE_FULL: i32 = 13;
+    /// Growing the WAL index (`-shm`) failed; SQLite says this "may indicate that the
+    /// underlying filesystem volume is out of space".
+    const SQLITE_IOERR_SHMSIZE: i32 = 4874;
+    code.and_then(|code| code.parse::<i32>().ok())
+        .is_some_and(|code| code & 0xff == SQLITE_FULL || code == SQLITE_IOERR_SHMSIZE)
+}
+
+/// PostgreSQL's SQLSTATEs (<https://www.postgresql.org/docs/current/errcodes-appendix.html>)
+/// that are about the server, not the statement.
+fn postgres_problem(sqlstate: &str) -> Option<StorageProblem> {
+    match sqlstate {
+        // disk_full; out of memory and insufficient resources are "try again" instead.
+        "53100" => Some(StorageProblem::Full),
+        "53000" | "53200" | "53300" => Some(StorageProblem::Unreachable),
+        // admin_shutdown, crash_shutdown, cannot_connect_now (starting or stopping).
+        "57P01" | "57P02" | "57P03" => Some(StorageProblem::Unreachable),
+        // A read-only server: a standby that has not been promoted yet.
+        "25006" => Some(StorageProblem::Unreachable),
+        // Connection exceptions.
+        code if code.starts_with("08") => Some(StorageProblem::Unreachable),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_states_about_the_server_are_storage_problems() {
+        assert_eq!(postgres_problem("53100"), Some(StorageProblem::Full));
+        for unreachable in ["57P01", "57P03", "08006", "53300", "25006"] {
+            assert_eq!(postgres_problem(unreachable), Some(StorageProblem::Unreachable), "{unreachable}");
+        }
+        // A unique violation or a syntax error is the request's problem.
+        assert_eq!(postgres_problem("23505"), None);
+        assert_eq!(postgres_problem("42601"), None);
+        let refused = sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        assert!(matches!(PassportError::from(refused), PassportError::StorageUnavailable(_)));
+        assert!(matches!(
+            PassportError::from(sqlx::Error::PoolTimedOut),
+            PassportError::StorageUnavailable(_)
+        ));
+        let full = sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::StorageFull));
+        assert!(matches!(PassportError::from(full), PassportError::StorageFull(_)));
     }
 }

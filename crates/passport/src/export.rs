@@ -3,19 +3,22 @@
 use mocha_api::{DataExport, RefreshTokenRecord, TokenLifetimes};
 use mocha_auth::UserId;
 
+use crate::store::on_read;
 use crate::time_util::to_datetime;
 use crate::{Passport, PassportError};
 
 impl Passport {
     pub async fn export(&self, user: UserId) -> Result<DataExport, PassportError> {
         let account = self.account(user).await?;
-        let tokens: Vec<(i64, i64, Option<i64>)> = sqlx::query_as(
-            "SELECT t.created_at, t.expires_at, t.revoked_at FROM refresh_tokens t JOIN sign_ins s ON s.id = t.sign_in_id
-             WHERE s.user_id = ? ORDER BY t.created_at",
-        )
-        .bind(user.0)
-        .fetch_all(&self.db.read)
-        .await?;
+        let tokens: Vec<(i64, i64, Option<i64>)> = on_read!(self.db, |e| {
+            sqlx::query_as(
+                "SELECT t.created_at, t.expires_at, t.revoked_at FROM refresh_tokens t JOIN sign_ins s ON s.id = t.sign_in_id
+                 WHERE s.user_id = $1 ORDER BY t.created_at",
+            )
+            .bind(user.0)
+            .fetch_all(e)
+            .await
+        })?;
         Ok(DataExport {
             account,
             password_storage:

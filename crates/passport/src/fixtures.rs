@@ -16,6 +16,7 @@
 use mocha_auth::{SessionClaims, SignedClaims, UserId};
 
 use crate::password::{PasswordHash, run_blocking};
+use crate::store::on_tx;
 use crate::time_util::now;
 use crate::{Passport, PassportError, validate};
 
@@ -48,13 +49,10 @@ impl Passport {
             for account in batch {
                 let username = validate::username(&account.username)?;
                 let display_name = validate::display_name(&account.display_name)?;
-                let done = crate::accounts::insert_user(&mut *tx, &username, &display_name, &hashed, created)
-                    .await
-                    .map_err(|e| match e {
-                        sqlx::Error::Database(e) if e.is_unique_violation() => PassportError::UsernameTaken,
-                        e => e.into(),
-                    })?;
-                ids.push(UserId(done.last_insert_rowid()));
+                let id = on_tx!(&mut tx, |e| {
+                    crate::accounts::insert_user(e, &username, &display_name, &hashed, created).await
+                })?;
+                ids.push(id);
             }
             tx.commit().await?;
         }
@@ -68,14 +66,7 @@ impl Passport {
             let mut tx = self.db.begin_write().await?;
             for &(a, b) in batch {
                 for (owner, contact) in [(a, b), (b, a)] {
-                    sqlx::query(
-                        "INSERT OR IGNORE INTO contacts (owner_id, contact_id, created_at) VALUES (?, ?, ?)",
-                    )
-                    .bind(owner.0)
-                    .bind(contact.0)
-                    .bind(created)
-                    .execute(&mut *tx)
-                    .await?;
+                    on_tx!(&mut tx, |e| crate::contacts::insert_contact(e, owner, contact, created).await)?;
                 }
             }
             tx.commit().await?;
@@ -93,12 +84,15 @@ impl Passport {
             let mut tx = self.db.begin_write().await?;
             for &user in batch {
                 let sign_in = mocha_auth::random_id::<16>();
-                sqlx::query("INSERT INTO sign_ins (id, user_id, created_at) VALUES (?, ?, ?)")
-                    .bind(&sign_in)
-                    .bind(user.0)
-                    .bind(issued)
-                    .execute(&mut *tx)
-                    .await?;
+                on_tx!(&mut tx, |e| {
+                    sqlx::query("INSERT INTO sign_ins (id, user_id, created_at) VALUES ($1, $2, $3)")
+                        .bind(&sign_in)
+                        .bind(user.0)
+                        .bind(issued)
+                        .execute(e)
+                        .await
+                        .map(drop)
+                })?;
                 let claims = SessionClaims {
                     sub: user,
                     sid: sign_in,

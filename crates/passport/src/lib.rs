@@ -10,7 +10,6 @@ mod accounts;
 mod alerts;
 pub mod config;
 mod contacts;
-mod db;
 mod error;
 mod events;
 mod export;
@@ -22,27 +21,30 @@ mod password;
 mod rate_limit;
 mod sessions;
 mod status;
+mod store;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;
 mod time_util;
 mod updates;
 mod validate;
 
-use std::path::Path;
 use std::sync::Arc;
 
 pub use config::{PassportConfig, RateLimit};
-pub use error::PassportError;
+pub use error::{PassportError, RETRY_UNAVAILABLE};
 pub use events::{PassportEvent, PassportListener};
 #[cfg(feature = "bench-fixtures")]
 pub use fixtures::FixtureAccount;
 pub use mocha_auth::UserId;
 pub use sessions::Authenticated;
 pub use status::{ServiceGauge, StatusBoard};
+pub use store::{DatabaseUrl, DatabaseUrlError};
 pub use updates::{CHANNELS, PLATFORMS, UpdateManifest, write_default_manifest};
 
-use db::Db;
 use events::Listeners;
 use mocha_auth::{SigningKey, VerifyingKey};
 use rate_limit::RateLimiter;
+use store::Db;
 
 pub struct Passport {
     db: Db,
@@ -58,7 +60,7 @@ pub struct Passport {
 impl Passport {
     /// Opens (creating and migrating) the database at `database` and starts the service.
     pub async fn open(
-        database: &Path,
+        database: &DatabaseUrl,
         signing_key: SigningKey,
         config: PassportConfig,
         status: Arc<StatusBoard>,
@@ -97,7 +99,15 @@ impl Passport {
         self.listeners.publish(&event);
     }
 
-    /// Closes the database cleanly (checkpointing the write-ahead log).
+    /// Which SQL engine holds the data.
+    pub fn engine(&self) -> &'static str {
+        match self.db.dialect() {
+            store::Dialect::Sqlite => "SQLite",
+            store::Dialect::Postgres => "PostgreSQL",
+        }
+    }
+
+    /// Closes the database cleanly (on SQLite, checkpointing the write-ahead log).
     pub async fn close(&self) {
         self.db.close().await;
     }

@@ -5,6 +5,7 @@ use mocha_auth::UserId;
 use time::OffsetDateTime;
 
 use crate::accounts::AccountRow;
+use crate::store::{on_read, on_write, on_write_found};
 use crate::time_util::{now, to_datetime};
 use crate::{Passport, PassportError, PassportEvent, validate};
 
@@ -31,23 +32,27 @@ impl BanRow {
 
 impl Passport {
     pub async fn require_admin(&self, user: UserId) -> Result<(), PassportError> {
-        let is_admin: Option<bool> = sqlx::query_scalar("SELECT is_admin FROM users WHERE id = ?")
-            .bind(user.0)
-            .fetch_optional(&self.db.read)
-            .await?;
+        let is_admin: Option<bool> = on_read!(self.db, |e| {
+            sqlx::query_scalar("SELECT is_admin FROM users WHERE id = $1")
+                .bind(user.0)
+                .fetch_optional(e)
+                .await
+        })?;
         if is_admin == Some(true) { Ok(()) } else { Err(PassportError::AdminOnly) }
     }
 
     /// The ban in force on `user`, if any; a temporary ban past its end no longer counts.
     pub async fn active_ban(&self, user: UserId) -> Result<Option<Ban>, PassportError> {
-        let row: Option<BanRow> = sqlx::query_as(
-            "SELECT permanent, expires_at, reason, issued_by, issued_at FROM bans
-             WHERE user_id = ? AND (permanent OR expires_at > ?)",
-        )
-        .bind(user.0)
-        .bind(now())
-        .fetch_optional(&self.db.read)
-        .await?;
+        let row: Option<BanRow> = on_read!(self.db, |e| {
+            sqlx::query_as(
+                "SELECT permanent, expires_at, reason, issued_by, issued_at FROM bans
+                 WHERE user_id = $1 AND (permanent OR expires_at > $2)",
+            )
+            .bind(user.0)
+            .bind(now())
+            .fetch_optional(e)
+            .await
+        })?;
         Ok(row.map(BanRow::into_ban))
     }
 
@@ -72,18 +77,24 @@ impl Passport {
         if expires_at.is_some_and(|end| end <= now()) {
             return Err(PassportError::invalid("until", "a temporary ban must end in the future"));
         }
-        sqlx::query(
-            "INSERT OR REPLACE INTO bans (user_id, permanent, expires_at, reason, issued_by, issued_at)
-             VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(target.0)
-        .bind(expires_at.is_none())
-        .bind(expires_at)
-        .bind(&reason)
-        .bind(admin.0)
-        .bind(now())
-        .execute(&self.db.write)
-        .await?;
+        on_write!(self.db, |e| {
+            sqlx::query(
+                "INSERT INTO bans (user_id, permanent, expires_at, reason, issued_by, issued_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (user_id) DO UPDATE SET permanent = excluded.permanent,
+                    expires_at = excluded.expires_at, reason = excluded.reason,
+                    issued_by = excluded.issued_by, issued_at = excluded.issued_at",
+            )
+            .bind(target.0)
+            .bind(expires_at.is_none())
+            .bind(expires_at)
+            .bind(&reason)
+            .bind(admin.0)
+            .bind(now())
+            .execute(e)
+            .await
+            .map(drop)
+        })?;
         let ban = self.active_ban(target).await?.ok_or(PassportError::Internal("ban not stored".into()))?;
         tracing::info!(admin = %admin, user = %target, permanent = ban.permanent, "user banned");
         self.publish(PassportEvent::Banned { user: target, ban: ban.clone() });
@@ -92,11 +103,7 @@ impl Passport {
 
     pub async fn unban(&self, admin: UserId, target: UserId) -> Result<(), PassportError> {
         self.require_admin(admin).await?;
-        let done =
-            sqlx::query("DELETE FROM bans WHERE user_id = ?").bind(target.0).execute(&self.db.write).await?;
-        if done.rows_affected() == 0 {
-            return Err(PassportError::NotFound("ban"));
-        }
+        on_write_found!(self.db, "ban", sqlx::query("DELETE FROM bans WHERE user_id = $1").bind(target.0))?;
         tracing::info!(admin = %admin, user = %target, "user unbanned");
         Ok(())
     }
@@ -108,14 +115,7 @@ impl Passport {
         is_admin: bool,
     ) -> Result<(), PassportError> {
         self.require_admin(admin).await?;
-        let done = sqlx::query("UPDATE users SET is_admin = ? WHERE id = ?")
-            .bind(is_admin)
-            .bind(target.0)
-            .execute(&self.db.write)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(PassportError::NotFound("account"));
-        }
+        self.store_admin(target, is_admin).await?;
         tracing::info!(admin = %admin, user = %target, is_admin, "administrator access changed");
         Ok(())
     }
@@ -129,14 +129,14 @@ impl Passport {
         self.require_admin(admin).await?;
         let pattern =
             format!("%{}%", query.trim().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-        let rows: Vec<AccountRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {} FROM users WHERE username LIKE ?1 ESCAPE '\\' OR display_name LIKE ?1 ESCAPE '\\'
+        let like = self.db.dialect().like();
+        let sql = format!(
+            "SELECT {} FROM users WHERE username {like} $1 ESCAPE '\\' OR display_name {like} $1 ESCAPE '\\'
              ORDER BY id LIMIT 100",
             AccountRow::COLUMNS
-        )))
-        .bind(pattern)
-        .fetch_all(&self.db.read)
-        .await?;
+        );
+        let rows: Vec<AccountRow> =
+            on_read!(self.db, |e| sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(pattern).fetch_all(e).await)?;
         let mut found = Vec::with_capacity(rows.len());
         for row in rows {
             let account = row.into_account();

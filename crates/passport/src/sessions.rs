@@ -8,14 +8,13 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use mocha_api::{SessionTokens, SignIn};
-use mocha_auth::{SessionClaims, SignedClaims, TokenError, UserId};
-use sqlx::{Sqlite, Transaction};
-
 use crate::accounts::CredentialRow;
 use crate::password::{PasswordHash, run_blocking};
+use crate::store::{WriteTx, on_read, on_tx};
 use crate::time_util::{now, to_datetime};
 use crate::{Passport, PassportError, PassportEvent};
+use mocha_api::{SessionTokens, SignIn};
+use mocha_auth::{SessionClaims, SignedClaims, TokenError, UserId};
 
 /// Who made a request, once their session token checked out.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,12 +54,13 @@ impl Passport {
         {
             limiter.attempt(&key).map_err(|retry_after| PassportError::RateLimited { retry_after })?;
         }
-        let credentials: Option<CredentialRow> = sqlx::query_as(
-            "SELECT id, username, password_hash, password_salt, password_iterations FROM users WHERE username = ?",
-        )
-        .bind(username.trim())
-        .fetch_optional(&self.db.read)
-        .await?;
+        let sql = format!(
+            "SELECT id, username, password_hash, password_salt, password_iterations FROM users WHERE {}",
+            self.db.dialect().username_is_param()
+        );
+        let credentials: Option<CredentialRow> = on_read!(self.db, |e| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(username.trim()).fetch_optional(e).await
+        })?;
         let Some(credentials) = credentials else {
             // Spend the same time as a real check so timing does not reveal who exists.
             let iterations = self.config.pbkdf2_iterations;
@@ -80,12 +80,15 @@ impl Passport {
         }
         let sign_in = mocha_auth::random_id::<16>();
         let mut tx = self.db.begin_write().await?;
-        sqlx::query("INSERT INTO sign_ins (id, user_id, created_at) VALUES (?, ?, ?)")
-            .bind(&sign_in)
-            .bind(user.0)
-            .bind(now())
-            .execute(&mut *tx)
-            .await?;
+        on_tx!(&mut tx, |e| {
+            sqlx::query("INSERT INTO sign_ins (id, user_id, created_at) VALUES ($1, $2, $3)")
+                .bind(&sign_in)
+                .bind(user.0)
+                .bind(now())
+                .execute(e)
+                .await
+                .map(drop)
+        })?;
         let tokens = self.issue_tokens(&mut tx, user, &sign_in).await?;
         tx.commit().await?;
         tracing::info!(user = %user, %client, "signed in");
@@ -95,13 +98,15 @@ impl Passport {
     /// Trades a refresh token for a new pair, rotating it.
     pub async fn refresh(&self, refresh_token: &str) -> Result<SessionTokens, PassportError> {
         let mut tx = self.db.begin_write().await?;
-        let row: Option<RefreshRow> = sqlx::query_as(
-            "SELECT t.sign_in_id, s.user_id, t.expires_at, t.revoked_at, s.revoked_at AS family_revoked_at
-             FROM refresh_tokens t JOIN sign_ins s ON s.id = t.sign_in_id WHERE t.token_hash = ?",
-        )
-        .bind(hash_refresh_token(refresh_token))
-        .fetch_optional(&mut *tx)
-        .await?;
+        let row: Option<RefreshRow> = on_tx!(&mut tx, |e| {
+            sqlx::query_as(
+                "SELECT t.sign_in_id, s.user_id, t.expires_at, t.revoked_at, s.revoked_at AS family_revoked_at
+                 FROM refresh_tokens t JOIN sign_ins s ON s.id = t.sign_in_id WHERE t.token_hash = $1",
+            )
+            .bind(hash_refresh_token(refresh_token))
+            .fetch_optional(e)
+            .await
+        })?;
         let row = row.ok_or(PassportError::InvalidRefreshToken)?;
         let user = UserId(row.user_id);
         if row.family_revoked_at.is_some() {
@@ -120,11 +125,14 @@ impl Passport {
         if let Some(ban) = self.active_ban(user).await? {
             return Err(PassportError::Banned(ban));
         }
-        sqlx::query("UPDATE refresh_tokens SET revoked_at = ? WHERE token_hash = ?")
-            .bind(now())
-            .bind(hash_refresh_token(refresh_token))
-            .execute(&mut *tx)
-            .await?;
+        on_tx!(&mut tx, |e| {
+            sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE token_hash = $2")
+                .bind(now())
+                .bind(hash_refresh_token(refresh_token))
+                .execute(e)
+                .await
+                .map(drop)
+        })?;
         let tokens = self.issue_tokens(&mut tx, user, &row.sign_in_id).await?;
         tx.commit().await?;
         Ok(tokens)
@@ -132,13 +140,15 @@ impl Passport {
 
     /// Signs out: revokes the sign-in the refresh token belongs to.
     pub async fn revoke(&self, refresh_token: &str) -> Result<(), PassportError> {
-        let row: Option<(String, i64)> = sqlx::query_as(
-            "SELECT t.sign_in_id, s.user_id FROM refresh_tokens t JOIN sign_ins s ON s.id = t.sign_in_id
-             WHERE t.token_hash = ?",
-        )
-        .bind(hash_refresh_token(refresh_token))
-        .fetch_optional(&self.db.read)
-        .await?;
+        let row: Option<(String, i64)> = on_read!(self.db, |e| {
+            sqlx::query_as(
+                "SELECT t.sign_in_id, s.user_id FROM refresh_tokens t JOIN sign_ins s ON s.id = t.sign_in_id
+                 WHERE t.token_hash = $1",
+            )
+            .bind(hash_refresh_token(refresh_token))
+            .fetch_optional(e)
+            .await
+        })?;
         let (sign_in, user) = row.ok_or(PassportError::InvalidRefreshToken)?;
         self.revoke_sign_in(UserId(user), &sign_in).await
     }
@@ -160,12 +170,13 @@ impl Passport {
     /// of [`Self::authenticate`], without verifying the token's signature a second time.
     /// For a service that must catch a ban or revocation racing a sign-in.
     pub async fn recheck(&self, authenticated: &Authenticated) -> Result<(), PassportError> {
-        let revoked: Option<Option<i64>> =
-            sqlx::query_scalar("SELECT revoked_at FROM sign_ins WHERE id = ? AND user_id = ?")
+        let revoked: Option<Option<i64>> = on_read!(self.db, |e| {
+            sqlx::query_scalar("SELECT revoked_at FROM sign_ins WHERE id = $1 AND user_id = $2")
                 .bind(&authenticated.sign_in)
                 .bind(authenticated.user.0)
-                .fetch_optional(&self.db.read)
-                .await?;
+                .fetch_optional(e)
+                .await
+        })?;
         match revoked {
             None => return Err(PassportError::InvalidSessionToken),
             Some(Some(_)) => return Err(PassportError::SignInRevoked),
@@ -179,15 +190,17 @@ impl Passport {
 
     /// The account's live sign-ins, newest first.
     pub async fn sign_ins(&self, user: UserId, current: &str) -> Result<Vec<SignIn>, PassportError> {
-        let rows: Vec<(String, i64, i64)> = sqlx::query_as(
-            "SELECT s.id, s.created_at, MAX(t.expires_at) FROM sign_ins s JOIN refresh_tokens t ON t.sign_in_id = s.id
-             WHERE s.user_id = ? AND s.revoked_at IS NULL GROUP BY s.id HAVING MAX(t.expires_at) > ?
-             ORDER BY s.created_at DESC, s.id",
-        )
-        .bind(user.0)
-        .bind(now())
-        .fetch_all(&self.db.read)
-        .await?;
+        let rows: Vec<(String, i64, i64)> = on_read!(self.db, |e| {
+            sqlx::query_as(
+                "SELECT s.id, s.created_at, MAX(t.expires_at) FROM sign_ins s JOIN refresh_tokens t ON t.sign_in_id = s.id
+                 WHERE s.user_id = $1 AND s.revoked_at IS NULL GROUP BY s.id HAVING MAX(t.expires_at) > $2
+                 ORDER BY s.created_at DESC, s.id",
+            )
+            .bind(user.0)
+            .bind(now())
+            .fetch_all(e)
+            .await
+        })?;
         Ok(rows
             .into_iter()
             .map(|(id, created, expires)| SignIn {
@@ -201,12 +214,14 @@ impl Passport {
 
     pub async fn revoke_sign_in(&self, user: UserId, sign_in: &str) -> Result<(), PassportError> {
         let mut tx = self.db.begin_write().await?;
-        let owned: Option<i64> = sqlx::query_scalar("SELECT 1 FROM sign_ins WHERE id = ? AND user_id = ?")
-            .bind(sign_in)
-            .bind(user.0)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if owned.is_none() {
+        let owned: bool = on_tx!(&mut tx, |e| {
+            sqlx::query_scalar("SELECT EXISTS(SELECT 1 FROM sign_ins WHERE id = $1 AND user_id = $2)")
+                .bind(sign_in)
+                .bind(user.0)
+                .fetch_one(e)
+                .await
+        })?;
+        if !owned {
             return Err(PassportError::NotFound("sign-in"));
         }
         revoke_family(&mut tx, sign_in, "signed out").await?;
@@ -223,11 +238,12 @@ impl Passport {
         reason: &str,
     ) -> Result<(), PassportError> {
         let mut tx = self.db.begin_write().await?;
-        let families: Vec<String> =
-            sqlx::query_scalar("SELECT id FROM sign_ins WHERE user_id = ? AND revoked_at IS NULL")
+        let families: Vec<String> = on_tx!(&mut tx, |e| {
+            sqlx::query_scalar("SELECT id FROM sign_ins WHERE user_id = $1 AND revoked_at IS NULL")
                 .bind(user.0)
-                .fetch_all(&mut *tx)
-                .await?;
+                .fetch_all(e)
+                .await
+        })?;
         let ended: Vec<String> = families.into_iter().filter(|id| Some(id.as_str()) != except).collect();
         for family in &ended {
             revoke_family(&mut tx, family, reason).await?;
@@ -241,7 +257,7 @@ impl Passport {
 
     async fn issue_tokens(
         &self,
-        tx: &mut Transaction<'static, Sqlite>,
+        tx: &mut WriteTx,
         user: UserId,
         sign_in: &str,
     ) -> Result<SessionTokens, PassportError> {
@@ -249,23 +265,20 @@ impl Passport {
         let session_expires = issued.saturating_add(seconds(self.config.session_token_lifetime));
         let refresh_expires = issued.saturating_add(seconds(self.config.refresh_token_lifetime));
         let refresh_token = mocha_auth::random_id::<32>();
-        sqlx::query(
-            "INSERT INTO refresh_tokens (token_hash, sign_in_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
-        )
-        .bind(hash_refresh_token(&refresh_token))
-        .bind(sign_in)
-        .bind(issued)
-        .bind(refresh_expires)
-        .execute(&mut **tx)
-        .await?;
+        let account_sql = format!("SELECT {} FROM users WHERE id = $1", crate::accounts::AccountRow::COLUMNS);
+        let account: crate::accounts::AccountRow = on_tx!(tx, |e| {
+            sqlx::query(
+                "INSERT INTO refresh_tokens (token_hash, sign_in_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(hash_refresh_token(&refresh_token))
+            .bind(sign_in)
+            .bind(issued)
+            .bind(refresh_expires)
+            .execute(&mut *e)
+            .await?;
+            sqlx::query_as(sqlx::AssertSqlSafe(account_sql)).bind(user.0).fetch_one(e).await
+        })?;
         let claims = SessionClaims { sub: user, sid: sign_in.to_string(), iat: issued, exp: session_expires };
-        let account: crate::accounts::AccountRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {} FROM users WHERE id = ?",
-            crate::accounts::AccountRow::COLUMNS
-        )))
-        .bind(user.0)
-        .fetch_one(&mut **tx)
-        .await?;
         Ok(SessionTokens {
             account: account.into_account(),
             session_token: claims.sign(&self.signing_key),
@@ -276,23 +289,24 @@ impl Passport {
     }
 }
 
-async fn revoke_family(
-    tx: &mut Transaction<'static, Sqlite>,
-    sign_in: &str,
-    reason: &str,
-) -> Result<(), PassportError> {
+async fn revoke_family(tx: &mut WriteTx, sign_in: &str, reason: &str) -> Result<(), PassportError> {
     let at = now();
-    sqlx::query("UPDATE sign_ins SET revoked_at = ?, revoked_reason = ? WHERE id = ? AND revoked_at IS NULL")
+    on_tx!(tx, |e| {
+        sqlx::query(
+            "UPDATE sign_ins SET revoked_at = $1, revoked_reason = $2 WHERE id = $3 AND revoked_at IS NULL",
+        )
         .bind(at)
         .bind(reason)
         .bind(sign_in)
-        .execute(&mut **tx)
+        .execute(&mut *e)
         .await?;
-    sqlx::query("UPDATE refresh_tokens SET revoked_at = ? WHERE sign_in_id = ? AND revoked_at IS NULL")
-        .bind(at)
-        .bind(sign_in)
-        .execute(&mut **tx)
-        .await?;
+        sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE sign_in_id = $2 AND revoked_at IS NULL")
+            .bind(at)
+            .bind(sign_in)
+            .execute(e)
+            .await
+            .map(drop)
+    })?;
     Ok(())
 }
 
@@ -300,17 +314,17 @@ async fn revoke_family(
 mod tests {
     use std::sync::Arc;
 
+    use crate::testing::{Engine, TestDatabase};
     use crate::{Passport, PassportConfig, PassportError, StatusBoard};
 
-    #[tokio::test]
-    async fn recheck_sees_revocations_and_bans_without_the_token() {
-        let dir = tempfile::tempdir().unwrap();
+    crate::engine_tests!(recheck_sees_revocations_and_bans_without_the_token);
+
+    async fn recheck_sees_revocations_and_bans_without_the_token(engine: Engine) {
+        let database = TestDatabase::create(engine).await;
         let config = PassportConfig { pbkdf2_iterations: 1_000, ..PassportConfig::default() };
         let key = mocha_auth::SigningKey::generate();
         let passport =
-            Passport::open(&dir.path().join("p.db"), key, config, Arc::new(StatusBoard::default()))
-                .await
-                .unwrap();
+            Passport::open(&database.url, key, config, Arc::new(StatusBoard::default())).await.unwrap();
         let admin = passport.register("admin@example.com", "Admin", "correct horse 1").await.unwrap();
         passport.set_admin_by_username("admin@example.com", true).await.unwrap();
         let ann = passport.register("ann@example.com", "Ann", "correct horse 2").await.unwrap();

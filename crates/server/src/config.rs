@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use mocha_net::ConnectionLimits;
 use mocha_notification::NotificationConfig;
-use mocha_passport::{PassportConfig, RateLimit};
+use mocha_passport::{DatabaseUrl, PassportConfig, RateLimit};
 use mocha_switchboard::{RelayConfig, SwitchboardConfig};
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +15,10 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServerConfig {
+    /// Where Passport's data lives: `sqlite:PATH` or `postgres://user[:password]@host/db`.
+    /// Unset: the SQLite file `mocha.db` in the data folder. Shown only with any
+    /// password hidden.
+    pub database: Option<DatabaseUrl>,
     /// Address every service listens on.
     pub bind: IpAddr,
     /// The name clients use to reach this server; put in certificates and in switchboard addresses.
@@ -82,6 +86,7 @@ impl Default for ServerConfig {
         let switchboard = SwitchboardConfig::default();
         let relay = RelayConfig::default();
         Self {
+            database: None,
             bind: IpAddr::from([127, 0, 0, 1]),
             public_host: "localhost".to_string(),
             passport_port: 8443,
@@ -120,8 +125,9 @@ impl Default for ServerConfig {
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
     Read { path: PathBuf, source: std::io::Error },
-    #[error("{path} is not valid: {source}")]
-    Parse { path: PathBuf, source: Box<toml::de::Error> },
+    /// Names the line but does not quote it: it may hold the database's password.
+    #[error("{path} is not valid (line {line}): {message}")]
+    Parse { path: PathBuf, line: usize, message: String },
     #[error("{0}")]
     Invalid(String),
 }
@@ -163,9 +169,11 @@ impl ServerConfig {
     pub fn from_data_dir(data_dir: &Path) -> Result<Self, ConfigError> {
         let path = data_dir.join(CONFIG_FILE);
         match std::fs::read_to_string(&path) {
-            Ok(text) => {
-                toml::from_str(&text).map_err(|source| ConfigError::Parse { path, source: Box::new(source) })
-            }
+            Ok(text) => toml::from_str(&text).map_err(|error: toml::de::Error| {
+                let before = error.span().and_then(|span| text.get(..span.start)).unwrap_or("");
+                let line = before.matches('\n').count() + 1;
+                ConfigError::Parse { path, line, message: error.message().trim().to_string() }
+            }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
             Err(source) => Err(ConfigError::Read { path, source }),
         }
@@ -236,7 +244,17 @@ impl ServerConfig {
         if self.tls_cert.is_some() != self.tls_key.is_some() {
             return invalid("tls_cert and tls_key go together: set both or neither");
         }
+        if self.max_database_mib > 0 && matches!(self.database, Some(DatabaseUrl::Postgres(_))) {
+            return invalid(
+                "max_database_mib caps a SQLite file; PostgreSQL's size is set on its own server",
+            );
+        }
         Ok(())
+    }
+
+    /// The database to open: `database`, or the data folder's SQLite file.
+    pub fn database_url(&self, data_dir: &Path) -> DatabaseUrl {
+        self.database.clone().unwrap_or_else(|| DatabaseUrl::sqlite(crate::layout::database(data_dir)))
     }
 
     pub fn passport(&self, data_dir: &Path) -> PassportConfig {
@@ -438,6 +456,33 @@ mod tests {
         assert!(config.validate().is_ok());
         let sb = config.switchboard();
         assert_eq!((sb.messages_per_second, sb.message_burst), (100_000, 5000));
+    }
+
+    #[test]
+    fn the_database_is_the_data_folders_file_unless_a_url_is_given() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = ServerConfig::from_data_dir(dir.path()).unwrap();
+        assert_eq!(config.database_url(dir.path()), DatabaseUrl::sqlite(dir.path().join("mocha.db")));
+
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            "database = \"postgres://mocha:pw-in-file@db.internal/mocha\"\n",
+        )
+        .unwrap();
+        let config = ServerConfig::from_data_dir(dir.path()).unwrap();
+        assert!(config.validate().is_ok());
+        let url = config.database_url(dir.path());
+        assert_eq!(url.engine(), "PostgreSQL");
+        assert!(!format!("{config:?}").contains("pw-in-file"), "the settings never show the password");
+        assert_eq!(url.to_string(), "postgres://mocha:****@db.internal/mocha");
+
+        std::fs::write(dir.path().join(CONFIG_FILE), "database = \"mysql://root:pw-in-file@db/mocha\"\n")
+            .unwrap();
+        let error = ServerConfig::from_data_dir(dir.path()).unwrap_err().to_string();
+        assert!(error.contains("postgres://") && !error.contains("pw-in-file"), "{error}");
+
+        let capped = ServerConfig { max_database_mib: 10, database: Some(url), ..ServerConfig::default() };
+        assert!(matches!(capped.validate(), Err(ConfigError::Invalid(_))));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use mocha_auth::SigningKey;
 use mocha_notification::NotificationServer;
-use mocha_passport::{Passport, PassportError, StatusBoard};
+use mocha_passport::{DatabaseUrl, Passport, PassportError, StatusBoard};
 use mocha_switchboard::{Relay, Switchboard};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
@@ -67,7 +67,7 @@ pub enum StartError {
     Tls(#[from] tls::TlsError),
     #[error(transparent)]
     Key(#[from] mocha_auth::KeyError),
-    #[error("cannot open the database: {}", operator_detail(.0))]
+    #[error("cannot open the database: {}", .0.operator_detail())]
     Passport(#[from] PassportError),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
@@ -80,18 +80,11 @@ pub enum StartError {
     DiskFull { path: PathBuf, detail: String },
 }
 
-/// Start-up errors are read by the operator, so an internal error shows its details.
-fn operator_detail(error: &PassportError) -> String {
-    match error {
-        PassportError::Internal(details) => details.clone(),
-        other => other.to_string(),
-    }
-}
-
 impl StartError {
     /// A start-up that failed for want of room says so, naming the data folder,
-    /// whichever step ran out of it.
-    fn or_disk_full(self, data_dir: &Path) -> Self {
+    /// whichever step ran out of it. (A PostgreSQL server's full disk is its own:
+    /// that error names the server instead.)
+    fn or_disk_full(self, data_dir: &Path, database: &DatabaseUrl) -> Self {
         use std::io::ErrorKind::{QuotaExceeded, StorageFull};
         let io = match &self {
             StartError::DataDir { source, .. } | StartError::Write { source, .. } => Some(source),
@@ -100,7 +93,7 @@ impl StartError {
             _ => None,
         };
         let full = match &self {
-            StartError::Passport(PassportError::StorageFull(_)) => true,
+            StartError::Passport(PassportError::StorageFull(_)) => database.sqlite_path().is_some(),
             _ => io.is_some_and(|e| matches!(e.kind(), StorageFull | QuotaExceeded)),
         };
         if !full {
@@ -149,10 +142,15 @@ impl Drop for RunningServer {
 
 /// Opens (or creates) the data folder and starts every service.
 pub async fn start(data_dir: &Path, config: ServerConfig) -> Result<RunningServer, StartError> {
-    start_services(data_dir, config).await.map_err(|e| e.or_disk_full(data_dir))
+    let database = config.database_url(data_dir);
+    start_services(data_dir, config, &database).await.map_err(|e| e.or_disk_full(data_dir, &database))
 }
 
-async fn start_services(data_dir: &Path, config: ServerConfig) -> Result<RunningServer, StartError> {
+async fn start_services(
+    data_dir: &Path,
+    config: ServerConfig,
+    database: &DatabaseUrl,
+) -> Result<RunningServer, StartError> {
     config.validate()?;
     files::private_dir(data_dir)
         .map_err(|source| StartError::DataDir { path: data_dir.to_path_buf(), source })?;
@@ -180,10 +178,12 @@ async fn start_services(data_dir: &Path, config: ServerConfig) -> Result<Running
     let keys = layout::keys_dir(data_dir);
     files::private_dir(&keys).map_err(|source| StartError::Write { path: keys, source })?;
     let passport_key = SigningKey::load_or_create(&layout::passport_key(data_dir))?;
-    let database = layout::database(data_dir);
-    files::private_database(&database)
-        .map_err(|source| StartError::Write { path: database.clone(), source })?;
-    let passport = Passport::open(&database, passport_key, config.passport(data_dir), status.clone()).await?;
+    if let Some(file) = database.sqlite_path() {
+        files::private_database(file)
+            .map_err(|source| StartError::Write { path: file.to_path_buf(), source })?;
+    }
+    tracing::info!(%database, "opening Passport's database");
+    let passport = Passport::open(database, passport_key, config.passport(data_dir), status.clone()).await?;
 
     let shutdown = CancellationToken::new();
     let mut tasks = JoinSet::new();
@@ -313,14 +313,15 @@ mod tests {
             StartError::Write { path: data.join("updates.json"), source: no_space() },
             StartError::Tls(tls::TlsError::Io { path: data.join("tls/server.pem"), source: no_space() }),
         ] {
-            let message = error.or_disk_full(data).to_string();
+            let message = error.or_disk_full(data, &DatabaseUrl::sqlite(data.join("mocha.db"))).to_string();
             assert!(
                 message.starts_with("the disk holding the data folder /srv/mocha-data is full"),
                 "{message}"
             );
         }
-        let other =
-            StartError::Passport(PassportError::Internal("migration failed".into())).or_disk_full(data);
+        let sqlite = DatabaseUrl::sqlite(data.join("mocha.db"));
+        let other = StartError::Passport(PassportError::Internal("migration failed".into()))
+            .or_disk_full(data, &sqlite);
         assert_eq!(other.to_string(), "cannot open the database: migration failed");
     }
 }

@@ -6,10 +6,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use mocha_server::{ServerConfig, layout};
+use mocha_passport::{DatabaseUrl, DatabaseUrlError};
+use mocha_server::ServerConfig;
 
 /// Runs Mocha: Passport (HTTPS), the Notification Server and the Switchboard (TLS),
-/// and the web pages, on one embedded SQLite database.
+/// and the web pages, on one embedded SQLite database (the default) or on PostgreSQL
+/// (--database postgres://…).
 ///
 /// Settings come from the defaults, then DATA_DIR/mocha.toml (same names as the
 /// flags, with underscores), then MOCHA_* environment variables, then flags.
@@ -80,6 +82,13 @@ enum AdminAction {
 
 #[derive(Args)]
 struct Overrides {
+    /// Passport's database: sqlite:PATH, or postgres://USER[:PASSWORD]@HOST[:PORT]/DB
+    /// (created tables are migrated on start) [default: sqlite:DATA_DIR/mocha.db].
+    /// A password is never printed; prefer MOCHA_DATABASE or mocha.toml to a flag,
+    /// which other users of the machine can see.
+    // Taken as text: clap would quote a value it could not parse, password and all.
+    #[arg(long, env = "MOCHA_DATABASE", hide_env_values = true)]
+    database: Option<String>,
     /// Address to listen on [default: 127.0.0.1].
     #[arg(long, env = "MOCHA_BIND")]
     bind: Option<IpAddr>,
@@ -174,11 +183,14 @@ struct Overrides {
 }
 
 impl Overrides {
-    fn apply(self, config: &mut ServerConfig) {
+    fn apply(self, config: &mut ServerConfig) -> Result<(), DatabaseUrlError> {
         fn set<T>(slot: &mut T, value: Option<T>) {
             if let Some(value) = value {
                 *slot = value;
             }
+        }
+        if let Some(database) = &self.database {
+            config.database = Some(DatabaseUrl::parse(database)?);
         }
         set(&mut config.bind, self.bind);
         set(&mut config.public_host, self.public_host);
@@ -215,6 +227,7 @@ impl Overrides {
 
         set(&mut config.switchboard_messages_per_second, self.switchboard_messages_per_second);
         set(&mut config.switchboard_message_burst, self.switchboard_message_burst);
+        Ok(())
     }
 }
 
@@ -240,7 +253,7 @@ async fn main() -> anyhow::Result<()> {
         Err(error) => tracing::warn!(%error, "cannot raise the open-file limit"),
     }
     let mut config = ServerConfig::from_data_dir(&cli.data_dir)?;
-    cli.overrides.apply(&mut config);
+    cli.overrides.apply(&mut config)?;
     match cli.command.unwrap_or(Command::Run) {
         Command::Run => run(&cli.data_dir, config).await,
         Command::Admin { action } => admin(&cli.data_dir, config, action).await,
@@ -284,8 +297,11 @@ fn publish(data_dir: &Path, args: PublishArgs) -> anyhow::Result<()> {
 }
 
 async fn run(data_dir: &Path, config: ServerConfig) -> anyhow::Result<()> {
+    // Redacted: a PostgreSQL password is never shown.
+    let config_database = config.database_url(data_dir);
     let server = mocha_server::start(data_dir, config).await.context("Mocha could not start")?;
     println!("Mocha is running. Data folder: {}", data_dir.display());
+    println!("  Database                {}", config_database);
     println!("  Passport and web pages  https://{}", server.passport_addr);
     println!("  Notification Server     {} (MENP/1 over TLS)", server.ns_addr);
     println!("  Switchboard             {} (MENP/1 over TLS)", server.sb_addr);
@@ -312,17 +328,19 @@ async fn run(data_dir: &Path, config: ServerConfig) -> anyhow::Result<()> {
 }
 
 async fn admin(data_dir: &Path, config: ServerConfig, action: AdminAction) -> anyhow::Result<()> {
-    let database = layout::database(data_dir);
-    anyhow::ensure!(
-        database.exists(),
-        "no Mocha database at {}: start the server once first",
-        database.display()
-    );
-    let key = mocha_auth::SigningKey::load_or_create(&layout::passport_key(data_dir))?;
+    let database = config.database_url(data_dir);
+    if let Some(file) = database.sqlite_path() {
+        anyhow::ensure!(
+            file.exists(),
+            "no Mocha database at {}: start the server once first",
+            file.display()
+        );
+    }
+    let key = mocha_auth::SigningKey::load_or_create(&mocha_server::layout::passport_key(data_dir))?;
     let status = Default::default();
     let passport = mocha_passport::Passport::open(&database, key, config.passport(data_dir), status)
         .await
-        .with_context(|| format!("cannot open the database {}", database.display()))?;
+        .map_err(|e| anyhow::anyhow!("cannot open the database {database}: {}", e.operator_detail()))?;
     let (username, grant) = match &action {
         AdminAction::Grant { username } => (username, true),
         AdminAction::Revoke { username } => (username, false),

@@ -13,28 +13,18 @@ use std::time::Duration;
 use mocha_client::proto::im::{CallCommand, CallMedia};
 use mocha_client::{
     Call, CallDevices, CallEnd, CallOptions, CallPath, CallState, Client, Conversation, ConversationEvent,
-    ConversationId, Event, LinkConditioner, UdpBlock,
+    Event, LinkConditioner, UdpBlock,
 };
 
 use call_support::{
     ALICE_CHIRP, BOB_CHIRP, Chirp, ChirpSource, RATE, Recording, aligned_reference, find_chirp, find_lag,
     quality, started,
 };
-use client_support::{Events, WAIT, connect};
+use client_support::{Events, WAIT, connect, in_conversation};
 use common::TestServer;
 use mocha_client::media::audio::synth::render;
 use mocha_client::media::audio::{MemorySource, SpeechLike};
 use mocha_client::media::link::{LinkProfile, Loss, LossyLink};
-
-fn in_conversation<T>(
-    id: ConversationId,
-    mut pick: impl FnMut(&ConversationEvent) -> Option<T>,
-) -> impl FnMut(&Event) -> Option<T> {
-    move |e| match e {
-        Event::Conversation { id: of, event } if *of == id => pick(event),
-        _ => None,
-    }
-}
 
 struct Talking {
     alice: Client,

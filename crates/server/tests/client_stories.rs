@@ -1,5 +1,7 @@
-//! Whole user stories through `mocha_client::Client` against a real server (TLS,
-//! SQLite): contacts and presence, chat, files, offline alerts, blocks, bans, deletion.
+//! Whole user stories through `mocha_client::Client` against a real server (TLS, on
+//! SQLite and on PostgreSQL): contacts and presence, chat, files, offline alerts,
+//! blocks, bans, deletion.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 mod client_support;
 mod common;
@@ -8,52 +10,19 @@ use mocha_client::api::{ContactListEvent, PresenceStatus};
 use mocha_client::proto::{ErrorCode, Status};
 use mocha_client::sb::Delivery;
 use mocha_client::{
-    ConnectionState, Conversation, ConversationEvent, ConversationId, Event, Ring, SignOutReason,
-    TransferDirection, TransferEvent,
+    ConnectionState, Conversation, ConversationEvent, Event, SignOutReason, TransferDirection, TransferEvent,
 };
 
-use client_support::{Events, connect, state_where};
-use common::TestServer;
+use client_support::{Events, chat, connect, in_conversation, state_where};
+use common::{Engine, TestServer};
 
-fn ring(e: &Event) -> Option<Ring> {
-    match e {
-        Event::Ring(ring) => Some(ring.clone()),
-        _ => None,
-    }
-}
-
-fn in_conversation<T>(
-    id: ConversationId,
-    mut pick: impl FnMut(&ConversationEvent) -> Option<T>,
-) -> impl FnMut(&Event) -> Option<T> {
-    move |e| match e {
-        Event::Conversation { id: of, event } if *of == id => pick(event),
-        _ => None,
-    }
-}
-
-/// `host` invites `guest`, who answers the ring; both handles are returned once joined.
-async fn chat(
-    host: &mocha_client::Client,
-    host_events: &mut Events,
-    guest: &mocha_client::Client,
-    guest_events: &mut Events,
-) -> (Conversation, Conversation) {
-    let guest_name = guest.account().username;
-    let a = host.start_conversation(&guest_name).await.expect("open and invite");
-    let ring = guest_events.expect(ring).await;
-    assert_eq!(ring.caller.id, host.user_id());
-    let b = guest.answer(&ring).await.expect("answer");
-    let joined = host_events
-        .expect(in_conversation(a.id(), |e| match e {
-            ConversationEvent::Joined(p) => Some(p.user_id),
-            _ => None,
-        }))
-        .await;
-    assert_eq!(joined, guest.user_id());
-    assert_eq!(b.participants().len(), 1, "the guest sees the host already there");
-    (a, b)
-}
+// The whole stack (HTTPS, NS, SB, alerts) on each of Passport's engines.
+mocha_passport::engine_tests!(
+    contact_request_presence_and_chat,
+    a_file_arrives_verified_under_a_new_name_while_chat_goes_on,
+    offline_alerts_then_a_block,
+    a_ban_and_a_deletion_end_the_session_for_good,
+);
 
 /// Alice and Bob, contacts, signed in and in one conversation.
 struct Talking {
@@ -74,9 +43,8 @@ async fn alice_and_bob_talking(t: &TestServer) -> Talking {
     Talking { alice, alice_events, bob, bob_events, a, b }
 }
 
-#[tokio::test]
-async fn contact_request_presence_and_chat() {
-    let t = TestServer::start().await;
+async fn contact_request_presence_and_chat(engine: Engine) {
+    let t = TestServer::start_on(engine).await;
     let (alice_user, bob_user) = (t.user("alice").await, t.user("bob").await);
     let (alice, mut alice_events) = connect(&t, &alice_user).await;
     let (bob, mut bob_events) = connect(&t, &bob_user).await;
@@ -158,9 +126,8 @@ async fn contact_request_presence_and_chat() {
     assert!(matches!(b.send_text("too late").await, Err(mocha_client::Error::ConversationEnded)));
 }
 
-#[tokio::test]
-async fn a_file_arrives_verified_under_a_new_name_while_chat_goes_on() {
-    let t = TestServer::start().await;
+async fn a_file_arrives_verified_under_a_new_name_while_chat_goes_on(engine: Engine) {
+    let t = TestServer::start_on(engine).await;
     let Talking { alice, mut alice_events, bob: _bob, mut bob_events, a, b } =
         alice_and_bob_talking(&t).await;
 
@@ -256,9 +223,8 @@ async fn a_file_arrives_verified_under_a_new_name_while_chat_goes_on() {
     assert_eq!(std::fs::read_dir(inbox.path()).unwrap().count(), 2);
 }
 
-#[tokio::test]
-async fn offline_alerts_then_a_block() {
-    let t = TestServer::start().await;
+async fn offline_alerts_then_a_block(engine: Engine) {
+    let t = TestServer::start_on(engine).await;
     let (alice_user, bob_user) = (t.user("alice").await, t.user("bob").await);
     t.befriend(&alice_user, &bob_user).await;
     let (alice, mut alice_events) = connect(&t, &alice_user).await;
@@ -304,9 +270,8 @@ async fn offline_alerts_then_a_block() {
     assert_eq!(refused.server_code(), Some(ErrorCode::UserOffline), "a block looks like offline");
 }
 
-#[tokio::test]
-async fn a_ban_and_a_deletion_end_the_session_for_good() {
-    let t = TestServer::start().await;
+async fn a_ban_and_a_deletion_end_the_session_for_good(engine: Engine) {
+    let t = TestServer::start_on(engine).await;
     let (alice_user, bob_user, carol_user) =
         (t.user("alice").await, t.user("bob").await, t.user("carol").await);
     let admin = t.make_admin(&carol_user).await;

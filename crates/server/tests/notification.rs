@@ -7,16 +7,26 @@ mod notification_support;
 
 use std::time::Duration;
 
-use common::TestServer;
+use common::{Engine, TestServer};
 use mocha_auth::{SignedClaims, SwitchboardTicket, unix_now};
 use mocha_client::api::{BanRequest, PresenceStatus};
 use mocha_client::ns::NsError;
 use mocha_client::proto::{BanUntil, ErrorCode, OutReason, Status};
 use notification_support::*;
 
-#[tokio::test]
-async fn two_contacts_see_presence_messages_and_names_change() {
-    let t = TestServer::start().await;
+mocha_passport::engine_tests!(
+    two_contacts_see_presence_messages_and_names_change,
+    blocked_users_and_non_contacts_learn_nothing,
+    appear_offline_looks_exactly_like_offline,
+    three_users_each_see_their_contacts_only,
+    bad_expired_revoked_and_banned_tokens_are_refused,
+    ban_deletion_revocation_and_a_second_sign_in_end_live_sessions,
+    a_second_sign_in_shows_offline_until_it_chooses_a_status,
+    switchboard_tickets_updates_keepalive_and_the_online_count,
+);
+
+async fn two_contacts_see_presence_messages_and_names_change(engine: Engine) {
+    let t = TestServer::start_on(engine).await;
     let (alice, bob) = (t.user("alice").await, t.user("bob").await);
     t.befriend(&alice, &bob).await;
 
@@ -62,9 +72,8 @@ async fn two_contacts_see_presence_messages_and_names_change() {
     expect_fln(&mut a, bob.account.id).await;
 }
 
-#[tokio::test]
-async fn blocked_users_and_non_contacts_learn_nothing() {
-    let t = TestServer::start().await;
+async fn blocked_users_and_non_contacts_learn_nothing(engine: Engine) {
+    let t = TestServer::start_on(engine).await;
     let (alice, bob, carol, dave) =
         (t.user("alice").await, t.user("bob").await, t.user("carol").await, t.user("dave").await);
     t.befriend(&alice, &bob).await;
@@ -104,9 +113,8 @@ async fn blocked_users_and_non_contacts_learn_nothing() {
     assert_nothing_about(&mut d, alice.account.id).await;
 }
 
-#[tokio::test]
-async fn appear_offline_looks_exactly_like_offline() {
-    let t = TestServer::start().await;
+async fn appear_offline_looks_exactly_like_offline(engine: Engine) {
+    let t = TestServer::start_on(engine).await;
     let (alice, bob) = (t.user("alice").await, t.user("bob").await);
     t.befriend(&alice, &bob).await;
     let mut b = online(&t, &bob, Status::Online).await;
@@ -131,9 +139,8 @@ async fn appear_offline_looks_exactly_like_offline() {
     assert_nothing_about(&mut b, alice.account.id).await;
 }
 
-#[tokio::test]
-async fn three_users_each_see_their_contacts_only() {
-    let t = TestServer::start().await;
+async fn three_users_each_see_their_contacts_only(engine: Engine) {
+    let t = TestServer::start_on(engine).await;
     let (alice, bob, carol) = (t.user("alice").await, t.user("bob").await, t.user("carol").await);
     t.befriend(&alice, &bob).await;
     t.befriend(&bob, &carol).await;
@@ -152,9 +159,8 @@ async fn three_users_each_see_their_contacts_only() {
     assert_eq!(c.sync().await.unwrap().contacts.len(), 1);
 }
 
-#[tokio::test]
-async fn bad_expired_revoked_and_banned_tokens_are_refused() {
-    let t = TestServer::start_with(|c| c.session_token_seconds = 1).await;
+async fn bad_expired_revoked_and_banned_tokens_are_refused(engine: Engine) {
+    let t = TestServer::start_on_with(engine, |c| c.session_token_seconds = 1).await;
     let alice = t.user("alice").await;
     let admin = t.make_admin(&t.user("root").await).await;
 
@@ -192,9 +198,8 @@ async fn bad_expired_revoked_and_banned_tokens_are_refused() {
     assert!(banned.reason.contains("spam") && banned.reason.contains("permanently"), "{}", banned.reason);
 }
 
-#[tokio::test]
-async fn ban_deletion_revocation_and_a_second_sign_in_end_live_sessions() {
-    let t = TestServer::start().await;
+async fn ban_deletion_revocation_and_a_second_sign_in_end_live_sessions(engine: Engine) {
+    let t = TestServer::start_on(engine).await;
     let (alice, bob, carol, dave) =
         (t.user("alice").await, t.user("bob").await, t.user("carol").await, t.user("dave").await);
     let admin = t.make_admin(&t.user("root").await).await;
@@ -247,9 +252,8 @@ async fn ban_deletion_revocation_and_a_second_sign_in_end_live_sessions() {
     assert_eq!(t.server.notification.online_users(), 2);
 }
 
-#[tokio::test]
-async fn a_second_sign_in_shows_offline_until_it_chooses_a_status() {
-    let t = TestServer::start().await;
+async fn a_second_sign_in_shows_offline_until_it_chooses_a_status(engine: Engine) {
+    let t = TestServer::start_on(engine).await;
     let (alice, bob) = (t.user("alice").await, t.user("bob").await);
     t.befriend(&alice, &bob).await;
     let mut b = online(&t, &bob, Status::Online).await;
@@ -262,9 +266,8 @@ async fn a_second_sign_in_shows_offline_until_it_chooses_a_status() {
     assert_eq!(expect_nln(&mut b, alice.account.id).await.0, Status::Busy);
 }
 
-#[tokio::test]
-async fn switchboard_tickets_updates_keepalive_and_the_online_count() {
-    let t = TestServer::start().await;
+async fn switchboard_tickets_updates_keepalive_and_the_online_count(engine: Engine) {
+    let t = TestServer::start_on(engine).await;
     let alice = t.user("alice").await;
     let mut a = signed_in(&t, &alice).await;
 

@@ -5,7 +5,7 @@
 mod common;
 mod notification_support;
 
-use common::TestServer;
+use common::{Engine, TestServer};
 use mocha_auth::{SignedClaims, SwitchboardTicket, unix_now};
 use mocha_client::api::ContactListEvent;
 use mocha_client::ns::NsConnection;
@@ -13,6 +13,12 @@ use mocha_client::proto::Status;
 use mocha_client::proto::ns::ServerCommand;
 use mocha_notification::RingError;
 use notification_support::*;
+
+mocha_passport::engine_tests!(
+    contact_changes_arrive_as_con_with_presence,
+    notices_reach_everyone_online,
+    ring_follows_presence_and_privacy,
+);
 
 async fn expect_con(conn: &mut NsConnection) -> ContactListEvent {
     conn.expect_push(WAIT, |push| match push {
@@ -25,9 +31,8 @@ async fn expect_con(conn: &mut NsConnection) -> ContactListEvent {
     .expect("expected CON")
 }
 
-#[tokio::test]
-async fn contact_changes_arrive_as_con_with_presence() {
-    let t = TestServer::start().await;
+async fn contact_changes_arrive_as_con_with_presence(engine: Engine) {
+    let t = TestServer::start_on(engine).await;
     let (alice, bob) = (t.user("alice").await, t.user("bob").await);
     let mut a = online(&t, &alice, Status::Online).await;
     a.set_personal_message("hello world").await.unwrap();
@@ -124,9 +129,8 @@ async fn contact_changes_arrive_as_con_with_presence() {
     assert_eq!(b.sync().await.unwrap().requests.outgoing.len(), 1);
 }
 
-#[tokio::test]
-async fn notices_reach_everyone_online() {
-    let t = TestServer::start().await;
+async fn notices_reach_everyone_online(engine: Engine) {
+    let t = TestServer::start_on(engine).await;
     let (alice, bob) = (t.user("alice").await, t.user("bob").await);
     let admin = t.make_admin(&t.user("root").await).await;
     let mut a = online(&t, &alice, Status::Online).await;
@@ -145,9 +149,8 @@ async fn notices_reach_everyone_online() {
     }
 }
 
-#[tokio::test]
-async fn ring_follows_presence_and_privacy() {
-    let t = TestServer::start().await;
+async fn ring_follows_presence_and_privacy(engine: Engine) {
+    let t = TestServer::start_on(engine).await;
     let (alice, bob) = (t.user("alice").await, t.user("bob").await);
     t.befriend(&alice, &bob).await;
     let ns = t.server.notification.clone();

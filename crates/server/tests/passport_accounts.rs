@@ -5,16 +5,27 @@ mod common;
 
 use std::time::Duration;
 
-use common::TestServer;
+use common::{Engine, TestServer};
 use mocha_client::ClientError;
+
+mocha_passport::engine_tests!(
+    registration_validates_and_never_keeps_the_password,
+    malformed_and_oversize_requests_get_clear_errors,
+    sign_in_wrong_password_and_session_tokens,
+    expired_session_tokens_are_refused_and_refresh_gives_new_ones,
+    reusing_a_rotated_refresh_token_revokes_the_whole_sign_in,
+    sign_out_and_revoking_sign_ins,
+    changing_the_password_signs_out_other_sign_ins,
+    sign_in_is_rate_limited_per_account_and_per_address,
+    signing_keys_and_accounts_survive_a_restart,
+);
 
 fn code(result: Result<impl std::fmt::Debug, ClientError>) -> String {
     result.expect_err("the server should refuse").code().unwrap_or("no-code").to_string()
 }
 
-#[tokio::test]
-async fn registration_validates_and_never_keeps_the_password() {
-    let t = TestServer::start().await;
+async fn registration_validates_and_never_keeps_the_password(engine: Engine) {
+    let t = TestServer::start_on(engine).await;
     let alice = t.passport.register("Alice@Example.com", "Alice", "correct-horse-9").await.unwrap();
     assert_eq!(alice.id.to_string(), "u1");
     assert_eq!(alice.display_name, "Alice");
@@ -41,16 +52,14 @@ async fn registration_validates_and_never_keeps_the_password() {
     let second = t.passport.register("bob@example.com", "Bob", "correct-horse-9").await.unwrap();
     assert_eq!(second.id.to_string(), "u2");
 
-    let db = std::fs::read(t.dir.path().join("mocha.db")).unwrap();
-    let wal = std::fs::read(t.dir.path().join("mocha.db-wal")).unwrap_or_default();
-    for bytes in [&db, &wal] {
+    for bytes in t.stored_bytes() {
+        assert!(!bytes.is_empty(), "the database holds something");
         assert!(!bytes.windows(15).any(|w| w == b"correct-horse-9"), "the password must not be stored");
     }
 }
 
-#[tokio::test]
-async fn malformed_and_oversize_requests_get_clear_errors() {
-    let t = TestServer::start().await;
+async fn malformed_and_oversize_requests_get_clear_errors(engine: Engine) {
+    let t = TestServer::start_on(engine).await;
     let http = reqwest_client(&t);
     let url = format!("https://localhost:{}/api/v1/accounts", t.server.passport_addr.port());
     for (body, expected) in [
@@ -97,9 +106,8 @@ fn reqwest_client(t: &TestServer) -> reqwest::Client {
         .unwrap()
 }
 
-#[tokio::test]
-async fn sign_in_wrong_password_and_session_tokens() {
-    let t = TestServer::start().await;
+async fn sign_in_wrong_password_and_session_tokens(engine: Engine) {
+    let t = TestServer::start_on(engine).await;
     let alice = t.user("alice").await;
     assert_eq!(
         code(t.passport.sign_in("alice@example.com", "wrong-password-1").await),
@@ -130,9 +138,8 @@ async fn sign_in_wrong_password_and_session_tokens() {
     assert_eq!(t.passport.me(alice.token()).await.unwrap().display_name, "Alice in Wonderland");
 }
 
-#[tokio::test]
-async fn expired_session_tokens_are_refused_and_refresh_gives_new_ones() {
-    let t = TestServer::start_with(|c| c.session_token_seconds = 1).await;
+async fn expired_session_tokens_are_refused_and_refresh_gives_new_ones(engine: Engine) {
+    let t = TestServer::start_on_with(engine, |c| c.session_token_seconds = 1).await;
     let alice = t.user("alice").await;
     tokio::time::sleep(Duration::from_millis(2100)).await;
     assert_eq!(code(t.passport.me(alice.token()).await), "token_expired");
@@ -141,9 +148,8 @@ async fn expired_session_tokens_are_refused_and_refresh_gives_new_ones() {
     assert_eq!(t.passport.me(&fresh.session_token).await.unwrap().id, alice.account.id);
 }
 
-#[tokio::test]
-async fn reusing_a_rotated_refresh_token_revokes_the_whole_sign_in() {
-    let t = TestServer::start().await;
+async fn reusing_a_rotated_refresh_token_revokes_the_whole_sign_in(engine: Engine) {
+    let t = TestServer::start_on(engine).await;
     let alice = t.user("alice").await;
     let second = t.passport.refresh(&alice.tokens.refresh_token).await.unwrap();
     let third = t.passport.refresh(&second.refresh_token).await.unwrap();
@@ -160,9 +166,8 @@ async fn reusing_a_rotated_refresh_token_revokes_the_whole_sign_in() {
     assert!(t.passport.me(&other.session_token).await.is_ok());
 }
 
-#[tokio::test]
-async fn sign_out_and_revoking_sign_ins() {
-    let t = TestServer::start().await;
+async fn sign_out_and_revoking_sign_ins(engine: Engine) {
+    let t = TestServer::start_on(engine).await;
     let alice = t.user("alice").await;
     let laptop = t.passport.sign_in("alice@example.com", &alice.password).await.unwrap();
 
@@ -185,9 +190,8 @@ async fn sign_out_and_revoking_sign_ins() {
     assert_eq!(code(t.passport.refresh(&alice.tokens.refresh_token).await), "sign_in_revoked");
 }
 
-#[tokio::test]
-async fn changing_the_password_signs_out_other_sign_ins() {
-    let t = TestServer::start().await;
+async fn changing_the_password_signs_out_other_sign_ins(engine: Engine) {
+    let t = TestServer::start_on(engine).await;
     let alice = t.user("alice").await;
     let phone = t.passport.sign_in("alice@example.com", &alice.password).await.unwrap();
     assert_eq!(
@@ -205,9 +209,8 @@ async fn changing_the_password_signs_out_other_sign_ins() {
     assert!(t.passport.sign_in("alice@example.com", "new-Secret-456").await.is_ok());
 }
 
-#[tokio::test]
-async fn sign_in_is_rate_limited_per_account_and_per_address() {
-    let t = TestServer::start_with(|c| {
+async fn sign_in_is_rate_limited_per_account_and_per_address(engine: Engine) {
+    let t = TestServer::start_on_with(engine, |c| {
         c.sign_in_attempts_per_account = 3;
         c.sign_in_attempts_per_address = 5;
     })
@@ -231,9 +234,8 @@ async fn sign_in_is_rate_limited_per_account_and_per_address() {
     assert_eq!(code(t.passport.sign_in("bob@example.com", "bob-Secret-123").await), "rate_limited");
 }
 
-#[tokio::test]
-async fn signing_keys_and_accounts_survive_a_restart() {
-    let t = TestServer::start().await;
+async fn signing_keys_and_accounts_survive_a_restart(engine: Engine) {
+    let t = TestServer::start_on(engine).await;
     let alice = t.user("alice").await;
     let (dir, config) = t.stop().await;
     let t = TestServer::start_in(dir, config).await;

@@ -1,18 +1,26 @@
 //! Contacts, requests, blocks, privacy and activity alerts, through real HTTPS.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 mod common;
 
-use common::TestServer;
+use common::{Engine, TestServer};
 use mocha_client::ClientError;
 use mocha_client::api::{ContactRequestOutcome, RequestPolicy};
+
+mocha_passport::engine_tests!(
+    request_accept_alias_and_remove,
+    decline_cancel_mutual_and_bad_targets,
+    privacy_nobody_refuses_requests,
+    blocking_cuts_requests_both_ways_and_hides_you,
+    activity_alerts_are_truncated_polled_once_and_respect_blocks,
+);
 
 fn code(result: Result<impl std::fmt::Debug, ClientError>) -> String {
     result.expect_err("the server should refuse").code().unwrap_or("no-code").to_string()
 }
 
-#[tokio::test]
-async fn request_accept_alias_and_remove() {
-    let t = TestServer::start().await;
+async fn request_accept_alias_and_remove(engine: Engine) {
+    let t = TestServer::start_on(engine).await;
     let (alice, bob) = (t.user("alice").await, t.user("bob").await);
 
     let created =
@@ -57,9 +65,8 @@ async fn request_accept_alias_and_remove() {
     assert_eq!(code(t.passport.remove_contact(bob.token(), alice.account.id).await), "not_found");
 }
 
-#[tokio::test]
-async fn decline_cancel_mutual_and_bad_targets() {
-    let t = TestServer::start().await;
+async fn decline_cancel_mutual_and_bad_targets(engine: Engine) {
+    let t = TestServer::start_on(engine).await;
     let (alice, bob, carol) = (t.user("alice").await, t.user("bob").await, t.user("carol").await);
 
     let to_bob =
@@ -98,9 +105,8 @@ async fn decline_cancel_mutual_and_bad_targets() {
     assert!(t.passport.contact_requests(bob.token()).await.unwrap().incoming.is_empty());
 }
 
-#[tokio::test]
-async fn privacy_nobody_refuses_requests() {
-    let t = TestServer::start().await;
+async fn privacy_nobody_refuses_requests(engine: Engine) {
+    let t = TestServer::start_on(engine).await;
     let (alice, bob) = (t.user("alice").await, t.user("bob").await);
     let settings = t.passport.set_request_policy(bob.token(), RequestPolicy::Nobody).await.unwrap();
     assert_eq!(settings.contact_requests, RequestPolicy::Nobody);
@@ -114,9 +120,8 @@ async fn privacy_nobody_refuses_requests() {
     assert_eq!(t.passport.privacy(alice.token()).await.unwrap().requesting_me[0].id, bob.account.id);
 }
 
-#[tokio::test]
-async fn blocking_cuts_requests_both_ways_and_hides_you() {
-    let t = TestServer::start().await;
+async fn blocking_cuts_requests_both_ways_and_hides_you(engine: Engine) {
+    let t = TestServer::start_on(engine).await;
     let (alice, bob, carol) = (t.user("alice").await, t.user("bob").await, t.user("carol").await);
     t.befriend(&alice, &carol).await;
     t.passport.request_contact(bob.token(), "alice@example.com", None).await.unwrap();
@@ -154,9 +159,8 @@ async fn blocking_cuts_requests_both_ways_and_hides_you() {
     assert_eq!(code(t.passport.block(alice.token(), "u999".parse().unwrap()).await), "not_found");
 }
 
-#[tokio::test]
-async fn activity_alerts_are_truncated_polled_once_and_respect_blocks() {
-    let t = TestServer::start().await;
+async fn activity_alerts_are_truncated_polled_once_and_respect_blocks(engine: Engine) {
+    let t = TestServer::start_on(engine).await;
     let (alice, bob) = (t.user("alice").await, t.user("bob").await);
     t.befriend(&alice, &bob).await;
     let passport = &t.server.passport;

@@ -1,20 +1,30 @@
 //! Moderation, account deletion, data export, status and update checks, through real HTTPS.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 mod common;
 
 use std::time::Duration;
 
-use common::TestServer;
+use common::{Engine, TestServer};
 use mocha_client::ClientError;
 use mocha_client::api::{BanRequest, OffsetDateTime};
+
+mocha_passport::engine_tests!(
+    only_admins_moderate,
+    bans_stop_sign_in_refresh_and_sessions_with_reason_and_end,
+    a_temporary_ban_lapses_by_itself,
+    deleting_an_account_removes_every_row_about_it,
+    the_export_holds_every_category_and_no_secrets,
+    status_updates_and_openapi,
+    the_admin_grant_command_works_on_the_data_folder,
+);
 
 fn code(result: Result<impl std::fmt::Debug, ClientError>) -> String {
     result.expect_err("the server should refuse").code().unwrap_or("no-code").to_string()
 }
 
-#[tokio::test]
-async fn only_admins_moderate() {
-    let t = TestServer::start().await;
+async fn only_admins_moderate(engine: Engine) {
+    let t = TestServer::start_on(engine).await;
     let (alice, bob) = (t.user("alice").await, t.user("bob").await);
     let ban = BanRequest { user_id: bob.account.id, reason: None, until: None };
     assert_eq!(code(t.passport.ban(alice.token(), &ban).await), "admin_only");
@@ -42,9 +52,8 @@ async fn only_admins_moderate() {
     assert_eq!(found[0].account.id, bob.account.id);
 }
 
-#[tokio::test]
-async fn bans_stop_sign_in_refresh_and_sessions_with_reason_and_end() {
-    let t = TestServer::start().await;
+async fn bans_stop_sign_in_refresh_and_sessions_with_reason_and_end(engine: Engine) {
+    let t = TestServer::start_on(engine).await;
     let admin = t.user("admin").await;
     let admin = t.make_admin(&admin).await;
     let bob = t.user("bob").await;
@@ -90,9 +99,8 @@ async fn bans_stop_sign_in_refresh_and_sessions_with_reason_and_end() {
     assert_eq!(code(t.passport.ban(admin.token(), &ghost).await), "not_found");
 }
 
-#[tokio::test]
-async fn a_temporary_ban_lapses_by_itself() {
-    let t = TestServer::start().await;
+async fn a_temporary_ban_lapses_by_itself(engine: Engine) {
+    let t = TestServer::start_on(engine).await;
     let admin = t.user("admin").await;
     let admin = t.make_admin(&admin).await;
     let bob = t.user("bob").await;
@@ -104,9 +112,8 @@ async fn a_temporary_ban_lapses_by_itself() {
     assert!(t.passport.sign_in("bob@example.com", &bob.password).await.is_ok());
 }
 
-#[tokio::test]
-async fn deleting_an_account_removes_every_row_about_it() {
-    let t = TestServer::start().await;
+async fn deleting_an_account_removes_every_row_about_it(engine: Engine) {
+    let t = TestServer::start_on(engine).await;
     let (alice, bob, carol) = (t.user("alice").await, t.user("bob").await, t.user("carol").await);
     t.befriend(&alice, &bob).await;
     t.passport.request_contact(alice.token(), "carol@example.com", None).await.unwrap();
@@ -128,9 +135,7 @@ async fn deleting_an_account_removes_every_row_about_it() {
     assert!(t.passport.poll_alerts(bob.token()).await.unwrap().is_empty(), "alerts Alice sent are gone too");
     assert!(t.passport.blocks(carol.token()).await.unwrap().is_empty());
 
-    // Straight from the database file: no row mentions user 1 anywhere.
-    let url = format!("sqlite://{}?mode=ro", t.dir.path().join("mocha.db").display());
-    let mut db = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url).await.unwrap();
+    // Straight from the database: no row mentions user 1 anywhere.
     for query in [
         "SELECT COUNT(*) FROM users WHERE id = 1",
         "SELECT COUNT(*) FROM sign_ins WHERE user_id = 1",
@@ -141,17 +146,15 @@ async fn deleting_an_account_removes_every_row_about_it() {
         "SELECT COUNT(*) FROM activity_alerts WHERE recipient_id = 1 OR sender_id = 1",
         "SELECT COUNT(*) FROM bans WHERE user_id = 1",
     ] {
-        let count: i64 = sqlx::query_scalar(query).fetch_one(&mut db).await.unwrap();
-        assert_eq!(count, 0, "{query}");
+        assert_eq!(t.count_rows(query).await, 0, "{query}");
     }
     // The address is free again, with a new id (ids are never reused).
     let again = t.passport.register("alice@example.com", "Alice", &alice.password).await.unwrap();
     assert_eq!(again.id.to_string(), "u4");
 }
 
-#[tokio::test]
-async fn the_export_holds_every_category_and_no_secrets() {
-    let t = TestServer::start().await;
+async fn the_export_holds_every_category_and_no_secrets(engine: Engine) {
+    let t = TestServer::start_on(engine).await;
     let (alice, bob, carol) = (t.user("alice").await, t.user("bob").await, t.user("carol").await);
     t.befriend(&alice, &bob).await;
     t.passport.set_alias(alice.token(), bob.account.id, Some("Bobby")).await.unwrap();
@@ -182,9 +185,8 @@ async fn the_export_holds_every_category_and_no_secrets() {
     );
 }
 
-#[tokio::test]
-async fn status_updates_and_openapi() {
-    let t = TestServer::start().await;
+async fn status_updates_and_openapi(engine: Engine) {
+    let t = TestServer::start_on(engine).await;
     let status = t.passport.status().await.unwrap();
     let passport = status.services.iter().find(|s| s.name == "passport").unwrap();
     assert_eq!(passport.state, mocha_client::api::ServiceState::Up);
@@ -256,14 +258,14 @@ async fn status_updates_and_openapi() {
     }
 }
 
-#[tokio::test]
-async fn the_admin_grant_command_works_on_the_data_folder() {
-    let t = TestServer::start().await;
+async fn the_admin_grant_command_works_on_the_data_folder(engine: Engine) {
+    let t = TestServer::start_on(engine).await;
     let alice = t.user("alice").await;
     let run = |args: &[&str]| {
         std::process::Command::new(env!("CARGO_BIN_EXE_mocha-server"))
             .arg("--data-dir")
             .arg(t.dir.path())
+            .envs(t.database_env())
             .args(args)
             .output()
             .unwrap()

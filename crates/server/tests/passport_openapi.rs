@@ -8,8 +8,13 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::TestServer;
+use common::{Engine, TestServer};
 use serde_json::{Value, json};
+
+mocha_passport::engine_tests!(
+    every_operation_documents_its_errors_and_requests_carry_their_rules,
+    each_error_class_answers_a_status_the_operation_documents,
+);
 
 fn reqwest_client(t: &TestServer) -> reqwest::Client {
     reqwest::Client::builder()
@@ -86,9 +91,8 @@ fn property<'a>(document: &'a Value, schema: &str, field: &str) -> &'a Value {
     resolve(document, &schema["properties"][field])
 }
 
-#[tokio::test]
-async fn every_operation_documents_its_errors_and_requests_carry_their_rules() {
-    let t = TestServer::start().await;
+async fn every_operation_documents_its_errors_and_requests_carry_their_rules(engine: Engine) {
+    let t = TestServer::start_on(engine).await;
     let document = served_document(&t).await;
 
     let mut missing = Vec::new();
@@ -238,9 +242,8 @@ struct Probe {
     expect: Option<u16>,
 }
 
-#[tokio::test]
-async fn each_error_class_answers_a_status_the_operation_documents() {
-    let t = TestServer::start().await;
+async fn each_error_class_answers_a_status_the_operation_documents(engine: Engine) {
+    let t = TestServer::start_on(engine).await;
     let document = served_document(&t).await;
     let alice = t.user("alice").await;
     let root = t.user("root").await;

@@ -53,7 +53,7 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let passport = runtime.block_on(async {
         Passport::open(
-            &dir.path().join("bench.db"),
+            &mocha_passport::DatabaseUrl::sqlite(dir.path().join("bench.db")),
             SigningKey::generate(),
             PassportConfig::default(),
             Arc::new(StatusBoard::default()),

@@ -41,6 +41,9 @@ pub enum WebError {
     /// The database's disk is full: nothing was changed.
     #[error("storage full: {0}")]
     StorageFull(String),
+    /// The database server cannot be reached just now (PostgreSQL stopped or restarting).
+    #[error("database unreachable: {0}")]
+    StorageUnavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -52,6 +55,8 @@ impl WebError {
             PassportError::Banned(ban) => WebError::Banned(ban),
             PassportError::Internal(details) => WebError::Internal(details),
             PassportError::StorageFull(details) => WebError::StorageFull(details),
+            // Not a reason to sign the browser out: its session is fine.
+            PassportError::StorageUnavailable(details) => WebError::StorageUnavailable(details),
             _ => WebError::SignInRequired { next },
         }
     }
@@ -64,6 +69,7 @@ impl From<PassportError> for WebError {
             PassportError::AdminOnly => WebError::AdminOnly,
             PassportError::NotFound(_) => WebError::NotFound,
             PassportError::StorageFull(details) => WebError::StorageFull(details),
+            PassportError::StorageUnavailable(details) => WebError::StorageUnavailable(details),
             other => WebError::Internal(other.to_string()),
         }
     }
@@ -110,6 +116,17 @@ impl IntoResponse for WebError {
                 tracing::error!(%details, "web action refused: the database's storage is full");
                 (StatusCode::INSUFFICIENT_STORAGE, "Out of room", STORAGE_FULL.to_string())
             }
+            WebError::StorageUnavailable(details) => {
+                tracing::error!(%details, "web page failed: the database cannot be reached");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Back in a moment",
+                    format!(
+                        "We cannot reach our database just now. Please try again in {} seconds.",
+                        mocha_passport::RETRY_UNAVAILABLE.as_secs()
+                    ),
+                )
+            }
             WebError::Internal(details) => {
                 tracing::error!(%details, "web page failed");
                 (
@@ -122,6 +139,11 @@ impl IntoResponse for WebError {
         let mut response = MessagePage::new(title, text).respond(status);
         if matches!(self, WebError::Banned(_)) {
             response.headers_mut().append(header::SET_COOKIE, cookies::clear(cookies::SESSION));
+        }
+        if matches!(self, WebError::StorageUnavailable(_)) {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, mocha_passport::RETRY_UNAVAILABLE.as_secs().into());
         }
         response
     }

@@ -75,14 +75,20 @@ fn refuse(trid: u32, code: ErrorCode, reason: impl Into<String>) -> ErrorReply {
 }
 
 /// Maps a Passport refusal to an `ERR`: what the user typed wrong is explained, a
-/// full disk is `507` (nothing was changed; try later), anything else is logged and
-/// reported as an internal error.
+/// full disk is `507` (nothing was changed; try later), an unreachable database `300`
+/// (try again in a few seconds), anything else is logged and reported as an internal
+/// error.
 fn passport_refusal(trid: u32, error: PassportError) -> ErrorReply {
     match error {
         PassportError::Invalid { message, .. } => refuse(trid, ErrorCode::InvalidArgument, message),
         full @ PassportError::StorageFull(_) => {
             tracing::error!(error = ?full, "an NS command could not be stored: the database's storage is full");
             refuse(trid, ErrorCode::StorageFull, full.to_string())
+        }
+        // The database server is down or restarting: "busy, try again", with the wait.
+        unreachable @ PassportError::StorageUnavailable(_) => {
+            tracing::error!(error = ?unreachable, "an NS command failed: the database cannot be reached");
+            refuse(trid, ErrorCode::ServerBusy, unreachable.to_string())
         }
         other => {
             tracing::error!(error = %other, "Passport call failed during an NS command");

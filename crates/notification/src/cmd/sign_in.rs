@@ -85,6 +85,11 @@ pub(super) async fn usr(session: &mut Session, usr: Usr) -> Result<Flow, ErrorRe
         Err(PassportError::Banned(ban)) => {
             session.outbox.kick(mocha_net::banned(&ban));
         }
+        // The token checked out a moment ago; an unreachable database is no reason to
+        // end the session, and a ban landing meanwhile is still pushed as an event.
+        Err(error @ PassportError::StorageUnavailable(_)) => {
+            tracing::warn!(%user, %error, "could not recheck a new NS session; keeping it");
+        }
         Err(_) => session.outbox.kick(OutReason::SignInRevoked),
     }
     Ok(Flow::Continue)

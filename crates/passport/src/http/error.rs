@@ -78,6 +78,7 @@ fn status_and_code(e: &PassportError) -> (StatusCode, &'static str) {
         RequestNotAllowed => (StatusCode::FORBIDDEN, "request_not_allowed"),
         Conflict(_) => (StatusCode::CONFLICT, "conflict"),
         StorageFull(_) => (StatusCode::INSUFFICIENT_STORAGE, "storage_full"),
+        StorageUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable"),
         Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
     }
 }
@@ -100,6 +101,10 @@ impl IntoResponse for ApiError {
                     PassportError::Internal(details) => tracing::error!(%details, "request failed"),
                     PassportError::StorageFull(details) => {
                         tracing::error!(%details, "request refused: the database's storage is full")
+                    }
+                    PassportError::StorageUnavailable(details) => {
+                        tracing::error!(%details, "request refused: the database cannot be reached");
+                        detail.retry_after_seconds = Some(crate::RETRY_UNAVAILABLE.as_secs());
                     }
                     PassportError::Invalid { field, .. } => detail.field = Some(field.to_string()),
                     PassportError::RateLimited { retry_after } => {

@@ -101,26 +101,75 @@ impl utoipa::Modify for StorageFullResponses {
             .description("`storage_full`: the server's disk is full; nothing was changed — try again later")
             .content("application/json", Content::new(Some(Ref::from_schema_name("ErrorBody"))))
             .build();
-        for (path, item) in openapi.paths.paths.iter_mut() {
-            let get = if WRITING_GETS.contains(&path.as_str()) { item.get.as_mut() } else { None };
-            let writes =
-                [item.post.as_mut(), item.put.as_mut(), item.patch.as_mut(), item.delete.as_mut(), get];
-            for operation in writes.into_iter().flatten() {
-                operation
-                    .responses
-                    .responses
-                    .entry("507".to_string())
-                    .or_insert_with(|| response.clone().into());
+        add_response(openapi, "507", response, |path, item| {
+            let get = if WRITING_GETS.contains(&path) { item.get.as_mut() } else { None };
+            [item.post.as_mut(), item.put.as_mut(), item.patch.as_mut(), item.delete.as_mut(), get]
+        });
+    }
+}
+
+/// Every call that reads or writes the database can find it unreachable (PostgreSQL
+/// stopped or restarting): `503` with `Retry-After`, added once like the `507`.
+struct StorageUnavailableResponses;
+
+/// The calls that never touch the database.
+const WITHOUT_DATABASE: &[&str] = &["/api/v1/status", "/api/v1/updates"];
+
+impl utoipa::Modify for StorageUnavailableResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let seconds = utoipa::openapi::Object::with_type(utoipa::openapi::Type::Integer);
+        let response = ResponseBuilder::new()
+            .description(
+                "`storage_unavailable`: the server's database cannot be reached just now; \
+                 try again after `Retry-After` seconds",
+            )
+            .header("Retry-After", utoipa::openapi::Header::new(seconds))
+            .content("application/json", Content::new(Some(Ref::from_schema_name("ErrorBody"))))
+            .build();
+        add_response(openapi, "503", response, |path, item| {
+            if WITHOUT_DATABASE.contains(&path) {
+                return Default::default();
             }
+            [
+                item.get.as_mut(),
+                item.post.as_mut(),
+                item.put.as_mut(),
+                item.patch.as_mut(),
+                item.delete.as_mut(),
+            ]
+        });
+    }
+}
+
+/// Adds `response` as `status` to the operations `pick` chooses on each path (unless
+/// an operation documents that status itself).
+fn add_response(
+    openapi: &mut utoipa::openapi::OpenApi,
+    status: &str,
+    response: utoipa::openapi::Response,
+    pick: impl for<'a> Fn(
+        &str,
+        &'a mut utoipa::openapi::PathItem,
+    ) -> [Option<&'a mut utoipa::openapi::path::Operation>; 5],
+) {
+    for (path, item) in openapi.paths.paths.iter_mut() {
+        for operation in pick(path, item).into_iter().flatten() {
+            operation
+                .responses
+                .responses
+                .entry(status.to_string())
+                .or_insert_with(|| response.clone().into());
         }
     }
 }
 
 /// After the routes are in: the answers many operations share (errors of their inputs,
-/// 507 on every write) are derived from each operation.
+/// 507 on every write, 503 on every call that needs the database) are derived from
+/// each operation.
 fn document_shared_answers(document: &mut utoipa::openapi::OpenApi) {
     SharedErrors.modify(document);
     StorageFullResponses.modify(document);
+    StorageUnavailableResponses.modify(document);
 }
 
 /// The OpenAPI 3 document for every endpoint.

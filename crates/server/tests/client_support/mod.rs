@@ -8,7 +8,10 @@ pub mod proxies;
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use mocha_client::{Backoff, Client, ClientConfig, ClientState, Credentials, Event};
+use mocha_client::{
+    Backoff, Client, ClientConfig, ClientState, Conversation, ConversationEvent, ConversationId, Credentials,
+    Event, Ring,
+};
 use tokio::sync::mpsc;
 
 use crate::common::{TestServer, TestUser};
@@ -97,4 +100,54 @@ pub async fn state_where(client: &Client, condition: impl FnMut(&ClientState) ->
         Ok(Ok(state)) => state.clone(),
         _ => panic!("the state never got there; it is {:#?}", client.state()),
     }
+}
+
+pub fn ring(e: &Event) -> Option<Ring> {
+    match e {
+        Event::Ring(ring) => Some(ring.clone()),
+        _ => None,
+    }
+}
+
+pub fn in_conversation<T>(
+    id: ConversationId,
+    mut pick: impl FnMut(&ConversationEvent) -> Option<T>,
+) -> impl FnMut(&Event) -> Option<T> {
+    move |e| match e {
+        Event::Conversation { id: of, event } if *of == id => pick(event),
+        _ => None,
+    }
+}
+
+/// `host` invites `guest`, who answers the ring; both handles are returned once joined.
+pub async fn chat(
+    host: &mocha_client::Client,
+    host_events: &mut Events,
+    guest: &mocha_client::Client,
+    guest_events: &mut Events,
+) -> (Conversation, Conversation) {
+    let guest_name = guest.account().username;
+    let a = host.start_conversation(&guest_name).await.expect("open and invite");
+    let ring = guest_events.expect(ring).await;
+    assert_eq!(ring.caller.id, host.user_id());
+    let b = guest.answer(&ring).await.expect("answer");
+    let joined = host_events
+        .expect(in_conversation(a.id(), |e| match e {
+            ConversationEvent::Joined(p) => Some(p.user_id),
+            _ => None,
+        }))
+        .await;
+    assert_eq!(joined, guest.user_id());
+    assert_eq!(b.participants().len(), 1, "the guest sees the host already there");
+    (a, b)
+}
+
+/// Waits for the next chat text in conversation `id`.
+pub async fn heard_text(events: &mut Events, id: ConversationId) -> String {
+    events
+        .expect(in_conversation(id, |e| match e {
+            ConversationEvent::Text { text, .. } => Some(text.clone()),
+            _ => None,
+        }))
+        .await
 }

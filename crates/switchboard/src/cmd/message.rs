@@ -104,6 +104,10 @@ pub(crate) async fn send(session: &mut Session, msg: Msg) {
         if let Some(e) = unfiled {
             let (code, why) = match e {
                 PassportError::StorageFull(_) => (ErrorCode::StorageFull, "the server's storage is full"),
+                PassportError::StorageUnavailable(_) => (
+                    ErrorCode::ServerBusy,
+                    "the server's database cannot be reached just now; try again soon",
+                ),
                 _ => (ErrorCode::InternalError, "the server failed"),
             };
             return session.error(

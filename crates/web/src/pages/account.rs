@@ -91,6 +91,7 @@ fn refused(error: &PassportError) -> Result<(StatusCode, String), WebError> {
         }
         PassportError::NotFound(_) => Ok((StatusCode::NOT_FOUND, refusal(error))),
         PassportError::StorageFull(details) => Err(WebError::StorageFull(details.clone())),
+        PassportError::StorageUnavailable(details) => Err(WebError::StorageUnavailable(details.clone())),
         _ => Err(WebError::Internal(error.to_string())),
     }
 }

@@ -31,6 +31,7 @@ fn status_for(error: &PassportError) -> StatusCode {
         PassportError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         PassportError::Banned(_) => StatusCode::FORBIDDEN,
         PassportError::StorageFull(_) => StatusCode::INSUFFICIENT_STORAGE,
+        PassportError::StorageUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

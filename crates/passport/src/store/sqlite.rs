@@ -1,4 +1,4 @@
-//! The SQLite database: one writer connection (SQLite allows one writer anyway,
+//! The embedded SQLite database: one writer connection (SQLite allows one writer anyway,
 //! and a single connection makes every write transaction serial and free of
 //! `SQLITE_BUSY`), and a small pool of readers working beside it in WAL mode.
 //!
@@ -23,16 +23,16 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Connection, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
 use crate::PassportError;
-use crate::error::storage_full;
+use crate::error::StorageProblem;
 
-pub(crate) struct Db {
+pub(crate) struct SqliteDb {
     pub read: SqlitePool,
     pub write: SqlitePool,
 }
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
-impl Db {
+impl SqliteDb {
     /// Opens the database; `max_bytes` caps how large the writer may make it.
     pub async fn open(path: &Path, max_bytes: Option<u64>) -> Result<Self, PassportError> {
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
@@ -48,7 +48,11 @@ impl Db {
             .connect_with(options.clone())
             .await?;
         MIGRATOR.run(&write).await.map_err(|e| match e {
-            MigrateError::Execute(e) | MigrateError::ExecuteMigration(e, _) if storage_full(&e) => e.into(),
+            MigrateError::Execute(e) | MigrateError::ExecuteMigration(e, _)
+                if StorageProblem::of(&e) == Some(StorageProblem::Full) =>
+            {
+                e.into()
+            }
             e => PassportError::Internal(format!("migration failed: {e}")),
         })?;
         let read = SqlitePoolOptions::new().max_connections(4).connect_with(options.read_only(true)).await?;
