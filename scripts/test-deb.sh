@@ -2,7 +2,8 @@
 # Builds the server's Debian package from BINARY_DIR (default target/debug, which the
 # test run has just built), installs it with dpkg, checks what it installed, starts the
 # server as the package's `mocha` user (with systemd if it runs, else directly), asks
-# /api/v1/status, then removes the package (data kept) and purges it (data gone).
+# /api/v1/status, installs it again over itself (an upgrade: data and edited settings
+# kept), then removes the package (data kept) and purges it (data gone).
 # Needs root; says so and stops without it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,6 +43,12 @@ done
 echo "$status" | grep -q '"passport"' || { cat target/deb/server.log >&2 || true; fail "no answer from /api/v1/status"; }
 [ "$(stat -c %U /var/lib/mocha/mocha.db)" = mocha ] || fail "the database is not the mocha user's"
 if [ -n "${server:-}" ]; then kill "$server"; wait "$server" || true; fi
+
+# An upgrade (installing the package again over itself) keeps the data and the settings.
+echo "# edited by the operator" >> /etc/mocha/mocha.toml
+dpkg -i --force-confold "$package" >/dev/null
+[ -f /var/lib/mocha/mocha.db ] || fail "the upgrade lost the data"
+grep -q "edited by the operator" /etc/mocha/mocha.toml || fail "the upgrade replaced the edited settings"
 
 dpkg -r mocha-server >/dev/null
 [ -f /var/lib/mocha/mocha.db ] || fail "remove deleted the data"

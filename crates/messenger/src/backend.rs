@@ -623,7 +623,9 @@ impl Worker {
                 }
             }
             Intent::DownloadUpdate(offer) => match &self.client {
-                Some(client) => updater::download(client.passport().clone(), offer, &self.updates, self.sink.clone()),
+                Some(client) => {
+                    updater::download(client.passport().clone(), offer, &self.updates, self.sink.clone())
+                }
                 None => self.sink.send(BackendEvent::UpdateFailed("Sign in to download the update.".into())),
             },
             Intent::InstallUpdate(staged) => updater::install(staged, &self.updates, self.sink.clone()),

@@ -7,8 +7,9 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use common::TestServer;
-use sqlx::{Connection, Row, SqliteConnection};
+use common::{Engine, TestServer};
+use mocha_passport::DatabaseUrl;
+use sqlx::{Connection, SqliteConnection};
 
 const MAP: &str = include_str!("../../../docs/privacy-map.toml");
 const POLICY: &str = include_str!("../../../docs/privacy-policy.txt");
@@ -32,30 +33,40 @@ fn policy_categories() -> BTreeSet<String> {
 }
 
 async fn schema(t: &TestServer) -> BTreeMap<String, BTreeSet<String>> {
-    let url = format!("sqlite://{}?mode=ro", t.dir.path().join("mocha.db").display());
-    let mut db = SqliteConnection::connect(&url).await.unwrap();
-    let tables: Vec<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
-        .fetch_all(&mut db)
-        .await
-        .unwrap();
-    let mut schema = BTreeMap::new();
-    for table in tables.into_iter().filter(|t| !is_bookkeeping(t)) {
-        let columns = sqlx::query("SELECT name FROM pragma_table_info(?)")
-            .bind(&table)
+    let rows: Vec<(String, String)> = match t.database.as_ref().map(|d| &d.url) {
+        Some(DatabaseUrl::Postgres(url)) => {
+            let mut db = sqlx::PgConnection::connect(url).await.unwrap();
+            sqlx::query_as(
+                "SELECT table_name::text, column_name::text FROM information_schema.columns \
+                 WHERE table_schema = current_schema()",
+            )
             .fetch_all(&mut db)
             .await
             .unwrap()
-            .into_iter()
-            .map(|row| row.get::<String, _>(0))
-            .collect();
-        schema.insert(table, columns);
+        }
+        _ => {
+            let url = format!("sqlite://{}?mode=ro", t.dir.path().join("mocha.db").display());
+            let mut db = SqliteConnection::connect(&url).await.unwrap();
+            sqlx::query_as(
+                "SELECT m.name, c.name FROM sqlite_master m JOIN pragma_table_info(m.name) c \
+                 WHERE m.type = 'table'",
+            )
+            .fetch_all(&mut db)
+            .await
+            .unwrap()
+        }
+    };
+    let mut schema: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (table, column) in rows.into_iter().filter(|(table, _)| !is_bookkeeping(table)) {
+        schema.entry(table).or_default().insert(column);
     }
     schema
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_stored_column_is_a_category_the_privacy_policy_names() {
-    let t = TestServer::start().await;
+mocha_passport::engine_tests!(every_stored_column_is_a_category_the_privacy_policy_names);
+
+async fn every_stored_column_is_a_category_the_privacy_policy_names(engine: Engine) {
+    let t = TestServer::start_on(engine).await;
     let categories = policy_categories();
     for expected in
         ["Account and identity data", "Authentication and session data", "Conversation and activity data"]

@@ -173,6 +173,16 @@ pub fn app_with(
     secret_store: SecretStore,
     adjust: impl FnOnce(&mut AppEnv),
 ) -> (App, Cues) {
+    app_sized(config_dir, secret_store, [1400.0, 1000.0], adjust)
+}
+
+/// The app on a screen of `size` points, its test environment changed by `adjust`.
+fn app_sized(
+    config_dir: &Path,
+    secret_store: SecretStore,
+    size: [f32; 2],
+    adjust: impl FnOnce(&mut AppEnv),
+) -> (App, Cues) {
     let (announcer, cues) = Announcer::recorded();
     let mut env = AppEnv {
         options_file: OptionsFile::new(config_dir),
@@ -187,7 +197,7 @@ pub fn app_with(
     adjust(&mut env);
     // The backend only uses the context to ask for repaints; the harness steps anyway.
     let app = MessengerApp::new(&egui::Context::default(), env);
-    let harness = Harness::builder().with_size([1400.0, 1000.0]).build_ui_state(
+    let harness = Harness::builder().with_size(size).build_ui_state(
         |ui, app: &mut MessengerApp| {
             app.logic(ui.ctx());
             app.ui(ui);
@@ -355,26 +365,10 @@ impl CallMedia for TestMedia {
 /// The app for call tests: a wider screen (the call window sits right of the
 /// conversation) and calls on `media`.
 pub fn app_for_calls(config_dir: &Path, media: &TestMedia) -> (App, Cues) {
-    let (announcer, cues) = Announcer::recorded();
-    let env = AppEnv {
-        options_file: OptionsFile::new(config_dir),
-        secret_store: Some(SecretStore::memory()),
-        devices: Some(test_devices()),
-        announcer: Some(announcer),
-        file_dialog: Some(Err("no desktop in the UI tests".into())),
-        places: Some(Vec::new()),
-        call_media: Some(Arc::new(media.clone())),
-        updates: None,
-    };
-    let app = MessengerApp::new(&egui::Context::default(), env);
-    let harness = Harness::builder().with_size([1640.0, 1000.0]).build_ui_state(
-        |ui, app: &mut MessengerApp| {
-            app.logic(ui.ctx());
-            app.ui(ui);
-        },
-        app,
-    );
-    (harness, cues)
+    let media = media.clone();
+    app_sized(config_dir, SecretStore::memory(), [1640.0, 1000.0], move |env| {
+        env.call_media = Some(Arc::new(media))
+    })
 }
 
 /// Steps two apps until `done` says so.
