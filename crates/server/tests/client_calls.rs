@@ -114,8 +114,14 @@ async fn talk_for(duration: Duration) {
     tokio::time::sleep(duration).await;
 }
 
+/// One call test at a time: each call runs two media engines (echo cancellation, noise
+/// suppression, Opus) in real time, and two cores cannot keep four calls on time — a
+/// starved engine garbles a second of audio and the test would measure the machine.
+static ONE_CALL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_carries_each_sides_chirp_to_the_other_over_udp_within_150_ms() {
+    let _turn = ONE_CALL.lock().await;
     let t = TestServer::start().await;
     let mut talking = alice_and_bob_talking(&t).await;
     let (alice, bob) = call(&mut talking, plain(), plain()).await;
@@ -167,6 +173,7 @@ async fn a_call_carries_each_sides_chirp_to_the_other_over_udp_within_150_ms() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_udp_blocked_the_call_goes_over_tls_and_returns_to_udp_when_it_opens() {
+    let _turn = ONE_CALL.lock().await;
     let t = TestServer::start().await;
     let mut talking = alice_and_bob_talking(&t).await;
     let blocked = UdpBlock::new(true);
@@ -211,6 +218,7 @@ async fn with_udp_blocked_the_call_goes_over_tls_and_returns_to_udp_when_it_open
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn declined_cancelled_and_unanswered_calls_end_with_their_reason() {
+    let _turn = ONE_CALL.lock().await;
     let t = TestServer::start().await;
     let mut talking = alice_and_bob_talking(&t).await;
 
@@ -271,6 +279,7 @@ async fn declined_cancelled_and_unanswered_calls_end_with_their_reason() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn speech_stays_usable_through_a_lossy_udp_link_up_to_10_percent() {
+    let _turn = ONE_CALL.lock().await;
     let t = TestServer::start().await;
     let mut talking = alice_and_bob_talking(&t).await;
     // Alice's datagrams to the relay cross a seeded lossy link (loss, 20 ms jitter, 2 %
