@@ -3,6 +3,7 @@
 //! - [`serve_tls`]: the accept loop; each handshake runs in its own task with a timeout.
 //! - [`ConnectionLimiter`]: caps on open connections (in all and per address), checked
 //!   as each connection is accepted; HTTPS uses it too.
+//! - [`TlsConnection`]: server-side TLS whose buffers exist only while bytes move.
 //! - [`FrameReader`]: bytes from a stream to [`mocha_proto::Frame`]s, within limits.
 //! - [`Outbox`] and [`write_frames`]: a connection's bounded outbound queue and the
 //!   task that drains it. Nothing that pushes into an outbox ever waits on a slow client.
@@ -13,6 +14,7 @@ mod listener;
 mod outbox;
 mod rate_limit;
 mod reader;
+mod tls;
 mod writer;
 
 pub use limiter::{ConnectionLimiter, ConnectionLimits, ConnectionPermit, Refusal};
@@ -20,7 +22,8 @@ pub use listener::{HANDSHAKE_SLOT_HOLD, ListenerLimits, serve_tls};
 pub use outbox::{Batch, Frames, Kicks, Outbox, OutboxReceivers, Outgoing};
 pub use rate_limit::TokenBucket;
 pub use reader::{FrameReader, ReadError};
-pub use writer::{say_goodbye, write_batch, write_frames};
+pub use tls::{TlsConnection, TlsReader, TlsWriter};
+pub use writer::{say_goodbye, write_batch, write_frames, write_frames_tls};
 
 use mocha_api::Ban;
 use mocha_auth::UserId;

@@ -11,12 +11,11 @@ use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
-use tokio_rustls::LazyConfigAcceptor;
-use tokio_rustls::server::TlsStream;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::limiter::{ConnectionLimiter, ConnectionLimits};
+use crate::tls::{self, TlsConnection};
 
 /// Bounds on the accept loop.
 ///
@@ -64,7 +63,7 @@ pub async fn serve_tls<F, Fut>(
     shutdown: CancellationToken,
     handle: F,
 ) where
-    F: Fn(TlsStream<TcpStream>, SocketAddr) -> Fut + Clone + Send + 'static,
+    F: Fn(TlsConnection, SocketAddr) -> Fut + Clone + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
     let slots = Arc::new(Semaphore::new(limits.concurrent_handshakes.max(1)));
@@ -111,21 +110,21 @@ async fn handshake(
     tcp: TcpStream,
     slots: Arc<Semaphore>,
     limits: ListenerLimits,
-) -> Result<TlsStream<TcpStream>, String> {
+) -> Result<TlsConnection, String> {
     // Reading a ClientHello costs nothing worth a slot; what a slot guards is the
     // key exchange and signature that follow.
-    let hello = LazyConfigAcceptor::new(rustls::server::Acceptor::default(), tcp);
-    let start = match tokio::time::timeout(limits.handshake, hello).await {
-        Ok(Ok(start)) => start,
+    let mut hello = Vec::new();
+    match tokio::time::timeout(limits.handshake, tls::read_client_hello(&tcp, &mut hello)).await {
+        Ok(Ok(())) => {}
         Ok(Err(e)) => return Err(e.to_string()),
         Err(_) => return Err("no complete ClientHello in time".into()),
-    };
+    }
     let slot = match tokio::time::timeout(limits.handshake_queue, slots.acquire_owned()).await {
         Ok(Ok(slot)) => slot,
         Ok(Err(_)) => return Err("the listener is closing".into()),
         Err(_) => return Err("no handshake slot in time (too many at once)".into()),
     };
-    let mut accept = std::pin::pin!(tokio::time::timeout(limits.handshake, start.into_stream(tls)));
+    let mut accept = std::pin::pin!(tokio::time::timeout(limits.handshake, tls::accept(tcp, tls, hello)));
     let finished = tokio::select! {
         finished = &mut accept => finished,
         () = tokio::time::sleep(HANDSHAKE_SLOT_HOLD) => {

@@ -8,6 +8,7 @@ use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use crate::Outgoing;
 use crate::outbox::{Batch, Frames};
+use crate::tls::TlsWriter;
 
 /// Payloads at least this large are written from where they are (a vectored write),
 /// not copied into the batch's buffer first.
@@ -36,6 +37,32 @@ pub async fn write_frames<W: AsyncWrite + Unpin>(mut write: W, mut frames: Frame
         }
     }
     write.shutdown().await
+}
+
+/// [`write_frames`] for a TLS connection: between batches the writer is lent to the
+/// outbox, so a frame pushed while nothing is queued goes out from the task that pushed
+/// it (see `Lanes::direct`); this task runs only when frames queue up behind a socket
+/// that is not taking them as fast, and to close.
+pub async fn write_frames_tls(writer: TlsWriter, mut frames: Frames) -> io::Result<()> {
+    let mut out = Pieces::default();
+    let mut writer = writer;
+    loop {
+        frames.lend(writer);
+        let (batch, taken, finished) = frames.next_for_writer().await;
+        writer = taken;
+        writer.flush().await?;
+        let mut next = batch;
+        while let Some(batch) = next {
+            if write_batch_into(&mut writer, batch, &mut out).await? {
+                return writer.shutdown().await;
+            }
+            next = frames.try_next();
+        }
+        out = Pieces::default();
+        if finished {
+            return writer.shutdown().await;
+        }
+    }
 }
 
 /// Writes one batch and flushes; true if it ended with the connection's close.

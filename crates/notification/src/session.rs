@@ -6,12 +6,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use mocha_auth::UserId;
-use mocha_net::{FrameReader, Outbox, ReadError, TokenBucket, write_frames};
+use mocha_net::{FrameReader, Outbox, ReadError, TokenBucket, write_frames_tls};
 use mocha_proto::{ErrorCode, ErrorReply, Frame, FrameError, Out, OutReason};
-use tokio::io::{ReadHalf, WriteHalf};
-use tokio::net::TcpStream;
 use tokio::time::{Instant, sleep_until};
-use tokio_rustls::server::TlsStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::NotificationServer;
@@ -159,26 +156,26 @@ impl Session {
 /// go into the connection's task.
 pub(crate) fn run(
     server: Arc<NotificationServer>,
-    stream: TlsStream<TcpStream>,
+    stream: mocha_net::TlsConnection,
     peer: SocketAddr,
     connection: u64,
     shutdown: CancellationToken,
 ) -> impl Future<Output = ()> + Send + 'static {
-    let (read, write) = tokio::io::split(stream);
+    let (read, write) = stream.into_split();
     serve_connection(server, read, write, peer, connection, shutdown)
 }
 
 async fn serve_connection(
     server: Arc<NotificationServer>,
-    read: ReadHalf<TlsStream<TcpStream>>,
-    write: WriteHalf<TlsStream<TcpStream>>,
+    read: mocha_net::TlsReader,
+    write: mocha_net::TlsWriter,
     peer: SocketAddr,
     connection: u64,
     shutdown: CancellationToken,
 ) {
     tracing::info!(%peer, "NS client connected");
     let (outbox, receivers) = Outbox::new(server.config.outbound_queue, UNUSED_BULK_LANE);
-    let mut writer = tokio::spawn(write_frames(write, receivers.frames));
+    let mut writer = tokio::spawn(write_frames_tls(write, receivers.frames));
     let mut kicks = receivers.kicks;
     let mut reader = FrameReader::new(read, server.config.limits);
     let limiter = TokenBucket::new(server.config.command_burst, server.config.commands_per_second);

@@ -6,12 +6,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use mocha_auth::UserId;
-use mocha_net::{FrameReader, Outbox, ReadError, TokenBucket, write_frames};
+use mocha_net::{FrameReader, Outbox, ReadError, TokenBucket, write_frames_tls};
 use mocha_proto::sb::server::Bye;
 use mocha_proto::{ErrorCode, ErrorReply, Frame, FrameError, Out, OutReason};
-use tokio::io::{ReadHalf, WriteHalf};
-use tokio::net::TcpStream;
-use tokio_rustls::server::TlsStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::Switchboard;
@@ -87,24 +84,24 @@ impl Session {
 /// go into the connection's task.
 pub(crate) fn run(
     sb: Arc<Switchboard>,
-    stream: TlsStream<TcpStream>,
+    stream: mocha_net::TlsConnection,
     peer: SocketAddr,
     shutdown: CancellationToken,
 ) -> impl Future<Output = ()> + Send + 'static {
-    let (read, write) = tokio::io::split(stream);
+    let (read, write) = stream.into_split();
     serve_connection(sb, read, write, peer, shutdown)
 }
 
 async fn serve_connection(
     sb: Arc<Switchboard>,
-    read: ReadHalf<TlsStream<TcpStream>>,
-    write: WriteHalf<TlsStream<TcpStream>>,
+    read: mocha_net::TlsReader,
+    write: mocha_net::TlsWriter,
     peer: SocketAddr,
     shutdown: CancellationToken,
 ) {
     let config = sb.config.clone();
     let (outbox, receivers) = Outbox::new(config.control_queue, config.bulk_queue);
-    let mut writer = tokio::spawn(write_frames(write, receivers.frames));
+    let mut writer = tokio::spawn(write_frames_tls(write, receivers.frames));
     let mut kicks = receivers.kicks;
     let mut reader = FrameReader::new(read, config.limits);
     let mut session = Session {

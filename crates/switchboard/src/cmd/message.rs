@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 
 use bytes::{Bytes, BytesMut};
 use mocha_auth::UserId;
+use mocha_net::Outbox;
 use mocha_passport::PassportError;
 use mocha_proto::im::ImPayload;
 use mocha_proto::sb::client::{AckMode, Msg};
@@ -46,7 +47,7 @@ pub(crate) async fn send(session: &mut Session, msg: Msg) {
     }
 
     let mut payload = msg.payload;
-    let (delivered, missed) = {
+    let (outboxes, missed) = {
         let mut rooms = sb.rooms();
         let Some(room) = rooms.get_mut(&member.room) else {
             return session.error(trid, ErrorCode::NotInConversation, "the conversation has ended");
@@ -71,15 +72,9 @@ pub(crate) async fn send(session: &mut Session, msg: Msg) {
             // Before anyone hears of a hang-up, the relay has forgotten the member.
             sb.sync_relay(&member.room, room);
         }
-        if !recipients.is_empty() {
-            // Encoded once; every recipient's queue shares the same bytes.
-            let wire = relayed(&member.relay_prefix, &payload);
-            for to in &recipients {
-                if let Some(outbox) = room.outbox(*to) {
-                    outbox.push_wire(wire.clone());
-                }
-            }
-        }
+        // Pushed once the rooms are unlocked: a push may encrypt and write to the
+        // recipient's socket on the spot.
+        let outboxes: Vec<Outbox> = recipients.iter().filter_map(|&to| room.outbox(to).cloned()).collect();
         let missed: Vec<UserId> = match &meaning {
             ImPayload::Text { .. } if recipients.is_empty() => room
                 .audience
@@ -89,8 +84,16 @@ pub(crate) async fn send(session: &mut Session, msg: Msg) {
                 .collect(),
             _ => Vec::new(),
         };
-        (!recipients.is_empty(), missed)
+        (outboxes, missed)
     };
+    let delivered = !outboxes.is_empty();
+    if delivered {
+        // Encoded once; every recipient's queue shares the same bytes.
+        let wire = relayed(&member.relay_prefix, &payload);
+        for outbox in &outboxes {
+            outbox.push_wire(wire.clone());
+        }
+    }
 
     if let ImPayload::Text { text, .. } = &meaning {
         // A NAK promises the sender an alert; if one could not be kept they hear so.

@@ -1,0 +1,603 @@
+//! Server-side TLS over rustls' unbuffered API, so that buffers exist only while bytes
+//! are moving.
+//!
+//! rustls' buffered connection keeps a 4 KiB read buffer per connection for as long as
+//! the connection lives, and tokio-rustls' stream cannot be read and written from two
+//! tasks without a lock around both. Here the connection's two halves share the socket
+//! and the TLS state (behind a mutex held only to decrypt or encrypt, never across an
+//! await); each half owns its own buffer and gives it back whenever it is empty — so an
+//! idle signed-in session holds no buffer at all.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, ready};
+
+use rustls::server::UnbufferedServerConnection;
+use rustls::unbuffered::{ConnectionState, EncodeError, EncryptError, InsufficientSizeError};
+use rustls::{ServerConfig, unbuffered::UnbufferedStatus};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+
+/// How much to read from the socket at a time while a record's length is not known.
+const READ_CHUNK: usize = 4096;
+/// A TLS record on the wire: 5 bytes of header, at most 2^14 bytes of plaintext, and
+/// the AEAD's expansion (rustls refuses anything longer).
+const MAX_RECORD: usize = 5 + 16384 + 256;
+/// A ClientHello may not be longer than this (rustls' own bound on handshake messages).
+const MAX_CLIENT_HELLO: usize = 0xffff;
+/// Encrypted bytes a writer may hold unsent before it waits for the socket.
+const WRITE_HIGH_WATER: usize = 64 * 1024;
+
+const CONTENT_HANDSHAKE: u8 = 22;
+const RECORD_HEADER: usize = 5;
+
+/// An established TLS connection, ready to be split into its reading and writing halves.
+pub struct TlsConnection {
+    shared: Arc<Shared>,
+    /// Bytes received after the handshake's last record, not yet decrypted.
+    incoming: Vec<u8>,
+    /// Application data that arrived with the end of the handshake.
+    plaintext: Plaintext,
+}
+
+struct Shared {
+    tcp: TcpStream,
+    tls: Mutex<TlsState>,
+}
+
+struct TlsState {
+    conn: UnbufferedServerConnection,
+    /// TLS messages the reader had to answer (a key update): the writer sends them
+    /// ahead of the next application data.
+    answers: Vec<u8>,
+}
+
+impl Shared {
+    fn tls(&self) -> MutexGuard<'_, TlsState> {
+        // Nothing panics while holding it; a poisoned connection is still a connection.
+        self.tls.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Decrypted bytes not yet handed to the reader.
+#[derive(Default)]
+struct Plaintext {
+    bytes: Vec<u8>,
+    read: usize,
+}
+
+impl Plaintext {
+    fn is_empty(&self) -> bool {
+        self.read == self.bytes.len()
+    }
+
+    /// Copies what fits into `buf`; gives the allocation back once all of it is read.
+    fn copy_into(&mut self, buf: &mut ReadBuf<'_>) {
+        let n = buf.remaining().min(self.bytes.len() - self.read);
+        buf.put_slice(&self.bytes[self.read..self.read + n]);
+        self.read += n;
+        if self.is_empty() {
+            *self = Plaintext::default();
+        }
+    }
+}
+
+impl TlsConnection {
+    /// The two halves. They may be used from different tasks.
+    pub fn into_split(self) -> (TlsReader, TlsWriter) {
+        let reader = TlsReader {
+            shared: self.shared.clone(),
+            incoming: self.incoming,
+            plaintext: self.plaintext,
+            peer_closed: false,
+        };
+        let writer =
+            TlsWriter { shared: self.shared, out: Vec::new(), sent: 0, closing: Closing::Open, failed: None };
+        (reader, writer)
+    }
+}
+
+fn tls_error(error: rustls::Error) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, error)
+}
+
+/// Reads until `incoming` holds the client's whole first handshake message (its
+/// ClientHello), so the costly part of the handshake can wait for a slot without
+/// holding one while a slow client trickles its hello in.
+pub async fn read_client_hello(tcp: &TcpStream, incoming: &mut Vec<u8>) -> io::Result<()> {
+    while !client_hello_complete(incoming)? {
+        if incoming.capacity() - incoming.len() < READ_CHUNK {
+            incoming.reserve(READ_CHUNK);
+        }
+        tcp.readable().await?;
+        match tcp.try_read_buf(incoming) {
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Whether `bytes` start with a complete handshake message, possibly spread over
+/// several records. Anything that is not a handshake record counts as complete: rustls
+/// refuses it with the right alert.
+fn client_hello_complete(bytes: &[u8]) -> io::Result<bool> {
+    if bytes.len() > MAX_CLIENT_HELLO + 64 * RECORD_HEADER {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, "ClientHello too long"));
+    }
+    let mut handshake = Vec::new();
+    let mut rest = bytes;
+    while rest.len() >= RECORD_HEADER {
+        if rest[0] != CONTENT_HANDSHAKE {
+            return Ok(true);
+        }
+        let length = usize::from(u16::from_be_bytes([rest[3], rest[4]]));
+        let Some(payload) = rest.get(RECORD_HEADER..RECORD_HEADER + length) else { break };
+        handshake.extend_from_slice(payload);
+        rest = &rest[RECORD_HEADER + length..];
+        if handshake.len() >= 4 {
+            let wanted = 4 + (usize::from(handshake[1]) << 16 | usize::from(handshake[2]) << 8 | usize::from(handshake[3]));
+            if wanted > MAX_CLIENT_HELLO || handshake.len() >= wanted {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
+}
+
+/// Finishes the handshake that `incoming` (from [`read_client_hello`]) began.
+pub async fn accept(tcp: TcpStream, config: Arc<ServerConfig>, mut incoming: Vec<u8>) -> io::Result<TlsConnection> {
+    let mut tls = UnbufferedServerConnection::new(config).map_err(tls_error)?;
+    let mut out = Vec::new();
+    let mut plaintext = Plaintext::default();
+    loop {
+        let UnbufferedStatus { discard, state } = tls.process_tls_records(&mut incoming);
+        let done = match state.map_err(tls_error)? {
+            ConnectionState::EncodeTlsData(mut data) => {
+                append(&mut out, 0, |buf| data.encode(buf).map_err(EncodeFailure::from))?;
+                false
+            }
+            ConnectionState::TransmitTlsData(transmit) => {
+                write_all(&tcp, &out).await?;
+                out.clear();
+                transmit.done();
+                false
+            }
+            ConnectionState::BlockedHandshake => {
+                read_some(&tcp, &mut incoming, discard).await?;
+                continue;
+            }
+            ConnectionState::WriteTraffic(_) => true,
+            ConnectionState::ReadTraffic(mut traffic) => {
+                // The client's first command came with its Finished.
+                while let Some(record) = traffic.next_record() {
+                    plaintext.bytes.extend_from_slice(record.map_err(tls_error)?.payload);
+                }
+                true
+            }
+            ConnectionState::PeerClosed | ConnectionState::Closed => {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            _ => return Err(io::Error::new(io::ErrorKind::InvalidData, "unexpected TLS state in handshake")),
+        };
+        incoming.drain(..discard);
+        if done {
+            // Handshake messages encoded after the last transmit (session tickets sent
+            // while the client's first command was being decrypted).
+            write_all(&tcp, &out).await?;
+            incoming.shrink_to_fit();
+            let state = TlsState { conn: tls, answers: Vec::new() };
+            let shared = Arc::new(Shared { tcp, tls: Mutex::new(state) });
+            return Ok(TlsConnection { shared, incoming, plaintext });
+        }
+    }
+}
+
+/// Drops `discard` bytes from the front of `incoming`, then reads more after them.
+async fn read_some(tcp: &TcpStream, incoming: &mut Vec<u8>, discard: usize) -> io::Result<()> {
+    incoming.drain(..discard);
+    if incoming.len() >= MAX_CLIENT_HELLO + MAX_RECORD {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, "handshake too long"));
+    }
+    incoming.reserve(READ_CHUNK);
+    loop {
+        tcp.readable().await?;
+        match tcp.try_read_buf(incoming) {
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(_) => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+async fn write_all(tcp: &TcpStream, mut bytes: &[u8]) -> io::Result<()> {
+    while !bytes.is_empty() {
+        tcp.writable().await?;
+        match tcp.try_write(bytes) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => bytes = &bytes[n..],
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Why rustls could not put bytes into the room it was given.
+enum EncodeFailure {
+    NeedRoom(usize),
+    Other(String),
+}
+
+impl From<EncodeError> for EncodeFailure {
+    fn from(error: EncodeError) -> Self {
+        match error {
+            EncodeError::InsufficientSize(InsufficientSizeError { required_size }) => Self::NeedRoom(required_size),
+            other => Self::Other(other.to_string()),
+        }
+    }
+}
+
+impl From<EncryptError> for EncodeFailure {
+    fn from(error: EncryptError) -> Self {
+        match error {
+            EncryptError::InsufficientSize(InsufficientSizeError { required_size }) => Self::NeedRoom(required_size),
+            other => Self::Other(other.to_string()),
+        }
+    }
+}
+
+/// Appends what `encode` writes to `out`, giving it `guess` bytes of room first (and as
+/// much as it asks for, if that was too little).
+fn append(
+    out: &mut Vec<u8>,
+    guess: usize,
+    mut encode: impl FnMut(&mut [u8]) -> Result<usize, EncodeFailure>,
+) -> io::Result<()> {
+    let start = out.len();
+    let mut room = guess;
+    loop {
+        out.resize(start + room, 0);
+        match encode(&mut out[start..]) {
+            Ok(written) => {
+                out.truncate(start + written);
+                return Ok(());
+            }
+            Err(EncodeFailure::NeedRoom(required)) if required > room => room = required,
+            Err(EncodeFailure::NeedRoom(_)) => {
+                out.truncate(start);
+                return Err(io::Error::other("TLS encoder asked for room it was given"));
+            }
+            Err(EncodeFailure::Other(why)) => {
+                out.truncate(start);
+                return Err(io::Error::other(why));
+            }
+        }
+    }
+}
+
+/// Room for `plaintext` bytes once encrypted: each record of up to 2^14 bytes gains a
+/// header, a content type and a tag.
+fn sealed_len(plaintext: usize) -> usize {
+    plaintext + (plaintext / 16384 + 1) * (RECORD_HEADER + 1 + 16)
+}
+
+/// The reading half: decrypts records as they arrive and hands out their plaintext.
+pub struct TlsReader {
+    shared: Arc<Shared>,
+    /// Ciphertext received and not yet decrypted; empty (no allocation) between records.
+    incoming: Vec<u8>,
+    plaintext: Plaintext,
+    peer_closed: bool,
+}
+
+impl TlsReader {
+    /// Decrypts the records in `incoming`. Ready(true) once plaintext is waiting or the
+    /// peer closed; Ready(false) when more ciphertext is needed.
+    fn decrypt(&mut self) -> io::Result<bool> {
+        let mut guard = self.shared.tls();
+        let TlsState { conn, answers } = &mut *guard;
+        loop {
+            if self.incoming.is_empty() {
+                return Ok(false);
+            }
+            let UnbufferedStatus { discard, state } = conn.process_tls_records(&mut self.incoming);
+            let outcome = match state.map_err(tls_error)? {
+                ConnectionState::ReadTraffic(mut traffic) => {
+                    while let Some(record) = traffic.next_record() {
+                        self.plaintext.bytes.extend_from_slice(record.map_err(tls_error)?.payload);
+                    }
+                    Some(true)
+                }
+                ConnectionState::PeerClosed | ConnectionState::Closed => {
+                    self.peer_closed = true;
+                    Some(true)
+                }
+                // A post-handshake message of the client's (a key update) wants an
+                // answer: the writer sends it ahead of anything it encrypts later.
+                ConnectionState::EncodeTlsData(mut answer) => {
+                    append(answers, 0, |buf| answer.encode(buf).map_err(EncodeFailure::from))?;
+                    None
+                }
+                ConnectionState::TransmitTlsData(transmit) => {
+                    transmit.done();
+                    None
+                }
+                ConnectionState::WriteTraffic(_) | ConnectionState::BlockedHandshake => Some(false),
+                _ => return Err(io::Error::new(io::ErrorKind::InvalidData, "unexpected TLS state")),
+            };
+            self.incoming.drain(..discard);
+            match outcome {
+                Some(true) => return Ok(true),
+                Some(false) if discard == 0 => return Ok(false),
+                _ => {}
+            }
+        }
+    }
+
+    /// How many more bytes the record at the front of `incoming` needs.
+    fn wanted(&self) -> usize {
+        if self.incoming.len() < RECORD_HEADER {
+            return READ_CHUNK;
+        }
+        let length = RECORD_HEADER + usize::from(u16::from_be_bytes([self.incoming[3], self.incoming[4]]));
+        length.min(MAX_RECORD).saturating_sub(self.incoming.len()).max(READ_CHUNK)
+    }
+}
+
+impl AsyncRead for TlsReader {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        loop {
+            if !this.plaintext.is_empty() {
+                this.plaintext.copy_into(buf);
+                return Poll::Ready(Ok(()));
+            }
+            if this.peer_closed {
+                return Poll::Ready(Ok(()));
+            }
+            if buf.remaining() == 0 {
+                // Asked only whether a read would find something: say so without
+                // allocating while the socket has nothing.
+                if this.incoming.is_empty() {
+                    ready!(this.shared.tcp.poll_read_ready(cx))?;
+                }
+                return Poll::Ready(Ok(()));
+            }
+            if this.decrypt()? {
+                continue;
+            }
+            let wanted = this.wanted();
+            if this.incoming.capacity() - this.incoming.len() < wanted {
+                this.incoming.reserve(wanted);
+            }
+            match this.shared.tcp.try_read_buf(&mut this.incoming) {
+                Ok(0) => {
+                    this.peer_closed = true;
+                    if !this.incoming.is_empty() {
+                        return Poll::Ready(Err(io::ErrorKind::UnexpectedEof.into()));
+                    }
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if this.incoming.is_empty() {
+                        this.incoming = Vec::new();
+                    }
+                    ready!(this.shared.tcp.poll_read_ready(cx))?;
+                }
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Closing {
+    Open,
+    NotifyQueued,
+    Done,
+}
+
+/// The writing half: encrypts what it is given straight into its send buffer and
+/// writes it out; the buffer is given back once everything in it has been sent.
+pub struct TlsWriter {
+    shared: Arc<Shared>,
+    out: Vec<u8>,
+    sent: usize,
+    closing: Closing,
+    /// Why a write made outside the writer's task failed, for the task to report.
+    failed: Option<io::ErrorKind>,
+}
+
+impl TlsWriter {
+    fn unsent(&self) -> usize {
+        self.out.len() - self.sent
+    }
+
+    fn check(&self) -> io::Result<()> {
+        self.failed.map_or(Ok(()), |kind| Err(kind.into()))
+    }
+
+    /// Encrypts `wire` and writes what the socket takes now, without waiting. True if
+    /// all of it went; otherwise the rest (or the failure) waits for the writer's task.
+    pub(crate) fn write_now(&mut self, wire: &[u8]) -> bool {
+        let written = self.check().and_then(|()| self.seal(wire)).and_then(|()| self.send_now());
+        match written {
+            Ok(()) if self.unsent() == 0 => {
+                self.out = Vec::new();
+                self.sent = 0;
+                true
+            }
+            Ok(()) => false,
+            Err(e) => {
+                self.failed = Some(e.kind());
+                false
+            }
+        }
+    }
+
+    /// Whether only the writer's task can go on: bytes are waiting for the socket, or a
+    /// write failed.
+    pub(crate) fn needs_task(&self) -> bool {
+        self.unsent() > 0 || self.failed.is_some()
+    }
+
+    /// Encrypts `data` onto the end of the send buffer.
+    fn seal(&mut self, data: &[u8]) -> io::Result<()> {
+        let mut guard = self.shared.tls();
+        let TlsState { conn, answers } = &mut *guard;
+        self.out.append(answers);
+        loop {
+            let UnbufferedStatus { state, .. } = conn.process_tls_records(&mut []);
+            match state.map_err(tls_error)? {
+                ConnectionState::EncodeTlsData(mut pending) => {
+                    append(&mut self.out, 0, |buf| pending.encode(buf).map_err(EncodeFailure::from))?;
+                }
+                ConnectionState::TransmitTlsData(transmit) => transmit.done(),
+                ConnectionState::WriteTraffic(mut traffic) => {
+                    return append(&mut self.out, sealed_len(data.len()), |buf| {
+                        traffic.encrypt(data, buf).map_err(EncodeFailure::from)
+                    });
+                }
+                ConnectionState::PeerClosed => {}
+                ConnectionState::Closed => return Err(io::ErrorKind::BrokenPipe.into()),
+                _ => return Err(io::Error::new(io::ErrorKind::InvalidData, "unexpected TLS state")),
+            }
+        }
+    }
+
+    fn seal_close_notify(&mut self) -> io::Result<()> {
+        let mut guard = self.shared.tls();
+        let TlsState { conn, answers } = &mut *guard;
+        self.out.append(answers);
+        loop {
+            let UnbufferedStatus { state, .. } = conn.process_tls_records(&mut []);
+            match state.map_err(tls_error)? {
+                ConnectionState::EncodeTlsData(mut pending) => {
+                    append(&mut self.out, 0, |buf| pending.encode(buf).map_err(EncodeFailure::from))?;
+                }
+                ConnectionState::TransmitTlsData(transmit) => transmit.done(),
+                ConnectionState::WriteTraffic(mut traffic) => {
+                    return append(&mut self.out, 64, |buf| {
+                        traffic.queue_close_notify(buf).map_err(EncodeFailure::from)
+                    });
+                }
+                ConnectionState::PeerClosed => {}
+                _ => return Ok(()),
+            }
+        }
+    }
+
+    /// Writes what the socket takes now, without waiting.
+    fn send_now(&mut self) -> io::Result<()> {
+        while self.unsent() > 0 {
+            match self.shared.tcp.try_write(&self.out[self.sent..]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => self.sent += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes everything in the send buffer, then gives the buffer back.
+    fn poll_send_all(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.check()?;
+        while self.unsent() > 0 {
+            ready!(self.shared.tcp.poll_write_ready(cx))?;
+            self.send_now()?;
+        }
+        self.out = Vec::new();
+        self.sent = 0;
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncWrite for TlsWriter {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        this.check()?;
+        if this.unsent() >= WRITE_HIGH_WATER {
+            ready!(this.poll_send_all(cx))?;
+        }
+        this.seal(data)?;
+        this.send_now()?;
+        Poll::Ready(Ok(data.len()))
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        slices: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        this.check()?;
+        if this.unsent() >= WRITE_HIGH_WATER {
+            ready!(this.poll_send_all(cx))?;
+        }
+        let mut total = 0;
+        for slice in slices.iter().filter(|slice| !slice.is_empty()) {
+            this.seal(slice)?;
+            total += slice.len();
+        }
+        this.send_now()?;
+        Poll::Ready(Ok(total))
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut().poll_send_all(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if this.closing == Closing::Open {
+            this.seal_close_notify()?;
+            this.closing = Closing::NotifyQueued;
+        }
+        ready!(this.poll_send_all(cx))?;
+        if this.closing == Closing::NotifyQueued {
+            this.closing = Closing::Done;
+            socket2::SockRef::from(&this.shared.tcp).shutdown(std::net::Shutdown::Write)?;
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(content: u8, payload: &[u8]) -> Vec<u8> {
+        let mut bytes = vec![content, 3, 1];
+        bytes.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+        bytes.extend_from_slice(payload);
+        bytes
+    }
+
+    #[test]
+    fn a_client_hello_is_complete_only_once_every_byte_of_it_arrived() {
+        let mut hello = vec![1, 0, 0, 200];
+        hello.extend(std::iter::repeat_n(7, 200));
+        let whole = record(CONTENT_HANDSHAKE, &hello);
+        for cut in 0..whole.len() {
+            assert!(!client_hello_complete(&whole[..cut]).unwrap(), "cut at {cut}");
+        }
+        assert!(client_hello_complete(&whole).unwrap());
+        // Split over two records.
+        let mut two = record(CONTENT_HANDSHAKE, &hello[..100]);
+        assert!(!client_hello_complete(&two).unwrap());
+        two.extend(record(CONTENT_HANDSHAKE, &hello[100..]));
+        assert!(client_hello_complete(&two).unwrap());
+        // Not a handshake at all: rustls gets to refuse it.
+        assert!(client_hello_complete(&record(23, b"GET / HTTP/1.1")).unwrap());
+    }
+}
