@@ -21,8 +21,6 @@ use bytes::Bytes;
 use mocha_proto::{Frame, OutReason};
 use tokio::sync::Notify;
 
-use crate::tls::TlsWriter;
-
 pub enum Outgoing {
     Frame(Frame),
     /// A frame already in wire form, shared by every recipient of a relayed message
@@ -56,11 +54,6 @@ struct Lanes {
     kick_taken: bool,
     /// The writer has gone: nothing queued will ever be sent.
     closed: bool,
-    /// The connection's TLS writer, lent here while its writer task has nothing to do:
-    /// a frame pushed while nothing is queued is then encrypted and written on the
-    /// spot by whoever produced it, with no wake-up of the writer task (which is woken
-    /// only if the socket did not take all of it).
-    direct: Option<TlsWriter>,
 }
 
 impl Lanes {
@@ -137,15 +130,6 @@ impl Outbox {
             if lanes.closed {
                 return;
             }
-            let item = match write_now(&mut lanes, item) {
-                Ok(WrittenNow::All) => return,
-                Ok(WrittenNow::Partly) => {
-                    drop(lanes);
-                    self.shared.writer.notify_one();
-                    return;
-                }
-                Err(item) => item,
-            };
             if lanes.control.len() >= self.shared.control_capacity {
                 true
             } else {
@@ -239,33 +223,6 @@ impl Outbox {
     }
 }
 
-enum WrittenNow {
-    All,
-    /// The socket took part of it: the writer task sends the rest when it can.
-    Partly,
-}
-
-/// Writes `item` through the lent TLS writer if nothing is queued before it; gives the
-/// item back when it has to be queued instead.
-fn write_now(lanes: &mut Lanes, item: Outgoing) -> Result<WrittenNow, Outgoing> {
-    if !lanes.is_empty() {
-        return Err(item);
-    }
-    let Some(direct) = lanes.direct.as_mut() else { return Err(item) };
-    let written = match &item {
-        Outgoing::Wire(wire) => direct.write_now(wire),
-        Outgoing::Frame(frame) => {
-            let mut wire = Vec::with_capacity(64);
-            frame.encode(&mut wire);
-            direct.write_now(&wire)
-        }
-        Outgoing::Close(_) => return Err(item),
-    };
-    // A write that failed is remembered by the writer, which ends the connection the
-    // next time the writer task takes it: wake it for that too.
-    Ok(if written { WrittenNow::All } else { WrittenNow::Partly })
-}
-
 /// The writer's end: what to send next, control lane first.
 pub struct Frames {
     shared: Arc<Shared>,
@@ -305,54 +262,17 @@ impl Frames {
 
     fn take(&self) -> Option<Batch> {
         let mut lanes = self.shared.lanes();
-        let batch = take_batch(&mut lanes);
+        if !lanes.control.is_empty() {
+            return Some(Batch::Control(std::mem::take(&mut lanes.control)));
+        }
+        let frame = lanes.bulk.pop_front()?;
+        if lanes.bulk.is_empty() {
+            lanes.bulk = VecDeque::new();
+        }
         drop(lanes);
-        if matches!(batch, Some(Batch::Bulk(_))) {
-            self.shared.room.notify_waiters();
-        }
-        batch
+        self.shared.room.notify_waiters();
+        Some(Batch::Bulk(frame))
     }
-
-    /// Lends the TLS writer to the producers (see [`Lanes::direct`]).
-    pub(crate) fn lend(&mut self, writer: TlsWriter) {
-        self.shared.lanes().direct = Some(writer);
-    }
-
-    /// Waits until the lent writer has work — a queued batch, bytes a direct write left
-    /// unsent, a failed direct write — and takes it back with the batch; or, once every
-    /// [`Outbox`] is gone and nothing is queued, takes it back to close the connection.
-    pub(crate) async fn next_for_writer(&mut self) -> (Option<Batch>, TlsWriter, bool) {
-        loop {
-            let woken = self.shared.writer.notified();
-            {
-                let mut lanes = self.shared.lanes();
-                let busy = !lanes.is_empty() || lanes.direct.as_ref().is_some_and(TlsWriter::needs_task);
-                let finished = self.shared.senders.load(Ordering::Acquire) == 0 && lanes.is_empty();
-                if busy || finished {
-                    let writer = lanes.direct.take().expect("the writer is lent while its task waits");
-                    let batch = take_batch(&mut lanes);
-                    drop(lanes);
-                    if matches!(batch, Some(Batch::Bulk(_))) {
-                        self.shared.room.notify_waiters();
-                    }
-                    return (batch, writer, finished);
-                }
-            }
-            woken.await;
-        }
-    }
-}
-
-/// Everything in the control lane, or else one bulk frame.
-fn take_batch(lanes: &mut Lanes) -> Option<Batch> {
-    if !lanes.control.is_empty() {
-        return Some(Batch::Control(std::mem::take(&mut lanes.control)));
-    }
-    let frame = lanes.bulk.pop_front()?;
-    if lanes.bulk.is_empty() {
-        lanes.bulk = VecDeque::new();
-    }
-    Some(Batch::Bulk(frame))
 }
 
 impl Drop for Frames {
@@ -361,9 +281,7 @@ impl Drop for Frames {
         lanes.closed = true;
         lanes.control.clear();
         lanes.bulk.clear();
-        let writer = lanes.direct.take();
         drop(lanes);
-        drop(writer);
         self.shared.room.notify_waiters();
     }
 }

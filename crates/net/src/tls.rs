@@ -16,7 +16,7 @@ use std::task::{Context, Poll, ready};
 use rustls::server::UnbufferedServerConnection;
 use rustls::unbuffered::{ConnectionState, EncodeError, EncryptError, InsufficientSizeError};
 use rustls::{ServerConfig, unbuffered::UnbufferedStatus};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
 use tokio::net::TcpStream;
 
 /// How much to read from the socket at a time while a record's length is not known.
@@ -91,9 +91,9 @@ impl TlsConnection {
             incoming: self.incoming,
             plaintext: self.plaintext,
             peer_closed: false,
+            drained: false,
         };
-        let writer =
-            TlsWriter { shared: self.shared, out: Vec::new(), sent: 0, closing: Closing::Open, failed: None };
+        let writer = TlsWriter { shared: self.shared, out: SendBuffer::default(), closing: Closing::Open };
         (reader, writer)
     }
 }
@@ -139,7 +139,10 @@ fn client_hello_complete(bytes: &[u8]) -> io::Result<bool> {
         handshake.extend_from_slice(payload);
         rest = &rest[RECORD_HEADER + length..];
         if handshake.len() >= 4 {
-            let wanted = 4 + (usize::from(handshake[1]) << 16 | usize::from(handshake[2]) << 8 | usize::from(handshake[3]));
+            let wanted = 4
+                + (usize::from(handshake[1]) << 16
+                    | usize::from(handshake[2]) << 8
+                    | usize::from(handshake[3]));
             if wanted > MAX_CLIENT_HELLO || handshake.len() >= wanted {
                 return Ok(true);
             }
@@ -149,7 +152,11 @@ fn client_hello_complete(bytes: &[u8]) -> io::Result<bool> {
 }
 
 /// Finishes the handshake that `incoming` (from [`read_client_hello`]) began.
-pub async fn accept(tcp: TcpStream, config: Arc<ServerConfig>, mut incoming: Vec<u8>) -> io::Result<TlsConnection> {
+pub async fn accept(
+    tcp: TcpStream,
+    config: Arc<ServerConfig>,
+    mut incoming: Vec<u8>,
+) -> io::Result<TlsConnection> {
     let mut tls = UnbufferedServerConnection::new(config).map_err(tls_error)?;
     let mut out = Vec::new();
     let mut plaintext = Plaintext::default();
@@ -236,7 +243,9 @@ enum EncodeFailure {
 impl From<EncodeError> for EncodeFailure {
     fn from(error: EncodeError) -> Self {
         match error {
-            EncodeError::InsufficientSize(InsufficientSizeError { required_size }) => Self::NeedRoom(required_size),
+            EncodeError::InsufficientSize(InsufficientSizeError { required_size }) => {
+                Self::NeedRoom(required_size)
+            }
             other => Self::Other(other.to_string()),
         }
     }
@@ -245,7 +254,9 @@ impl From<EncodeError> for EncodeFailure {
 impl From<EncryptError> for EncodeFailure {
     fn from(error: EncryptError) -> Self {
         match error {
-            EncryptError::InsufficientSize(InsufficientSizeError { required_size }) => Self::NeedRoom(required_size),
+            EncryptError::InsufficientSize(InsufficientSizeError { required_size }) => {
+                Self::NeedRoom(required_size)
+            }
             other => Self::Other(other.to_string()),
         }
     }
@@ -293,12 +304,15 @@ pub struct TlsReader {
     incoming: Vec<u8>,
     plaintext: Plaintext,
     peer_closed: bool,
+    /// The last read emptied the socket: the next waits for readiness first.
+    drained: bool,
 }
 
 impl TlsReader {
-    /// Decrypts the records in `incoming`. Ready(true) once plaintext is waiting or the
-    /// peer closed; Ready(false) when more ciphertext is needed.
-    fn decrypt(&mut self) -> io::Result<bool> {
+    /// Decrypts the records in `incoming` into `buf` (what does not fit into
+    /// `plaintext`). True once a record was decrypted or the peer closed; false when more
+    /// ciphertext is needed.
+    fn decrypt(&mut self, buf: &mut ReadBuf<'_>) -> io::Result<bool> {
         let mut guard = self.shared.tls();
         let TlsState { conn, answers } = &mut *guard;
         loop {
@@ -309,7 +323,11 @@ impl TlsReader {
             let outcome = match state.map_err(tls_error)? {
                 ConnectionState::ReadTraffic(mut traffic) => {
                     while let Some(record) = traffic.next_record() {
-                        self.plaintext.bytes.extend_from_slice(record.map_err(tls_error)?.payload);
+                        let payload = record.map_err(tls_error)?.payload;
+                        // Straight into the caller's buffer; only what does not fit waits.
+                        let fits = payload.len().min(buf.remaining());
+                        buf.put_slice(&payload[..fits]);
+                        self.plaintext.bytes.extend_from_slice(&payload[fits..]);
                     }
                     Some(true)
                 }
@@ -364,17 +382,31 @@ impl AsyncRead for TlsReader {
                 // Asked only whether a read would find something: say so without
                 // allocating while the socket has nothing.
                 if this.incoming.is_empty() {
+                    this.incoming = Vec::new();
                     ready!(this.shared.tcp.poll_read_ready(cx))?;
+                    this.drained = false;
                 }
                 return Poll::Ready(Ok(()));
             }
-            if this.decrypt()? {
+            let before = buf.filled().len();
+            if this.decrypt(buf)? {
+                if buf.filled().len() > before || this.peer_closed {
+                    return Poll::Ready(Ok(()));
+                }
                 continue;
+            }
+            if this.drained {
+                if this.incoming.is_empty() {
+                    this.incoming = Vec::new();
+                }
+                ready!(this.shared.tcp.poll_read_ready(cx))?;
+                this.drained = false;
             }
             let wanted = this.wanted();
             if this.incoming.capacity() - this.incoming.len() < wanted {
                 this.incoming.reserve(wanted);
             }
+            let room = this.incoming.capacity() - this.incoming.len();
             match this.shared.tcp.try_read_buf(&mut this.incoming) {
                 Ok(0) => {
                     this.peer_closed = true;
@@ -382,13 +414,18 @@ impl AsyncRead for TlsReader {
                         return Poll::Ready(Err(io::ErrorKind::UnexpectedEof.into()));
                     }
                 }
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    if this.incoming.is_empty() {
-                        this.incoming = Vec::new();
-                    }
-                    ready!(this.shared.tcp.poll_read_ready(cx))?;
+                Ok(n) if n < room => {
+                    // A short read emptied the socket: wait for the next readiness
+                    // event instead of asking again and being told to wait (as tokio's
+                    // own streams do).
+                    let _ = this
+                        .shared
+                        .tcp
+                        .try_io(Interest::READABLE, || Err::<(), _>(io::ErrorKind::WouldBlock.into()));
+                    this.drained = true;
                 }
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => this.drained = true,
                 Err(e) => return Poll::Ready(Err(e)),
             }
         }
@@ -403,63 +440,102 @@ enum Closing {
 }
 
 /// The writing half: encrypts what it is given straight into its send buffer and
-/// writes it out; the buffer is given back once everything in it has been sent.
+/// writes it out. The buffer is kept (already zeroed, so encrypting into it costs no
+/// clearing) while frames keep coming, and given back when the writer goes idle.
 pub struct TlsWriter {
     shared: Arc<Shared>,
-    out: Vec<u8>,
-    sent: usize,
+    out: SendBuffer,
     closing: Closing,
-    /// Why a write made outside the writer's task failed, for the task to report.
-    failed: Option<io::ErrorKind>,
 }
 
-impl TlsWriter {
+/// Encrypted bytes waiting for the socket: `bytes[sent..filled]`. Past `filled` the
+/// allocation is zeroed room for the next records.
+#[derive(Default)]
+struct SendBuffer {
+    bytes: Vec<u8>,
+    filled: usize,
+    sent: usize,
+}
+
+impl SendBuffer {
     fn unsent(&self) -> usize {
-        self.out.len() - self.sent
+        self.filled - self.sent
     }
 
-    fn check(&self) -> io::Result<()> {
-        self.failed.map_or(Ok(()), |kind| Err(kind.into()))
+    fn pending(&self) -> &[u8] {
+        &self.bytes[self.sent..self.filled]
     }
 
-    /// Encrypts `wire` and writes what the socket takes now, without waiting. True if
-    /// all of it went; otherwise the rest (or the failure) waits for the writer's task.
-    pub(crate) fn write_now(&mut self, wire: &[u8]) -> bool {
-        let written = self.check().and_then(|()| self.seal(wire)).and_then(|()| self.send_now());
-        match written {
-            Ok(()) if self.unsent() == 0 => {
-                self.out = Vec::new();
-                self.sent = 0;
-                true
+    /// Appends what `encode` writes, giving it `guess` bytes of room first (and as
+    /// much as it asks for, if that was too little).
+    fn append(
+        &mut self,
+        guess: usize,
+        mut encode: impl FnMut(&mut [u8]) -> Result<usize, EncodeFailure>,
+    ) -> io::Result<()> {
+        if self.sent == self.filled {
+            self.sent = 0;
+            self.filled = 0;
+        }
+        let mut room = guess;
+        loop {
+            if self.bytes.len() < self.filled + room {
+                self.bytes.resize(self.filled + room, 0);
             }
-            Ok(()) => false,
-            Err(e) => {
-                self.failed = Some(e.kind());
-                false
+            match encode(&mut self.bytes[self.filled..]) {
+                Ok(written) => {
+                    self.filled += written;
+                    return Ok(());
+                }
+                Err(EncodeFailure::NeedRoom(required)) if required > self.bytes.len() - self.filled => {
+                    room = required;
+                }
+                Err(EncodeFailure::NeedRoom(_)) => {
+                    return Err(io::Error::other("TLS encoder asked for room it was given"));
+                }
+                Err(EncodeFailure::Other(why)) => return Err(io::Error::other(why)),
             }
         }
     }
 
-    /// Whether only the writer's task can go on: bytes are waiting for the socket, or a
-    /// write failed.
-    pub(crate) fn needs_task(&self) -> bool {
-        self.unsent() > 0 || self.failed.is_some()
+    fn extend(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        let _ = self.append(bytes.len(), |room| {
+            room[..bytes.len()].copy_from_slice(bytes);
+            Ok(bytes.len())
+        });
+    }
+}
+
+impl TlsWriter {
+    fn unsent(&self) -> usize {
+        self.out.unsent()
+    }
+
+    /// Gives back the send buffer if everything in it has been sent.
+    pub(crate) fn release_buffer(&mut self) {
+        if self.unsent() == 0 {
+            self.out = SendBuffer::default();
+        }
     }
 
     /// Encrypts `data` onto the end of the send buffer.
     fn seal(&mut self, data: &[u8]) -> io::Result<()> {
         let mut guard = self.shared.tls();
         let TlsState { conn, answers } = &mut *guard;
-        self.out.append(answers);
+        self.out.extend(answers);
+        answers.clear();
         loop {
             let UnbufferedStatus { state, .. } = conn.process_tls_records(&mut []);
             match state.map_err(tls_error)? {
                 ConnectionState::EncodeTlsData(mut pending) => {
-                    append(&mut self.out, 0, |buf| pending.encode(buf).map_err(EncodeFailure::from))?;
+                    self.out.append(0, |buf| pending.encode(buf).map_err(EncodeFailure::from))?;
                 }
                 ConnectionState::TransmitTlsData(transmit) => transmit.done(),
                 ConnectionState::WriteTraffic(mut traffic) => {
-                    return append(&mut self.out, sealed_len(data.len()), |buf| {
+                    return self.out.append(sealed_len(data.len()), |buf| {
                         traffic.encrypt(data, buf).map_err(EncodeFailure::from)
                     });
                 }
@@ -473,18 +549,19 @@ impl TlsWriter {
     fn seal_close_notify(&mut self) -> io::Result<()> {
         let mut guard = self.shared.tls();
         let TlsState { conn, answers } = &mut *guard;
-        self.out.append(answers);
+        self.out.extend(answers);
+        answers.clear();
         loop {
             let UnbufferedStatus { state, .. } = conn.process_tls_records(&mut []);
             match state.map_err(tls_error)? {
                 ConnectionState::EncodeTlsData(mut pending) => {
-                    append(&mut self.out, 0, |buf| pending.encode(buf).map_err(EncodeFailure::from))?;
+                    self.out.append(0, |buf| pending.encode(buf).map_err(EncodeFailure::from))?;
                 }
                 ConnectionState::TransmitTlsData(transmit) => transmit.done(),
                 ConnectionState::WriteTraffic(mut traffic) => {
-                    return append(&mut self.out, 64, |buf| {
-                        traffic.queue_close_notify(buf).map_err(EncodeFailure::from)
-                    });
+                    return self
+                        .out
+                        .append(64, |buf| traffic.queue_close_notify(buf).map_err(EncodeFailure::from));
                 }
                 ConnectionState::PeerClosed => {}
                 _ => return Ok(()),
@@ -495,9 +572,9 @@ impl TlsWriter {
     /// Writes what the socket takes now, without waiting.
     fn send_now(&mut self) -> io::Result<()> {
         while self.unsent() > 0 {
-            match self.shared.tcp.try_write(&self.out[self.sent..]) {
+            match self.shared.tcp.try_write(self.out.pending()) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => self.sent += n,
+                Ok(n) => self.out.sent += n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) => return Err(e),
             }
@@ -505,15 +582,12 @@ impl TlsWriter {
         Ok(())
     }
 
-    /// Writes everything in the send buffer, then gives the buffer back.
+    /// Writes everything in the send buffer.
     fn poll_send_all(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.check()?;
         while self.unsent() > 0 {
             ready!(self.shared.tcp.poll_write_ready(cx))?;
             self.send_now()?;
         }
-        self.out = Vec::new();
-        self.sent = 0;
         Poll::Ready(Ok(()))
     }
 }
@@ -521,7 +595,6 @@ impl TlsWriter {
 impl AsyncWrite for TlsWriter {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        this.check()?;
         if this.unsent() >= WRITE_HIGH_WATER {
             ready!(this.poll_send_all(cx))?;
         }
@@ -536,7 +609,6 @@ impl AsyncWrite for TlsWriter {
         slices: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        this.check()?;
         if this.unsent() >= WRITE_HIGH_WATER {
             ready!(this.poll_send_all(cx))?;
         }

@@ -8,7 +8,6 @@ use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use crate::Outgoing;
 use crate::outbox::{Batch, Frames};
-use crate::tls::TlsWriter;
 
 /// Payloads at least this large are written from where they are (a vectored write),
 /// not copied into the batch's buffer first.
@@ -21,13 +20,14 @@ const MAX_SLICES: usize = 16;
 /// queued are sent together (one buffer, so one TLS record while it fits), then
 /// flushed once. While frames keep coming the writer reuses its buffer; once the queue
 /// is empty it gives the buffer back before waiting, so an idle connection holds none.
-pub async fn write_frames<W: AsyncWrite + Unpin>(mut write: W, mut frames: Frames) -> io::Result<()> {
+pub async fn write_frames<W: FrameSink>(mut write: W, mut frames: Frames) -> io::Result<()> {
     let mut out = Pieces::default();
     loop {
         let batch = match frames.try_next() {
             Some(batch) => batch,
             None => {
                 out = Pieces::default();
+                write.go_idle();
                 let Some(batch) = frames.next().await else { break };
                 batch
             }
@@ -39,31 +39,20 @@ pub async fn write_frames<W: AsyncWrite + Unpin>(mut write: W, mut frames: Frame
     write.shutdown().await
 }
 
-/// [`write_frames`] for a TLS connection: between batches the writer is lent to the
-/// outbox, so a frame pushed while nothing is queued goes out from the task that pushed
-/// it (see `Lanes::direct`); this task runs only when frames queue up behind a socket
-/// that is not taking them as fast, and to close.
-pub async fn write_frames_tls(writer: TlsWriter, mut frames: Frames) -> io::Result<()> {
-    let mut out = Pieces::default();
-    let mut writer = writer;
-    loop {
-        frames.lend(writer);
-        let (batch, taken, finished) = frames.next_for_writer().await;
-        writer = taken;
-        writer.flush().await?;
-        let mut next = batch;
-        while let Some(batch) = next {
-            if write_batch_into(&mut writer, batch, &mut out).await? {
-                return writer.shutdown().await;
-            }
-            next = frames.try_next();
-        }
-        out = Pieces::default();
-        if finished {
-            return writer.shutdown().await;
-        }
+/// Where [`write_frames`] writes: a stream that may keep buffers while frames keep
+/// coming and is told when they stop.
+pub trait FrameSink: AsyncWrite + Unpin {
+    /// Nothing more is queued for now: give back any buffer kept for the next write.
+    fn go_idle(&mut self) {}
+}
+
+impl FrameSink for crate::TlsWriter {
+    fn go_idle(&mut self) {
+        self.release_buffer();
     }
 }
+
+impl FrameSink for tokio::io::DuplexStream {}
 
 /// Writes one batch and flushes; true if it ended with the connection's close.
 /// (Public for the relay benchmark, which drains outboxes into memory.)

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use mocha_net::{ListenerLimits, Outbox, TlsConnection, serve_tls, write_frames_tls};
+use mocha_net::{ListenerLimits, Outbox, TlsConnection, serve_tls, write_frames};
 use mocha_proto::{Command, Frame, Limits};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -29,7 +29,8 @@ struct Certificate {
 
 fn certificate() -> Certificate {
     let key = rcgen::KeyPair::generate().unwrap();
-    let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap().self_signed(&key).unwrap();
+    let cert =
+        rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap().self_signed(&key).unwrap();
     Certificate { der: cert.der().clone(), key: PrivatePkcs8KeyDer::from(key.serialize_der()) }
 }
 
@@ -51,9 +52,14 @@ where
     let shutdown = CancellationToken::new();
     let serving = shutdown.clone();
     tokio::spawn(async move {
-        serve_tls("test", listener, Arc::new(config), ListenerLimits::default(), serving, move |stream, _| {
-            handle.clone()(stream)
-        })
+        serve_tls(
+            "test",
+            listener,
+            Arc::new(config),
+            ListenerLimits::default(),
+            serving,
+            move |stream, _| handle.clone()(stream),
+        )
         .await;
     });
     (address, der, shutdown)
@@ -108,7 +114,9 @@ async fn round_trip(client: &mut TlsStream<TcpStream>, sent: &[u8]) {
 async fn bytes_of_every_size_come_back_whole_and_the_close_is_clean() {
     let (address, cert, _shutdown) = serve(echo).await;
     let mut client = connect(address, &cert).await;
-    for (seed, len) in [1, 2, 100, 4095, 4096, 4097, 16_384, 16_385, 70_000, 1_000_000].into_iter().enumerate() {
+    for (seed, len) in
+        [1, 2, 100, 4095, 4096, 4097, 16_384, 16_385, 70_000, 1_000_000].into_iter().enumerate()
+    {
         round_trip(&mut client, &pattern(len, seed as u8)).await;
     }
     client.shutdown().await.unwrap();
@@ -136,7 +144,8 @@ async fn a_connection_that_sends_garbage_instead_of_a_hello_is_dropped() {
     let mut tcp = TcpStream::connect(address).await.unwrap();
     tcp.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
     let mut rest = Vec::new();
-    let _ = tokio::time::timeout(TIMEOUT, tcp.read_to_end(&mut rest)).await.expect("closed, not left hanging");
+    let _ =
+        tokio::time::timeout(TIMEOUT, tcp.read_to_end(&mut rest)).await.expect("closed, not left hanging");
     // And the listener still serves others.
     let mut client = connect(address, &cert).await;
     round_trip(&mut client, b"still here").await;
@@ -146,12 +155,12 @@ fn numbered(trid: u32, size: usize) -> Frame {
     Frame::new(Command::MSG, trid).arg("u1").with_payload(pattern(size, trid as u8))
 }
 
-/// Pushes `count` frames from four tasks at once (each its own run of transaction ids),
-/// straight into the outbox that the writer lends its TLS writer to.
+/// Pushes `count` frames from four tasks at once (each its own run of transaction ids)
+/// into an outbox whose writer sends them over the TLS connection.
 async fn push_frames(stream: TlsConnection, count: u32, size: usize) {
     let (_read, write) = stream.into_split();
     let (outbox, receivers) = Outbox::new(100_000, 4);
-    let writer = tokio::spawn(write_frames_tls(write, receivers.frames));
+    let writer = tokio::spawn(write_frames(write, receivers.frames));
     let mut producers = Vec::new();
     for lane in 0..4 {
         let outbox = outbox.clone();
@@ -204,8 +213,7 @@ async fn frames_pushed_by_many_tasks_arrive_whole_and_in_order() {
 
 #[tokio::test]
 async fn frames_pushed_at_a_client_that_reads_late_queue_and_arrive_in_order() {
-    // 8 MB: far more than the socket buffers hold, so direct writes stop part-way and
-    // the writer task takes over until the client reads.
+    // 8 MB: far more than the socket buffers hold, so the writer waits for the client.
     let (address, cert, _shutdown) = serve(|stream| push_frames(stream, 8_000, 1_000)).await;
     let mut client = connect(address, &cert).await;
     tokio::time::sleep(Duration::from_millis(500)).await;

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use mocha_auth::UserId;
-use mocha_net::{FrameReader, Outbox, ReadError, TokenBucket, write_frames_tls};
+use mocha_net::{FrameReader, Outbox, ReadError, TokenBucket, write_frames};
 use mocha_proto::{ErrorCode, ErrorReply, Frame, FrameError, Out, OutReason};
 use tokio::time::{Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
@@ -175,7 +175,7 @@ async fn serve_connection(
 ) {
     tracing::info!(%peer, "NS client connected");
     let (outbox, receivers) = Outbox::new(server.config.outbound_queue, UNUSED_BULK_LANE);
-    let mut writer = tokio::spawn(write_frames_tls(write, receivers.frames));
+    let mut writer = tokio::spawn(write_frames(write, receivers.frames));
     let mut kicks = receivers.kicks;
     let mut reader = FrameReader::new(read, server.config.limits);
     let limiter = TokenBucket::new(server.config.command_burst, server.config.commands_per_second);

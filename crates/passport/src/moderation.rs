@@ -18,6 +18,30 @@ struct BanRow {
     issued_at: i64,
 }
 
+/// The columns of an active ban as `LEFT JOIN`ed beside another row (all `NULL` when
+/// there is none), named `ban_*`.
+#[derive(sqlx::FromRow)]
+pub(crate) struct ActiveBanRow {
+    ban_permanent: Option<bool>,
+    ban_expires_at: Option<i64>,
+    ban_reason: Option<String>,
+    ban_issued_by: Option<i64>,
+    ban_issued_at: Option<i64>,
+}
+
+impl ActiveBanRow {
+    pub(crate) fn into_ban(self) -> Option<Ban> {
+        let row = BanRow {
+            permanent: self.ban_permanent?,
+            expires_at: self.ban_expires_at,
+            reason: self.ban_reason,
+            issued_by: self.ban_issued_by?,
+            issued_at: self.ban_issued_at?,
+        };
+        Some(row.into_ban())
+    }
+}
+
 impl BanRow {
     fn into_ban(self) -> Ban {
         Ban {

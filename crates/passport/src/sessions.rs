@@ -8,12 +8,13 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::accounts::CredentialRow;
+use crate::accounts::{AccountRow, CredentialRow};
+use crate::moderation::ActiveBanRow;
 use crate::password::{PasswordHash, run_blocking};
 use crate::store::{WriteTx, on_read, on_tx};
 use crate::time_util::{now, to_datetime};
 use crate::{Passport, PassportError, PassportEvent};
-use mocha_api::{SessionTokens, SignIn};
+use mocha_api::{Account, SessionTokens, SignIn};
 use mocha_auth::{SessionClaims, SignedClaims, TokenError, UserId};
 
 /// Who made a request, once their session token checked out.
@@ -21,6 +22,41 @@ use mocha_auth::{SessionClaims, SignedClaims, TokenError, UserId};
 pub struct Authenticated {
     pub user: UserId,
     pub sign_in: String,
+}
+
+/// A sign-in's revocation and its account's active ban (if any), in one row: the
+/// columns of [`SignInStateRow`], for queries joining [`ACTIVE_BAN_JOIN`] to `sign_ins s`.
+const SIGN_IN_STATE_COLUMNS: &str = "s.revoked_at, b.permanent AS ban_permanent, b.expires_at AS ban_expires_at, b.reason AS ban_reason, \
+     b.issued_by AS ban_issued_by, b.issued_at AS ban_issued_at";
+/// The account's ban, if one is in force at `$3` (now).
+const ACTIVE_BAN_JOIN: &str =
+    "LEFT JOIN bans b ON b.user_id = s.user_id AND (b.permanent OR b.expires_at > $3)";
+
+#[derive(sqlx::FromRow)]
+struct SignInStateRow {
+    revoked_at: Option<i64>,
+    #[sqlx(flatten)]
+    ban: ActiveBanRow,
+}
+
+impl SignInStateRow {
+    fn check(self) -> Result<(), PassportError> {
+        if self.revoked_at.is_some() {
+            return Err(PassportError::SignInRevoked);
+        }
+        match self.ban.into_ban() {
+            Some(ban) => Err(PassportError::Banned(ban)),
+            None => Ok(()),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct SignInAccountRow {
+    #[sqlx(flatten)]
+    state: SignInStateRow,
+    #[sqlx(flatten)]
+    account: AccountRow,
 }
 
 fn hash_refresh_token(token: &str) -> Vec<u8> {
@@ -155,14 +191,44 @@ impl Passport {
 
     /// Checks a session token: signature, expiry, its sign-in, the account, bans.
     pub async fn authenticate(&self, session_token: &str) -> Result<Authenticated, PassportError> {
+        let authenticated = self.verify_session_token(session_token)?;
+        self.recheck(&authenticated).await?;
+        Ok(authenticated)
+    }
+
+    /// [`Self::authenticate`], also returning the account: one look at the database
+    /// for a Notification Server sign-in instead of one per question.
+    pub async fn authenticate_account(
+        &self,
+        session_token: &str,
+    ) -> Result<(Authenticated, Account), PassportError> {
+        let authenticated = self.verify_session_token(session_token)?;
+        let sql = format!(
+            "SELECT {SIGN_IN_STATE_COLUMNS}, u.id, u.username, u.display_name, u.is_admin, u.created_at
+             FROM sign_ins s JOIN users u ON u.id = s.user_id {ACTIVE_BAN_JOIN}
+             WHERE s.id = $1 AND s.user_id = $2"
+        );
+        let row: Option<SignInAccountRow> = on_read!(self.db, |e| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(&authenticated.sign_in)
+                .bind(authenticated.user.0)
+                .bind(now())
+                .fetch_optional(e)
+                .await
+        })?;
+        let row = row.ok_or(PassportError::InvalidSessionToken)?;
+        row.state.check()?;
+        let account = row.account.into_account();
+        Ok((authenticated, account))
+    }
+
+    fn verify_session_token(&self, session_token: &str) -> Result<Authenticated, PassportError> {
         let claims =
             SessionClaims::verify(session_token, &self.verifying_key, now()).map_err(|e| match e {
                 TokenError::Expired => PassportError::SessionExpired,
                 _ => PassportError::InvalidSessionToken,
             })?;
-        let authenticated = Authenticated { user: claims.sub, sign_in: claims.sid };
-        self.recheck(&authenticated).await?;
-        Ok(authenticated)
+        Ok(Authenticated { user: claims.sub, sign_in: claims.sid })
     }
 
     /// Checks again that an already authenticated session's sign-in is live (not
@@ -170,22 +236,18 @@ impl Passport {
     /// of [`Self::authenticate`], without verifying the token's signature a second time.
     /// For a service that must catch a ban or revocation racing a sign-in.
     pub async fn recheck(&self, authenticated: &Authenticated) -> Result<(), PassportError> {
-        let revoked: Option<Option<i64>> = on_read!(self.db, |e| {
-            sqlx::query_scalar("SELECT revoked_at FROM sign_ins WHERE id = $1 AND user_id = $2")
+        let sql = format!(
+            "SELECT {SIGN_IN_STATE_COLUMNS} FROM sign_ins s {ACTIVE_BAN_JOIN} WHERE s.id = $1 AND s.user_id = $2"
+        );
+        let row: Option<SignInStateRow> = on_read!(self.db, |e| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(&authenticated.sign_in)
                 .bind(authenticated.user.0)
+                .bind(now())
                 .fetch_optional(e)
                 .await
         })?;
-        match revoked {
-            None => return Err(PassportError::InvalidSessionToken),
-            Some(Some(_)) => return Err(PassportError::SignInRevoked),
-            Some(None) => {}
-        }
-        if let Some(ban) = self.active_ban(authenticated.user).await? {
-            return Err(PassportError::Banned(ban));
-        }
-        Ok(())
+        row.ok_or(PassportError::InvalidSessionToken)?.check()
     }
 
     /// The account's live sign-ins, newest first.

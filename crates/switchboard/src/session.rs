@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use mocha_auth::UserId;
-use mocha_net::{FrameReader, Outbox, ReadError, TokenBucket, write_frames_tls};
+use mocha_net::{FrameReader, Outbox, ReadError, TokenBucket, write_frames};
 use mocha_proto::sb::server::Bye;
 use mocha_proto::{ErrorCode, ErrorReply, Frame, FrameError, Out, OutReason};
 use tokio_util::sync::CancellationToken;
@@ -101,7 +101,7 @@ async fn serve_connection(
 ) {
     let config = sb.config.clone();
     let (outbox, receivers) = Outbox::new(config.control_queue, config.bulk_queue);
-    let mut writer = tokio::spawn(write_frames_tls(write, receivers.frames));
+    let mut writer = tokio::spawn(write_frames(write, receivers.frames));
     let mut kicks = receivers.kicks;
     let mut reader = FrameReader::new(read, config.limits);
     let mut session = Session {

@@ -32,8 +32,8 @@ pub(super) async fn usr(session: &mut Session, usr: Usr) -> Result<Flow, ErrorRe
         Stage::Negotiated => {}
     }
     let server = session.server.clone();
-    let authenticated = match server.passport.authenticate(usr.token.as_str()).await {
-        Ok(authenticated) => authenticated,
+    let (authenticated, account) = match server.passport.authenticate_account(usr.token.as_str()).await {
+        Ok(found) => found,
         Err(error) => {
             let refusal = auth_refusal(trid, error);
             tracing::info!(peer = %session.peer, code = %refusal.code, "NS sign-in refused");
@@ -42,7 +42,6 @@ pub(super) async fn usr(session: &mut Session, usr: Usr) -> Result<Flow, ErrorRe
         }
     };
     let user = authenticated.user;
-    let account = server.passport.account(user).await.map_err(|e| super::passport_refusal(trid, e))?;
     let username = Token::new(account.username.clone())
         .map_err(|_| refuse(trid, ErrorCode::InternalError, "the username cannot be sent"))?;
 
