@@ -15,8 +15,6 @@ pub enum Code {
     AlreadyOnList = 215,
     /// `216`: not on that list.
     NotOnList = 216,
-    /// `217`: the person cannot be reached (offline, or appearing so).
-    PrincipalOffline = 217,
     /// `500`: something broke on the server (logged there).
     Internal = 500,
     /// `502`: a command Mocha does not offer (contact groups: see docs/msnp.md).

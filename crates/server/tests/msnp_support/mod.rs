@@ -65,8 +65,8 @@ impl Sdk {
 
     /// Signs in with `password` through the nexus, the login and `USR TWN`.
     pub async fn login(&self, t: &TestServer, user: &TestUser, password: &str) -> Result<Event, SdkError> {
-        let login =
-            self.client.login(user.account.username.clone(), password, &nexus_url(t), "MSNMSGR", "7.0.0816");
+        let nexus = nexus_url(t);
+        let login = self.client.login(user.account.username.clone(), password, &nexus, "MSNMSGR", "7.0.0816");
         within("login", login).await
     }
 
