@@ -53,8 +53,12 @@ pub fn parse_line(line: &[u8], max_payload: usize) -> Result<(Line, Option<usize
     let command = words.next().unwrap_or_default().to_string();
     let args: Vec<String> = words.map(str::to_string).collect();
     let payload = if carries_payload(&command) {
-        let length: usize =
-            args.last().and_then(|last| last.parse().ok()).ok_or(LineError::BadPayloadLength)?;
+        // The length comes after the transaction id, never in its place.
+        let length: usize = args
+            .last()
+            .filter(|_| args.len() >= 2)
+            .and_then(|last| last.parse().ok())
+            .ok_or(LineError::BadPayloadLength)?;
         if length > max_payload {
             return Err(LineError::PayloadTooLarge { max: max_payload });
         }
