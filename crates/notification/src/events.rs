@@ -11,10 +11,10 @@ use mocha_api::ContactListEvent;
 use mocha_auth::UserId;
 use mocha_passport::{PassportEvent, PassportListener};
 use mocha_proto::OutReason;
-use mocha_proto::ns::push::{Con, Not};
 use tokio::sync::mpsc;
 
 use crate::NotificationServer;
+use crate::front::CoreEvent;
 use crate::presence::Change;
 
 struct Relay(mpsc::UnboundedSender<PassportEvent>);
@@ -46,9 +46,10 @@ impl NotificationServer {
             PassportEvent::DisplayNameChanged { user, display_name } => {
                 let changed = self.registry.lock().get_mut(&user).map(|entry| {
                     entry.presence.display_name = display_name;
+                    entry.username.clone()
                 });
-                if changed.is_some() {
-                    self.announce(user, Change::DisplayName).await;
+                if let Some(username) = changed {
+                    self.announce(user, &username, Change::DisplayName).await;
                 }
             }
             PassportEvent::Banned { user, ban } => self.kick(user, mocha_net::banned(&ban)),
@@ -59,12 +60,7 @@ impl NotificationServer {
                     self.kick(user, OutReason::SignInRevoked);
                 }
             }
-            PassportEvent::Notice(notice) => {
-                let frame = Not { text: notice.text }.into_frame();
-                for outbox in self.registry.all_outboxes() {
-                    outbox.push(frame.clone());
-                }
-            }
+            PassportEvent::Notice(notice) => self.registry.deliver_to_all(&CoreEvent::Notice(notice.text)),
         }
     }
 
@@ -76,19 +72,24 @@ impl NotificationServer {
 
     /// `CON` to `user`, then whatever presence the change reveals or hides.
     async fn contact_list_changed(&self, user: UserId, event: ContactListEvent) {
-        match serde_json::to_vec(&event) {
-            Ok(json) => self.registry.push(user, Con { payload: json.into() }.into_frame()),
-            Err(error) => tracing::error!(%user, %error, "cannot encode a contact-list event"),
-        }
+        self.registry.deliver(user, &CoreEvent::ContactList(event.clone()));
         // Passport sends two-sided changes (accept, remove) to both users, so each
         // event only updates the receiving user's view; blocks are sent to the blocker
         // only, so they update the blocked user's view of the blocker.
         match event {
             ContactListEvent::RequestAccepted { by: other }
             | ContactListEvent::ContactAdded { contact: other }
-            | ContactListEvent::ContactRemoved { by: other } => self.refresh_view(user, other.id).await,
+            | ContactListEvent::ContactRemoved { by: other } => self.refresh_view(user, &other).await,
             ContactListEvent::Blocked { user: other } | ContactListEvent::Unblocked { user: other } => {
-                self.refresh_view(other.id, user).await;
+                if self.registry.outbox(other.id).is_none() {
+                    return;
+                }
+                match self.passport.user_summary(user).await {
+                    Ok(blocker) => self.refresh_view(other.id, &blocker).await,
+                    Err(error) => {
+                        tracing::error!(%user, %error, "cannot look up a blocker; presence not sent")
+                    }
+                }
             }
             ContactListEvent::RequestReceived { .. }
             | ContactListEvent::RequestSent { .. }

@@ -16,6 +16,7 @@
 mod cmd;
 mod config;
 mod events;
+pub mod front;
 mod presence;
 mod registry;
 mod ring;
@@ -23,5 +24,6 @@ mod server;
 mod session;
 
 pub use config::NotificationConfig;
+pub use front::{Attach, CoreEvent, Front, LivePresence, PresenceEvent, RingInvite};
 pub use ring::{RingError, RingOutcome};
 pub use server::NotificationServer;

@@ -2,16 +2,15 @@
 //!
 //! Only Passport's watchers of a user (accepted contacts the user has not blocked) ever
 //! hear about them, and appear-offline is indistinguishable from offline: watchers get
-//! `FLN`, never `HDN`. Frames are built from the registry's *current* state while its
+//! `FLN`, never `HDN`. Events are built from the registry's *current* state while its
 //! lock is held, so concurrent changes can reorder work but never leave a watcher with
 //! a stale last word.
 
+use mocha_api::UserSummary;
 use mocha_auth::UserId;
-use mocha_net::user_token;
-use mocha_proto::Frame;
-use mocha_proto::ns::push::{Fln, Nln, Ubx};
 
 use crate::NotificationServer;
+use crate::front::{CoreEvent, PresenceEvent};
 use crate::registry::PresenceState;
 
 /// What changed about a user.
@@ -28,49 +27,67 @@ pub(crate) enum Change {
     },
 }
 
-fn nln(user: UserId, state: &PresenceState) -> Option<Frame> {
+fn online(user: UserId, username: &str, state: &PresenceState) -> Option<PresenceEvent> {
     let status = state.visible_status()?;
-    Some(Nln { status, user_id: user_token(user), display_name: state.display_name.clone() }.into_frame())
+    Some(PresenceEvent::Online {
+        user,
+        username: username.to_string(),
+        status,
+        display_name: state.display_name.clone(),
+    })
 }
 
-fn ubx(user: UserId, state: &PresenceState) -> Frame {
-    Ubx { user_id: user_token(user), message: state.personal_message.clone() }.into_frame()
-}
-
-fn fln(user: UserId) -> Frame {
-    Fln { user_id: user_token(user) }.into_frame()
-}
-
-/// How `user` looks to someone allowed to see them: `NLN` plus `UBX` when online,
-/// `FLN` otherwise.
-pub(crate) fn full_view(user: UserId, state: Option<&PresenceState>) -> Vec<Frame> {
-    match state.and_then(|state| nln(user, state).map(|nln| (nln, state))) {
-        Some((nln, state)) if state.personal_message.is_empty() => vec![nln],
-        Some((nln, state)) => vec![nln, ubx(user, state)],
-        None => vec![fln(user)],
+fn personal_message(user: UserId, username: &str, state: &PresenceState) -> PresenceEvent {
+    PresenceEvent::PersonalMessage {
+        user,
+        username: username.to_string(),
+        message: state.personal_message.clone(),
     }
 }
 
-fn frames_for(user: UserId, change: Change, state: Option<&PresenceState>) -> Vec<Frame> {
+fn offline(user: UserId, username: &str) -> PresenceEvent {
+    PresenceEvent::Offline { user, username: username.to_string() }
+}
+
+/// How `user` looks to someone allowed to see them: online plus the personal message
+/// when online, offline otherwise.
+pub(crate) fn full_view(user: UserId, username: &str, state: Option<&PresenceState>) -> Vec<PresenceEvent> {
+    match state.and_then(|state| online(user, username, state).map(|online| (online, state))) {
+        Some((online, state)) if state.personal_message.is_empty() => vec![online],
+        Some((online, state)) => vec![online, personal_message(user, username, state)],
+        None => vec![offline(user, username)],
+    }
+}
+
+fn events_for(
+    user: UserId,
+    username: &str,
+    change: Change,
+    state: Option<&PresenceState>,
+) -> Vec<PresenceEvent> {
     let visible = state.filter(|state| state.visible_status().is_some());
     match (change, visible) {
-        (Change::Status { was_visible: false }, Some(_)) => full_view(user, state),
-        (Change::Status { .. } | Change::DisplayName, Some(state)) => nln(user, state).into_iter().collect(),
-        (Change::PersonalMessage, Some(state)) => vec![ubx(user, state)],
-        (Change::Status { was_visible: true } | Change::Gone { was_visible: true }, None) => vec![fln(user)],
+        (Change::Status { was_visible: false }, Some(_)) => full_view(user, username, state),
+        (Change::Status { .. } | Change::DisplayName, Some(state)) => {
+            online(user, username, state).into_iter().collect()
+        }
+        (Change::PersonalMessage, Some(state)) => vec![personal_message(user, username, state)],
+        (Change::Status { was_visible: true } | Change::Gone { was_visible: true }, None) => {
+            vec![offline(user, username)]
+        }
         _ => Vec::new(),
     }
 }
 
 impl NotificationServer {
     /// Tells every online watcher of `user` about `change`.
-    pub(crate) async fn announce(&self, user: UserId, change: Change) {
-        self.announce_with(user, change, &[]).await;
+    pub(crate) async fn announce(&self, user: UserId, username: &str, change: Change) {
+        self.announce_with(user, username, change, &[]).await;
     }
 
     /// Like [`Self::announce`], also telling `extra` watchers (ones Passport may have
     /// forgotten, such as the contacts of a just-deleted account).
-    pub(crate) async fn announce_with(&self, user: UserId, change: Change, extra: &[UserId]) {
+    pub(crate) async fn announce_with(&self, user: UserId, username: &str, change: Change, extra: &[UserId]) {
         let mut watchers: Vec<UserId> = match self.passport.watchers(user).await {
             Ok(watchers) => watchers.into_iter().map(|w| w.id).collect(),
             Err(error) => {
@@ -87,14 +104,15 @@ impl NotificationServer {
                 watchers.push(*id);
             }
         }
-        let frames = frames_for(user, change, sessions.get(&user).map(|entry| &entry.presence));
-        if frames.is_empty() {
+        let events = events_for(user, username, change, sessions.get(&user).map(|entry| &entry.presence));
+        if events.is_empty() {
             return;
         }
+        let events: Vec<CoreEvent> = events.into_iter().map(CoreEvent::Presence).collect();
         for watcher in watchers {
             if let Some(entry) = sessions.get(&watcher) {
-                for frame in &frames {
-                    entry.outbox.push(frame.clone());
+                for event in &events {
+                    entry.deliver(event);
                 }
             }
         }
@@ -102,22 +120,22 @@ impl NotificationServer {
 
     /// Brings `viewer`'s picture of `subject` up to date after their relationship changed
     /// (added, removed, blocked, unblocked).
-    pub(crate) async fn refresh_view(&self, viewer: UserId, subject: UserId) {
+    pub(crate) async fn refresh_view(&self, viewer: UserId, subject: &UserSummary) {
         if self.registry.outbox(viewer).is_none() {
             return;
         }
-        let allowed = match self.passport.can_see(viewer, subject).await {
+        let allowed = match self.passport.can_see(viewer, subject.id).await {
             Ok(allowed) => allowed,
             Err(error) => {
-                tracing::error!(%viewer, %subject, %error, "cannot check visibility; presence not sent");
+                tracing::error!(%viewer, subject = %subject.id, %error, "cannot check visibility; presence not sent");
                 return;
             }
         };
         let sessions = self.registry.lock();
         let Some(viewer_entry) = sessions.get(&viewer) else { return };
-        let state = if allowed { sessions.get(&subject).map(|entry| &entry.presence) } else { None };
-        for frame in full_view(subject, state) {
-            viewer_entry.outbox.push(frame);
+        let state = if allowed { sessions.get(&subject.id).map(|entry| &entry.presence) } else { None };
+        for event in full_view(subject.id, &subject.username, state) {
+            viewer_entry.deliver(&CoreEvent::Presence(event));
         }
     }
 }
@@ -131,12 +149,17 @@ mod tests {
         PresenceState { status, display_name: "Ann".into(), personal_message: message.into() }
     }
 
-    fn lines(frames: Vec<Frame>) -> Vec<String> {
-        frames.iter().map(ToString::to_string).collect()
+    /// The MENP/1 lines watchers get.
+    fn lines(events: Vec<PresenceEvent>) -> Vec<String> {
+        events
+            .into_iter()
+            .filter_map(|event| crate::front::menp_frame(&CoreEvent::Presence(event)))
+            .map(|frame| frame.to_string())
+            .collect()
     }
 
     fn check(change: Change, now: Option<PresenceState>, expected: &[&str]) {
-        assert_eq!(lines(frames_for(UserId(7), change, now.as_ref())), expected, "{change:?} {now:?}");
+        assert_eq!(lines(events_for(UserId(7), "ann", change, now.as_ref())), expected, "{change:?} {now:?}");
     }
 
     #[test]
@@ -156,7 +179,10 @@ mod tests {
         check(Change::Gone { was_visible: false }, None, &[]);
         // Replaced by a new session that has not chosen a status yet: offline.
         check(Change::Gone { was_visible: true }, Some(state(None, "")), &["FLN 0 u7"]);
-        assert_eq!(lines(full_view(UserId(7), Some(&state(Some(Status::Away), "")))), ["NLN 0 AWY u7 Ann"]);
-        assert_eq!(lines(full_view(UserId(7), hidden().as_ref())), ["FLN 0 u7"]);
+        assert_eq!(
+            lines(full_view(UserId(7), "ann", Some(&state(Some(Status::Away), "")))),
+            ["NLN 0 AWY u7 Ann"]
+        );
+        assert_eq!(lines(full_view(UserId(7), "ann", hidden().as_ref())), ["FLN 0 u7"]);
     }
 }

@@ -6,6 +6,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use mocha_auth::UserId;
 use mocha_net::Outbox;
+
+use crate::front::{CoreEvent, Front};
 use mocha_passport::ServiceGauge;
 use mocha_proto::Status;
 
@@ -29,11 +31,20 @@ pub(crate) struct Entry {
     /// Identifies the connection, so an older connection's exit never removes a newer one.
     pub connection: u64,
     pub sign_in: String,
+    pub username: String,
     pub outbox: Outbox,
+    /// Renders core events in this session's protocol.
+    pub front: Arc<dyn Front>,
     pub presence: PresenceState,
     /// The watchers last told about this user; kept so they still hear `FLN` when the
     /// account is deleted and Passport no longer knows them.
     pub last_watchers: Vec<UserId>,
+}
+
+impl Entry {
+    pub fn deliver(&self, event: &CoreEvent) {
+        self.front.deliver(&self.outbox, event);
+    }
 }
 
 pub(crate) struct Registry {
@@ -83,18 +94,20 @@ impl Registry {
         Some(change(&mut entry.presence))
     }
 
-    pub fn push(&self, user: UserId, frame: mocha_proto::Frame) {
+    pub fn deliver(&self, user: UserId, event: &CoreEvent) {
         if let Some(entry) = self.lock().get(&user) {
-            entry.outbox.push(frame);
+            entry.deliver(event);
+        }
+    }
+
+    pub fn deliver_to_all(&self, event: &CoreEvent) {
+        for entry in self.lock().values() {
+            entry.deliver(event);
         }
     }
 
     pub fn outbox(&self, user: UserId) -> Option<Outbox> {
         self.lock().get(&user).map(|entry| entry.outbox.clone())
-    }
-
-    pub fn all_outboxes(&self) -> Vec<Outbox> {
-        self.lock().values().map(|entry| entry.outbox.clone()).collect()
     }
 
     pub fn len(&self) -> usize {

@@ -4,10 +4,10 @@
 use mocha_api::UserSummary;
 use mocha_auth::UserId;
 use mocha_passport::PassportError;
-use mocha_proto::ns::push::Rng;
 use mocha_proto::{ErrorCode, Token};
 
 use crate::NotificationServer;
+use crate::front::{CoreEvent, RingInvite};
 
 /// The callee was rung.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -73,28 +73,23 @@ impl NotificationServer {
             return Err(RingError::Offline);
         }
         let caller = self.passport.user_summary(caller).await?;
-        let ticket = Token::new(self.issue_ticket(callee.id, room))
-            .map_err(|_| RingError::Internal("ticket is not a valid token".into()))?;
-        let address = Token::new(self.config.switchboard_address.clone())
+        // Checked here so a front can always render them as protocol tokens.
+        Token::new(self.config.switchboard_address.clone())
             .map_err(|_| RingError::Internal("switchboard address is not a valid token".into()))?;
-        let caller_username = Token::new(caller.username.clone())
+        Token::new(caller.username.clone())
             .map_err(|_| RingError::Internal("username is not a valid token".into()))?;
+        let invite = CoreEvent::Ring(RingInvite {
+            room: room_token.as_str().to_string(),
+            address: self.config.switchboard_address.clone(),
+            ticket: self.issue_ticket(callee.id, room),
+            caller,
+        });
         let sessions = self.registry.lock();
         let entry = sessions
             .get(&callee.id)
             .filter(|entry| entry.presence.visible_status().is_some())
             .ok_or(RingError::Offline)?;
-        entry.outbox.push(
-            Rng {
-                room_id: room_token,
-                address,
-                ticket,
-                caller_id: mocha_net::user_token(caller.id),
-                caller_username,
-                caller_display_name: caller.display_name,
-            }
-            .into_frame(),
-        );
+        entry.deliver(&invite);
         Ok(RingOutcome { callee })
     }
 }

@@ -1,7 +1,7 @@
 //! The service object and its accept loop.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use mocha_auth::{SignedClaims, SigningKey, SwitchboardTicket, UserId, VerifyingKey, unix_now};
@@ -24,7 +24,7 @@ pub struct NotificationServer {
     pub(crate) registry: Registry,
     ticket_key: SigningKey,
     gauge: Arc<ServiceGauge>,
-    next_connection: AtomicU64,
+    pub(crate) next_connection: AtomicU64,
 }
 
 impl NotificationServer {
@@ -83,7 +83,7 @@ impl NotificationServer {
         let server = self.clone();
         let stop = shutdown.clone();
         mocha_net::serve_tls("notification", listener, tls, limits, shutdown, move |stream, peer| {
-            let connection = server.next_connection.fetch_add(1, Ordering::Relaxed);
+            let connection = server.next_connection();
             session::run(server.clone(), stream, peer, connection, stop.clone())
         })
         .await;

@@ -12,7 +12,6 @@ use tokio::time::{Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 
 use crate::NotificationServer;
-use crate::presence::Change;
 
 /// The NS never sends file chunks or media, so its bulk lane stays empty; one slot is
 /// the smallest the outbox allows.
@@ -30,6 +29,7 @@ pub(crate) enum Stage {
 #[derive(Clone, Debug)]
 pub(crate) struct Identity {
     pub user: UserId,
+    pub username: String,
 }
 
 /// Why a connection ends; decides the last frame the client gets.
@@ -143,9 +143,7 @@ impl Session {
     /// Leaves the registry and, if others could see this user, shows them offline.
     async fn sign_out(&self) {
         let Some(identity) = self.identity() else { return };
-        let Some(entry) = self.server.registry.remove(identity.user, self.connection) else { return };
-        let was_visible = entry.presence.visible_status().is_some();
-        self.server.announce_with(identity.user, Change::Gone { was_visible }, &entry.last_watchers).await;
+        self.server.detach(identity.user, self.connection).await;
     }
 }
 

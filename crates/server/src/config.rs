@@ -77,6 +77,16 @@ pub struct ServerConfig {
     pub switchboard_messages_per_second: u32,
     /// How many messages it may send at once before that rate applies.
     pub switchboard_message_burst: u32,
+
+    // The MSNP gateway for classic MSN clients (docs/msnp.md). Off unless a port is set;
+    // MSNP is UNENCRYPTED: use it on a LAN, on loopback or behind a TLS tunnel.
+    /// The gateway's Notification Server port (plain TCP); unset: no gateway.
+    pub msnp_port: Option<u16>,
+    /// The gateway's Switchboard port (plain TCP). Not built yet: setting it is refused.
+    pub msnp_switchboard_port: Option<u16>,
+    /// The Passport 1.4 nexus and login over plain HTTP, for classic clients (they are
+    /// also served on Passport's HTTPS port whenever `msnp_port` is set).
+    pub msnp_http_port: Option<u16>,
 }
 
 impl Default for ServerConfig {
@@ -117,6 +127,10 @@ impl Default for ServerConfig {
             relay_workers: relay.workers,
             switchboard_messages_per_second: switchboard.messages_per_second,
             switchboard_message_burst: switchboard.message_burst,
+
+            msnp_port: None,
+            msnp_switchboard_port: None,
+            msnp_http_port: None,
         }
     }
 }
@@ -241,6 +255,14 @@ impl ServerConfig {
                 "switchboard_messages_per_second and switchboard_message_burst must be at least 1",
             );
         }
+        if self.msnp_switchboard_port.is_some() {
+            return invalid(
+                "msnp_switchboard_port: the MSNP switchboard is not built yet (see docs/msnp.md); leave it unset",
+            );
+        }
+        if self.msnp_http_port.is_some() && self.msnp_port.is_none() {
+            return invalid("msnp_http_port serves the MSNP gateway's login: set msnp_port too");
+        }
         if self.tls_cert.is_some() != self.tls_key.is_some() {
             return invalid("tls_cert and tls_key go together: set both or neither");
         }
@@ -298,6 +320,21 @@ impl ServerConfig {
             sign_in_timeout: Duration::from_secs(self.sign_in_seconds),
             connections: self.connection_limits(),
             ..NotificationConfig::default()
+        }
+    }
+
+    /// The MSNP gateway's settings (the same limits as the Notification Server's).
+    pub fn msnp(&self) -> mocha_msnp::MsnpConfig {
+        let ns = NotificationConfig::default();
+        mocha_msnp::MsnpConfig {
+            public_host: self.public_host.clone(),
+            idle_timeout: Duration::from_secs(self.notification_idle_seconds),
+            sign_in_timeout: Duration::from_secs(self.sign_in_seconds),
+            connections: self.connection_limits(),
+            outbound_queue: ns.outbound_queue,
+            command_burst: ns.command_burst,
+            commands_per_second: ns.commands_per_second,
+            limits: ns.limits,
         }
     }
 
@@ -483,6 +520,23 @@ mod tests {
 
         let capped = ServerConfig { max_database_mib: 10, database: Some(url), ..ServerConfig::default() };
         assert!(matches!(capped.validate(), Err(ConfigError::Invalid(_))));
+    }
+
+    #[test]
+    fn the_msnp_gateway_is_off_unless_a_port_is_set() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(ServerConfig::default().msnp_port, None);
+        std::fs::write(dir.path().join(CONFIG_FILE), "msnp_port = 1863\nmsnp_http_port = 8080\n").unwrap();
+        let config = ServerConfig::from_data_dir(dir.path()).unwrap();
+        assert!(config.validate().is_ok());
+        assert_eq!((config.msnp_port, config.msnp_http_port), (Some(1863), Some(8080)));
+        assert_eq!(config.msnp().public_host, "localhost");
+        for bad in [
+            ServerConfig { msnp_http_port: Some(8080), ..ServerConfig::default() },
+            ServerConfig { msnp_port: Some(1), msnp_switchboard_port: Some(2), ..ServerConfig::default() },
+        ] {
+            assert!(matches!(bad.validate(), Err(ConfigError::Invalid(_))), "{bad:?}");
+        }
     }
 
     #[test]

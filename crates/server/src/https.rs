@@ -1,4 +1,5 @@
-//! Serves an axum router over TLS. Each connection's handshake runs in its own
+//! Serves an axum router over TLS (or, for the MSNP gateway's Passport 1.4 login only,
+//! plain HTTP: [`serve_plain`]). Each connection's handshake runs in its own
 //! task, so a slow or broken client never holds up the others.
 //!
 //! A request must be sent briskly: its headers within the request time (hyper's header
@@ -42,10 +43,33 @@ pub async fn serve(
     limits: mocha_net::ConnectionLimits,
     shutdown: CancellationToken,
 ) {
-    let acceptor = TlsAcceptor::from(tls);
+    serve_with("passport", listener, Some(TlsAcceptor::from(tls)), app, request_time, limits, shutdown).await;
+}
+
+/// Like [`serve`] without TLS, with the same caps and time limits: only for the MSNP
+/// gateway's nexus and login, which classic clients reach over plain HTTP.
+pub async fn serve_plain(
+    listener: TcpListener,
+    app: Router,
+    request_time: Duration,
+    limits: mocha_net::ConnectionLimits,
+    shutdown: CancellationToken,
+) {
+    serve_with("msnp-http", listener, None, app, request_time, limits, shutdown).await;
+}
+
+async fn serve_with(
+    service: &'static str,
+    listener: TcpListener,
+    acceptor: Option<TlsAcceptor>,
+    app: Router,
+    request_time: Duration,
+    limits: mocha_net::ConnectionLimits,
+    shutdown: CancellationToken,
+) {
     let graceful = GracefulShutdown::new();
     // The same caps, refusal and accept back-off as the NS and SB loops.
-    let mut limiter = mocha_net::ConnectionLimiter::new("passport", limits);
+    let mut limiter = mocha_net::ConnectionLimiter::new(service, limits);
     loop {
         let (tcp, peer, permit) = tokio::select! {
             accepted = limiter.accept(&listener) => accepted,
@@ -56,37 +80,53 @@ pub async fn serve(
         let watcher = graceful.watcher();
         tokio::spawn(async move {
             let _permit = permit;
+            let Some(acceptor) = acceptor else {
+                return serve_connection(tcp, peer, app, request_time, watcher).await;
+            };
             let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
                 Ok(Ok(stream)) => stream,
                 Ok(Err(e)) => return tracing::debug!(%peer, error = %e, "HTTPS handshake failed"),
                 Err(_) => return tracing::debug!(%peer, "HTTPS handshake timed out"),
             };
-            let service = hyper::service::service_fn(move |request: Request<Incoming>| {
-                let app = app.clone();
-                async move {
-                    let (mut parts, body) = request.into_parts();
-                    parts.extensions.insert(ConnectInfo(peer));
-                    match request_body::read(body, MAX_REQUEST_BODY, request_time).await {
-                        Ok(body) => app.oneshot(Request::from_parts(parts, Body::from(body))).await,
-                        Err(e) => {
-                            tracing::debug!(%peer, path = parts.uri.path(), error = %e, "HTTPS request refused");
-                            Ok(refusal(parts.uri.path(), &e))
-                        }
-                    }
-                }
-            });
-            let connection = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(request_time)
-                .max_buf_size(MAX_HEADER_BYTES)
-                .serve_connection(TokioIo::new(stream), service);
-            if let Err(e) = watcher.watch(connection).await {
-                tracing::debug!(%peer, error = %e, "HTTPS connection ended with an error");
-            }
+            serve_connection(stream, peer, app, request_time, watcher).await;
         });
     }
     if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await.is_err() {
-        tracing::info!("HTTPS connections still open after the drain period were closed");
+        tracing::info!(service, "HTTP connections still open after the drain period were closed");
+    }
+}
+
+/// One connection's requests, each body read whole (within the cap and the time) first.
+async fn serve_connection<S>(
+    stream: S,
+    peer: SocketAddr,
+    app: Router,
+    request_time: Duration,
+    watcher: hyper_util::server::graceful::Watcher,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+        let app = app.clone();
+        async move {
+            let (mut parts, body) = request.into_parts();
+            parts.extensions.insert(ConnectInfo(peer));
+            match request_body::read(body, MAX_REQUEST_BODY, request_time).await {
+                Ok(body) => app.oneshot(Request::from_parts(parts, Body::from(body))).await,
+                Err(e) => {
+                    tracing::debug!(%peer, path = parts.uri.path(), error = %e, "HTTPS request refused");
+                    Ok(refusal(parts.uri.path(), &e))
+                }
+            }
+        }
+    });
+    let connection = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(request_time)
+        .max_buf_size(MAX_HEADER_BYTES)
+        .serve_connection(TokioIo::new(stream), service);
+    if let Err(e) = watcher.watch(connection).await {
+        tracing::debug!(%peer, error = %e, "HTTP connection ended with an error");
     }
 }
 

@@ -116,6 +116,10 @@ pub struct RunningServer {
     pub sb_addr: SocketAddr,
     /// Where the calls' media relay listens (UDP).
     pub relay_addr: SocketAddr,
+    /// Where the MSNP gateway's Notification Server listens (plain TCP), when on.
+    pub msnp_addr: Option<SocketAddr>,
+    /// Where the MSNP gateway's Passport 1.4 nexus and login listen (plain HTTP), when on.
+    pub msnp_http_addr: Option<SocketAddr>,
     /// The CA that clients must trust (the development CA, or the operator's chain).
     pub ca_cert: PathBuf,
     pub passport: Arc<Passport>,
@@ -194,7 +198,12 @@ async fn start_services(
     // The websites share the Passport port; see mocha-web for how the two routers meet.
     let web =
         mocha_web::WebConfig { ca_cert: ca_cert.clone(), downloads_dir: layout::downloads_dir(data_dir) };
-    let app = mocha_web::router(passport.clone(), web).merge(mocha_passport::http::router(passport.clone()));
+    let mut app =
+        mocha_web::router(passport.clone(), web).merge(mocha_passport::http::router(passport.clone()));
+    if config.msnp_port.is_some() {
+        let login = format!("https://{}/login.srf", advertised(&config, passport_addr));
+        app = app.merge(mocha_msnp::nexus::router(passport.clone(), login));
+    }
     tasks.spawn(https::serve(
         passport_listener,
         tls.clone(),
@@ -239,9 +248,41 @@ async fn start_services(
     tasks.spawn(switchboard.clone().serve(sb_listener, tls.clone(), shutdown.clone()));
     tracing::info!(address = %sb_addr, "Switchboard listening (MENP/1 over TLS)");
 
+    let (msnp_addr, msnp_http_addr) = match config.msnp_port {
+        Some(port) => {
+            let listener = bind(&config, port).await?;
+            let addr = https::local_addr(&listener);
+            let gateway = mocha_msnp::MsnpGateway::new(notification.clone(), config.msnp());
+            tasks.spawn(gateway.serve(listener, shutdown.clone()));
+            tracing::warn!(address = %addr, "MSNP gateway listening (classic MSN clients; UNENCRYPTED: keep it on a LAN, loopback or a TLS tunnel)");
+            let http_addr = match config.msnp_http_port {
+                Some(port) => {
+                    let listener = bind(&config, port).await?;
+                    let http_addr = https::local_addr(&listener);
+                    let login = format!("http://{}/login.srf", advertised(&config, http_addr));
+                    let nexus = mocha_msnp::nexus::router(passport.clone(), login);
+                    tasks.spawn(https::serve_plain(
+                        listener,
+                        nexus,
+                        config.http_request_time(),
+                        limits,
+                        shutdown.clone(),
+                    ));
+                    tracing::warn!(address = %http_addr, "MSNP Passport 1.4 login listening (plain HTTP: UNENCRYPTED)");
+                    Some(http_addr)
+                }
+                None => None,
+            };
+            (Some(addr), http_addr)
+        }
+        None => (None, None),
+    };
+
     Ok(RunningServer {
         passport_addr,
         ns_addr,
+        msnp_addr,
+        msnp_http_addr,
         sb_addr,
         relay_addr,
         ca_cert,

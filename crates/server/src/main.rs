@@ -104,6 +104,18 @@ struct Overrides {
     /// Switchboard TLS port [default: 1864].
     #[arg(long, env = "MOCHA_SWITCHBOARD_PORT")]
     switchboard_port: Option<u16>,
+    /// Turn on the MSNP gateway for classic MSN clients, its Notification Server on this
+    /// port (docs/msnp.md). MSNP is UNENCRYPTED (passwords and chat travel in the clear):
+    /// use it on a LAN, on loopback, or behind a TLS tunnel [default: off].
+    #[arg(long, env = "MOCHA_MSNP_PORT")]
+    msnp_port: Option<u16>,
+    /// The MSNP gateway's Switchboard port (unencrypted). Not built yet: refused.
+    #[arg(long, env = "MOCHA_MSNP_SWITCHBOARD_PORT")]
+    msnp_switchboard_port: Option<u16>,
+    /// Serve the MSNP gateway's Passport 1.4 login over plain HTTP (UNENCRYPTED) on this
+    /// port too; it is always on Passport's HTTPS port when --msnp-port is set [default: off].
+    #[arg(long, env = "MOCHA_MSNP_HTTP_PORT")]
+    msnp_http_port: Option<u16>,
     /// PEM certificate chain to use instead of the generated development certificate.
     #[arg(long, env = "MOCHA_TLS_CERT", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -227,6 +239,16 @@ impl Overrides {
 
         set(&mut config.switchboard_messages_per_second, self.switchboard_messages_per_second);
         set(&mut config.switchboard_message_burst, self.switchboard_message_burst);
+
+        for (slot, value) in [
+            (&mut config.msnp_port, self.msnp_port),
+            (&mut config.msnp_switchboard_port, self.msnp_switchboard_port),
+            (&mut config.msnp_http_port, self.msnp_http_port),
+        ] {
+            if value.is_some() {
+                *slot = value;
+            }
+        }
         Ok(())
     }
 }

@@ -5,52 +5,28 @@ use mocha_proto::ns::server;
 use mocha_proto::{ErrorCode, ErrorReply};
 
 use super::{passport_refusal, refuse};
-use crate::presence::Change;
+use crate::front::{NotSignedIn, PersonalMessageError};
 use crate::session::{Flow, Identity, Session};
 
-/// Longest personal message, in characters.
-pub(crate) const MAX_PERSONAL_MESSAGE: usize = 128;
-
 pub(super) async fn chg(session: &Session, me: &Identity, chg: Chg) -> Result<Flow, ErrorReply> {
-    let was_visible = session
+    session
         .server
-        .registry
-        .update_presence(me.user, session.connection, |presence| {
-            let was_visible = presence.visible_status().is_some();
-            presence.status = Some(chg.status);
-            was_visible
-        })
-        .ok_or_else(|| ErrorReply::new(chg.trid, ErrorCode::NotSignedIn))?;
+        .set_status(me.user, &me.username, session.connection, chg.status)
+        .await
+        .map_err(|NotSignedIn| ErrorReply::new(chg.trid, ErrorCode::NotSignedIn))?;
     session.reply(server::Chg { trid: chg.trid, status: chg.status }.into_frame());
-    session.server.announce(me.user, Change::Status { was_visible }).await;
     Ok(Flow::Continue)
 }
 
 pub(super) async fn uux(session: &Session, me: &Identity, uux: Uux) -> Result<Flow, ErrorReply> {
-    let message = uux.message.trim();
-    if message.chars().count() > MAX_PERSONAL_MESSAGE {
-        return Err(refuse(
-            uux.trid,
-            ErrorCode::InvalidArgument,
-            "the personal message is too long (128 characters at most)",
-        ));
+    match session.server.set_personal_message(me.user, &me.username, session.connection, &uux.message).await {
+        Ok(()) => {
+            session.reply(server::Uux { trid: uux.trid }.into_frame());
+            Ok(Flow::Continue)
+        }
+        Err(PersonalMessageError::NotSignedIn) => Err(ErrorReply::new(uux.trid, ErrorCode::NotSignedIn)),
+        Err(invalid) => Err(refuse(uux.trid, ErrorCode::InvalidArgument, invalid.to_string())),
     }
-    if message.chars().any(char::is_control) {
-        return Err(refuse(
-            uux.trid,
-            ErrorCode::InvalidArgument,
-            "the personal message cannot contain control characters",
-        ));
-    }
-    let message = message.to_string();
-    session
-        .server
-        .registry
-        .update_presence(me.user, session.connection, |presence| presence.personal_message = message)
-        .ok_or_else(|| ErrorReply::new(uux.trid, ErrorCode::NotSignedIn))?;
-    session.reply(server::Uux { trid: uux.trid }.into_frame());
-    session.server.announce(me.user, Change::PersonalMessage).await;
-    Ok(Flow::Continue)
 }
 
 /// Passport validates and stores the name, then tells the NS (and so every watcher)

@@ -1,13 +1,14 @@
 //! `VER` and `USR`: version negotiation and sign-in with a Passport session token.
 
+use std::sync::Arc;
+
 use mocha_passport::PassportError;
 use mocha_proto::ns::client::{Usr, Ver};
 use mocha_proto::ns::server;
-use mocha_proto::{ErrorCode, ErrorReply, OutReason, PROTOCOL_VERSION, Token};
+use mocha_proto::{ErrorCode, ErrorReply, PROTOCOL_VERSION, Token};
 
 use super::refuse;
-use crate::presence::Change;
-use crate::registry::{Entry, PresenceState};
+use crate::front::{Attach, MenpFront};
 use crate::session::{Ending, Flow, Identity, Session, Stage};
 
 pub(super) fn ver(session: &mut Session, ver: Ver) -> Result<Flow, ErrorReply> {
@@ -55,42 +56,18 @@ pub(super) async fn usr(session: &mut Session, usr: Usr) -> Result<Flow, ErrorRe
         }
         .into_frame(),
     );
-    let entry = Entry {
-        connection: session.connection,
-        sign_in: authenticated.sign_in.clone(),
-        outbox: session.outbox.clone(),
-        presence: PresenceState {
-            status: None,
-            display_name: account.display_name,
-            personal_message: String::new(),
-        },
-        last_watchers: Vec::new(),
-    };
-    let displaced = server.registry.insert(user, entry);
-    session.stage = Stage::SignedIn(Identity { user });
+    session.stage = Stage::SignedIn(Identity { user, username: account.username.clone() });
     tracing::info!(peer = %session.peer, %user, "NS client signed in");
-    if let Some(older) = displaced {
-        older.outbox.kick(OutReason::SignedInElsewhere);
-        // The new session starts offline until its first CHG; watchers must see that.
-        let was_visible = older.presence.visible_status().is_some();
-        server.announce(user, Change::Gone { was_visible }).await;
-    }
-    // A ban, deletion or sign-out that landed while we were checking the token found no
-    // session to end; look again now that the session is registered. The signature was
-    // verified above and cannot change, so only the database is asked again (and a token
-    // that expires meanwhile does not matter: expiry only limits new sign-ins).
-    match server.passport.recheck(&authenticated).await {
-        Ok(()) => {}
-        Err(PassportError::Banned(ban)) => {
-            session.outbox.kick(mocha_net::banned(&ban));
-        }
-        // The token checked out a moment ago; an unreachable database is no reason to
-        // end the session, and a ban landing meanwhile is still pushed as an event.
-        Err(error @ PassportError::StorageUnavailable(_)) => {
-            tracing::warn!(%user, %error, "could not recheck a new NS session; keeping it");
-        }
-        Err(_) => session.outbox.kick(OutReason::SignInRevoked),
-    }
+    server
+        .attach(Attach {
+            authenticated,
+            username: account.username,
+            display_name: account.display_name,
+            connection: session.connection,
+            outbox: session.outbox.clone(),
+            front: Arc::new(MenpFront),
+        })
+        .await;
     Ok(Flow::Continue)
 }
 

@@ -32,19 +32,13 @@ async fn snapshot(session: &Session, me: &Identity) -> Result<SyncSnapshot, moch
 
     let mut synced = Vec::with_capacity(contacts.len());
     for contact in contacts {
-        let live = session.server.registry.lock().get(&contact.user.id).and_then(|entry| {
-            let status = presence_status(entry.presence.visible_status()?)?;
+        let presence = session.server.live_presence(me.user, contact.user.id).await?.and_then(|live| {
             Some(Presence {
-                status,
-                display_name: entry.presence.display_name.clone(),
-                personal_message: entry.presence.personal_message.clone(),
+                status: presence_status(live.status)?,
+                display_name: live.display_name,
+                personal_message: live.personal_message,
             })
         });
-        // Only online contacts need the (per-pair) visibility check.
-        let presence = match live {
-            Some(presence) if passport.can_see(me.user, contact.user.id).await? => Some(presence),
-            _ => None,
-        };
         synced.push(SyncContact {
             user: contact.user,
             alias: contact.alias,

@@ -1,0 +1,275 @@
+//! The seam between the core and the fronts.
+//!
+//! The core (the registry of who is online, presence fan-out with the privacy rules,
+//! Passport events, ringing, one live session per account) speaks in [`CoreEvent`]s;
+//! each signed-in session registers a [`Front`] that renders them in its own wire
+//! format into its outbox. MENP/1 is one front (`MenpFront`, here); the MSNP gateway
+//! (`mocha-msnp`) is another, and signs its sessions in through
+//! [`NotificationServer::attach`], so both protocols share one registry: a sign-in on
+//! either replaces a live session on either (`OUT OTH`), and presence, privacy, bans and
+//! notices are decided once, here.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use mocha_api::{ContactListEvent, UserSummary};
+use mocha_auth::UserId;
+use mocha_net::{Outbox, user_token};
+use mocha_passport::{Authenticated, PassportError};
+use mocha_proto::ns::push::{Con, Fln, Nln, Not, Rng, Ubx};
+use mocha_proto::{OutReason, Status, Token};
+
+use crate::NotificationServer;
+use crate::presence::Change;
+use crate::registry::{Entry, PresenceState};
+
+/// Longest personal message, in characters (both fronts).
+pub const MAX_PERSONAL_MESSAGE: usize = 128;
+
+/// Something a signed-in session should hear, in no wire format.
+#[derive(Clone, Debug)]
+pub enum CoreEvent {
+    Presence(PresenceEvent),
+    /// The user's contact list changed (the same events Passport publishes).
+    ContactList(ContactListEvent),
+    /// A service notice from an administrator.
+    Notice(String),
+    /// Someone invites the user into a switchboard room.
+    Ring(RingInvite),
+}
+
+/// How a watched user looks now. Only ever sent to someone allowed to see them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PresenceEvent {
+    /// Online with this status (never `HDN` or `FLN`) and display name: first seen, or changed.
+    Online { user: UserId, username: String, status: Status, display_name: String },
+    /// The user's personal message (may be empty).
+    PersonalMessage { user: UserId, username: String, message: String },
+    /// Offline, or appearing offline: the two are never told apart.
+    Offline { user: UserId, username: String },
+}
+
+/// An invitation into switchboard room `room` with the callee's own `ticket`.
+#[derive(Clone, Debug)]
+pub struct RingInvite {
+    pub room: String,
+    /// The MENP switchboard's `host:port`; another front substitutes its own.
+    pub address: String,
+    pub ticket: String,
+    pub caller: UserSummary,
+}
+
+/// Renders core events for one session, into that session's outbox.
+pub trait Front: Send + Sync + 'static {
+    fn deliver(&self, outbox: &Outbox, event: &CoreEvent);
+}
+
+/// The MENP/1 front's rendering.
+pub(crate) struct MenpFront;
+
+impl Front for MenpFront {
+    fn deliver(&self, outbox: &Outbox, event: &CoreEvent) {
+        if let Some(frame) = menp_frame(event) {
+            outbox.push(frame);
+        }
+    }
+}
+
+pub(crate) fn menp_frame(event: &CoreEvent) -> Option<mocha_proto::Frame> {
+    Some(match event {
+        CoreEvent::Presence(PresenceEvent::Online { user, status, display_name, .. }) => {
+            Nln { status: *status, user_id: user_token(*user), display_name: display_name.clone() }
+                .into_frame()
+        }
+        CoreEvent::Presence(PresenceEvent::PersonalMessage { user, message, .. }) => {
+            Ubx { user_id: user_token(*user), message: message.clone() }.into_frame()
+        }
+        CoreEvent::Presence(PresenceEvent::Offline { user, .. }) => {
+            Fln { user_id: user_token(*user) }.into_frame()
+        }
+        CoreEvent::ContactList(event) => match serde_json::to_vec(event) {
+            Ok(json) => Con { payload: json.into() }.into_frame(),
+            Err(error) => {
+                tracing::error!(%error, "cannot encode a contact-list event");
+                return None;
+            }
+        },
+        CoreEvent::Notice(text) => Not { text: text.clone() }.into_frame(),
+        CoreEvent::Ring(invite) => Rng {
+            room_id: Token::new(invite.room.clone()).ok()?,
+            address: Token::new(invite.address.clone()).ok()?,
+            ticket: Token::new(invite.ticket.clone()).ok()?,
+            caller_id: user_token(invite.caller.id),
+            caller_username: Token::new(invite.caller.username.clone()).ok()?,
+            caller_display_name: invite.caller.display_name.clone(),
+        }
+        .into_frame(),
+    })
+}
+
+/// A session about to become its account's live one.
+pub struct Attach {
+    pub authenticated: Authenticated,
+    pub username: String,
+    pub display_name: String,
+    /// From [`NotificationServer::next_connection`].
+    pub connection: u64,
+    pub outbox: Outbox,
+    pub front: Arc<dyn Front>,
+}
+
+/// Why a personal message was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PersonalMessageError {
+    #[error("the personal message is too long (128 characters at most)")]
+    TooLong,
+    #[error("the personal message cannot contain control characters")]
+    ControlCharacters,
+    #[error("not signed in")]
+    NotSignedIn,
+}
+
+/// The session is no longer its account's live one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("not signed in")]
+pub struct NotSignedIn;
+
+/// What a viewer may see of one contact right now: `None` when offline to them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LivePresence {
+    pub status: Status,
+    pub display_name: String,
+    pub personal_message: String,
+}
+
+impl NotificationServer {
+    /// A connection id unique across every front (the registry tells sessions apart by it).
+    pub fn next_connection(&self) -> u64 {
+        self.next_connection.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub fn passport(&self) -> &Arc<mocha_passport::Passport> {
+        &self.passport
+    }
+
+    /// Makes a signed-in session its account's live one: the session it replaces (on any
+    /// front) is told `OTH` and its watchers see it go offline; then the sign-in is
+    /// checked again, so a ban or revocation that raced the sign-in still ends it.
+    /// The caller sends its sign-in reply first, so no push can arrive before it.
+    pub async fn attach(&self, attach: Attach) {
+        let Attach { authenticated, username, display_name, connection, outbox, front } = attach;
+        let user = authenticated.user;
+        let entry = Entry {
+            connection,
+            sign_in: authenticated.sign_in.clone(),
+            username: username.clone(),
+            outbox: outbox.clone(),
+            front,
+            presence: PresenceState { status: None, display_name, personal_message: String::new() },
+            last_watchers: Vec::new(),
+        };
+        let displaced = self.registry.insert(user, entry);
+        if let Some(older) = displaced {
+            older.outbox.kick(OutReason::SignedInElsewhere);
+            // The new session starts offline until its first status; watchers must see that.
+            let was_visible = older.presence.visible_status().is_some();
+            self.announce(user, &username, Change::Gone { was_visible }).await;
+        }
+        // The signature was verified already and cannot change, so only the database is
+        // asked again (a token expiring meanwhile does not matter: expiry only limits new
+        // sign-ins).
+        match self.passport.recheck(&authenticated).await {
+            Ok(()) => {}
+            Err(PassportError::Banned(ban)) => outbox.kick(mocha_net::banned(&ban)),
+            // The token checked out a moment ago; an unreachable database is no reason to
+            // end the session, and a ban landing meanwhile is still pushed as an event.
+            Err(error @ PassportError::StorageUnavailable(_)) => {
+                tracing::warn!(%user, %error, "could not recheck a new session; keeping it");
+            }
+            Err(_) => outbox.kick(OutReason::SignInRevoked),
+        }
+    }
+
+    /// Takes `connection` out of the registry (if it is still the live session) and shows
+    /// its user offline to those who could see them.
+    pub async fn detach(&self, user: UserId, connection: u64) {
+        let Some(entry) = self.registry.remove(user, connection) else { return };
+        let was_visible = entry.presence.visible_status().is_some();
+        self.announce_with(user, &entry.username, Change::Gone { was_visible }, &entry.last_watchers).await;
+    }
+
+    /// Sets the session's status (`HDN` appears offline) and tells its watchers.
+    pub async fn set_status(
+        &self,
+        user: UserId,
+        username: &str,
+        connection: u64,
+        status: Status,
+    ) -> Result<(), NotSignedIn> {
+        let was_visible = self
+            .registry
+            .update_presence(user, connection, |presence| {
+                let was_visible = presence.visible_status().is_some();
+                presence.status = Some(status);
+                was_visible
+            })
+            .ok_or(NotSignedIn)?;
+        self.announce(user, username, Change::Status { was_visible }).await;
+        Ok(())
+    }
+
+    /// Checks and sets the session's personal message and tells its watchers.
+    pub async fn set_personal_message(
+        &self,
+        user: UserId,
+        username: &str,
+        connection: u64,
+        message: &str,
+    ) -> Result<(), PersonalMessageError> {
+        let message = message.trim();
+        if message.chars().count() > MAX_PERSONAL_MESSAGE {
+            return Err(PersonalMessageError::TooLong);
+        }
+        if message.chars().any(char::is_control) {
+            return Err(PersonalMessageError::ControlCharacters);
+        }
+        let message = message.to_string();
+        self.registry
+            .update_presence(user, connection, |presence| presence.personal_message = message)
+            .ok_or(PersonalMessageError::NotSignedIn)?;
+        self.announce(user, username, Change::PersonalMessage).await;
+        Ok(())
+    }
+
+    /// How `contact` looks to `viewer` now, with the privacy rules: `None` when offline,
+    /// appearing offline, or not visible to the viewer.
+    pub async fn live_presence(
+        &self,
+        viewer: UserId,
+        contact: UserId,
+    ) -> Result<Option<LivePresence>, PassportError> {
+        let live = self.registry.lock().get(&contact).and_then(|entry| {
+            Some(LivePresence {
+                status: entry.presence.visible_status()?,
+                display_name: entry.presence.display_name.clone(),
+                personal_message: entry.presence.personal_message.clone(),
+            })
+        });
+        // Only online contacts need the (per-pair) visibility check.
+        match live {
+            Some(presence) if self.passport.can_see(viewer, contact).await? => Ok(Some(presence)),
+            _ => Ok(None),
+        }
+    }
+
+    /// A ticket letting `user` into switchboard room `room` (any front's switchboard
+    /// checks it with [`Self::ticket_verifier`]).
+    pub fn switchboard_ticket(&self, user: UserId, room: &str) -> String {
+        self.issue_ticket(user, room)
+    }
+
+    /// What `QNG` tells clients: ping again well before the idle timeout.
+    pub fn ping_interval_seconds(&self) -> u32 {
+        self.config.ping_interval_seconds()
+    }
+}
