@@ -1,7 +1,7 @@
 //! Server settings: built-in defaults, then `mocha.toml` in the data folder, then
 //! `MOCHA_*` environment variables, then command-line flags — later wins.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -77,6 +77,23 @@ pub struct ServerConfig {
     pub switchboard_messages_per_second: u32,
     /// How many messages it may send at once before that rate applies.
     pub switchboard_message_burst: u32,
+
+    /// Where Prometheus metrics are served (`GET /metrics`, plain HTTP, on a listener
+    /// of its own). Unset: no metrics listener. Meant for a loopback address; see
+    /// docs/operations.md before exposing it.
+    pub metrics_bind: Option<SocketAddr>,
+    /// How the log is written: `text` (one line a record, colour only at a terminal)
+    /// or `json` (one JSON object a line).
+    pub log_format: LogFormat,
+}
+
+/// The log's format (`--log-format`, `log_format`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 impl Default for ServerConfig {
@@ -117,6 +134,8 @@ impl Default for ServerConfig {
             relay_workers: relay.workers,
             switchboard_messages_per_second: switchboard.messages_per_second,
             switchboard_message_burst: switchboard.message_burst,
+            metrics_bind: None,
+            log_format: LogFormat::Text,
         }
     }
 }

@@ -37,6 +37,8 @@ pub(super) async fn usr(session: &mut Session, usr: Usr) -> Result<Flow, ErrorRe
         Err(error) => {
             let refusal = auth_refusal(trid, error);
             tracing::info!(peer = %session.peer, code = %refusal.code, "NS sign-in refused");
+            metrics::counter!("mocha_sign_ins_total", "service" => "notification", "result" => "refused")
+                .increment(1);
             session.reply(refusal.into_frame());
             return Ok(Flow::Close(Ending::AfterReply("sign-in refused")));
         }
@@ -70,6 +72,7 @@ pub(super) async fn usr(session: &mut Session, usr: Usr) -> Result<Flow, ErrorRe
     let displaced = server.registry.insert(user, entry);
     session.stage = Stage::SignedIn(Identity { user });
     tracing::info!(peer = %session.peer, %user, "NS client signed in");
+    metrics::counter!("mocha_sign_ins_total", "service" => "notification", "result" => "ok").increment(1);
     if let Some(older) = displaced {
         older.outbox.kick(OutReason::SignedInElsewhere);
         // The new session starts offline until its first CHG; watchers must see that.

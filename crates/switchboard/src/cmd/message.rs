@@ -44,6 +44,7 @@ pub(crate) async fn send(session: &mut Session, msg: Msg) {
             format!("messages are limited to {limit} bytes"),
         );
     }
+    metrics::counter!("mocha_switchboard_messages_total").increment(1);
 
     let mut payload = msg.payload;
     let (delivered, missed) = {
@@ -74,6 +75,7 @@ pub(crate) async fn send(session: &mut Session, msg: Msg) {
         if !recipients.is_empty() {
             // Encoded once; every recipient's queue shares the same bytes.
             let wire = relayed(&member.relay_prefix, &payload);
+            metrics::counter!("mocha_switchboard_deliveries_total").increment(recipients.len() as u64);
             for to in &recipients {
                 if let Some(outbox) = room.outbox(*to) {
                     outbox.push_wire(wire.clone());
