@@ -268,7 +268,7 @@ async fn clients_that_never_read_are_dropped_and_the_servers_memory_stays_bounde
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let memory_after = resident_kib(server.child.id());
-    let queued = (posted * NOTICE_BYTES * NEVER_READING) / 1024;
+    let queued = (posted * NOTICE_BYTES * NEVER_READING) as u64 / 1024;
     eprintln!(
         "{NEVER_READING} never-reading clients dropped after {posted} notices ({} MiB sent their way); server memory \
          {} MiB before, {} MiB at the peak, {} MiB after",

@@ -97,7 +97,7 @@ impl Running {
         std::thread::sleep(Duration::from_millis(100));
         self.said.extend(self.output.try_iter());
         assert!(status.success(), "stopped cleanly: {status}; it said {:#?}", self.said);
-        self.said
+        std::mem::take(&mut self.said)
     }
 }
 
