@@ -22,7 +22,8 @@ if command -v apt-get >/dev/null 2>&1; then
   # The full-disk test (crates/server/tests/storage_full.rs) mounts a small tmpfs with mount/umount
   # (as root; it skips, saying why, where mounting is not allowed).
   "${as_root[@]}" apt-get install -y -qq --no-install-recommends mount >/dev/null
-  # The data-folder test checks the generated certificate with `openssl verify -x509_strict`.
+  # The data-folder test checks the generated certificate with `openssl verify -x509_strict`, and the TLS
+  # scan (crates/server/tests/tls_ports.rs) offers old versions and CBC suites with `openssl s_client`.
   "${as_root[@]}" apt-get install -y -qq --no-install-recommends openssl >/dev/null
   # The messenger's notification tests start a private D-Bus session bus.
   "${as_root[@]}" apt-get install -y -qq --no-install-recommends dbus-daemon >/dev/null

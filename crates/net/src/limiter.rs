@@ -137,10 +137,12 @@ impl ConnectionLimiter {
         loop {
             match listener.accept().await {
                 Ok((tcp, peer)) => {
+                    metrics::counter!("mocha_connections_accepted_total", "service" => service).increment(1);
                     self.backoff.reset();
                     match self.try_admit(peer.ip()) {
                         Ok(permit) => return (tcp, peer, permit),
                         Err(refusal) => {
+                            metrics::counter!("mocha_connections_refused_total", "service" => service, "cap" => if refusal == Refusal::Total { "total" } else { "per_address" }).increment(1);
                             drop(tcp);
                             if let Some(count) = self.refused.note(Instant::now()) {
                                 let limits = self.shared.limits;

@@ -198,6 +198,7 @@ impl Outbox {
             if lanes.kick.is_some() || lanes.kick_taken {
                 return;
             }
+            metrics::counter!("mocha_kicks_total", "reason" => reason.code()).increment(1);
             lanes.kick = Some(reason);
         }
         self.shared.kicked.notify_one();

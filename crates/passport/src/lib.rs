@@ -8,6 +8,7 @@
 
 mod accounts;
 mod alerts;
+pub mod backup;
 pub mod config;
 mod contacts;
 mod error;
@@ -45,6 +46,17 @@ use events::Listeners;
 use mocha_auth::{SigningKey, VerifyingKey};
 use rate_limit::RateLimiter;
 use store::Db;
+
+/// One database connection pool's state.
+#[derive(Clone, Copy, Debug)]
+pub struct DatabasePool {
+    /// `read` or `write`.
+    pub name: &'static str,
+    /// Connections open.
+    pub size: usize,
+    /// Of those, connections not in use.
+    pub idle: usize,
+}
 
 pub struct Passport {
     db: Db,
@@ -105,6 +117,19 @@ impl Passport {
             store::Dialect::Sqlite => "SQLite",
             store::Dialect::Postgres => "PostgreSQL",
         }
+    }
+
+    /// The database's connection pools now, for `/metrics`.
+    pub fn database_pools(&self) -> [DatabasePool; 2] {
+        self.db.pools()
+    }
+
+    /// Activity alerts stored and not yet delivered, for `/metrics`.
+    pub async fn stored_alert_count(&self) -> Result<i64, PassportError> {
+        store::on_read!(self.db, |e| sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM activity_alerts")
+            .fetch_one(e)
+            .await)
+        .map_err(PassportError::from)
     }
 
     /// Closes the database cleanly (on SQLite, checkpointing the write-ahead log).

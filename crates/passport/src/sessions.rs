@@ -84,6 +84,24 @@ impl Passport {
         password: &str,
         client: IpAddr,
     ) -> Result<SessionTokens, PassportError> {
+        let result = self.check_sign_in(username, password, client).await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(PassportError::InvalidCredentials) => "wrong_password",
+            Err(PassportError::RateLimited { .. }) => "rate_limited",
+            Err(PassportError::Banned(_)) => "banned",
+            Err(_) => "error",
+        };
+        metrics::counter!("mocha_sign_ins_total", "service" => "passport", "result" => outcome).increment(1);
+        result
+    }
+
+    async fn check_sign_in(
+        &self,
+        username: &str,
+        password: &str,
+        client: IpAddr,
+    ) -> Result<SessionTokens, PassportError> {
         let account_key = username.trim().to_ascii_lowercase();
         for (limiter, key) in
             [(&self.attempts_by_address, client.to_string()), (&self.attempts_by_account, account_key)]

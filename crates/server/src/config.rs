@@ -1,7 +1,7 @@
 //! Server settings: built-in defaults, then `mocha.toml` in the data folder, then
 //! `MOCHA_*` environment variables, then command-line flags — later wins.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -87,6 +87,22 @@ pub struct ServerConfig {
     /// The Passport 1.4 nexus and login over plain HTTP, for classic clients (they are
     /// also served on Passport's HTTPS port whenever `msnp_port` is set).
     pub msnp_http_port: Option<u16>,
+    /// Where Prometheus metrics are served (`GET /metrics`, plain HTTP, on a listener
+    /// of its own). Unset: no metrics listener. Meant for a loopback address; see
+    /// docs/operations.md before exposing it.
+    pub metrics_bind: Option<SocketAddr>,
+    /// How the log is written: `text` (one line a record, colour only at a terminal)
+    /// or `json` (one JSON object a line).
+    pub log_format: LogFormat,
+}
+
+/// The log's format (`--log-format`, `log_format`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 impl Default for ServerConfig {
@@ -131,6 +147,8 @@ impl Default for ServerConfig {
             msnp_port: None,
             msnp_switchboard_port: None,
             msnp_http_port: None,
+            metrics_bind: None,
+            log_format: LogFormat::Text,
         }
     }
 }

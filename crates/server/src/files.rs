@@ -84,3 +84,37 @@ pub fn raise_open_file_limit() -> io::Result<OpenFileLimit> {
         Ok(OpenFileLimit { before: 0, now: 0 })
     }
 }
+
+/// The lock file a running server holds in its data folder, so that `restore` (and a
+/// second server) can tell the folder is in use.
+pub const LOCK_FILE: &str = "mocha.lock";
+
+/// Held while something owns the data folder; the lock goes with the process, even
+/// on `kill -9`.
+#[derive(Debug)]
+pub struct DataDirLock {
+    _file: fs::File,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error("a Mocha server is running on the data folder {0} (it holds mocha.lock); stop it first")]
+    InUse(std::path::PathBuf),
+    #[error("cannot lock {path}: {source}")]
+    Io { path: std::path::PathBuf, source: io::Error },
+}
+
+/// Takes the data folder's lock, or says who has it.
+pub fn lock_data_dir(data_dir: &Path) -> Result<DataDirLock, LockError> {
+    let path = data_dir.join(LOCK_FILE);
+    let mut options = fs::OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options.open(&path).map_err(|source| LockError::Io { path: path.clone(), source })?;
+    match file.try_lock() {
+        Ok(()) => Ok(DataDirLock { _file: file }),
+        Err(fs::TryLockError::WouldBlock) => Err(LockError::InUse(data_dir.to_path_buf())),
+        Err(fs::TryLockError::Error(source)) => Err(LockError::Io { path, source }),
+    }
+}

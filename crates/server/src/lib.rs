@@ -1,9 +1,12 @@
 //! The `mocha-server` library: everything needed to run the Mocha network in one
 //! process. `main.rs` only parses flags and calls [`start`]; tests call it too.
 
+pub mod backup;
 pub mod config;
 mod files;
 mod https;
+pub mod logging;
+pub mod metrics_listener;
 pub mod publish;
 mod request_body;
 mod ring;
@@ -22,8 +25,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 pub use config::{ConfigError, ServerConfig};
-pub use files::OpenFileLimit;
-pub use files::raise_open_file_limit;
+pub use files::{DataDirLock, LOCK_FILE, LockError, OpenFileLimit, lock_data_dir, raise_open_file_limit};
 
 /// Files inside the data folder.
 pub mod layout {
@@ -63,12 +65,17 @@ pub enum StartError {
     DataDir { path: PathBuf, source: std::io::Error },
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// Another server (or a `restore`) has the data folder.
+    #[error(transparent)]
+    Locked(#[from] LockError),
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
     #[error(transparent)]
     Key(#[from] mocha_auth::KeyError),
     #[error("cannot open the database: {}", .0.operator_detail())]
     Passport(#[from] PassportError),
+    #[error(transparent)]
+    Metrics(#[from] metrics_listener::MetricsError),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error("cannot write {path}: {source}")]
@@ -90,6 +97,7 @@ impl StartError {
             StartError::DataDir { source, .. } | StartError::Write { source, .. } => Some(source),
             StartError::Tls(tls::TlsError::Io { source, .. }) => Some(source),
             StartError::Key(mocha_auth::KeyError::Io { source, .. }) => Some(source),
+            StartError::Locked(LockError::Io { source, .. }) => Some(source),
             _ => None,
         };
         let full = match &self {
@@ -122,11 +130,15 @@ pub struct RunningServer {
     pub msnp_http_addr: Option<SocketAddr>,
     /// The CA that clients must trust (the development CA, or the operator's chain).
     pub ca_cert: PathBuf,
+    /// Where `/metrics` is served, when `metrics_bind` is set.
+    pub metrics_addr: Option<SocketAddr>,
     pub passport: Arc<Passport>,
     pub notification: Arc<NotificationServer>,
     pub switchboard: Arc<Switchboard>,
     shutdown: CancellationToken,
     tasks: JoinSet<()>,
+    /// Released last, when the server is gone.
+    _lock: DataDirLock,
 }
 
 impl RunningServer {
@@ -158,6 +170,7 @@ async fn start_services(
     config.validate()?;
     files::private_dir(data_dir)
         .map_err(|source| StartError::DataDir { path: data_dir.to_path_buf(), source })?;
+    let lock = lock_data_dir(data_dir)?;
     let limits = config.connection_limits();
     warn_if_over_open_file_limit(limits.max_connections);
 
@@ -192,6 +205,19 @@ async fn start_services(
     let shutdown = CancellationToken::new();
     let mut tasks = JoinSet::new();
 
+    let metrics_addr = match config.metrics_bind {
+        Some(addr) => {
+            metrics_listener::install()?;
+            let listener =
+                metrics_listener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
+            let bound = https::local_addr(&listener);
+            tasks.spawn(metrics_listener::serve(listener, passport.clone(), shutdown.clone()));
+            tracing::info!(address = %bound, "Prometheus metrics at /metrics (plain HTTP)");
+            Some(bound)
+        }
+        None => None,
+    };
+
     let passport_listener = bind(&config, config.passport_port).await?;
     let passport_addr = https::local_addr(&passport_listener);
     status.register("passport", advertised(&config, passport_addr), false);
@@ -204,6 +230,7 @@ async fn start_services(
         let login = format!("https://{}/login.srf", advertised(&config, passport_addr));
         app = app.merge(mocha_msnp::nexus::router(passport.clone(), login));
     }
+    let app = app.layer(axum::middleware::from_fn(metrics_listener::track_http));
     tasks.spawn(https::serve(
         passport_listener,
         tls.clone(),
@@ -286,11 +313,13 @@ async fn start_services(
         sb_addr,
         relay_addr,
         ca_cert,
+        metrics_addr,
         passport,
         notification,
         switchboard,
         shutdown,
         tasks,
+        _lock: lock,
     })
 }
 

@@ -1,13 +1,13 @@
 //! `mocha-server`: runs the whole Mocha network, or administers its data folder.
 
-use std::io::IsTerminal;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use mocha_passport::{DatabaseUrl, DatabaseUrlError};
 use mocha_server::ServerConfig;
+use mocha_server::config::LogFormat;
 
 /// Runs Mocha: Passport (HTTPS), the Notification Server and the Switchboard (TLS),
 /// and the web pages, on one embedded SQLite database (the default) or on PostgreSQL
@@ -42,6 +42,19 @@ enum Command {
     /// server's release key (works while the server runs); --list shows what is
     /// published, --remove takes a build down.
     Publish(PublishArgs),
+    /// Copy the database, keys and certificates into FILE (an owner-only SQLite file),
+    /// consistently, while the server runs. PostgreSQL: use pg_dump instead.
+    Backup {
+        /// Where to write the backup; must not exist yet.
+        file: PathBuf,
+    },
+    /// Replace the data folder's database, keys and certificates with a backup's.
+    /// The server must be stopped; a file that is not a Mocha backup, or is from a
+    /// newer Mocha, is refused before anything changes.
+    Restore {
+        /// A file written by `mocha-server backup`.
+        file: PathBuf,
+    },
 }
 
 #[derive(Args)]
@@ -192,6 +205,22 @@ struct Overrides {
     /// Messages a switchboard connection may send at once above that rate [default: 40].
     #[arg(long, env = "MOCHA_SWITCHBOARD_MESSAGE_BURST")]
     switchboard_message_burst: Option<u32>,
+
+    /// Serve Prometheus metrics at http://ADDRESS/metrics: a port alone means
+    /// 127.0.0.1:PORT [default: off].
+    #[arg(long, env = "MOCHA_METRICS_BIND", value_parser = parse_metrics_bind)]
+    metrics_bind: Option<SocketAddr>,
+    /// The log's format: text, or one JSON object a line [default: text].
+    #[arg(long, env = "MOCHA_LOG_FORMAT", value_enum)]
+    log_format: Option<LogFormat>,
+}
+
+/// `PORT` (loopback) or `ADDRESS:PORT`.
+fn parse_metrics_bind(text: &str) -> Result<SocketAddr, String> {
+    if let Ok(port) = text.parse::<u16>() {
+        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    text.parse().map_err(|_| format!("{text:?} is neither a port nor an ADDRESS:PORT"))
 }
 
 impl Overrides {
@@ -249,6 +278,10 @@ impl Overrides {
                 *slot = value;
             }
         }
+        if self.metrics_bind.is_some() {
+            config.metrics_bind = self.metrics_bind;
+        }
+        set(&mut config.log_format, self.log_format);
         Ok(())
     }
 }
@@ -256,16 +289,9 @@ impl Overrides {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    // Colour codes only for a person at a terminal: a log file or a journal would
-    // keep them as noise. NO_COLOR (no-color.org) turns them off on a terminal too.
-    let ansi = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    tracing_subscriber::fmt()
-        .with_ansi(ansi)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("MOCHA_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    let mut config = ServerConfig::from_data_dir(&cli.data_dir)?;
+    cli.overrides.apply(&mut config)?;
+    mocha_server::logging::init(config.log_format);
     // Every connection is a file: take all the open files the system allows us.
     match mocha_server::raise_open_file_limit() {
         Ok(limit) if limit.before < limit.now => {
@@ -274,12 +300,12 @@ async fn main() -> anyhow::Result<()> {
         Ok(limit) => tracing::info!(limit = limit.now, "open-file limit"),
         Err(error) => tracing::warn!(%error, "cannot raise the open-file limit"),
     }
-    let mut config = ServerConfig::from_data_dir(&cli.data_dir)?;
-    cli.overrides.apply(&mut config)?;
     match cli.command.unwrap_or(Command::Run) {
         Command::Run => run(&cli.data_dir, config).await,
         Command::Admin { action } => admin(&cli.data_dir, config, action).await,
         Command::Publish(args) => publish(&cli.data_dir, args),
+        Command::Backup { file } => backup(&cli.data_dir, config, &file).await,
+        Command::Restore { file } => restore(&cli.data_dir, config, &file).await,
     }
 }
 
@@ -318,17 +344,50 @@ fn publish(data_dir: &Path, args: PublishArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn backup(data_dir: &Path, config: ServerConfig, file: &Path) -> anyhow::Result<()> {
+    let info = mocha_server::backup::backup(data_dir, &config.database_url(data_dir), file).await?;
+    println!(
+        "Backed up {} to {} (schema {}, with {} files from keys/ and tls/). It holds the server's private keys: keep it as safe as the data folder.",
+        data_dir.display(),
+        file.display(),
+        info.schema_version,
+        info.files.len()
+    );
+    Ok(())
+}
+
+async fn restore(data_dir: &Path, config: ServerConfig, file: &Path) -> anyhow::Result<()> {
+    let info = mocha_server::backup::restore(data_dir, &config.database_url(data_dir), file).await?;
+    println!(
+        "Restored {} into {}: the backup of {} by Mocha {} (schema {}), with {} files from keys/ and tls/.",
+        file.display(),
+        data_dir.display(),
+        info.created_at,
+        info.mocha_version,
+        info.schema_version,
+        info.files.len()
+    );
+    Ok(())
+}
+
 async fn run(data_dir: &Path, config: ServerConfig) -> anyhow::Result<()> {
+    // With JSON logs, standard output is one JSON object a line for a log shipper:
+    // the banner for people goes to standard error instead.
+    let json = config.log_format == LogFormat::Json;
+    let say = |line: String| if json { eprintln!("{line}") } else { println!("{line}") };
     // Redacted: a PostgreSQL password is never shown.
     let config_database = config.database_url(data_dir);
     let server = mocha_server::start(data_dir, config).await.context("Mocha could not start")?;
-    println!("Mocha is running. Data folder: {}", data_dir.display());
-    println!("  Database                {}", config_database);
-    println!("  Passport and web pages  https://{}", server.passport_addr);
-    println!("  Notification Server     {} (MENP/1 over TLS)", server.ns_addr);
-    println!("  Switchboard             {} (MENP/1 over TLS)", server.sb_addr);
-    println!("  Media relay             {} (UDP)", server.relay_addr);
-    println!("  Clients must trust the CA certificate at {}", server.ca_cert.display());
+    say(format!("Mocha is running. Data folder: {}", data_dir.display()));
+    say(format!("  Database                {config_database}"));
+    say(format!("  Passport and web pages  https://{}", server.passport_addr));
+    say(format!("  Notification Server     {} (MENP/1 over TLS)", server.ns_addr));
+    say(format!("  Switchboard             {} (MENP/1 over TLS)", server.sb_addr));
+    say(format!("  Media relay             {} (UDP)", server.relay_addr));
+    if let Some(metrics) = server.metrics_addr {
+        say(format!("  Metrics                 http://{metrics}/metrics"));
+    }
+    say(format!("  Clients must trust the CA certificate at {}", server.ca_cert.display()));
     // Listening before saying so: until the first poll, Ctrl-C would still kill the
     // process outright instead of stopping it cleanly.
     let ctrl_c = tokio::signal::ctrl_c();
@@ -338,13 +397,13 @@ async fn run(data_dir: &Path, config: ServerConfig) -> anyhow::Result<()> {
         stopped = &mut ctrl_c => Some(stopped),
         () = std::future::ready(()) => None,
     };
-    println!("Press Ctrl-C to stop.");
+    say("Press Ctrl-C to stop.".to_string());
     match early {
         Some(stopped) => stopped,
         None => ctrl_c.await,
     }
     .context("cannot listen for Ctrl-C")?;
-    println!("Stopping…");
+    say("Stopping…".to_string());
     server.shutdown().await;
     Ok(())
 }
@@ -375,4 +434,17 @@ async fn admin(data_dir: &Path, config: ServerConfig, action: AdminAction) -> an
     let verb = if grant { "is now" } else { "is no longer" };
     println!("{} ({}) {verb} an administrator.", account.username, account.id);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_metrics_port_alone_listens_on_loopback() {
+        assert_eq!(parse_metrics_bind("9100").unwrap(), SocketAddr::from(([127, 0, 0, 1], 9100)));
+        assert_eq!(parse_metrics_bind("[::1]:9100").unwrap().to_string(), "[::1]:9100");
+        assert!(parse_metrics_bind("localhost").is_err());
+        assert_eq!(ServerConfig::default().metrics_bind, None, "off by default");
+    }
 }

@@ -38,6 +38,8 @@ pub(super) async fn usr(session: &mut Session, usr: Usr) -> Result<Flow, ErrorRe
         Err(error) => {
             let refusal = auth_refusal(trid, error);
             tracing::info!(peer = %session.peer, code = %refusal.code, "NS sign-in refused");
+            metrics::counter!("mocha_sign_ins_total", "service" => "notification", "result" => "refused")
+                .increment(1);
             session.reply(refusal.into_frame());
             return Ok(Flow::Close(Ending::AfterReply("sign-in refused")));
         }
@@ -58,6 +60,7 @@ pub(super) async fn usr(session: &mut Session, usr: Usr) -> Result<Flow, ErrorRe
     );
     session.stage = Stage::SignedIn(Identity { user, username: account.username.clone() });
     tracing::info!(peer = %session.peer, %user, "NS client signed in");
+    metrics::counter!("mocha_sign_ins_total", "service" => "notification", "result" => "ok").increment(1);
     server
         .attach(Attach {
             authenticated,

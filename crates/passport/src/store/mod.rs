@@ -88,9 +88,28 @@ impl Db {
 
     /// Starts a write transaction; see the module's note on write order.
     pub async fn begin_write(&self) -> Result<WriteTx, PassportError> {
+        let started = std::time::Instant::now();
+        let tx = match self {
+            Db::Sqlite(db) => WriteTx::Sqlite(db.begin_write().await?),
+            Db::Postgres(db) => WriteTx::Postgres(db.begin_write().await?),
+        };
+        // How long writers queue for the writer connection (and its lock).
+        metrics::histogram!("mocha_database_write_wait_seconds").record(started.elapsed().as_secs_f64());
+        Ok(tx)
+    }
+
+    /// Each pool's open and idle connections, for `/metrics`.
+    pub fn pools(&self) -> [crate::DatabasePool; 2] {
+        let of = |name, size: u32, idle: usize| crate::DatabasePool { name, size: size as usize, idle };
         match self {
-            Db::Sqlite(db) => Ok(WriteTx::Sqlite(db.begin_write().await?)),
-            Db::Postgres(db) => Ok(WriteTx::Postgres(db.begin_write().await?)),
+            Db::Sqlite(db) => [
+                of("read", db.read.size(), db.read.num_idle()),
+                of("write", db.write.size(), db.write.num_idle()),
+            ],
+            Db::Postgres(db) => [
+                of("read", db.read.size(), db.read.num_idle()),
+                of("write", db.write.size(), db.write.num_idle()),
+            ],
         }
     }
 

@@ -30,7 +30,7 @@ pub(crate) struct SqliteDb {
     pub write: SqlitePool,
 }
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 impl SqliteDb {
     /// Opens the database; `max_bytes` caps how large the writer may make it.

@@ -45,6 +45,7 @@ pub(crate) async fn send(session: &mut Session, msg: Msg) {
             format!("messages are limited to {limit} bytes"),
         );
     }
+    metrics::counter!("mocha_switchboard_messages_total").increment(1);
 
     let mut payload = msg.payload;
     let (outboxes, missed) = {
@@ -90,6 +91,7 @@ pub(crate) async fn send(session: &mut Session, msg: Msg) {
     if delivered {
         // Encoded once; every recipient's queue shares the same bytes.
         let wire = relayed(&member.relay_prefix, &payload);
+        metrics::counter!("mocha_switchboard_deliveries_total").increment(outboxes.len() as u64);
         for outbox in &outboxes {
             outbox.push_wire(wire.clone());
         }
