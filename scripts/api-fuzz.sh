@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 bin_dir=${1:-target/debug}
 schemathesis_version=4.32.5
 max_examples=${MAX_EXAMPLES:-15}
-max_seconds=${MAX_SECONDS:-120}
+max_seconds=${MAX_SECONDS:-90}
 venv=${SCHEMATHESIS_VENV:-target/schemathesis-venv}
 
 if [ ! -x "$venv/bin/schemathesis" ] || ! "$venv/bin/schemathesis" --version | grep -q "$schemathesis_version"; then

@@ -60,7 +60,7 @@ cargo test --workspace --locked
 cargo test -p mocha-media --features camera --locked
 # Every fuzz target for a short bounded time (FUZZ_SECONDS each; docs/fuzzing.md has the
 # long runs), on the nightly toolchain.
-bash scripts/fuzz.sh "${FUZZ_SECONDS:-15}"
+bash scripts/fuzz.sh "${FUZZ_SECONDS:-10}"
 # schemathesis against the OpenAPI document of the server just built (bounded, see the script).
 bash scripts/api-fuzz.sh target/debug
 # The server's Debian package, built from the binaries the tests just built: installed,

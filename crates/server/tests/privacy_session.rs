@@ -26,7 +26,7 @@ use mocha_client::{
 };
 
 use call_support::{ALICE_CHIRP, BOB_CHIRP, ChirpSource, Recording};
-use client_support::{Events, WAIT, connect_with, in_conversation};
+use client_support::{WAIT, connect_with, in_conversation};
 use common::TestUser;
 
 /// Written by the test into what the users say and send; none may reach the disk.
@@ -43,7 +43,8 @@ const LOG_FILE: &str = "server.log";
 /// `mocha-server` itself, in its own data folder, its output going to a log file there.
 struct Server {
     child: Child,
-    dir: tempfile::TempDir,
+    /// Taken by `stop`, which hands the folder over for inspection.
+    dir: Option<tempfile::TempDir>,
     passport_url: String,
     ca_cert: PathBuf,
 }
@@ -84,7 +85,7 @@ impl Server {
         let passport = after("Passport and web pages");
         let ca_cert = PathBuf::from(after("Clients must trust the CA certificate at"));
         let port = passport.rsplit_once(':').unwrap().1;
-        Server { child, dir, passport_url: format!("https://localhost:{port}"), ca_cert }
+        Server { child, dir: Some(dir), passport_url: format!("https://localhost:{port}"), ca_cert }
     }
 
     fn trust(&self) -> Trust {
@@ -103,7 +104,7 @@ impl Server {
         Command::new("kill").args(["-INT", &self.child.id().to_string()]).status().unwrap();
         let status = self.child.wait().unwrap();
         assert!(status.success(), "the server stopped cleanly: {status}");
-        self.dir
+        self.dir.take().unwrap()
     }
 }
 
@@ -170,8 +171,8 @@ impl Secret {
 async fn a_whole_session_leaves_no_content_in_the_data_folder_and_no_secret_in_the_trace_log() {
     let server = Server::start();
     let passport = PassportClient::new(&server.passport_url, &server.trust()).unwrap();
-    let alice_user = register(&passport, "alice", "Pr1vacy-alice-pw-8e3f").await;
-    let bob_user = register(&passport, "bob", "Pr1vacy-bob-pw-2c7a").await;
+    let alice_user = register(&passport, "alice", "Pr1vacy-pw-8e3f-first").await;
+    let bob_user = register(&passport, "bob", "Pr1vacy-pw-2c7a-second").await;
     let created =
         passport.request_contact(alice_user.token(), &bob_user.account.username, None).await.unwrap();
     passport.accept_request(bob_user.token(), created.request.unwrap().id).await.unwrap();
@@ -234,9 +235,10 @@ async fn a_whole_session_leaves_no_content_in_the_data_folder_and_no_secret_in_t
 
     // A call: real audio both ways through the relay, and one packet of Bob's sealed by
     // the test with the call's key and sent through the switchboard (`MED`).
-    let plain = CallOptions { echo_cancellation: false, noise_suppression: false, ..CallOptions::default() };
+    let plain =
+        || CallOptions { echo_cancellation: false, noise_suppression: false, ..CallOptions::default() };
     let alice_call = a
-        .place_call(plain.clone(), CallDevices::audio(ChirpSource::new(ALICE_CHIRP), Recording::default()))
+        .place_call(plain(), CallDevices::audio(ChirpSource::new(ALICE_CHIRP), Recording::default()))
         .await
         .unwrap();
     let call_id = bob_events
@@ -251,7 +253,7 @@ async fn a_whole_session_leaves_no_content_in_the_data_folder_and_no_secret_in_t
         .accept_call(
             alice.user_id(),
             &call_id,
-            plain,
+            plain(),
             CallDevices::audio(ChirpSource::new(BOB_CHIRP), Recording::default()),
         )
         .await
@@ -310,8 +312,11 @@ async fn a_whole_session_leaves_no_content_in_the_data_folder_and_no_secret_in_t
     bob.disconnect().await;
     alice.disconnect().await;
 
+    // Read once while it runs (the write-ahead log and shared memory exist only then) and
+    // once after it stopped (the log's last lines, the checkpointed database).
+    let mut files = files_under(server.dir.as_ref().unwrap().path());
     let dir = server.stop();
-    let files = files_under(dir.path());
+    files.extend(files_under(dir.path()));
     let log =
         files.iter().find(|(path, _)| path.ends_with(LOG_FILE)).map(|(_, bytes)| bytes.clone()).unwrap();
     let log_text = String::from_utf8_lossy(&log);
@@ -319,7 +324,13 @@ async fn a_whole_session_leaves_no_content_in_the_data_folder_and_no_secret_in_t
     for seen in [" TRACE ", " DEBUG ", "account registered", "NS client signed in", "joined a conversation"] {
         assert!(log_text.contains(seen), "the log has {seen:?}");
     }
-    assert!(files.iter().any(|(path, _)| path.ends_with("mocha.db")), "the database is in the data folder");
+    // And the scan sees what the database does keep: the account's sign-in name.
+    let database = files.iter().filter(|(path, _)| path.to_string_lossy().contains("mocha.db"));
+    assert!(
+        database.clone().any(|(_, bytes)| contains(bytes, alice_user.account.username.as_bytes())),
+        "the scan reads the database ({:?})",
+        database.map(|(path, _)| path).collect::<Vec<_>>()
+    );
 
     let content = [
         Secret::text("the chat text", TEXT_MARKER),
@@ -329,6 +340,9 @@ async fn a_whole_session_leaves_no_content_in_the_data_folder_and_no_secret_in_t
         Secret::bytes("the media's plaintext", MEDIA_MARKER),
         Secret::bytes("the sealed media packet", &sealed[sealed.len() - 32..]),
     ];
+    let names: Vec<String> =
+        files.iter().map(|(path, bytes)| format!("{} ({} bytes)", path.display(), bytes.len())).collect();
+    eprintln!("scanned {names:#?}");
     let mut found = Vec::new();
     for (path, bytes) in &files {
         let name = path.strip_prefix(dir.path()).unwrap().display().to_string();
@@ -347,6 +361,12 @@ async fn a_whole_session_leaves_no_content_in_the_data_folder_and_no_secret_in_t
                 found.push(format!("{} in {name}", secret.what));
             }
         }
+    }
+    for name in ["mocha.db-wal", "mocha.db-shm"] {
+        assert!(
+            files.iter().any(|(path, _)| path.ends_with(name)),
+            "{name} was scanned while the server ran"
+        );
     }
     assert!(found.is_empty(), "found in the data folder: {found:#?}");
 }
