@@ -36,6 +36,8 @@ if command -v apt-get >/dev/null 2>&1; then
   # outage test runs a private server with initdb/pg_ctl): the server, and pg_dump for the
   # "no password is stored" checks.
   "${as_root[@]}" apt-get install -y -qq --no-install-recommends postgresql postgresql-client >/dev/null
+  # The API fuzzing (scripts/api-fuzz.sh) installs schemathesis from PyPI into a venv.
+  "${as_root[@]}" apt-get install -y -qq --no-install-recommends python3 python3-venv >/dev/null
 else
   echo "no apt-get here: install the packages named in $0 with your system's package manager" >&2
 fi
@@ -57,6 +59,11 @@ fi
 cargo test --workspace --locked
 # The camera source (nokhwa, Video4Linux) is behind a feature: build and test the media crate with it on.
 cargo test -p mocha-media --features camera --locked
+# Every fuzz target for a short bounded time (FUZZ_SECONDS each; docs/fuzzing.md has the
+# long runs), on the nightly toolchain.
+bash scripts/fuzz.sh "${FUZZ_SECONDS:-10}"
+# schemathesis against the OpenAPI document of the server just built (bounded, see the script).
+bash scripts/api-fuzz.sh target/debug
 # The server's Debian package, built from the binaries the tests just built: installed,
 # started, asked for its status, removed and purged.
 bash scripts/test-deb.sh target/debug

@@ -80,3 +80,33 @@ pub struct UpdateCheck {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub release_key: Option<String>,
 }
+
+/// The query of `GET /api/v1/updates`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+pub struct UpdateQuery {
+    /// `stable`, `beta` or `dev`.
+    pub channel: String,
+    /// The caller's version, like `1.0.0`.
+    pub version: String,
+    /// `linux-x86_64` or `windows-x86_64`: offers only a build published for it, with
+    /// its size, SHA-256 and signature.
+    pub platform: Option<String>,
+}
+
+/// `updates.json` in the server's data folder: the published build of each channel,
+/// written by `mocha-server publish` and read on every update check.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct UpdateManifest {
+    pub channels: std::collections::BTreeMap<String, Build>,
+    /// The release key's public half (base64url), written by `mocha-server publish`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release_key: Option<String>,
+}
+
+impl UpdateManifest {
+    /// The file published for `platform` on `channel`, if any.
+    pub fn file(&self, channel: &str, platform: &str) -> Option<&BuildFile> {
+        self.channels.get(channel)?.files.get(platform)
+    }
+}

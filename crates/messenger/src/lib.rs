@@ -36,6 +36,7 @@ pub mod intent;
 pub mod model;
 pub mod pictures;
 pub mod platform;
+pub mod proxy_options;
 pub mod settings;
 pub mod sounds;
 pub mod theme;

@@ -7,7 +7,8 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use mocha_client::proto::Status;
+// Not through `mocha_client`: `fuzz/` compiles this file with only `mocha-proto` and serde.
+use mocha_proto::Status;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -513,28 +514,6 @@ impl std::fmt::Debug for ProxyOptions {
             .field("user", &self.user)
             .field("password", &if self.password.is_empty() { "" } else { "***" })
             .finish()
-    }
-}
-
-impl ProxyOptions {
-    /// The proxy for `mocha-client`, or `None` when none is configured.
-    pub fn to_proxy(&self) -> Result<Option<mocha_client::Proxy>, String> {
-        use mocha_client::proxy::{ProxyCredentials, ProxyKind as Kind};
-        let kind = match self.kind {
-            ProxyKind::None => return Ok(None),
-            ProxyKind::Socks5 => Kind::Socks5,
-            ProxyKind::Http => Kind::HttpConnect,
-        };
-        let host = self.host.trim();
-        if host.is_empty() {
-            return Err("the proxy needs a host".into());
-        }
-        if self.port == 0 {
-            return Err("the proxy needs a port".into());
-        }
-        let credentials = (!self.user.is_empty())
-            .then(|| ProxyCredentials { user: self.user.clone(), password: self.password.clone() });
-        Ok(Some(mocha_client::Proxy { kind, host: host.to_string(), port: self.port, credentials }))
     }
 }
 

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use mocha_api::{Build, BuildFile, UpdateCheck};
-use serde::{Deserialize, Serialize};
+pub use mocha_api::UpdateManifest;
+use mocha_api::{Build, UpdateCheck};
 
 use crate::{Passport, PassportError};
 
@@ -13,21 +13,6 @@ pub const CHANNELS: [&str; 3] = ["stable", "beta", "dev"];
 
 /// The platforms builds are published for.
 pub const PLATFORMS: [&str; 2] = ["linux-x86_64", "windows-x86_64"];
-
-#[derive(Debug, Default, Serialize, Deserialize)]
-pub struct UpdateManifest {
-    pub channels: BTreeMap<String, Build>,
-    /// The release key's public half (base64url), written by `mocha-server publish`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub release_key: Option<String>,
-}
-
-impl UpdateManifest {
-    /// The file published for `platform` on `channel`, if any.
-    pub fn file(&self, channel: &str, platform: &str) -> Option<&BuildFile> {
-        self.channels.get(channel)?.files.get(platform)
-    }
-}
 
 /// Writes an empty manifest unless one exists: nothing is offered for download or as
 /// an update until `mocha-server publish` puts a real build there.

@@ -14,10 +14,10 @@ use axum::http::{StatusCode, header};
 use axum::response::Response;
 use mocha_api::Account;
 use mocha_passport::Authenticated;
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::csrf::Binding;
+use crate::forms::CsrfField;
 use crate::session::WebSession;
 use crate::{SiteState, WebError, cookies};
 
@@ -141,12 +141,6 @@ async fn read_body(request: Request, site: &SiteState) -> Result<Bytes, WebError
             WebError::BadForm
         }
     })
-}
-
-#[derive(Deserialize)]
-struct CsrfField {
-    #[serde(default)]
-    csrf: String,
 }
 
 fn checked_form<T: DeserializeOwned>(

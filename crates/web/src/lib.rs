@@ -12,6 +12,7 @@ mod csrf;
 mod error;
 mod extract;
 mod format;
+mod forms;
 mod pages;
 mod security;
 mod session;

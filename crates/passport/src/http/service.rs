@@ -2,8 +2,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use mocha_api::{ErrorBody, StatusReport, UpdateCheck};
-use serde::Deserialize;
+use mocha_api::{ErrorBody, StatusReport, UpdateCheck, UpdateQuery};
 
 use super::{ApiError, ApiQuery};
 use crate::Passport;
@@ -12,17 +11,6 @@ use crate::Passport;
     responses((status = 200, body = StatusReport)))]
 pub async fn status(State(passport): State<Arc<Passport>>) -> Json<StatusReport> {
     Json(passport.status_board().report())
-}
-
-#[derive(Deserialize, utoipa::IntoParams)]
-pub struct UpdateQuery {
-    /// `stable`, `beta` or `dev`.
-    channel: String,
-    /// The caller's version, like `1.0.0`.
-    version: String,
-    /// `linux-x86_64` or `windows-x86_64`: offers only a build published for it, with
-    /// its size, SHA-256 and signature.
-    platform: Option<String>,
 }
 
 #[utoipa::path(get, path = "/api/v1/updates", tag = "service", params(UpdateQuery),

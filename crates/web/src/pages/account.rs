@@ -6,11 +6,11 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use mocha_passport::PassportError;
-use serde::Deserialize;
 
 use super::{Layout, respond};
 use crate::extract::{CurrentUser, SignedInForm};
 use crate::format::{date_time, refusal};
+use crate::forms::{AccountQuery, DeleteForm, DisplayNameForm, Empty, PasswordForm, RevokeForm};
 use crate::{SiteState, WebError, cookies};
 
 pub struct SignInRow {
@@ -96,12 +96,6 @@ fn refused(error: &PassportError) -> Result<(StatusCode, String), WebError> {
     }
 }
 
-#[derive(Deserialize, Default)]
-pub struct AccountQuery {
-    #[serde(default)]
-    done: String,
-}
-
 pub async fn page(
     State(site): State<SiteState>,
     user: CurrentUser,
@@ -119,12 +113,6 @@ pub async fn page(
     render(&site, &user, StatusCode::OK, done, FormErrors::default(), None).await
 }
 
-#[derive(Deserialize)]
-pub struct DisplayNameForm {
-    #[serde(default)]
-    display_name: String,
-}
-
 pub async fn change_display_name(
     State(site): State<SiteState>,
     SignedInForm { user, form }: SignedInForm<DisplayNameForm>,
@@ -137,16 +125,6 @@ pub async fn change_display_name(
             render(&site, &user, status, None, errors, Some(form.display_name)).await
         }
     }
-}
-
-#[derive(Deserialize)]
-pub struct PasswordForm {
-    #[serde(default)]
-    current_password: String,
-    #[serde(default)]
-    new_password: String,
-    #[serde(default)]
-    confirm_password: String,
 }
 
 pub async fn change_password(
@@ -175,12 +153,6 @@ pub async fn change_password(
     }
 }
 
-#[derive(Deserialize)]
-pub struct RevokeForm {
-    #[serde(default)]
-    sign_in: String,
-}
-
 pub async fn revoke_sign_in(
     State(site): State<SiteState>,
     SignedInForm { user, form }: SignedInForm<RevokeForm>,
@@ -202,9 +174,6 @@ pub async fn revoke_sign_in(
     }
 }
 
-#[derive(Deserialize)]
-pub struct Empty {}
-
 /// Everything Passport holds about the person, as a JSON download.
 pub async fn export(
     State(site): State<SiteState>,
@@ -225,14 +194,6 @@ pub async fn export(
         json,
     )
         .into_response())
-}
-
-#[derive(Deserialize)]
-pub struct DeleteForm {
-    #[serde(default)]
-    password: String,
-    #[serde(default)]
-    confirm: String,
 }
 
 /// Deletes the account after the password and an explicit tick, then signs the browser out.

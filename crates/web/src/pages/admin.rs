@@ -8,12 +8,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use mocha_api::ModeratedAccount;
 use mocha_passport::{PassportError, UserId};
-use serde::Deserialize;
 
 use super::{Layout, MessagePage, respond};
 use crate::error::ADMIN_ONLY;
 use crate::extract::{CurrentUser, SignedInForm};
 use crate::format::{ban_message, date_time, parse_date, refusal};
+use crate::forms::{AdminQuery, BanForm, NoticeForm, TargetForm};
 use crate::{SiteState, WebError};
 
 pub struct BanView {
@@ -100,14 +100,6 @@ async fn render(
     Ok(respond(status, &page))
 }
 
-#[derive(Deserialize, Default)]
-pub struct AdminQuery {
-    #[serde(default)]
-    q: String,
-    #[serde(default)]
-    done: String,
-}
-
 pub async fn page(
     State(site): State<SiteState>,
     user: CurrentUser,
@@ -154,21 +146,6 @@ fn target(text: &str) -> Result<UserId, PassportError> {
     text.trim().parse().map_err(|_| PassportError::NotFound("account"))
 }
 
-#[derive(Deserialize)]
-pub struct BanForm {
-    #[serde(default)]
-    q: String,
-    #[serde(default)]
-    user_id: String,
-    #[serde(default)]
-    reason: String,
-    /// `permanent` or `until`.
-    #[serde(default)]
-    length: String,
-    #[serde(default)]
-    until: String,
-}
-
 pub async fn ban(
     State(site): State<SiteState>,
     SignedInForm { user, form }: SignedInForm<BanForm>,
@@ -189,17 +166,6 @@ pub async fn ban(
         Ok(_) => Ok(back(&form.q, "banned")),
         Err(error) => refused(&site, &user, form.q, error).await,
     }
-}
-
-#[derive(Deserialize)]
-pub struct TargetForm {
-    #[serde(default)]
-    q: String,
-    #[serde(default)]
-    user_id: String,
-    /// For access changes: `grant` or `remove`.
-    #[serde(default)]
-    access: String,
 }
 
 pub async fn unban(
@@ -229,14 +195,6 @@ pub async fn set_access(
         Ok(()) => Ok(back(&form.q, if grant { "granted" } else { "removed" })),
         Err(error) => refused(&site, &user, form.q, error).await,
     }
-}
-
-#[derive(Deserialize)]
-pub struct NoticeForm {
-    #[serde(default)]
-    q: String,
-    #[serde(default)]
-    text: String,
 }
 
 pub async fn post_notice(

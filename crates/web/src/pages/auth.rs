@@ -7,11 +7,11 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use mocha_passport::PassportError;
 use mocha_passport::http::ClientIp;
-use serde::Deserialize;
 
 use super::{Layout, MessagePage, respond};
 use crate::extract::{MaybeSignedIn, SignedInForm, Visitor, VisitorForm};
 use crate::format::refusal;
+use crate::forms::{Empty, SignInForm, SignInQuery, SignUpForm};
 use crate::{SiteState, cookies};
 
 /// Where a sign-in may send the browser afterwards: only our own pages, never an
@@ -59,14 +59,6 @@ struct SignInPage {
     error: Option<String>,
 }
 
-#[derive(Deserialize, Default)]
-pub struct SignInQuery {
-    #[serde(default)]
-    next: String,
-    #[serde(default)]
-    done: String,
-}
-
 pub async fn sign_in_page(
     State(site): State<SiteState>,
     MaybeSignedIn(user): MaybeSignedIn,
@@ -91,16 +83,6 @@ pub async fn sign_in_page(
         error: None,
     };
     visitor.attach(respond(StatusCode::OK, &page))
-}
-
-#[derive(Deserialize)]
-pub struct SignInForm {
-    #[serde(default)]
-    username: String,
-    #[serde(default)]
-    password: String,
-    #[serde(default)]
-    next: String,
 }
 
 pub async fn sign_in(
@@ -157,18 +139,6 @@ pub async fn sign_up_page(
     visitor.attach(respond(StatusCode::OK, &page))
 }
 
-#[derive(Deserialize)]
-pub struct SignUpForm {
-    #[serde(default)]
-    username: String,
-    #[serde(default)]
-    display_name: String,
-    #[serde(default)]
-    password: String,
-    #[serde(default)]
-    confirm_password: String,
-}
-
 pub async fn sign_up(
     State(site): State<SiteState>,
     ClientIp(client): ClientIp,
@@ -203,9 +173,6 @@ pub async fn sign_up(
         }
     }
 }
-
-#[derive(Deserialize)]
-pub struct Empty {}
 
 /// Signs out: revokes this browser's Passport sign-in, then forgets it.
 pub async fn sign_out(
