@@ -13,8 +13,8 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, ready};
 
-use rustls::server::UnbufferedServerConnection;
-use rustls::unbuffered::{ConnectionState, EncodeError, EncryptError, InsufficientSizeError};
+use rustls::server::{ServerConnectionData, UnbufferedServerConnection};
+use rustls::unbuffered::{ConnectionState, EncodeError, EncryptError, InsufficientSizeError, WriteTraffic};
 use rustls::{ServerConfig, unbuffered::UnbufferedStatus};
 use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
 use tokio::net::TcpStream;
@@ -162,7 +162,15 @@ pub async fn accept(
     let mut plaintext = Plaintext::default();
     loop {
         let UnbufferedStatus { discard, state } = tls.process_tls_records(&mut incoming);
-        let done = match state.map_err(tls_error)? {
+        let state = match state {
+            Ok(state) => state,
+            Err(error) => {
+                // Tell the client why (a protocol_version alert, say) before hanging up.
+                send_alert(&tcp, &mut tls, &mut out).await;
+                return Err(tls_error(error));
+            }
+        };
+        let done = match state {
             ConnectionState::EncodeTlsData(mut data) => {
                 append(&mut out, 0, |buf| data.encode(buf).map_err(EncodeFailure::from))?;
                 false
@@ -201,6 +209,22 @@ pub async fn accept(
             return Ok(TlsConnection { shared, incoming, plaintext });
         }
     }
+}
+
+/// Writes the alert rustls queued when it refused the handshake (best effort).
+async fn send_alert(tcp: &TcpStream, tls: &mut UnbufferedServerConnection, out: &mut Vec<u8>) {
+    for _ in 0..4 {
+        let UnbufferedStatus { state, .. } = tls.process_tls_records(&mut []);
+        match state {
+            Ok(ConnectionState::EncodeTlsData(mut alert)) => {
+                if append(out, 0, |buf| alert.encode(buf).map_err(EncodeFailure::from)).is_err() {
+                    break;
+                }
+            }
+            _ => break,
+        }
+    }
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), write_all(tcp, out)).await;
 }
 
 /// Drops `discard` bytes from the front of `incoming`, then reads more after them.
@@ -523,30 +547,29 @@ impl TlsWriter {
 
     /// Encrypts `data` onto the end of the send buffer.
     fn seal(&mut self, data: &[u8]) -> io::Result<()> {
-        let mut guard = self.shared.tls();
-        let TlsState { conn, answers } = &mut *guard;
-        self.out.extend(answers);
-        answers.clear();
-        loop {
-            let UnbufferedStatus { state, .. } = conn.process_tls_records(&mut []);
-            match state.map_err(tls_error)? {
-                ConnectionState::EncodeTlsData(mut pending) => {
-                    self.out.append(0, |buf| pending.encode(buf).map_err(EncodeFailure::from))?;
-                }
-                ConnectionState::TransmitTlsData(transmit) => transmit.done(),
-                ConnectionState::WriteTraffic(mut traffic) => {
-                    return self.out.append(sealed_len(data.len()), |buf| {
-                        traffic.encrypt(data, buf).map_err(EncodeFailure::from)
-                    });
-                }
-                ConnectionState::PeerClosed => {}
-                ConnectionState::Closed => return Err(io::ErrorKind::BrokenPipe.into()),
-                _ => return Err(io::Error::new(io::ErrorKind::InvalidData, "unexpected TLS state")),
-            }
-        }
+        let sealed = self.seal_with(sealed_len(data.len()), |traffic, buf| {
+            traffic.encrypt(data, buf).map_err(EncodeFailure::from)
+        })?;
+        if sealed { Ok(()) } else { Err(io::ErrorKind::BrokenPipe.into()) }
     }
 
+    /// Queues the close_notify alert (nothing, if the connection is already closed).
     fn seal_close_notify(&mut self) -> io::Result<()> {
+        self.seal_with(64, |traffic, buf| traffic.queue_close_notify(buf).map_err(EncodeFailure::from))
+            .map(|_| ())
+    }
+
+    /// Sends any pending TLS messages first (handshake leftovers, key-update answers),
+    /// then lets `write` encrypt into the send buffer. False if the connection was
+    /// already closed.
+    fn seal_with(
+        &mut self,
+        guess: usize,
+        mut write: impl FnMut(
+            &mut WriteTraffic<'_, ServerConnectionData>,
+            &mut [u8],
+        ) -> Result<usize, EncodeFailure>,
+    ) -> io::Result<bool> {
         let mut guard = self.shared.tls();
         let TlsState { conn, answers } = &mut *guard;
         self.out.extend(answers);
@@ -559,12 +582,11 @@ impl TlsWriter {
                 }
                 ConnectionState::TransmitTlsData(transmit) => transmit.done(),
                 ConnectionState::WriteTraffic(mut traffic) => {
-                    return self
-                        .out
-                        .append(64, |buf| traffic.queue_close_notify(buf).map_err(EncodeFailure::from));
+                    return self.out.append(guess, |buf| write(&mut traffic, buf)).map(|()| true);
                 }
                 ConnectionState::PeerClosed => {}
-                _ => return Ok(()),
+                ConnectionState::Closed => return Ok(false),
+                _ => return Err(io::Error::new(io::ErrorKind::InvalidData, "unexpected TLS state")),
             }
         }
     }
