@@ -221,22 +221,7 @@ impl Passport {
         session_token: &str,
     ) -> Result<(Authenticated, Account), PassportError> {
         let authenticated = self.verify_session_token(session_token)?;
-        let sql = format!(
-            "SELECT {SIGN_IN_STATE_COLUMNS}, u.id, u.username, u.display_name, u.is_admin, u.created_at
-             FROM sign_ins s JOIN users u ON u.id = s.user_id {ACTIVE_BAN_JOIN}
-             WHERE s.id = $1 AND s.user_id = $2"
-        );
-        let row: Option<SignInAccountRow> = on_read!(self.db, |e| {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(&authenticated.sign_in)
-                .bind(authenticated.user.0)
-                .bind(now())
-                .fetch_optional(e)
-                .await
-        })?;
-        let row = row.ok_or(PassportError::InvalidSessionToken)?;
-        row.state.check()?;
-        let account = row.account.into_account();
+        let account = self.live_sign_in(&authenticated).await?;
         Ok((authenticated, account))
     }
 
@@ -254,10 +239,17 @@ impl Passport {
     /// of [`Self::authenticate`], without verifying the token's signature a second time.
     /// For a service that must catch a ban or revocation racing a sign-in.
     pub async fn recheck(&self, authenticated: &Authenticated) -> Result<(), PassportError> {
+        self.live_sign_in(authenticated).await.map(|_| ())
+    }
+
+    /// The account of a sign-in that is live and not banned, in one query.
+    async fn live_sign_in(&self, authenticated: &Authenticated) -> Result<Account, PassportError> {
         let sql = format!(
-            "SELECT {SIGN_IN_STATE_COLUMNS} FROM sign_ins s {ACTIVE_BAN_JOIN} WHERE s.id = $1 AND s.user_id = $2"
+            "SELECT {SIGN_IN_STATE_COLUMNS}, u.id, u.username, u.display_name, u.is_admin, u.created_at
+             FROM sign_ins s JOIN users u ON u.id = s.user_id {ACTIVE_BAN_JOIN}
+             WHERE s.id = $1 AND s.user_id = $2"
         );
-        let row: Option<SignInStateRow> = on_read!(self.db, |e| {
+        let row: Option<SignInAccountRow> = on_read!(self.db, |e| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(&authenticated.sign_in)
                 .bind(authenticated.user.0)
@@ -265,7 +257,9 @@ impl Passport {
                 .fetch_optional(e)
                 .await
         })?;
-        row.ok_or(PassportError::InvalidSessionToken)?.check()
+        let row = row.ok_or(PassportError::InvalidSessionToken)?;
+        row.state.check()?;
+        Ok(row.account.into_account())
     }
 
     /// The account's live sign-ins, newest first.
