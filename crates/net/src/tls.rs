@@ -50,7 +50,7 @@ struct TlsState {
     conn: UnbufferedServerConnection,
     /// TLS messages the reader had to answer (a key update): the writer sends them
     /// ahead of the next application data.
-    answers: Vec<u8>,
+    answers: SendBuffer,
 }
 
 impl Shared {
@@ -158,7 +158,7 @@ pub async fn accept(
     mut incoming: Vec<u8>,
 ) -> io::Result<TlsConnection> {
     let mut tls = UnbufferedServerConnection::new(config).map_err(tls_error)?;
-    let mut out = Vec::new();
+    let mut out = SendBuffer::default();
     let mut plaintext = Plaintext::default();
     loop {
         let UnbufferedStatus { discard, state } = tls.process_tls_records(&mut incoming);
@@ -172,12 +172,12 @@ pub async fn accept(
         };
         let done = match state {
             ConnectionState::EncodeTlsData(mut data) => {
-                append(&mut out, 0, |buf| data.encode(buf).map_err(EncodeFailure::from))?;
+                out.append(0, |buf| data.encode(buf).map_err(EncodeFailure::from))?;
                 false
             }
             ConnectionState::TransmitTlsData(transmit) => {
-                write_all(&tcp, &out).await?;
-                out.clear();
+                write_all(&tcp, out.pending()).await?;
+                out = SendBuffer::default();
                 transmit.done();
                 false
             }
@@ -202,9 +202,9 @@ pub async fn accept(
         if done {
             // Handshake messages encoded after the last transmit (session tickets sent
             // while the client's first command was being decrypted).
-            write_all(&tcp, &out).await?;
+            write_all(&tcp, out.pending()).await?;
             incoming.shrink_to_fit();
-            let state = TlsState { conn: tls, answers: Vec::new() };
+            let state = TlsState { conn: tls, answers: SendBuffer::default() };
             let shared = Arc::new(Shared { tcp, tls: Mutex::new(state) });
             return Ok(TlsConnection { shared, incoming, plaintext });
         }
@@ -212,19 +212,19 @@ pub async fn accept(
 }
 
 /// Writes the alert rustls queued when it refused the handshake (best effort).
-async fn send_alert(tcp: &TcpStream, tls: &mut UnbufferedServerConnection, out: &mut Vec<u8>) {
+async fn send_alert(tcp: &TcpStream, tls: &mut UnbufferedServerConnection, out: &mut SendBuffer) {
     for _ in 0..4 {
         let UnbufferedStatus { state, .. } = tls.process_tls_records(&mut []);
         match state {
             Ok(ConnectionState::EncodeTlsData(mut alert)) => {
-                if append(out, 0, |buf| alert.encode(buf).map_err(EncodeFailure::from)).is_err() {
+                if out.append(0, |buf| alert.encode(buf).map_err(EncodeFailure::from)).is_err() {
                     break;
                 }
             }
             _ => break,
         }
     }
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), write_all(tcp, out)).await;
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), write_all(tcp, out.pending())).await;
 }
 
 /// Drops `discard` bytes from the front of `incoming`, then reads more after them.
@@ -286,35 +286,6 @@ impl From<EncryptError> for EncodeFailure {
     }
 }
 
-/// Appends what `encode` writes to `out`, giving it `guess` bytes of room first (and as
-/// much as it asks for, if that was too little).
-fn append(
-    out: &mut Vec<u8>,
-    guess: usize,
-    mut encode: impl FnMut(&mut [u8]) -> Result<usize, EncodeFailure>,
-) -> io::Result<()> {
-    let start = out.len();
-    let mut room = guess;
-    loop {
-        out.resize(start + room, 0);
-        match encode(&mut out[start..]) {
-            Ok(written) => {
-                out.truncate(start + written);
-                return Ok(());
-            }
-            Err(EncodeFailure::NeedRoom(required)) if required > room => room = required,
-            Err(EncodeFailure::NeedRoom(_)) => {
-                out.truncate(start);
-                return Err(io::Error::other("TLS encoder asked for room it was given"));
-            }
-            Err(EncodeFailure::Other(why)) => {
-                out.truncate(start);
-                return Err(io::Error::other(why));
-            }
-        }
-    }
-}
-
 /// Room for `plaintext` bytes once encrypted: each record of up to 2^14 bytes gains a
 /// header, a content type and a tag.
 fn sealed_len(plaintext: usize) -> usize {
@@ -362,7 +333,7 @@ impl TlsReader {
                 // A post-handshake message of the client's (a key update) wants an
                 // answer: the writer sends it ahead of anything it encrypts later.
                 ConnectionState::EncodeTlsData(mut answer) => {
-                    append(answers, 0, |buf| answer.encode(buf).map_err(EncodeFailure::from))?;
+                    answers.append(0, |buf| answer.encode(buf).map_err(EncodeFailure::from))?;
                     None
                 }
                 ConnectionState::TransmitTlsData(transmit) => {
@@ -472,7 +443,7 @@ pub struct TlsWriter {
     closing: Closing,
 }
 
-/// Encrypted bytes waiting for the socket: `bytes[sent..filled]`. Past `filled` the
+/// TLS bytes waiting for the socket: `bytes[sent..filled]`. Past `filled` the
 /// allocation is zeroed room for the next records.
 #[derive(Default)]
 struct SendBuffer {
@@ -572,8 +543,8 @@ impl TlsWriter {
     ) -> io::Result<bool> {
         let mut guard = self.shared.tls();
         let TlsState { conn, answers } = &mut *guard;
-        self.out.extend(answers);
-        answers.clear();
+        self.out.extend(answers.pending());
+        *answers = SendBuffer::default();
         loop {
             let UnbufferedStatus { state, .. } = conn.process_tls_records(&mut []);
             match state.map_err(tls_error)? {
