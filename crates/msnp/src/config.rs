@@ -23,6 +23,9 @@ pub struct MsnpConfig {
     pub commands_per_second: u32,
     /// Line and payload limits (the same as MENP/1's).
     pub limits: Limits,
+    /// The gateway switchboard's `host:port`, handed out by `XFR SB` and `RNG`; `None`
+    /// when it is off (then `XFR` is refused and classic clients are not rung).
+    pub switchboard_address: Option<String>,
 }
 
 impl Default for MsnpConfig {
@@ -36,6 +39,7 @@ impl Default for MsnpConfig {
             command_burst: 40,
             commands_per_second: 10,
             limits: Limits::default(),
+            switchboard_address: None,
         }
     }
 }

@@ -15,6 +15,11 @@ pub enum Code {
     AlreadyOnList = 215,
     /// `216`: not on that list.
     NotOnList = 216,
+    /// `217`: `CAL` to someone offline (or appearing offline, or blocking the caller).
+    PrincipalOffline = 217,
+    /// `282`: a switchboard `MSG` refused (malformed, or text over the limit);
+    /// msnp11-sdk reads it as "not delivered".
+    BadMessage = 282,
     /// `500`: something broke on the server (logged there).
     Internal = 500,
     /// `502`: a command Mocha does not offer (contact groups: see docs/msnp.md).
@@ -23,6 +28,8 @@ pub enum Code {
     ServerBusy = 600,
     /// `603`: the database is full; nothing was changed.
     StorageFull = 603,
+    /// `712`: `CAL` into a conversation that is full.
+    SessionOverloaded = 712,
     /// `715`: a command that needs another step first (signing in).
     NotExpected = 715,
     /// `800`: commands sent faster than the rate limit.

@@ -7,8 +7,10 @@
 //! presents it to the gateway's Notification Server ([`MsnpGateway::serve`]), which
 //! signs the session in through [`mocha_notification::NotificationServer::attach`] —
 //! the same registry, presence fan-out, privacy rules, kicks and Passport events as
-//! MENP/1 sessions, rendered into MSNP lines by `render`. Nothing is encrypted: MSNP
-//! has no TLS. See `docs/msnp.md` for every command and how it maps.
+//! MENP/1 sessions, rendered into MSNP lines by `render`. Conversations go through the
+//! gateway's switchboard ([`MsnpSwitchboard`]), a second front on the Mocha
+//! Switchboard's rooms, so one conversation can mix classic and Mocha Messenger users.
+//! Nothing is encrypted: MSNP has no TLS. See `docs/msnp.md` for every command and how it maps.
 
 mod cmd;
 mod config;
@@ -18,6 +20,7 @@ mod line;
 pub mod nexus;
 mod reader;
 mod render;
+mod sb;
 mod server;
 mod session;
 mod status;
@@ -25,4 +28,6 @@ mod wire;
 
 pub use config::MsnpConfig;
 pub use line::{Line, LineError, parse_line};
+pub use sb::MsnpSwitchboard;
+pub use sb::payload::{PayloadError, parse_msnp};
 pub use server::MsnpGateway;

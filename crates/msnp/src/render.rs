@@ -2,7 +2,9 @@
 
 use mocha_api::ContactListEvent;
 use mocha_net::Outbox;
-use mocha_notification::{CoreEvent, Front, PresenceEvent};
+use std::sync::Arc;
+
+use mocha_notification::{CoreEvent, Front, PresenceEvent, RingInvite};
 use mocha_proto::encode_text;
 
 use crate::status::status_code;
@@ -30,6 +32,8 @@ impl Version {
 /// Renders for one MSNP session.
 pub struct MsnpFront {
     pub version: Version,
+    /// The gateway switchboard's `host:port` for `RNG`; `None` when it is off.
+    pub switchboard: Option<Arc<str>>,
 }
 
 impl MsnpFront {
@@ -62,10 +66,19 @@ impl MsnpFront {
                 Some(line(["FLN".to_string(), username.to_string()]))
             }
             CoreEvent::ContactList(event) => self.contact_list(event),
-            // Not rendered yet (docs/msnp.md): service notices, and invitations into a
-            // conversation (the MSNP switchboard is not built yet).
-            CoreEvent::Notice(_) | CoreEvent::Ring(_) => None,
+            CoreEvent::Ring(invite) => self.ring(invite),
+            // Not rendered yet (docs/msnp.md): service notices.
+            CoreEvent::Notice(_) => None,
         }
+    }
+
+    /// `RNG <session-id> <host:port> CKI <ticket> <caller-handle> <caller-name>`: an
+    /// invitation into a conversation (which may have been started on either protocol),
+    /// answered at the gateway's switchboard with `ANS`.
+    fn ring(&self, invite: &RingInvite) -> Option<bytes::Bytes> {
+        let address = self.switchboard.as_deref()?;
+        let name = encode_text(&invite.caller.display_name);
+        Some(line(["RNG", &invite.room, address, "CKI", &invite.ticket, &invite.caller.username, &name]))
     }
 
     /// Contact-list changes made elsewhere: someone asked this user, or accepted this

@@ -273,10 +273,8 @@ impl ServerConfig {
                 "switchboard_messages_per_second and switchboard_message_burst must be at least 1",
             );
         }
-        if self.msnp_switchboard_port.is_some() {
-            return invalid(
-                "msnp_switchboard_port: the MSNP switchboard is not built yet (see docs/msnp.md); leave it unset",
-            );
+        if self.msnp_switchboard_port.is_some() && self.msnp_port.is_none() {
+            return invalid("msnp_switchboard_port is the MSNP gateway's switchboard: set msnp_port too");
         }
         if self.msnp_http_port.is_some() && self.msnp_port.is_none() {
             return invalid("msnp_http_port serves the MSNP gateway's login: set msnp_port too");
@@ -341,8 +339,9 @@ impl ServerConfig {
         }
     }
 
-    /// The MSNP gateway's settings (the same limits as the Notification Server's).
-    pub fn msnp(&self) -> mocha_msnp::MsnpConfig {
+    /// The MSNP gateway's settings (the same limits as the Notification Server's);
+    /// `switchboard` is the `host:port` of its switchboard, when that is on.
+    pub fn msnp(&self, switchboard: Option<String>) -> mocha_msnp::MsnpConfig {
         let ns = NotificationConfig::default();
         mocha_msnp::MsnpConfig {
             public_host: self.public_host.clone(),
@@ -353,6 +352,7 @@ impl ServerConfig {
             command_burst: ns.command_burst,
             commands_per_second: ns.commands_per_second,
             limits: ns.limits,
+            switchboard_address: switchboard,
         }
     }
 
@@ -544,14 +544,19 @@ mod tests {
     fn the_msnp_gateway_is_off_unless_a_port_is_set() {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(ServerConfig::default().msnp_port, None);
-        std::fs::write(dir.path().join(CONFIG_FILE), "msnp_port = 1863\nmsnp_http_port = 8080\n").unwrap();
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            "msnp_port = 1863\nmsnp_http_port = 8080\nmsnp_switchboard_port = 1865\n",
+        )
+        .unwrap();
         let config = ServerConfig::from_data_dir(dir.path()).unwrap();
         assert!(config.validate().is_ok());
         assert_eq!((config.msnp_port, config.msnp_http_port), (Some(1863), Some(8080)));
-        assert_eq!(config.msnp().public_host, "localhost");
+        assert_eq!(config.msnp_switchboard_port, Some(1865));
+        assert_eq!(config.msnp(None).public_host, "localhost");
         for bad in [
             ServerConfig { msnp_http_port: Some(8080), ..ServerConfig::default() },
-            ServerConfig { msnp_port: Some(1), msnp_switchboard_port: Some(2), ..ServerConfig::default() },
+            ServerConfig { msnp_switchboard_port: Some(2), ..ServerConfig::default() },
         ] {
             assert!(matches!(bad.validate(), Err(ConfigError::Invalid(_))), "{bad:?}");
         }

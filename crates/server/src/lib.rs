@@ -128,6 +128,8 @@ pub struct RunningServer {
     pub msnp_addr: Option<SocketAddr>,
     /// Where the MSNP gateway's Passport 1.4 nexus and login listen (plain HTTP), when on.
     pub msnp_http_addr: Option<SocketAddr>,
+    /// Where the MSNP gateway's switchboard listens (plain TCP), when on.
+    pub msnp_switchboard_addr: Option<SocketAddr>,
     /// The CA that clients must trust (the development CA, or the operator's chain).
     pub ca_cert: PathBuf,
     /// Where `/metrics` is served, when `metrics_bind` is set.
@@ -275,11 +277,23 @@ async fn start_services(
     tasks.spawn(switchboard.clone().serve(sb_listener, tls.clone(), shutdown.clone()));
     tracing::info!(address = %sb_addr, "Switchboard listening (MENP/1 over TLS)");
 
-    let (msnp_addr, msnp_http_addr) = match config.msnp_port {
+    let (msnp_addr, msnp_http_addr, msnp_switchboard_addr) = match config.msnp_port {
         Some(port) => {
             let listener = bind(&config, port).await?;
             let addr = https::local_addr(&listener);
-            let gateway = mocha_msnp::MsnpGateway::new(notification.clone(), config.msnp());
+            let sb_addr = match config.msnp_switchboard_port {
+                Some(port) => {
+                    let listener = bind(&config, port).await?;
+                    let sb_addr = https::local_addr(&listener);
+                    let sb = mocha_msnp::MsnpSwitchboard::new(switchboard.clone());
+                    tasks.spawn(sb.serve(listener, shutdown.clone()));
+                    tracing::warn!(address = %sb_addr, "MSNP switchboard listening (UNENCRYPTED)");
+                    Some(sb_addr)
+                }
+                None => None,
+            };
+            let switchboard_address = sb_addr.map(|addr| advertised(&config, addr));
+            let gateway = mocha_msnp::MsnpGateway::new(notification.clone(), config.msnp(switchboard_address));
             tasks.spawn(gateway.serve(listener, shutdown.clone()));
             tracing::warn!(address = %addr, "MSNP gateway listening (classic MSN clients; UNENCRYPTED: keep it on a LAN, loopback or a TLS tunnel)");
             let http_addr = match config.msnp_http_port {
@@ -300,9 +314,9 @@ async fn start_services(
                 }
                 None => None,
             };
-            (Some(addr), http_addr)
+            (Some(addr), http_addr, sb_addr)
         }
-        None => (None, None),
+        None => (None, None, None),
     };
 
     Ok(RunningServer {
@@ -310,6 +324,7 @@ async fn start_services(
         ns_addr,
         msnp_addr,
         msnp_http_addr,
+        msnp_switchboard_addr,
         sb_addr,
         relay_addr,
         ca_cert,

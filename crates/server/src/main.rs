@@ -122,7 +122,9 @@ struct Overrides {
     /// use it on a LAN, on loopback, or behind a TLS tunnel [default: off].
     #[arg(long, env = "MOCHA_MSNP_PORT")]
     msnp_port: Option<u16>,
-    /// The MSNP gateway's Switchboard port (unencrypted). Not built yet: refused.
+    /// The MSNP gateway's Switchboard (classic clients' conversations, which can mix
+    /// with Mocha Messenger users) on this port; UNENCRYPTED like the rest of MSNP.
+    /// Needs --msnp-port [default: off: classic clients cannot chat].
     #[arg(long, env = "MOCHA_MSNP_SWITCHBOARD_PORT")]
     msnp_switchboard_port: Option<u16>,
     /// Serve the MSNP gateway's Passport 1.4 login over plain HTTP (UNENCRYPTED) on this

@@ -1,11 +1,17 @@
 //! The MSNP gateway line by line, as an MSNP8 client (MSN Messenger 6) speaks it: the
 //! Passport 1.4 nexus and login over plain HTTP, `VER`/`CVR`/`USR TWN`, the contact list
-//! from `SYN`, and the answers to what is wrong, early, unknown or too long.
+//! from `SYN`, a switchboard conversation with a Mocha Messenger user (`XFR SB`, `USR`,
+//! `CAL`, `JOI`, `MSG` with each ack type, `BYE`), and the answers to what is wrong,
+//! early, unknown or too long.
 
+mod client_support;
 mod common;
 mod msnp_support;
 
-use msnp_support::{Raw, header, http_get, ticket};
+use client_support::{in_conversation, ring};
+use mocha_client::ConversationEvent;
+use mocha_client::proto::im::TextFormat;
+use msnp_support::{Raw, header, http_get, raw_online, text_payload, ticket};
 
 #[tokio::test]
 async fn the_nexus_names_the_login_and_the_login_checks_the_password() {
@@ -134,4 +140,139 @@ async fn sign_in_is_refused_with_a_bad_ticket_or_another_accounts() {
     ns.ask("VER 1 MSNP11 CVR0").await;
     ns.ask("USR 2 TWN I ann@example.com").await;
     assert_eq!(ns.ask(&format!("USR 3 TWN S {anns}")).await, "USR 3 OK ann@example.com 1 0");
+}
+
+#[tokio::test]
+async fn an_msnp8_client_chats_through_the_switchboard_line_by_line() {
+    let t = msnp_support::start().await;
+    let ann = t.user("ann").await; // MSN Messenger 6, by hand
+    let bob = t.user("bob").await; // Mocha Messenger
+    t.befriend(&ann, &bob).await;
+    let (menp, mut bob_events) = client_support::connect(&t, &bob).await;
+    let mut ns = raw_online(&t, &ann, "MSNP8").await;
+
+    let xfr = ns.ask("XFR 5 SB").await;
+    let parts: Vec<&str> = xfr.split(' ').collect();
+    let address = format!("127.0.0.1:{}", msnp_support::switchboard_port(&t));
+    assert_eq!(parts[..5], ["XFR", "5", "SB", address.as_str(), "CKI"], "{xfr}");
+    let cki = parts[5].to_string();
+    assert_eq!(ns.ask("XFR 6 NS").await, "201 6", "no dispatch redirects");
+
+    let mut sb = Raw::switchboard(&t).await;
+    sb.send_msg(1, "A", &text_payload("too early")).await;
+    assert_eq!(sb.line().await.as_deref(), Some("715 1"), "nothing before joining");
+    assert_eq!(sb.ask("USR 2 ann@example.com forged").await, "911 2");
+    assert_eq!(sb.ask(&format!("USR 3 bob@example.com {cki}")).await, "911 3", "the ticket is ann's alone");
+    assert_eq!(sb.ask(&format!("USR 4 ann@example.com {cki}")).await, "USR 4 OK ann@example.com Ann");
+    assert_eq!(sb.ask(&format!("USR 5 ann@example.com {cki}")).await, "207 5", "already in");
+
+    assert_eq!(sb.ask("CAL 6 nobody@example.com").await, "208 6");
+    let rung = sb.ask("CAL 7 bob@example.com").await;
+    assert!(rung.starts_with("CAL 7 RINGING "), "{rung}");
+    let bobs_ring = bob_events.expect(ring).await;
+    assert_eq!(rung, format!("CAL 7 RINGING {}", bobs_ring.room), "one room, one id on both protocols");
+    let conversation = menp.answer(&bobs_ring).await.expect("ANS on MENP");
+    assert_eq!(sb.line().await.as_deref(), Some("JOI bob@example.com Bob"));
+    assert_eq!(sb.ask("CAL 8 bob@example.com").await, "215 8", "already here");
+
+    // N: no answer when it was delivered; A: ACK; U: never an answer.
+    sb.send_msg(9, "N", &text_payload("hello in N mode")).await;
+    sb.send_msg(10, "A", &text_payload("hello in A mode")).await;
+    assert_eq!(sb.line().await.as_deref(), Some("ACK 10"), "N mode said nothing when delivered");
+    let typing = "MIME-Version: 1.0\r\nContent-Type: text/x-msmsgscontrol\r\nTypingUser: mallory@example.com\r\n\r\n\r\n";
+    sb.send_msg(11, "U", typing).await;
+    for expected in ["hello in N mode", "hello in A mode"] {
+        let text = bob_events
+            .expect(in_conversation(conversation.id(), |e| match e {
+                ConversationEvent::Text { from, text, .. } if from.user_id == ann.account.id => Some(text.clone()),
+                _ => None,
+            }))
+            .await;
+        assert_eq!(text, expected);
+    }
+    bob_events
+        .expect(in_conversation(conversation.id(), |e| match e {
+            // Whatever TypingUser the client claimed, it is ann who is typing.
+            ConversationEvent::Typing { from } => (from.user_id == ann.account.id).then_some(()),
+            _ => None,
+        }))
+        .await;
+
+    // Mocha → MSNP8: `MSG <handle> <name> <len>`, MIME-Version first, the font in MSN's terms.
+    let format = TextFormat { font: Some("Comic Sans MS".into()), color: Some("0000ff".into()), effects: "BU".into() };
+    conversation.send_formatted("blue, bold, underlined", format).await.unwrap();
+    let head = sb.line().await.expect("MSG");
+    let length: usize = head.rsplit(' ').next().unwrap().parse().unwrap();
+    assert_eq!(head, format!("MSG bob@example.com Bob {length}"));
+    assert_eq!(
+        sb.payload(length).await,
+        "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\nX-MMS-IM-Format: FN=Comic%20Sans%20MS; EF=BU; CO=ff0000; CS=0; PF=0\r\n\r\nblue, bold, underlined"
+    );
+
+    // Refusals leave the conversation going: a bad ack type, an unknown command, text
+    // over the switchboard's text limit (8 KiB), a payload that is not one.
+    sb.send_msg(12, "X", &text_payload("?")).await;
+    assert_eq!(sb.line().await.as_deref(), Some("201 12"));
+    assert_eq!(sb.ask("FOO 13 bar").await, "200 13");
+    sb.send_msg(14, "A", &text_payload(&"x".repeat(9000))).await;
+    assert_eq!(sb.line().await.as_deref(), Some("282 14"), "too long for a message");
+    sb.send_msg(15, "A", "no headers").await;
+    assert_eq!(sb.line().await.as_deref(), Some("282 15"));
+
+    // Bob leaves: BYE; text said now reaches nobody (NAK in N and A mode) and becomes
+    // an activity alert for him.
+    conversation.leave().await;
+    assert_eq!(sb.line().await.as_deref(), Some("BYE bob@example.com"));
+    sb.send_msg(16, "N", &text_payload("still there?")).await;
+    assert_eq!(sb.line().await.as_deref(), Some("NAK 16"));
+    let alerts = t.passport.poll_alerts(bob.token()).await.unwrap();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0].text, "still there?");
+
+    // A payload past the line protocol's limit (64 KiB) ends this connection only.
+    sb.send_bytes(format!("MSG 17 A {}\r\n", 70_000).as_bytes()).await;
+    assert_eq!(sb.closed().await, ["OUT"]);
+    assert_eq!(ns.ask("PNG").await, "QNG 90", "the Notification Server session is unharmed");
+
+    // OUT leaves cleanly; a second connection may join the same room with the ticket.
+    let mut again = Raw::switchboard(&t).await;
+    assert_eq!(again.ask(&format!("USR 1 ann@example.com {cki}")).await, "USR 1 OK ann@example.com Ann");
+    again.send("OUT").await;
+    assert!(again.closed().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_classic_client_is_rung_into_a_mocha_room_and_answers() {
+    let t = msnp_support::start().await;
+    let ann = t.user("ann").await;
+    let bob = t.user("bob").await;
+    t.befriend(&ann, &bob).await;
+    let (menp, mut bob_events) = client_support::connect(&t, &bob).await;
+    let mut ns = raw_online(&t, &ann, "MSNP8").await;
+
+    let conversation = menp.start_conversation("ann@example.com").await.expect("a MENP room, ann invited");
+    let rng = loop {
+        let line = ns.line().await.expect("RNG");
+        if line.starts_with("RNG ") {
+            break line;
+        }
+    };
+    let parts: Vec<&str> = rng.split(' ').collect();
+    let address = format!("127.0.0.1:{}", msnp_support::switchboard_port(&t));
+    assert_eq!((parts[2], parts[3], parts[5], parts[6]), (address.as_str(), "CKI", "bob@example.com", "Bob"), "{rng}");
+    let (room, cki) = (parts[1], parts[4]);
+
+    let mut sb = Raw::switchboard(&t).await;
+    assert_eq!(sb.ask(&format!("ANS 1 ann@example.com {cki} someone-elses-room")).await, "911 1");
+    sb.send(&format!("ANS 2 ann@example.com {cki} {room}")).await;
+    assert_eq!(sb.line().await.as_deref(), Some("IRO 2 1 1 bob@example.com Bob"));
+    assert_eq!(sb.line().await.as_deref(), Some("ANS 2 OK"));
+    bob_events
+        .expect(in_conversation(conversation.id(), |e| match e {
+            ConversationEvent::Joined(who) => (who.user_id == ann.account.id).then_some(()),
+            _ => None,
+        }))
+        .await;
+    sb.send_msg(3, "A", &text_payload("answered")).await;
+    assert_eq!(sb.line().await.as_deref(), Some("ACK 3"));
 }

@@ -15,6 +15,7 @@ use mocha_passport::{Passport, StatusBoard};
 use mocha_proto::{Frame, FrameError};
 
 use crate::ring::{RingFailure, RingFuture, Ringer};
+use crate::front::{MenpRoomFront, Speaker};
 use crate::room::Participant;
 use crate::session::{Member, Session};
 use crate::{Switchboard, SwitchboardConfig};
@@ -77,9 +78,14 @@ impl RelayHarness {
                 let (outbox, receivers) = Outbox::new(sb.config.control_queue, sb.config.bulk_queue);
                 let user = UserId(index as i64 + 1);
                 let participant = Participant {
-                    display_name: format!("Bench User {}", index + 1),
+                    speaker: Speaker::new(
+                        user,
+                        format!("bench{}@example.org", index + 1),
+                        format!("Bench User {}", index + 1),
+                    ),
                     outbox: outbox.clone(),
                     connection: index as u64 + 1,
+                    front: Arc::new(MenpRoomFront),
                 };
                 let joined = room.join(user, participant, &[], recipients + 1);
                 debug_assert!(matches!(joined, Ok(None)));
@@ -94,7 +100,7 @@ impl RelayHarness {
             outbox: outboxes[0].clone(),
             member: Some(Member {
                 user: UserId(1),
-                relay_prefix: crate::cmd::relay_prefix(UserId(1), "Bench User 1"),
+                speaker: Speaker::new(UserId(1), "bench1@example.org".into(), "Bench User 1".into()),
                 room: ROOM.to_string(),
             }),
             message_limiter: TokenBucket::new(u32::MAX, u32::MAX),

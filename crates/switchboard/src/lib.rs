@@ -10,10 +10,16 @@
 //! Layers: [`Switchboard::serve`] accepts TLS connections (`mocha-net`); `session`
 //! runs one connection; `cmd/` applies each command; `room` is the state of one
 //! conversation (participants, calls, transfers), changed only under the room lock.
+//! `conversation` is the room core every front calls (join, invite, send, leave), and
+//! `front` the seam through which each participant hears the room in its own protocol:
+//! the MSNP gateway (`mocha-msnp`) is a second front on the same rooms, so one
+//! conversation can mix MENP/1 and classic MSN clients.
 
 mod cmd;
 mod config;
+pub mod conversation;
 mod events;
+pub mod front;
 #[cfg(feature = "bench-harness")]
 pub mod harness;
 mod relay;
@@ -23,6 +29,9 @@ mod server;
 mod session;
 
 pub use config::SwitchboardConfig;
+pub use conversation::{AlertFailure, Claim, InviteError, JoinError, JoinRequest, Joined, SendError, Sent};
+pub use front::{MenpRoomFront, Protocol, RoomEvent, RoomFront, RoomMessage, Speaker};
 pub use relay::{Relay, RelayConfig, RelayStats};
 pub use ring::{RingFailure, RingFuture, Ringer};
+pub use room::RoomError;
 pub use server::Switchboard;

@@ -3,19 +3,23 @@
 //! Pure bookkeeping — callers hold the room lock, and deliver frames themselves.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use mocha_auth::UserId;
 use mocha_net::Outbox;
 use mocha_proto::ErrorCode;
 use mocha_proto::im::{CallCommand, CallControl, FileCommand, FileControl};
 
+use crate::front::{RoomFront, Speaker};
 use crate::relay::WantedCall;
 
 pub(crate) struct Participant {
-    pub display_name: String,
+    pub speaker: Speaker,
     pub outbox: Outbox,
     /// Which connection this is, so a replaced connection's goodbye does not remove its successor.
     pub connection: u64,
+    /// How this participant hears the room: in the protocol they joined with.
+    pub front: Arc<dyn RoomFront>,
 }
 
 #[derive(Default)]
@@ -43,7 +47,7 @@ struct Transfer {
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub(crate) enum RoomError {
+pub enum RoomError {
     #[error("this conversation is full")]
     Full,
     #[error("there is no call with that id here")]
@@ -341,8 +345,12 @@ mod tests {
         let mut room = Room::default();
         for &id in users {
             let (outbox, _receivers) = Outbox::new(4, 4);
-            let participant =
-                Participant { display_name: format!("user {id}"), outbox, connection: id as u64 };
+            let participant = Participant {
+                speaker: Speaker::new(UserId(id), format!("user{id}@example.org"), format!("user {id}")),
+                outbox,
+                connection: id as u64,
+                front: Arc::new(crate::front::MenpRoomFront),
+            };
             room.join(UserId(id), participant, &[], 10).unwrap();
         }
         room

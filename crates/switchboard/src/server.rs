@@ -88,6 +88,10 @@ impl Switchboard {
         self.gauge.set_up(false);
     }
 
+    pub fn config(&self) -> &SwitchboardConfig {
+        &self.config
+    }
+
     /// How many conversations are open.
     pub fn room_count(&self) -> usize {
         self.rooms().len()
@@ -107,7 +111,9 @@ impl Switchboard {
         self.rooms.lock()
     }
 
-    pub(crate) fn next_connection(&self) -> u64 {
+    /// A connection id unique across every front of this switchboard (a room tells a
+    /// participant's connections apart by it).
+    pub fn next_connection(&self) -> u64 {
         self.next_connection.fetch_add(1, Ordering::Relaxed)
     }
 }

@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use mocha_auth::UserId;
 use mocha_net::{FrameReader, Outbox, ReadError, TokenBucket, write_frames};
-use mocha_proto::sb::server::Bye;
 use mocha_proto::{ErrorCode, ErrorReply, Frame, FrameError, Out, OutReason};
 use tokio_util::sync::CancellationToken;
 
@@ -16,9 +15,8 @@ use crate::Switchboard;
 /// Who this connection is, once it has joined a room.
 pub(crate) struct Member {
     pub user: UserId,
-    /// `MSG 0 <user> <display name> `: how every message from them is relayed, up to
-    /// the payload length — built once when they join, not per message.
-    pub relay_prefix: bytes::Bytes,
+    /// How the room names them (and relays their messages, see [`crate::Speaker`]).
+    pub speaker: crate::Speaker,
     pub room: String,
 }
 
@@ -55,25 +53,7 @@ impl Session {
     /// Leaves the room (if in one): the others see `BYE`; an empty room is closed.
     fn leave_room(&mut self, reason: Option<&OutReason>) {
         let Some(member) = self.member.take() else { return };
-        let mut rooms = self.sb.rooms();
-        let Some(room) = rooms.get_mut(&member.room) else { return };
-        let told = room.reachable(member.user);
-        if !room.leave(member.user, self.connection) {
-            return;
-        }
-        self.sb.gauge.add_online(-1);
-        self.sb.sync_relay(&member.room, room);
-        let reason = reason.and_then(|r| mocha_proto::Token::new(r.code()).ok());
-        for other in told {
-            if let Some(outbox) = room.outbox(other) {
-                outbox.push(
-                    Bye { user_id: mocha_net::user_token(member.user), reason: reason.clone() }.into_frame(),
-                );
-            }
-        }
-        if room.participants.is_empty() {
-            rooms.remove(&member.room);
-        }
+        self.sb.leave(member.user, &member.room, self.connection, reason);
     }
 }
 

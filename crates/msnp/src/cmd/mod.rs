@@ -6,6 +6,7 @@
 mod contacts;
 mod presence;
 mod sign_in;
+mod switchboard;
 mod sync;
 
 use mocha_passport::PassportError;
@@ -56,8 +57,9 @@ pub(crate) async fn apply(session: &mut Session, line: Line) -> Flow {
                     "ADC" if session.version.has_guids() => contacts::adc(session, &me, &line).await,
                     "ADD" if !session.version.has_guids() => contacts::add_msnp8(session, &me, &line).await,
                     "REM" => contacts::rem(session, &me, &line).await,
-                    // Not built yet (docs/msnp.md): conversations, per-contact names, Hotmail
-                    // links, the challenge, invitations by mail.
+                    "XFR" => switchboard::xfr(session, &me, &line),
+                    // Not built yet (docs/msnp.md): per-contact names, Hotmail links, the
+                    // challenge, invitations by mail.
                     _ => Err(refuse(Code::CommandDisabled, trid)),
                 },
                 Err(refusal) => Err(refusal),

@@ -6,7 +6,9 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use msnp11_sdk::{Client, Event, SdkError};
+use std::sync::Arc;
+
+use msnp11_sdk::{Client, Event, MessagingError, MsnpStatus, PlainText, SdkError, Switchboard};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
@@ -21,12 +23,17 @@ pub async fn start() -> TestServer {
     TestServer::start_with(|config| {
         config.msnp_port = Some(0);
         config.msnp_http_port = Some(0);
+        config.msnp_switchboard_port = Some(0);
     })
     .await
 }
 
 pub fn msnp_port(t: &TestServer) -> u16 {
     t.server.msnp_addr.expect("the gateway is on").port()
+}
+
+pub fn switchboard_port(t: &TestServer) -> u16 {
+    t.server.msnp_switchboard_addr.expect("the gateway's switchboard is on").port()
 }
 
 pub fn http_port(t: &TestServer) -> u16 {
@@ -42,40 +49,15 @@ pub async fn within<T>(what: &str, call: impl Future<Output = T>) -> T {
     tokio::time::timeout(WAIT, call).await.unwrap_or_else(|_| panic!("msnp11-sdk: {what} timed out"))
 }
 
-/// One msnp11-sdk client and the events it reported.
-pub struct Sdk {
-    pub client: Client,
+/// Events an SDK object reported, with those a wait passed over kept for later.
+pub struct SdkEvents {
     events: mpsc::UnboundedReceiver<Event>,
     backlog: VecDeque<Event>,
 }
 
-impl Sdk {
-    /// Connects to the gateway (not signed in yet).
-    pub async fn connect(t: &TestServer) -> Sdk {
-        let client = within("connect", Client::new("127.0.0.1", msnp_port(t))).await.expect("SDK connects");
-        let (sender, events) = mpsc::unbounded_channel();
-        client.add_event_handler_closure(move |event| {
-            let sender = sender.clone();
-            async move {
-                let _ = sender.send(event);
-            }
-        });
-        Sdk { client, events, backlog: VecDeque::new() }
-    }
-
-    /// Signs in with `password` through the nexus, the login and `USR TWN`.
-    pub async fn login(&self, t: &TestServer, user: &TestUser, password: &str) -> Result<Event, SdkError> {
-        let nexus = nexus_url(t);
-        let login = self.client.login(user.account.username.clone(), password, &nexus, "MSNMSGR", "7.0.0816");
-        within("login", login).await
-    }
-
-    /// Connected and signed in as `user`.
-    pub async fn sign_in(t: &TestServer, user: &TestUser) -> Sdk {
-        let sdk = Sdk::connect(t).await;
-        let signed_in = sdk.login(t, user, &user.password).await.expect("SDK signs in");
-        assert!(matches!(signed_in, Event::Authenticated), "{signed_in:?}");
-        sdk
+impl SdkEvents {
+    fn new(events: mpsc::UnboundedReceiver<Event>) -> Self {
+        SdkEvents { events, backlog: VecDeque::new() }
     }
 
     pub async fn try_expect<T>(
@@ -119,6 +101,144 @@ impl Sdk {
     }
 }
 
+/// The SDK's events, through an unbounded channel (its handlers are closures).
+macro_rules! collect_events {
+    ($source:expr) => {{
+        let (sender, events) = mpsc::unbounded_channel();
+        $source.add_event_handler_closure(move |event| {
+            let sender = sender.clone();
+            async move {
+                let _ = sender.send(event);
+            }
+        });
+        SdkEvents::new(events)
+    }};
+}
+
+/// One msnp11-sdk client and the events it reported.
+pub struct Sdk {
+    pub client: Client,
+    events: SdkEvents,
+}
+
+impl std::ops::Deref for Sdk {
+    type Target = SdkEvents;
+    fn deref(&self) -> &SdkEvents {
+        &self.events
+    }
+}
+
+impl std::ops::DerefMut for Sdk {
+    fn deref_mut(&mut self) -> &mut SdkEvents {
+        &mut self.events
+    }
+}
+
+impl Sdk {
+    /// Connects to the gateway (not signed in yet).
+    pub async fn connect(t: &TestServer) -> Sdk {
+        let client = within("connect", Client::new("127.0.0.1", msnp_port(t))).await.expect("SDK connects");
+        let events = collect_events!(client);
+        Sdk { client, events }
+    }
+
+    /// Signs in with `password` through the nexus, the login and `USR TWN`.
+    pub async fn login(&self, t: &TestServer, user: &TestUser, password: &str) -> Result<Event, SdkError> {
+        let nexus = nexus_url(t);
+        let login = self.client.login(user.account.username.clone(), password, &nexus, "MSNMSGR", "7.0.0816");
+        within("login", login).await
+    }
+
+    /// Connected and signed in as `user`.
+    pub async fn sign_in(t: &TestServer, user: &TestUser) -> Sdk {
+        let sdk = Sdk::connect(t).await;
+        let signed_in = sdk.login(t, user, &user.password).await.expect("SDK signs in");
+        assert!(matches!(signed_in, Event::Authenticated), "{signed_in:?}");
+        sdk
+    }
+
+    /// Signed in as `user` and online (`CHG NLN`).
+    pub async fn online(t: &TestServer, user: &TestUser) -> Sdk {
+        let sdk = Sdk::sign_in(t, user).await;
+        within("set_presence", sdk.client.set_presence(MsnpStatus::Online)).await.expect("CHG");
+        sdk
+    }
+
+    /// `XFR SB`, `USR` and `CAL email` at the gateway's switchboard; then waits until
+    /// they joined (the SDK's advice: nothing is sent before the participant is in).
+    pub async fn chat_with(&self, email: &str) -> SdkChat {
+        let sb = within("create_session", self.client.create_session(email)).await.expect("XFR, USR, CAL");
+        let mut chat = SdkChat::new(Arc::new(sb));
+        chat.expect_participant(email).await;
+        chat
+    }
+
+    /// The conversation the SDK answered (`RNG`, then `ANS`) when invited.
+    pub async fn answered(&mut self) -> SdkChat {
+        let sb = self
+            .expect("an answered invitation", |e| match e {
+                Event::SessionAnswered(sb) => Some(sb.clone()),
+                _ => None,
+            })
+            .await;
+        SdkChat::new(sb)
+    }
+}
+
+/// One msnp11-sdk switchboard session and what it reported.
+pub struct SdkChat {
+    pub sb: Arc<Switchboard>,
+    events: SdkEvents,
+}
+
+impl std::ops::Deref for SdkChat {
+    type Target = SdkEvents;
+    fn deref(&self) -> &SdkEvents {
+        &self.events
+    }
+}
+
+impl std::ops::DerefMut for SdkChat {
+    fn deref_mut(&mut self) -> &mut SdkEvents {
+        &mut self.events
+    }
+}
+
+impl SdkChat {
+    pub fn new(sb: Arc<Switchboard>) -> Self {
+        let events = collect_events!(sb);
+        SdkChat { sb, events }
+    }
+
+    pub async fn expect_participant(&mut self, email: &str) {
+        self.expect("a participant (JOI or IRO)", |e| {
+            matches!(e, Event::ParticipantInSwitchboard { email: who } if who == email).then_some(())
+        })
+        .await;
+    }
+
+    /// The next text message from `email`.
+    pub async fn expect_text(&mut self, email: &str) -> PlainText {
+        self.expect("a text message", |e| match e {
+            Event::TextMessage { email: from, message } if from == email => Some(message.clone()),
+            _ => None,
+        })
+        .await
+    }
+
+    pub async fn send_text(&self, text: &str) -> Result<(), MessagingError> {
+        let message = PlainText {
+            bold: false,
+            italic: false,
+            underline: false,
+            strikethrough: false,
+            color: "0".into(),
+            text: text.into(),
+        };
+        within("send_text_message", self.sb.send_text_message(&message)).await
+    }
+}
+
 /// A hand-driven MSNP connection: one line out, lines back.
 pub struct Raw {
     reader: BufReader<tokio::net::tcp::OwnedReadHalf>,
@@ -127,7 +247,16 @@ pub struct Raw {
 
 impl Raw {
     pub async fn connect(t: &TestServer) -> Raw {
-        let tcp = TcpStream::connect(("127.0.0.1", msnp_port(t))).await.expect("gateway reachable");
+        Raw::connect_to(msnp_port(t)).await
+    }
+
+    /// A connection to the gateway's switchboard.
+    pub async fn switchboard(t: &TestServer) -> Raw {
+        Raw::connect_to(switchboard_port(t)).await
+    }
+
+    pub async fn connect_to(port: u16) -> Raw {
+        let tcp = TcpStream::connect(("127.0.0.1", port)).await.expect("gateway reachable");
         let (read, writer) = tcp.into_split();
         Raw { reader: BufReader::new(read), writer }
     }
@@ -222,4 +351,43 @@ pub async fn ticket(t: &TestServer, username: &str, password: &str) -> String {
     let info = header(&headers, "authentication-info").expect("Authentication-Info");
     let (_, from_pp) = info.split_once("from-PP='").expect("from-PP last");
     from_pp.trim_end_matches('\'').to_string()
+}
+
+/// A raw MSNP connection signed in as `user` with `version` (`MSNP8`…), online.
+pub async fn raw_online(t: &TestServer, user: &TestUser, version: &str) -> Raw {
+    let mut ns = Raw::connect(t).await;
+    assert_eq!(ns.ask(&format!("VER 1 {version} CVR0")).await, format!("VER 1 {version} CVR0"));
+    let handle = &user.account.username;
+    ns.ask(&format!("USR 2 TWN I {handle}")).await;
+    let ticket = ticket(t, handle, &user.password).await;
+    let ok = ns.ask(&format!("USR 3 TWN S {ticket}")).await;
+    assert!(ok.starts_with(&format!("USR 3 OK {handle}")), "{ok}");
+    assert_eq!(ns.ask("CHG 4 NLN 0").await, "CHG 4 NLN 0");
+    // The contacts online (ILN) follow; they are not what these tests look at.
+    while ns.maybe_line(QUIET).await.is_some() {}
+    ns
+}
+
+/// A classic text `MSG` payload.
+pub fn text_payload(text: &str) -> String {
+    format!(
+        "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\nX-MMS-IM-Format: FN=Arial; EF=; CO=0; CS=0; PF=22\r\n\r\n{text}"
+    )
+}
+
+impl Raw {
+    /// Sends `MSG <trid> <ack> <len>` and its payload as one write.
+    pub async fn send_msg(&mut self, trid: u32, ack: &str, payload: &str) {
+        let wire = format!("MSG {trid} {ack} {}\r\n{payload}", payload.len());
+        self.send_bytes(wire.as_bytes()).await;
+    }
+
+    /// Waits up to `within` for a line; `None` if none came (the connection stays usable).
+    pub async fn maybe_line(&mut self, within: Duration) -> Option<String> {
+        let mut line = String::new();
+        match tokio::time::timeout(within, self.reader.read_line(&mut line)).await {
+            Ok(Ok(n)) if n > 0 => Some(line.trim_end_matches(['\r', '\n']).to_string()),
+            _ => None,
+        }
+    }
 }

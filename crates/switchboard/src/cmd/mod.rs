@@ -5,9 +5,6 @@ mod join;
 mod message;
 mod relay;
 
-#[cfg(feature = "bench-harness")]
-pub(crate) use message::relay_prefix;
-
 use mocha_proto::sb::ClientCommand;
 use mocha_proto::{ErrorCode, Frame};
 

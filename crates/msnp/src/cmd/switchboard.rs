@@ -1,0 +1,25 @@
+//! `XFR <trid> SB`: a fresh conversation at the gateway's switchboard, with a ticket
+//! for this user alone (signed by the Notification Server and short-lived: the same
+//! ticket MENP/1's `XFR` hands out, checked by the same room core).
+
+use super::{Refusal, refuse};
+use crate::error::Code;
+use crate::line::Line;
+use crate::session::{Flow, Identity, Session};
+use crate::wire;
+
+/// → `XFR <trid> SB <host:port> CKI <ticket>`.
+pub(super) fn xfr(session: &Session, me: &Identity, line: &Line) -> Result<Flow, Refusal> {
+    let trid = line.trid().ok_or(refuse(Code::Syntax, 0))?;
+    if line.arg(0) != Some("SB") {
+        // `XFR NS` is the dispatch server's redirect; the gateway has none.
+        return Err(refuse(Code::InvalidArgument, trid));
+    }
+    let Some(address) = session.gateway.switchboard.as_deref() else {
+        return Err(refuse(Code::CommandDisabled, trid));
+    };
+    let room = mocha_auth::random_id::<16>();
+    let ticket = session.gateway.core.switchboard_ticket(me.user, &room);
+    session.send(wire::line(["XFR", &trid.to_string(), "SB", address, "CKI", &ticket]));
+    Ok(Flow::Continue)
+}
