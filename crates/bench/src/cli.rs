@@ -9,12 +9,13 @@ use clap::{Parser, Subcommand};
 use crate::report::Report;
 use crate::scenario::calls::CallsArgs;
 use crate::scenario::idle::IdleArgs;
+use crate::scenario::msnp::MsnpPairArgs;
 use crate::scenario::pair::PairArgs;
 use crate::scenario::presence::PresenceArgs;
 use crate::scenario::rooms::{ChatArgs, GroupArgs};
 use crate::scenario::storm::StormArgs;
 use crate::scenario::transfer::TransferArgs;
-use crate::scenario::{calls, idle, pair, presence, rooms, storm, transfer};
+use crate::scenario::{calls, idle, msnp, pair, presence, rooms, storm, transfer};
 use crate::target::TargetOptions;
 
 /// Generates load on a Mocha server over real TLS on loopback, and reports throughput
@@ -46,6 +47,8 @@ pub enum Scenario {
     Chat(ChatArgs),
     /// One pair, one sending to the other as fast as the pipeline allows: server CPU per relayed message.
     Pair(PairArgs),
+    /// `pair` through the MSNP gateway (two classic clients): server CPU per relayed message.
+    MsnpPair(MsnpPairArgs),
     /// N users with K contacts changing status: notifications/s and fan-out latency.
     Presence(PresenceArgs),
     /// Rooms of M members all chatting: deliveries/s and latency.
@@ -66,6 +69,7 @@ pub async fn run(cli: &Cli) -> anyhow::Result<Report> {
             Scenario::Idle(args) => idle::run(target, args).await,
             Scenario::Chat(args) => rooms::chat(target, args).await,
             Scenario::Pair(args) => pair::run(target, args).await,
+            Scenario::MsnpPair(args) => msnp::run(target, args).await,
             Scenario::Presence(args) => presence::run(target, args).await,
             Scenario::Group(args) => rooms::group(target, args).await,
             Scenario::Transfer(args) => transfer::run(target, args).await,

@@ -10,6 +10,8 @@ pub const FIXTURE_PASSWORD: &str = "mocha-bench fixture password";
 
 pub struct Users {
     pub ids: Vec<UserId>,
+    /// Sign-in addresses, in the same order (MSNP handles).
+    pub usernames: Vec<String>,
     /// Session tokens, one per user, for `USR TOKEN`.
     pub tokens: Vec<String>,
 }
@@ -44,5 +46,6 @@ pub async fn provision(
     let pairs: Vec<(UserId, UserId)> = contacts.iter().map(|&(a, b)| (ids[a], ids[b])).collect();
     passport.import_fixture_contacts(&pairs).await.context("importing contacts")?;
     let tokens = passport.fixture_session_tokens(&ids).await.context("issuing session tokens")?;
-    Ok(Users { ids, tokens })
+    let usernames = accounts.into_iter().map(|account| account.username).collect();
+    Ok(Users { ids, usernames, tokens })
 }

@@ -136,6 +136,13 @@ impl Prepared {
         format!("switchboard message limit {per_second}/s per connection, burst {burst}")
     }
 
+    /// Turns the MSNP gateway (its Notification Server and switchboard) on, on
+    /// OS-picked ports, for a server this tool starts in-process.
+    pub fn enable_msnp(&mut self) {
+        self.config.msnp_port = Some(0);
+        self.config.msnp_switchboard_port = Some(0);
+    }
+
     /// Closes the fixture's database handle and starts (or finds) the server.
     pub async fn start(self) -> anyhow::Result<Target> {
         self.passport.close().await;
@@ -279,6 +286,13 @@ impl Target {
     }
 
     /// The name to check the server's certificate against.
+    /// The MSNP gateway's Notification Server and switchboard, when an in-process
+    /// server has them on.
+    pub fn msnp_addrs(&self) -> Option<(SocketAddr, SocketAddr)> {
+        let server = self.server.as_ref()?;
+        Some((server.msnp_addr?, server.msnp_switchboard_addr?))
+    }
+
     pub fn server_name(&self) -> String {
         self.server_name.clone()
     }

@@ -130,3 +130,12 @@ async fn calls_carry_every_packet_through_the_relay() {
     assert_eq!(value(&report, "relay dropped (other)"), 0.0);
     assert_eq!(value(&report, "foreign packets"), 0.0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn msnp_pair_relays_through_the_gateway_in_full() {
+    let report = bench(&["msnp-pair", "--messages", "1000", "--window", "100"]).await;
+    assert_eq!(value(&report, "messages sent"), 1000.0);
+    assert_eq!(value(&report, "delivered"), 1000.0);
+    assert_eq!(value(&report, "lost"), 0.0);
+    assert_eq!(value(&report, "errors"), 0.0);
+}

@@ -9,7 +9,8 @@ mod msnp_support;
 
 use client_support::{in_conversation, ring};
 use mocha_client::proto::im::TextFormat;
-use mocha_client::{ConversationEvent, Delivery, Event as MenpEvent};
+use mocha_client::sb::Delivery;
+use mocha_client::{ConversationEvent, Event as MenpEvent};
 use msnp_support::{Sdk, within};
 use msnp11_sdk::{Event, MessagingError, PlainText, SdkError};
 

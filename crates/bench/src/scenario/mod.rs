@@ -3,6 +3,7 @@
 
 pub mod calls;
 pub mod idle;
+pub mod msnp;
 pub mod pair;
 pub mod presence;
 pub mod rooms;

@@ -164,15 +164,6 @@ impl Sdk {
         sdk
     }
 
-    /// `XFR SB`, `USR` and `CAL email` at the gateway's switchboard; then waits until
-    /// they joined (the SDK's advice: nothing is sent before the participant is in).
-    pub async fn chat_with(&self, email: &str) -> SdkChat {
-        let sb = within("create_session", self.client.create_session(email)).await.expect("XFR, USR, CAL");
-        let mut chat = SdkChat::new(Arc::new(sb));
-        chat.expect_participant(email).await;
-        chat
-    }
-
     /// The conversation the SDK answered (`RNG`, then `ANS`) when invited.
     pub async fn answered(&mut self) -> SdkChat {
         let sb = self
