@@ -48,7 +48,8 @@ fn command_line(data: &[u8]) {
 fn message(data: &[u8]) {
     let Ok(meaning) = payload::parse_msnp(Bytes::copy_from_slice(data), LIMIT) else { return };
     // What a classic client sent reaches Mocha Messenger with the same meaning.
-    let mocha = MessagePayload::parse(meaning.to_message().to_bytes(), usize::MAX).expect("own encoding parses");
+    let mocha =
+        MessagePayload::parse(meaning.to_message().to_bytes(), usize::MAX).expect("own encoding parses");
     assert_eq!(ImPayload::parse(&mocha), Ok(meaning.clone()));
     // And what the gateway writes to a classic client reads back the same, with the
     // defaults a classic client is always told (a font, a colour) filled in.

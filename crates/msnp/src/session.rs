@@ -221,7 +221,10 @@ pub(crate) async fn run(
 /// Writes queued lines until told to close or the peer goes away, one write and flush
 /// per line: classic clients (and msnp11-sdk) parse each read on its own and can lose a
 /// line cut across two reads, so a burst is never coalesced into one big write.
-pub(crate) async fn write_lines<W: AsyncWrite + Unpin>(mut write: W, mut frames: Frames) -> std::io::Result<()> {
+pub(crate) async fn write_lines<W: AsyncWrite + Unpin>(
+    mut write: W,
+    mut frames: Frames,
+) -> std::io::Result<()> {
     while let Some(batch) = frames.next().await {
         let Batch::Control(items) = batch else { continue };
         for item in items {

@@ -293,7 +293,8 @@ async fn start_services(
                 None => None,
             };
             let switchboard_address = sb_addr.map(|addr| advertised(&config, addr));
-            let gateway = mocha_msnp::MsnpGateway::new(notification.clone(), config.msnp(switchboard_address));
+            let gateway =
+                mocha_msnp::MsnpGateway::new(notification.clone(), config.msnp(switchboard_address));
             tasks.spawn(gateway.serve(listener, shutdown.clone()));
             tracing::warn!(address = %addr, "MSNP gateway listening (classic MSN clients; UNENCRYPTED: keep it on a LAN, loopback or a TLS tunnel)");
             let http_addr = match config.msnp_http_port {

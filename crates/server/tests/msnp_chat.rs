@@ -50,15 +50,22 @@ async fn a_classic_client_and_mocha_messenger_chat_both_ways() {
             _ => None,
         }))
         .await;
-    assert_eq!((from.user_id, from.display_name.as_str(), text.as_str()), (ann.account.id, "Ann", "hi Bob, from 2005"));
+    assert_eq!(
+        (from.user_id, from.display_name.as_str(), text.as_str()),
+        (ann.account.id, "Ann", "hi Bob, from 2005")
+    );
     assert_eq!((format.color.as_deref(), format.effects.as_str()), (Some("ff0000"), "B"));
     assert_eq!(format.font.as_deref(), Some("Microsoft Sans Serif"), "the SDK's font");
 
     // And back, MENP → MSNP, with Mocha's font fields.
-    let green_italic = TextFormat { font: Some("Arial".into()), color: Some("00ff00".into()), effects: "I".into() };
+    let green_italic =
+        TextFormat { font: Some("Arial".into()), color: Some("00ff00".into()), effects: "I".into() };
     assert_eq!(conversation.send_formatted("hello Ann 😀", green_italic).await.unwrap(), Delivery::Delivered);
     let got = chat.expect_text("bob@example.com").await;
-    assert_eq!((got.text.as_str(), got.italic, got.bold, got.color.as_str()), ("hello Ann 😀", true, false, "ff00"));
+    assert_eq!(
+        (got.text.as_str(), got.italic, got.bold, got.color.as_str()),
+        ("hello Ann 😀", true, false, "ff00")
+    );
 
     // Typing and nudges, both ways.
     within("send_typing_user", chat.sb.send_typing_user("ann@example.com")).await.expect("MSG U");
@@ -81,8 +88,10 @@ async fn a_classic_client_and_mocha_messenger_chat_both_ways() {
         }))
         .await;
     assert_eq!(conversation.send_nudge().await.unwrap(), Delivery::Delivered);
-    chat.expect("bob's nudge", |e| matches!(e, Event::Nudge { email } if email == "bob@example.com").then_some(()))
-        .await;
+    chat.expect("bob's nudge", |e| {
+        matches!(e, Event::Nudge { email } if email == "bob@example.com").then_some(())
+    })
+    .await;
 
     // Bob leaves: the classic client hears BYE, and what it says next reaches nobody
     // (NAK) and becomes an activity alert for Bob, as on MENP.
@@ -124,7 +133,9 @@ async fn mocha_messenger_rings_a_classic_client_which_answers() {
     chat.send_text("yes!").await.expect("ACK");
     let text = bob_events
         .expect(in_conversation(conversation.id(), |e| match e {
-            ConversationEvent::Text { from, text, .. } if from.user_id == ann.account.id => Some(text.clone()),
+            ConversationEvent::Text { from, text, .. } if from.user_id == ann.account.id => {
+                Some(text.clone())
+            }
             _ => None,
         }))
         .await;
@@ -212,10 +223,13 @@ async fn a_block_cuts_a_mixed_conversation_at_once() {
         _ => None,
     })
     .await;
-    let after = bob_events.try_expect(msnp_support::QUIET, in_conversation(conversation.id(), |e| match e {
-        ConversationEvent::Text { text, .. } if text == "after" => Some(()),
-        _ => None,
-    }));
+    let after = bob_events.try_expect(
+        msnp_support::QUIET,
+        in_conversation(conversation.id(), |e| match e {
+            ConversationEvent::Text { text, .. } if text == "after" => Some(()),
+            _ => None,
+        }),
+    );
     assert!(after.await.is_none(), "nothing from Ann after the block");
     // Nor can either start a new conversation with the other.
     let again = within("create_session", ann_sdk.client.create_session("bob@example.com")).await;

@@ -184,7 +184,9 @@ async fn an_msnp8_client_chats_through_the_switchboard_line_by_line() {
     for expected in ["hello in N mode", "hello in A mode"] {
         let text = bob_events
             .expect(in_conversation(conversation.id(), |e| match e {
-                ConversationEvent::Text { from, text, .. } if from.user_id == ann.account.id => Some(text.clone()),
+                ConversationEvent::Text { from, text, .. } if from.user_id == ann.account.id => {
+                    Some(text.clone())
+                }
                 _ => None,
             }))
             .await;
@@ -199,7 +201,8 @@ async fn an_msnp8_client_chats_through_the_switchboard_line_by_line() {
         .await;
 
     // Mocha → MSNP8: `MSG <handle> <name> <len>`, MIME-Version first, the font in MSN's terms.
-    let format = TextFormat { font: Some("Comic Sans MS".into()), color: Some("0000ff".into()), effects: "BU".into() };
+    let format =
+        TextFormat { font: Some("Comic Sans MS".into()), color: Some("0000ff".into()), effects: "BU".into() };
     conversation.send_formatted("blue, bold, underlined", format).await.unwrap();
     let head = sb.line().await.expect("MSG");
     let length: usize = head.rsplit(' ').next().unwrap().parse().unwrap();
@@ -259,7 +262,11 @@ async fn a_classic_client_is_rung_into_a_mocha_room_and_answers() {
     };
     let parts: Vec<&str> = rng.split(' ').collect();
     let address = format!("127.0.0.1:{}", msnp_support::switchboard_port(&t));
-    assert_eq!((parts[2], parts[3], parts[5], parts[6]), (address.as_str(), "CKI", "bob@example.com", "Bob"), "{rng}");
+    assert_eq!(
+        (parts[2], parts[3], parts[5], parts[6]),
+        (address.as_str(), "CKI", "bob@example.com", "Bob"),
+        "{rng}"
+    );
     let (room, cki) = (parts[1], parts[4]);
 
     let mut sb = Raw::switchboard(&t).await;

@@ -144,8 +144,11 @@ impl Switchboard {
         }
 
         // Blocks between the newcomer and those present are looked up before taking the lock.
-        let present: Vec<UserId> =
-            self.rooms().get(&ticket.room).map(|r| r.participants.keys().copied().collect()).unwrap_or_default();
+        let present: Vec<UserId> = self
+            .rooms()
+            .get(&ticket.room)
+            .map(|r| r.participants.keys().copied().collect())
+            .unwrap_or_default();
         let mut blocked_with = Vec::new();
         for other in present.into_iter().filter(|&other| other != user) {
             match self.passport.blocked_either_way(user, other).await {

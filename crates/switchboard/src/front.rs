@@ -58,8 +58,14 @@ pub enum RoomEvent<'a> {
     /// Someone joined.
     Joined(&'a Speaker),
     /// Someone left, or was taken out (`reason`).
-    Left { who: &'a Speaker, reason: Option<&'a OutReason> },
-    Message { from: &'a Speaker, message: &'a RoomMessage },
+    Left {
+        who: &'a Speaker,
+        reason: Option<&'a OutReason>,
+    },
+    Message {
+        from: &'a Speaker,
+        message: &'a RoomMessage,
+    },
 }
 
 /// Renders room events for the participants who joined through one front.
@@ -79,12 +85,11 @@ impl RoomFront for MenpRoomFront {
 
     fn render(&self, event: &RoomEvent<'_>) -> Option<Bytes> {
         Some(match event {
-            RoomEvent::Joined(who) => Joi {
-                user_id: mocha_net::user_token(who.user),
-                display_name: who.display_name.clone(),
+            RoomEvent::Joined(who) => {
+                Joi { user_id: mocha_net::user_token(who.user), display_name: who.display_name.clone() }
+                    .into_frame()
+                    .to_bytes()
             }
-            .into_frame()
-            .to_bytes(),
             RoomEvent::Left { who, reason } => Bye {
                 user_id: mocha_net::user_token(who.user),
                 reason: reason.and_then(|r| mocha_proto::Token::new(r.code()).ok()),

@@ -14,8 +14,8 @@ use mocha_net::{Frames, Outbox, TokenBucket};
 use mocha_passport::{Passport, StatusBoard};
 use mocha_proto::{Frame, FrameError};
 
-use crate::ring::{RingFailure, RingFuture, Ringer};
 use crate::front::{MenpRoomFront, Speaker};
+use crate::ring::{RingFailure, RingFuture, Ringer};
 use crate::room::Participant;
 use crate::session::{Member, Session};
 use crate::{Switchboard, SwitchboardConfig};

@@ -150,12 +150,14 @@ pub async fn run(target: &TargetOptions, args: &MsnpPairArgs) -> anyhow::Result<
     sender.until("JOI ").await?;
 
     let flow = Arc::new(Flow::default());
-    let (messages, window, batch, bytes) = (args.messages, args.window, args.batch, usize::try_from(args.bytes)?);
+    let (messages, window, batch, bytes) =
+        (args.messages, args.window, args.batch, usize::try_from(args.bytes)?);
     let cpu_before = target.cpu_seconds();
     let started = Instant::now();
     let receiving = tokio::spawn(receive(receiver, flow.clone(), messages));
     let sent = send(sender.writer, flow.clone(), messages, window, batch, bytes).await;
-    let latency = tokio::time::timeout(STALL, receiving).await.ok().and_then(Result::ok).unwrap_or_else(histogram);
+    let latency =
+        tokio::time::timeout(STALL, receiving).await.ok().and_then(Result::ok).unwrap_or_else(histogram);
     let elapsed = started.elapsed();
     let cpu_after = target.cpu_seconds();
     let delivered = flow.received.load(Ordering::Acquire);
@@ -173,7 +175,10 @@ pub async fn run(target: &TargetOptions, args: &MsnpPairArgs) -> anyhow::Result<
             "µs",
         )
         .latency("delivery (send → receive)", &latency)
-        .note(format!("server: {} (MSNP12 over plain TCP, both clients in this process); {rate_limit}", target.kind))
+        .note(format!(
+            "server: {} (MSNP12 over plain TCP, both clients in this process); {rate_limit}",
+            target.kind
+        ))
         .note(format!("window {window}, {batch} per write, {:.2} s", elapsed.as_secs_f64()));
     drop((first_ns, second_ns));
     target.stop().await;

@@ -148,10 +148,11 @@ async fn message(session: &mut Session, line: Line) -> Result<(), Refusal> {
     let Some(member) = &session.member else { return Err(refuse(Code::NotExpected, trid)) };
     let sb = &session.server.sb;
     let original = Bytes::from(line.payload.unwrap_or_default());
-    let meaning = parse_msnp(original.clone(), sb.config().limits.max_payload).map_err(|error: PayloadError| {
-        tracing::debug!(peer = %session.peer, %error, "MSNP message refused");
-        refuse(Code::BadMessage, trid)
-    })?;
+    let meaning =
+        parse_msnp(original.clone(), sb.config().limits.max_payload).map_err(|error: PayloadError| {
+            tracing::debug!(peer = %session.peer, %error, "MSNP message refused");
+            refuse(Code::BadMessage, trid)
+        })?;
     let message = canonical(meaning, &member.speaker, original);
     let delivered = match sb.send(&member.speaker, &member.room, message).await {
         Ok(sent) => sent.delivered,

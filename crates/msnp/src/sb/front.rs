@@ -21,7 +21,9 @@ impl RoomFront for MsnpRoomFront {
         Some(match event {
             RoomEvent::Joined(who) => line(["JOI", &who.username, &encode_text(&who.display_name)]),
             // `BYE <handle> 1`: the classic way to say someone left by going idle.
-            RoomEvent::Left { who, reason: Some(OutReason::IdleTimeout) } => line(["BYE", &who.username, "1"]),
+            RoomEvent::Left { who, reason: Some(OutReason::IdleTimeout) } => {
+                line(["BYE", &who.username, "1"])
+            }
             RoomEvent::Left { who, .. } => line(["BYE", who.username.as_str()]),
             RoomEvent::Message { from, message } => relayed(from, message)?,
         })

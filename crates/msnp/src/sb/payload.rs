@@ -58,7 +58,10 @@ pub fn parse_format(header: &str) -> TextFormat {
     for part in header.split(';') {
         let Some((key, value)) = part.trim().split_once('=') else { continue };
         match key {
-            "FN" => format.font = decode_text(value).ok().filter(|f| !f.is_empty() && !f.chars().any(char::is_control)),
+            "FN" => {
+                format.font =
+                    decode_text(value).ok().filter(|f| !f.is_empty() && !f.chars().any(char::is_control))
+            }
             "EF" => format.effects = value.chars().filter(|c| "BIUS".contains(*c)).collect(),
             "CO" => format.color = bgr_to_rgb(value),
             _ => {}
@@ -125,7 +128,11 @@ mod tests {
     #[test]
     fn classic_payloads_mean_what_mocha_means() {
         let text = "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\nX-MMS-IM-Format: FN=Comic%20Sans%20MS; EF=BI; CO=ff; CS=0; PF=22\r\n\r\nhi there";
-        let format = TextFormat { font: Some("Comic Sans MS".into()), color: Some("ff0000".into()), effects: "BI".into() };
+        let format = TextFormat {
+            font: Some("Comic Sans MS".into()),
+            color: Some("ff0000".into()),
+            effects: "BI".into(),
+        };
         assert_eq!(parse(text), Ok(ImPayload::Text { text: "hi there".into(), format }));
         let typing = "MIME-Version: 1.0\r\nContent-Type: text/x-msmsgscontrol\r\nTypingUser: ann@example.org\r\n\r\n\r\n";
         assert_eq!(parse(typing), Ok(ImPayload::Typing { user: String::new() }));
@@ -149,7 +156,11 @@ mod tests {
         for rgb in ["ff0000", "00ff00", "0000ff", "123456", "000000"] {
             assert_eq!(bgr_to_rgb(&rgb_to_bgr(rgb)).as_deref(), Some(rgb));
         }
-        let format = TextFormat { font: Some("Arial Black".into()), color: Some("00ff80".into()), effects: "U".into() };
+        let format = TextFormat {
+            font: Some("Arial Black".into()),
+            color: Some("00ff80".into()),
+            effects: "U".into(),
+        };
         assert_eq!(format_header(&format), "FN=Arial%20Black; EF=U; CO=80ff00; CS=0; PF=0");
         assert_eq!(parse_format(&format_header(&format)), format);
     }
@@ -162,7 +173,11 @@ mod tests {
             "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\nX-MMS-IM-Format: FN=Segoe%20UI; EF=; CO=0; CS=0; PF=0\r\n\r\nyo"
         );
         let typing = render_msnp(&ImPayload::Typing { user: "u9".into() }, "ann@example.org").unwrap();
-        assert_eq!(typing.lines().nth(2), Some("TypingUser: ann@example.org"), "the sender's handle, by position");
+        assert_eq!(
+            typing.lines().nth(2),
+            Some("TypingUser: ann@example.org"),
+            "the sender's handle, by position"
+        );
         let nudge = render_msnp(&ImPayload::Nudge, "ann@example.org").unwrap();
         assert_eq!(parse(&nudge), Ok(ImPayload::Nudge));
         assert_eq!(render_msnp(&ImPayload::Other, "ann@example.org"), None);

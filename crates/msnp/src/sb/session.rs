@@ -146,7 +146,9 @@ pub(crate) async fn run(
         Ending::Left | Ending::Disconnected => None,
     };
     match &ending {
-        Ending::Protocol(error) => tracing::info!(%peer, user, %error, "MSNP switchboard protocol error; closing"),
+        Ending::Protocol(error) => {
+            tracing::info!(%peer, user, %error, "MSNP switchboard protocol error; closing")
+        }
         Ending::Out(reason) => {
             tracing::info!(%peer, user, reason = reason.code(), "MSNP switchboard connection closed by the server")
         }

@@ -67,7 +67,9 @@ async fn join(session: &mut Session, trid: u32, user: &str, ticket: &str, answer
 fn join_error_code(error: &JoinError) -> ErrorCode {
     match error {
         JoinError::TicketExpired => ErrorCode::TicketExpired,
-        JoinError::TicketInvalid | JoinError::NotYourTicket | JoinError::AccountGone => ErrorCode::TicketInvalid,
+        JoinError::TicketInvalid | JoinError::NotYourTicket | JoinError::AccountGone => {
+            ErrorCode::TicketInvalid
+        }
         JoinError::Banned => ErrorCode::AccountBanned,
         JoinError::Ended => ErrorCode::NotInConversation,
         JoinError::Full => ErrorCode::NotAllowed,
