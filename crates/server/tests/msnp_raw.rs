@@ -153,7 +153,7 @@ async fn an_msnp8_client_chats_through_the_switchboard_line_by_line() {
 
     let xfr = ns.ask("XFR 5 SB").await;
     let parts: Vec<&str> = xfr.split(' ').collect();
-    let address = format!("127.0.0.1:{}", msnp_support::switchboard_port(&t));
+    let address = format!("localhost:{}", msnp_support::switchboard_port(&t));
     assert_eq!(parts[..5], ["XFR", "5", "SB", address.as_str(), "CKI"], "{xfr}");
     let cki = parts[5].to_string();
     assert_eq!(ns.ask("XFR 6 NS").await, "201 6", "no dispatch redirects");
@@ -261,7 +261,7 @@ async fn a_classic_client_is_rung_into_a_mocha_room_and_answers() {
         }
     };
     let parts: Vec<&str> = rng.split(' ').collect();
-    let address = format!("127.0.0.1:{}", msnp_support::switchboard_port(&t));
+    let address = format!("localhost:{}", msnp_support::switchboard_port(&t));
     assert_eq!(
         (parts[2], parts[3], parts[5], parts[6]),
         (address.as_str(), "CKI", "bob@example.com", "Bob"),

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use mocha_auth::{SwitchboardTicket, TokenError, UserId, unix_now};
+use mocha_auth::{SignedClaims, SwitchboardTicket, TokenError, UserId, unix_now};
 use mocha_net::Outbox;
 use mocha_passport::PassportError;
 use mocha_proto::OutReason;
