@@ -9,7 +9,6 @@ use clap::{Parser, Subcommand};
 use crate::report::Report;
 use crate::scenario::calls::CallsArgs;
 use crate::scenario::idle::IdleArgs;
-use crate::scenario::msnp::MsnpPairArgs;
 use crate::scenario::pair::PairArgs;
 use crate::scenario::presence::PresenceArgs;
 use crate::scenario::rooms::{ChatArgs, GroupArgs};
@@ -48,7 +47,7 @@ pub enum Scenario {
     /// One pair, one sending to the other as fast as the pipeline allows: server CPU per relayed message.
     Pair(PairArgs),
     /// `pair` through the MSNP gateway (two classic clients): server CPU per relayed message.
-    MsnpPair(MsnpPairArgs),
+    MsnpPair(PairArgs),
     /// N users with K contacts changing status: notifications/s and fan-out latency.
     Presence(PresenceArgs),
     /// Rooms of M members all chatting: deliveries/s and latency.

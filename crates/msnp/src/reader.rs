@@ -1,11 +1,18 @@
 //! Bytes to [`Line`]s within the limits: a line longer than `max_line` or a payload larger
 //! than `max_payload` ends the connection (the stream cannot be trusted after it).
 
-use bytes::{Buf, BytesMut};
-use mocha_proto::Limits;
-use tokio::io::{AsyncRead, AsyncReadExt};
+use std::net::SocketAddr;
 
+use bytes::{Buf, BytesMut};
+use mocha_net::{Kicks, Outbox};
+use mocha_proto::{Limits, OutReason};
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::time::{Instant, sleep_until};
+use tokio_util::sync::CancellationToken;
+
+use crate::error::Code;
 use crate::line::{Line, LineError, parse_line};
+use crate::wire;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
@@ -71,6 +78,52 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
     async fn fill(&mut self) -> std::io::Result<bool> {
         self.buffer.reserve(READ_CHUNK);
         Ok(self.read.read_buf(&mut self.buffer).await? > 0)
+    }
+}
+
+/// Why a connection loop stops waiting for lines.
+#[derive(Debug)]
+pub(crate) enum Stop {
+    /// Kicked (another sign-in, a ban, too slow…), or the server shutting down.
+    Out(OutReason),
+    /// The caller's deadline passed (idle, or not signed in or joined in time).
+    Deadline,
+    /// The stream broke the line or payload limits.
+    Protocol(LineError),
+    Disconnected,
+}
+
+/// The next line, unless a kick, shutdown, the deadline or a broken stream comes first
+/// (in that order of precedence). A line that is not text is answered `200 0` on
+/// `outbox`, and reading goes on.
+pub(crate) async fn next_line<R: AsyncRead + Unpin>(
+    reader: &mut LineReader<R>,
+    kicks: &mut Kicks,
+    shutdown: &CancellationToken,
+    deadline: Instant,
+    outbox: &Outbox,
+    peer: SocketAddr,
+) -> Result<Line, Stop> {
+    loop {
+        return tokio::select! {
+            biased;
+            Some(reason) = kicks.recv() => Err(Stop::Out(reason)),
+            () = shutdown.cancelled() => Err(Stop::Out(OutReason::ServerShutdown)),
+            read = reader.read_line() => match read {
+                Ok(Some(line)) => Ok(line),
+                Ok(None) => Err(Stop::Disconnected),
+                Err(ReadError::Line(LineError::NotText)) => {
+                    outbox.push_wire(wire::error(Code::Syntax, 0));
+                    continue;
+                }
+                Err(ReadError::Line(error)) => Err(Stop::Protocol(error)),
+                Err(ReadError::Io(error)) => {
+                    tracing::debug!(%peer, %error, "MSNP connection read failed");
+                    Err(Stop::Disconnected)
+                }
+            },
+            () = sleep_until(deadline) => Err(Stop::Deadline),
+        };
     }
 }
 

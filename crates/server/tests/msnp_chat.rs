@@ -7,7 +7,7 @@ mod client_support;
 mod common;
 mod msnp_support;
 
-use client_support::{in_conversation, ring};
+use client_support::{in_conversation, ring, text_from};
 use mocha_client::proto::im::TextFormat;
 use mocha_client::sb::Delivery;
 use mocha_client::{ConversationEvent, Event as MenpEvent};
@@ -131,14 +131,7 @@ async fn mocha_messenger_rings_a_classic_client_which_answers() {
     assert_eq!(conversation.send_text("you there, Ann?").await.unwrap(), Delivery::Delivered);
     assert_eq!(chat.expect_text("bob@example.com").await.text, "you there, Ann?");
     chat.send_text("yes!").await.expect("ACK");
-    let text = bob_events
-        .expect(in_conversation(conversation.id(), |e| match e {
-            ConversationEvent::Text { from, text, .. } if from.user_id == ann.account.id => {
-                Some(text.clone())
-            }
-            _ => None,
-        }))
-        .await;
+    let text = bob_events.expect(text_from(conversation.id(), ann.account.id)).await;
     assert_eq!(text, "yes!");
 }
 
@@ -177,19 +170,13 @@ async fn three_people_on_two_protocols_hear_each_other() {
     // Each one's words reach both others, whatever protocol they speak.
     anns.send_text("hello both").await.expect("ACK");
     assert_eq!(carols.expect_text("ann@example.com").await.text, "hello both");
-    let menp_text = |from: mocha_auth::UserId| {
-        in_conversation(conversation.id(), move |e| match e {
-            ConversationEvent::Text { from: who, text, .. } if who.user_id == from => Some(text.clone()),
-            _ => None,
-        })
-    };
-    assert_eq!(bob_events.expect(menp_text(ann.account.id)).await, "hello both");
+    assert_eq!(bob_events.expect(text_from(conversation.id(), ann.account.id)).await, "hello both");
     conversation.send_text("hi from Mocha").await.unwrap();
     assert_eq!(anns.expect_text("bob@example.com").await.text, "hi from Mocha");
     assert_eq!(carols.expect_text("bob@example.com").await.text, "hi from Mocha");
     carols.send_text("and from Carol").await.expect("ACK");
     assert_eq!(anns.expect_text("carol@example.com").await.text, "and from Carol");
-    assert_eq!(bob_events.expect(menp_text(carol.account.id)).await, "and from Carol");
+    assert_eq!(bob_events.expect(text_from(conversation.id(), carol.account.id)).await, "and from Carol");
 }
 
 #[tokio::test]

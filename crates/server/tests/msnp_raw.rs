@@ -8,7 +8,7 @@ mod client_support;
 mod common;
 mod msnp_support;
 
-use client_support::{in_conversation, ring};
+use client_support::{in_conversation, ring, text_from};
 use mocha_client::ConversationEvent;
 use mocha_client::proto::im::TextFormat;
 use msnp_support::{Raw, header, http_get, raw_online, text_payload, ticket};
@@ -182,14 +182,7 @@ async fn an_msnp8_client_chats_through_the_switchboard_line_by_line() {
     let typing = "MIME-Version: 1.0\r\nContent-Type: text/x-msmsgscontrol\r\nTypingUser: mallory@example.com\r\n\r\n\r\n";
     sb.send_msg(11, "U", typing).await;
     for expected in ["hello in N mode", "hello in A mode"] {
-        let text = bob_events
-            .expect(in_conversation(conversation.id(), |e| match e {
-                ConversationEvent::Text { from, text, .. } if from.user_id == ann.account.id => {
-                    Some(text.clone())
-                }
-                _ => None,
-            }))
-            .await;
+        let text = bob_events.expect(text_from(conversation.id(), ann.account.id)).await;
         assert_eq!(text, expected);
     }
     bob_events

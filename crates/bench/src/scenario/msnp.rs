@@ -8,56 +8,21 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use clap::Args;
 use hdrhistogram::Histogram;
-use serde::Serialize;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::sync::Notify;
 
 use super::REPLY_TIMEOUT;
+use super::pair::{Flow, PairArgs, STALL};
 use crate::clock::{now_micros, since};
 use crate::fixtures::provision;
 use crate::report::{Report, histogram, record};
 use crate::target::TargetOptions;
-
-/// How long the sender waits for the receiver to make room before the run counts as stalled.
-const STALL: Duration = Duration::from_secs(15);
-/// Below the switchboard's control queue (512), which would drop the receiver.
-const CONTROL_QUEUE: u64 = 512;
-
-#[derive(Args, Clone, Debug, Serialize)]
-pub struct MsnpPairArgs {
-    /// Messages to relay.
-    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
-    pub messages: u64,
-    /// Messages sent but not yet received that the sender allows.
-    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..CONTROL_QUEUE))]
-    pub window: u64,
-    /// Messages per write.
-    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=256))]
-    pub batch: u64,
-    /// Chat text bytes per message (at least 40, for the sequence and timestamp).
-    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(40..=8192))]
-    pub bytes: u64,
-    /// The switchboard's limit (commands per connection per second) for the server.
-    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u32).range(1..))]
-    pub sb_rate: u32,
-    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u32).range(1..))]
-    pub sb_burst: u32,
-}
-
-#[derive(Default)]
-struct Flow {
-    received: AtomicU64,
-    errors: AtomicU64,
-    room: Notify,
-}
 
 /// One classic connection: lines (and `MSG` payloads) in, bytes out.
 struct Line {
@@ -123,7 +88,10 @@ async fn sign_in(ns: SocketAddr, username: &str, token: &str) -> anyhow::Result<
     Ok(line)
 }
 
-pub async fn run(target: &TargetOptions, args: &MsnpPairArgs) -> anyhow::Result<Report> {
+pub async fn run(target: &TargetOptions, args: &PairArgs) -> anyhow::Result<Report> {
+    if args.both_ways {
+        bail!("msnp-pair sends one way only");
+    }
     if target.spawn || target.ns.is_some() {
         bail!("msnp-pair runs against a server it starts in this process (it turns the MSNP gateway on)");
     }
@@ -168,6 +136,8 @@ pub async fn run(target: &TargetOptions, args: &MsnpPairArgs) -> anyhow::Result<
         .figure("delivered", delivered as f64, "")
         .figure("delivered/s", delivered as f64 / elapsed.as_secs_f64(), "1/s")
         .figure("lost", sent.saturating_sub(delivered) as f64, "")
+        .figure("duplicated", flow.duplicated.load(Ordering::Relaxed) as f64, "")
+        .figure("out of order", flow.reordered.load(Ordering::Relaxed) as f64, "")
         .figure("errors", flow.errors.load(Ordering::Relaxed) as f64, "")
         .figure(
             "server CPU per relayed message",
@@ -231,18 +201,27 @@ async fn send(
 /// Reads the receiver's switchboard connection until `messages` arrived (or it closes).
 async fn receive(mut line: Line, flow: Arc<Flow>, messages: u64) -> Histogram<u64> {
     let mut local = histogram();
+    let mut next = 0u64;
     while flow.received.load(Ordering::Acquire) < messages {
         let Ok((_, payload)) = line.next().await else { break };
         let Some(payload) = payload else { continue };
         let body = payload.split(|&b| b == b'\n').next_back().unwrap_or_default();
         let mut words = std::str::from_utf8(body).unwrap_or_default().split(' ');
-        let sent_at = words.nth(1).and_then(|micros| micros.parse().ok());
-        match sent_at {
-            Some(sent_at) => record(&mut local, since(sent_at)),
-            None => {
-                flow.errors.fetch_add(1, Ordering::Relaxed);
-            }
+        let (seq, sent_at) =
+            (words.next().and_then(|w| w.parse::<u64>().ok()), words.next().and_then(|w| w.parse().ok()));
+        let (Some(seq), Some(sent_at)) = (seq, sent_at) else {
+            flow.errors.fetch_add(1, Ordering::Relaxed);
+            continue;
+        };
+        record(&mut local, since(sent_at));
+        if seq < next {
+            flow.duplicated.fetch_add(1, Ordering::Relaxed);
+            continue;
         }
+        if seq > next {
+            flow.reordered.fetch_add(1, Ordering::Relaxed);
+        }
+        next = seq + 1;
         flow.received.fetch_add(1, Ordering::Release);
         flow.room.notify_one();
     }

@@ -29,7 +29,7 @@ use crate::target::TargetOptions;
 use crate::wire::{Conn, Dialer, Reader, Writer};
 
 /// How long a sender waits for its receiver to make room before the run counts as stalled.
-const STALL: Duration = Duration::from_secs(15);
+pub(super) const STALL: Duration = Duration::from_secs(15);
 /// The switchboard kicks a receiver with more than this many frames queued for it
 /// (its control lane); the window must stay below it.
 const CONTROL_QUEUE: u64 = 512;
@@ -62,15 +62,15 @@ pub struct PairArgs {
 }
 
 #[derive(Default)]
-struct Flow {
-    received: AtomicU64,
+pub(super) struct Flow {
+    pub(super) received: AtomicU64,
     /// Messages the switchboard answered with `ERR` (too fast for its limit).
-    refused: AtomicU64,
-    duplicated: AtomicU64,
-    reordered: AtomicU64,
-    errors: AtomicU64,
+    pub(super) refused: AtomicU64,
+    pub(super) duplicated: AtomicU64,
+    pub(super) reordered: AtomicU64,
+    pub(super) errors: AtomicU64,
     /// Wakes the sender when its receiver has read more.
-    room: Notify,
+    pub(super) room: Notify,
 }
 
 pub async fn run(target: &TargetOptions, args: &PairArgs) -> anyhow::Result<Report> {

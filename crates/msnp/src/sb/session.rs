@@ -10,13 +10,13 @@ use mocha_net::{Kicks, Outbox, TokenBucket};
 use mocha_proto::OutReason;
 use mocha_switchboard::Speaker;
 use tokio::net::TcpStream;
-use tokio::time::{Instant, sleep_until};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::MsnpSwitchboard;
 use crate::error::Code;
 use crate::line::LineError;
-use crate::reader::{LineReader, ReadError};
+use crate::reader::{LineReader, Stop, next_line};
 use crate::wire;
 
 /// The switchboard never sends bulk traffic to a classic client.
@@ -72,24 +72,12 @@ impl Session {
             } else {
                 (join_by, Ending::JoinDeadline)
             };
-            let line = tokio::select! {
-                biased;
-                Some(reason) = kicks.recv() => return Ending::Out(reason),
-                () = shutdown.cancelled() => return Ending::Out(OutReason::ServerShutdown),
-                read = reader.read_line() => match read {
-                    Ok(Some(line)) => line,
-                    Ok(None) => return Ending::Disconnected,
-                    Err(ReadError::Line(LineError::NotText)) => {
-                        self.send(wire::error(Code::Syntax, 0));
-                        continue;
-                    }
-                    Err(ReadError::Line(error)) => return Ending::Protocol(error),
-                    Err(ReadError::Io(error)) => {
-                        tracing::debug!(peer = %self.peer, %error, "MSNP switchboard read failed");
-                        return Ending::Disconnected;
-                    }
-                },
-                () = sleep_until(deadline) => return missed,
+            let line = match next_line(reader, kicks, shutdown, deadline, &self.outbox, self.peer).await {
+                Ok(line) => line,
+                Err(Stop::Deadline) => return missed,
+                Err(Stop::Out(reason)) => return Ending::Out(reason),
+                Err(Stop::Protocol(error)) => return Ending::Protocol(error),
+                Err(Stop::Disconnected) => return Ending::Disconnected,
             };
             if !self.limiter.take() {
                 self.send(wire::error(Code::TooFast, line.trid().unwrap_or(0)));

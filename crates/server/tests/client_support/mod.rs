@@ -151,3 +151,11 @@ pub async fn heard_text(events: &mut Events, id: ConversationId) -> String {
         }))
         .await
 }
+
+/// Chat text from `user` in conversation `id`.
+pub fn text_from(id: ConversationId, user: mocha_auth::UserId) -> impl FnMut(&Event) -> Option<String> {
+    in_conversation(id, move |e| match e {
+        ConversationEvent::Text { from, text, .. } if from.user_id == user => Some(text.clone()),
+        _ => None,
+    })
+}
