@@ -10,6 +10,7 @@ mod msnp_support;
 
 use client_support::{in_conversation, ring, text_from};
 use mocha_client::ConversationEvent;
+use mocha_client::api::BanRequest;
 use mocha_client::proto::im::TextFormat;
 use msnp_support::{Raw, header, http_get, raw_online, text_payload, ticket};
 
@@ -275,4 +276,36 @@ async fn a_classic_client_is_rung_into_a_mocha_room_and_answers() {
         .await;
     sb.send_msg(3, "A", &text_payload("answered")).await;
     assert_eq!(sb.line().await.as_deref(), Some("ACK 3"));
+}
+
+#[tokio::test]
+async fn a_ban_takes_a_classic_client_out_of_a_mixed_conversation_at_once() {
+    let t = msnp_support::start().await;
+    let ann = t.user("ann").await;
+    let bob = t.user("bob").await;
+    let admin = t.make_admin(&t.user("root").await).await;
+    t.befriend(&ann, &bob).await;
+    let (menp, mut bob_events) = client_support::connect(&t, &bob).await;
+    let mut ns = raw_online(&t, &ann, "MSNP11").await;
+    let xfr = ns.ask("XFR 5 SB").await;
+    let cki = xfr.split(' ').nth(5).expect("a ticket").to_string();
+    let mut sb = Raw::switchboard(&t).await;
+    assert_eq!(sb.ask(&format!("USR 1 ann@example.com {cki}")).await, "USR 1 OK ann@example.com Ann");
+    assert!(sb.ask("CAL 2 bob@example.com").await.starts_with("CAL 2 RINGING "));
+    let conversation = menp.answer(&bob_events.expect(ring).await).await.expect("ANS");
+    assert_eq!(sb.line().await.as_deref(), Some("JOI bob@example.com Bob"));
+
+    let ban = BanRequest { user_id: ann.account.id, reason: Some("spam".into()), until: None };
+    t.passport.ban(admin.token(), &ban).await.expect("ban");
+    assert_eq!(sb.closed().await, ["OUT"], "out of the conversation");
+    assert_eq!(ns.closed().await.last().map(String::as_str), Some("OUT"), "and signed out");
+    bob_events
+        .expect(in_conversation(conversation.id(), |e| match e {
+            ConversationEvent::Left { user, .. } => (*user == ann.account.id).then_some(()),
+            _ => None,
+        }))
+        .await;
+    // Her ticket no longer lets her back in.
+    let mut again = Raw::switchboard(&t).await;
+    assert_eq!(again.ask(&format!("USR 1 ann@example.com {cki}")).await, "911 1");
 }
