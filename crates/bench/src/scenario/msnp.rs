@@ -19,9 +19,9 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
 use super::REPLY_TIMEOUT;
 use super::pair::{Flow, PairArgs, STALL};
-use crate::clock::{now_micros, since};
+use crate::clock::now_micros;
 use crate::fixtures::provision;
-use crate::report::{Report, histogram, record};
+use crate::report::{Report, histogram};
 use crate::target::TargetOptions;
 
 /// One classic connection: lines (and `MSG` payloads) in, bytes out.
@@ -213,17 +213,7 @@ async fn receive(mut line: Line, flow: Arc<Flow>, messages: u64) -> Histogram<u6
             flow.errors.fetch_add(1, Ordering::Relaxed);
             continue;
         };
-        record(&mut local, since(sent_at));
-        if seq < next {
-            flow.duplicated.fetch_add(1, Ordering::Relaxed);
-            continue;
-        }
-        if seq > next {
-            flow.reordered.fetch_add(1, Ordering::Relaxed);
-        }
-        next = seq + 1;
-        flow.received.fetch_add(1, Ordering::Release);
-        flow.room.notify_one();
+        flow.arrived(seq, sent_at, &mut next, &mut local);
     }
     local
 }

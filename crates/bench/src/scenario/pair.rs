@@ -73,6 +73,24 @@ pub(super) struct Flow {
     pub(super) room: Notify,
 }
 
+impl Flow {
+    /// Message `seq`, sent at `sent` (µs), arrived while `next` was expected: its
+    /// latency, and whether it was a duplicate or came early; wakes the sender.
+    pub(super) fn arrived(&self, seq: u64, sent: u64, next: &mut u64, latency: &mut Histogram<u64>) {
+        record(latency, since(sent));
+        if seq < *next {
+            self.duplicated.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        if seq > *next {
+            self.reordered.fetch_add(1, Ordering::Relaxed);
+        }
+        *next = seq + 1;
+        self.received.fetch_add(1, Ordering::Release);
+        self.room.notify_one();
+    }
+}
+
 pub async fn run(target: &TargetOptions, args: &PairArgs) -> anyhow::Result<Report> {
     let limit = raise_nofile_limit();
     let mut prepared = target.prepare().await?;
@@ -236,17 +254,7 @@ async fn receive(
                     flow.errors.fetch_add(1, Ordering::Relaxed);
                     continue;
                 };
-                record(&mut local, since(sent));
-                if seq < next {
-                    flow.duplicated.fetch_add(1, Ordering::Relaxed);
-                    continue;
-                }
-                if seq > next {
-                    flow.reordered.fetch_add(1, Ordering::Relaxed);
-                }
-                next = seq + 1;
-                flow.received.fetch_add(1, Ordering::Release);
-                flow.room.notify_one();
+                flow.arrived(seq, sent, &mut next, &mut local);
             }
             ("ERR", _, Some(flow)) if frame.trid != 0 => {
                 flow.refused.fetch_add(1, Ordering::Release);
