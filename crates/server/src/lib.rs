@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use mocha_auth::SigningKey;
-use mocha_notification::NotificationServer;
+use mocha_notification::{Bus, ClusterConfig, NatsBus, NotificationServer};
 use mocha_passport::{DatabaseUrl, Passport, PassportError, StatusBoard};
 use mocha_switchboard::{Relay, Switchboard};
 use tokio::net::TcpListener;
@@ -37,11 +37,19 @@ pub mod layout {
     pub fn tls_dir(data_dir: &Path) -> PathBuf {
         data_dir.join("tls")
     }
+    /// Passport's key, in a keys folder (`keys_dir`, by default the data folder's `keys/`).
+    pub fn passport_key_in(keys_dir: &Path) -> PathBuf {
+        keys_dir.join("passport-ed25519.seed")
+    }
+    /// The Notification Server's switchboard-ticket key, in a keys folder.
+    pub fn notification_key_in(keys_dir: &Path) -> PathBuf {
+        keys_dir.join("notification-ed25519.seed")
+    }
     pub fn passport_key(data_dir: &Path) -> PathBuf {
-        data_dir.join("keys").join("passport-ed25519.seed")
+        passport_key_in(&keys_dir(data_dir))
     }
     pub fn notification_key(data_dir: &Path) -> PathBuf {
-        data_dir.join("keys").join("notification-ed25519.seed")
+        notification_key_in(&keys_dir(data_dir))
     }
     pub fn keys_dir(data_dir: &Path) -> PathBuf {
         data_dir.join("keys")
@@ -76,6 +84,9 @@ pub enum StartError {
     Passport(#[from] PassportError),
     #[error(transparent)]
     Metrics(#[from] metrics_listener::MetricsError),
+    /// The cluster's NATS server could not be joined.
+    #[error("cannot join the cluster: {0}")]
+    Bus(#[from] mocha_notification::BusError),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error("cannot write {path}: {source}")]
@@ -146,6 +157,7 @@ impl RunningServer {
     pub async fn shutdown(mut self) {
         self.shutdown.cancel();
         while self.tasks.join_next().await.is_some() {}
+        self.notification.leave_cluster().await;
         self.passport.close().await;
     }
 }
@@ -192,9 +204,10 @@ async fn start_services(
         .map_err(|source| StartError::Write { path: manifest.clone(), source })?;
 
     let status = Arc::new(StatusBoard::default());
-    let keys = layout::keys_dir(data_dir);
-    files::private_dir(&keys).map_err(|source| StartError::Write { path: keys, source })?;
-    let passport_key = SigningKey::load_or_create(&layout::passport_key(data_dir))?;
+    // Every node of a cluster reads the same keys (docs/cluster.md).
+    let keys = config.keys_dir(data_dir);
+    files::private_dir(&keys).map_err(|source| StartError::Write { path: keys.clone(), source })?;
+    let passport_key = SigningKey::load_or_create(&layout::passport_key_in(&keys))?;
     if let Some(file) = database.sqlite_path() {
         files::private_database(file)
             .map_err(|source| StartError::Write { path: file.to_path_buf(), source })?;
@@ -247,10 +260,18 @@ async fn start_services(
 
     let ns_listener = bind(&config, config.notification_port).await?;
     let ns_addr = https::local_addr(&ns_listener);
-    let notification = NotificationServer::new(
+    let bus = match &config.bus {
+        Some(url) => {
+            let cluster = ClusterConfig::new(url.expose(), config.bus_prefix.clone(), config.node_id());
+            Bus::Nats(NatsBus::connect(cluster).await?)
+        }
+        None => Bus::Local,
+    };
+    let notification = NotificationServer::on_bus(
         passport.clone(),
-        SigningKey::load_or_create(&layout::notification_key(data_dir))?,
+        SigningKey::load_or_create(&layout::notification_key_in(&keys))?,
         config.notification(advertised(&config, ns_addr), advertised(&config, sb_addr)),
+        bus,
     );
     tasks.spawn(notification.clone().serve(ns_listener, tls.clone(), shutdown.clone()));
     tracing::info!(address = %ns_addr, "Notification Server listening (MENP/1 over TLS)");

@@ -22,8 +22,12 @@ pub const QUIET: Duration = Duration::from_millis(400);
 /// Test settings: the server's CA, the Notification Server found through Passport's
 /// status page, quick reconnects.
 pub fn config(t: &TestServer) -> ClientConfig {
-    let mut config =
-        ClientConfig::new(&format!("https://localhost:{}", t.server.passport_addr.port()), t.trust.clone());
+    config_for(t.server.passport_addr.port(), &t.trust)
+}
+
+/// The same for a server known only by its Passport port and CA (a `mocha-server` child).
+pub fn config_for(passport_port: u16, trust: &mocha_client::Trust) -> ClientConfig {
+    let mut config = ClientConfig::new(&format!("https://localhost:{passport_port}"), trust.clone());
     config.backoff = Backoff { initial: Duration::from_millis(50), max: Duration::from_millis(400) };
     config
 }
