@@ -20,8 +20,8 @@ use mocha_proto::ns::push::{Con, Fln, Nln, Not, Rng, Ubx};
 use mocha_proto::{OutReason, Status, Token};
 
 use crate::NotificationServer;
-use crate::presence::Change;
 use crate::bus::wire::Entry;
+use crate::presence::Change;
 use crate::registry::{self, PresenceState};
 
 /// Longest personal message, in characters (both fronts).
@@ -288,7 +288,11 @@ impl NotificationServer {
         // Signed in on another node: as the directory describes them.
         let live = match live_here {
             Some(here) => here,
-            None => self.bus.nats().and_then(|nats| nats.remote(contact)).and_then(|r| LivePresence::of(&r.presence)),
+            None => self
+                .bus
+                .nats()
+                .and_then(|nats| nats.remote(contact))
+                .and_then(|r| LivePresence::of(&r.presence)),
         };
         // Only online contacts need the (per-pair) visibility check.
         match live {
@@ -300,7 +304,8 @@ impl NotificationServer {
     /// In a cluster, writes the user's presence now into the session directory.
     pub(crate) fn publish_presence(&self, user: UserId) {
         let Some(nats) = self.bus.nats() else { return };
-        let entry = self.registry.lock().get(&user).map(|e| Entry::new(nats.node(), &e.username, &e.presence));
+        let entry =
+            self.registry.lock().get(&user).map(|e| Entry::new(nats.node(), &e.username, &e.presence));
         if let Some(entry) = entry {
             nats.changed(user, entry);
         }

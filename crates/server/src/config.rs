@@ -702,7 +702,8 @@ mod tests {
     fn a_cluster_needs_postgresql_and_roles_are_not_split_yet() {
         let postgres = Some(DatabaseUrl::parse("postgres://mocha@db.internal/mocha").unwrap());
         let bus = Some(BusUrl::parse("nats://mocha:pw-in-url@nats.internal:4222").unwrap());
-        let cluster = ServerConfig { database: postgres.clone(), bus: bus.clone(), ..ServerConfig::default() };
+        let cluster =
+            ServerConfig { database: postgres.clone(), bus: bus.clone(), ..ServerConfig::default() };
         assert!(cluster.validate().is_ok());
         assert!(!format!("{cluster:?}").contains("pw-in-url"), "the bus URL's password is never shown");
         assert_eq!(bus.as_ref().unwrap().to_string(), "nats://mocha:****@nats.internal:4222");

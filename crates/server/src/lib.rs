@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use mocha_auth::SigningKey;
 use mocha_notification::{Bus, ClusterConfig, NatsBus, NotificationServer};
-use mocha_passport::{DatabaseUrl, Passport, PassportError, StatusBoard};
+use mocha_passport::{DatabaseClaim, DatabaseUrl, Passport, PassportError, StatusBoard};
 use mocha_switchboard::{Relay, Switchboard};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
@@ -84,6 +84,14 @@ pub enum StartError {
     Passport(#[from] PassportError),
     #[error(transparent)]
     Metrics(#[from] metrics_listener::MetricsError),
+    /// Another node runs on this PostgreSQL database and one of the two is not in a
+    /// cluster: two lone nodes on one database would each keep presence to themselves.
+    #[error("{}", if *.cluster {
+        "a Mocha node without --bus is running on this PostgreSQL database: stop it, or start it with the same --bus as this one (docs/cluster.md)"
+    } else {
+        "another Mocha node is running on this PostgreSQL database: nodes sharing a database must form a cluster, --bus nats://… on every one (docs/cluster.md)"
+    })]
+    DatabaseInUse { cluster: bool },
     /// The cluster's NATS server could not be joined.
     #[error("cannot join the cluster: {0}")]
     Bus(#[from] mocha_notification::BusError),
@@ -148,6 +156,8 @@ pub struct RunningServer {
     pub switchboard: Arc<Switchboard>,
     shutdown: CancellationToken,
     tasks: JoinSet<()>,
+    /// This node's claim on a shared database (dropped with the server at the latest).
+    claim: Option<DatabaseClaim>,
     /// Released last, when the server is gone.
     _lock: DataDirLock,
 }
@@ -158,6 +168,9 @@ impl RunningServer {
         self.shutdown.cancel();
         while self.tasks.join_next().await.is_some() {}
         self.notification.leave_cluster().await;
+        if let Some(claim) = self.claim.take() {
+            claim.release().await;
+        }
         self.passport.close().await;
     }
 }
@@ -214,6 +227,8 @@ async fn start_services(
     }
     tracing::info!(%database, "opening Passport's database");
     let passport = Passport::open(database, passport_key, config.passport(data_dir), status.clone()).await?;
+    let cluster = config.bus.is_some();
+    let claim = passport.claim_database(cluster).await?.ok_or(StartError::DatabaseInUse { cluster })?;
 
     let shutdown = CancellationToken::new();
     let mut tasks = JoinSet::new();
@@ -340,6 +355,7 @@ async fn start_services(
         switchboard,
         shutdown,
         tasks,
+        claim: Some(claim),
         _lock: lock,
     })
 }

@@ -413,7 +413,10 @@ async fn run(data_dir: &Path, config: ServerConfig) -> anyhow::Result<()> {
     let say = |line: String| if json { eprintln!("{line}") } else { println!("{line}") };
     // Redacted: a PostgreSQL password is never shown.
     let config_database = config.database_url(data_dir);
-    let cluster = config.bus.as_ref().map(|bus| format!("node {} on {bus} (prefix {})", config.node_id(), config.bus_prefix));
+    let cluster = config
+        .bus
+        .as_ref()
+        .map(|bus| format!("node {} on {bus} (prefix {})", config.node_id(), config.bus_prefix));
     let server = mocha_server::start(data_dir, config).await.context("Mocha could not start")?;
     say(format!("Mocha is running. Data folder: {}", data_dir.display()));
     say(format!("  Database                {config_database}"));
@@ -457,8 +460,9 @@ async fn admin(data_dir: &Path, config: ServerConfig, action: AdminAction) -> an
             file.display()
         );
     }
-    let key =
-        mocha_auth::SigningKey::load_or_create(&mocha_server::layout::passport_key_in(&config.keys_dir(data_dir)))?;
+    let key = mocha_auth::SigningKey::load_or_create(&mocha_server::layout::passport_key_in(
+        &config.keys_dir(data_dir),
+    ))?;
     let status = Default::default();
     let passport = mocha_passport::Passport::open(&database, key, config.passport(data_dir), status)
         .await

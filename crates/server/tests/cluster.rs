@@ -31,7 +31,8 @@ const CRASH_BOUND: Duration = Duration::from_secs(30);
 
 /// Whether the shared NATS server answers; in CI it must.
 fn nats_ready(test: &str) -> bool {
-    let Err(error) = std::net::TcpStream::connect_timeout(&"127.0.0.1:4222".parse().unwrap(), Duration::from_secs(2))
+    let Err(error) =
+        std::net::TcpStream::connect_timeout(&"127.0.0.1:4222".parse().unwrap(), Duration::from_secs(2))
     else {
         return true;
     };
@@ -66,12 +67,8 @@ impl Cluster {
             return None;
         }
         let database = TestDatabase::create(Engine::Postgres).await;
-        let mut cluster = Self {
-            nodes: Vec::new(),
-            prefix: unique_prefix(),
-            keys: tempfile::tempdir().unwrap(),
-            database,
-        };
+        let mut cluster =
+            Self { nodes: Vec::new(), prefix: unique_prefix(), keys: tempfile::tempdir().unwrap(), database };
         // One after the other: the first creates the keys the second reads.
         for node in ["n1", "n2"] {
             let folder = DataFolder::from(tempfile::tempdir().unwrap());
@@ -124,7 +121,8 @@ impl Cluster {
             node.stop().await;
         }
         let client = async_nats::connect(NATS).await.unwrap();
-        let _ = async_nats::jetstream::new(client).delete_key_value(format!("{}_sessions", self.prefix)).await;
+        let _ =
+            async_nats::jetstream::new(client).delete_key_value(format!("{}_sessions", self.prefix)).await;
     }
 }
 
@@ -180,7 +178,8 @@ async fn presence_and_personal_messages_cross_nodes() {
 async fn privacy_holds_across_nodes() {
     let Some(cluster) = Cluster::start("privacy_holds_across_nodes").await else { return };
     let (n1, n2) = (cluster.node(1), cluster.node(2));
-    let (alice_user, bob_user, carol_user) = (n1.user("alice").await, n1.user("bob").await, n1.user("carol").await);
+    let (alice_user, bob_user, carol_user) =
+        (n1.user("alice").await, n1.user("bob").await, n1.user("carol").await);
     n1.befriend(&alice_user, &bob_user).await;
 
     let (alice, mut alice_events) = connect(n1, &alice_user).await;
@@ -201,7 +200,10 @@ async fn privacy_holds_across_nodes() {
     assert_eq!(bob_events.expect(presence_of(alice.user_id())).await, None);
     bob.disconnect().await;
     let (bob, mut bob_events) = connect(n2, &bob_user).await;
-    assert!(bob.state().presence(alice.user_id()).is_none(), "appear-offline is offline in the directory too");
+    assert!(
+        bob.state().presence(alice.user_id()).is_none(),
+        "appear-offline is offline in the directory too"
+    );
     bob_events.expect_none(presence_of(alice.user_id())).await;
     alice.set_status(Status::Online).await.unwrap();
     assert_eq!(bob_events.expect(presence_of(alice.user_id())).await, Some(PresenceStatus::Online));
@@ -215,7 +217,9 @@ async fn privacy_holds_across_nodes() {
     bob.set_personal_message("not for Alice").await.unwrap();
     alice_events
         .expect_none(|e| match e {
-            Event::Presence { user, .. } | Event::PersonalMessage { user, .. } if *user == bob.user_id() => Some(()),
+            Event::Presence { user, .. } | Event::PersonalMessage { user, .. } if *user == bob.user_id() => {
+                Some(())
+            }
             _ => None,
         })
         .await;
@@ -231,7 +235,8 @@ async fn a_ban_through_one_node_ends_the_session_on_the_other_at_once() {
         return;
     };
     let (n1, n2) = (cluster.node(1), cluster.node(2));
-    let (alice_user, bob_user, carol_user) = (n1.user("alice").await, n1.user("bob").await, n1.user("carol").await);
+    let (alice_user, bob_user, carol_user) =
+        (n1.user("alice").await, n1.user("bob").await, n1.user("carol").await);
     n1.befriend(&alice_user, &bob_user).await;
     let admin = n1.make_admin(&carol_user).await;
     let (alice, mut alice_events) = connect(n1, &alice_user).await;
@@ -257,7 +262,9 @@ async fn a_ban_through_one_node_ends_the_session_on_the_other_at_once() {
 
 #[tokio::test]
 async fn a_second_sign_in_on_the_other_node_ends_the_first() {
-    let Some(cluster) = Cluster::start("a_second_sign_in_on_the_other_node_ends_the_first").await else { return };
+    let Some(cluster) = Cluster::start("a_second_sign_in_on_the_other_node_ends_the_first").await else {
+        return;
+    };
     let (n1, n2) = (cluster.node(1), cluster.node(2));
     let (alice_user, bob_user) = (n1.user("alice").await, n1.user("bob").await);
     n1.befriend(&alice_user, &bob_user).await;
@@ -266,19 +273,21 @@ async fn a_second_sign_in_on_the_other_node_ends_the_first() {
     assert_eq!(alice_events.expect(presence_of(first.user_id())).await, Some(PresenceStatus::Online));
 
     let (second, mut second_events) = connect(n2, &bob_user).await;
-    first_events.expect(|e| matches!(e, Event::SignedOut(SignOutReason::SignedInElsewhere)).then_some(())).await;
+    first_events
+        .expect(|e| matches!(e, Event::SignedOut(SignOutReason::SignedInElsewhere)).then_some(()))
+        .await;
     first_events.expect_none(|e| matches!(e, Event::Connected { .. }).then_some(())).await;
 
     // One live session: Alice sees Bob online (the one on node 2), and his status
     // changes there reach her.
     second.set_status(Status::Away).await.unwrap();
-    state_where(&alice, |s| {
-        s.presence(second.user_id()).is_some_and(|p| p.status == PresenceStatus::Away)
-    })
-    .await;
+    state_where(&alice, |s| s.presence(second.user_id()).is_some_and(|p| p.status == PresenceStatus::Away))
+        .await;
     // And back to node 1: the session on node 2 ends in turn.
     let (_third, _third_events) = connect(n1, &bob_user).await;
-    second_events.expect(|e| matches!(e, Event::SignedOut(SignOutReason::SignedInElsewhere)).then_some(())).await;
+    second_events
+        .expect(|e| matches!(e, Event::SignedOut(SignOutReason::SignedInElsewhere)).then_some(()))
+        .await;
     drop((alice, first));
     cluster.finish().await;
 }
@@ -288,7 +297,8 @@ async fn a_killed_nodes_users_look_offline_to_their_contacts_within_the_bound() 
     let test = "a_killed_nodes_users_look_offline_to_their_contacts_within_the_bound";
     let Some(cluster) = Cluster::start(test).await else { return };
     let n1 = cluster.node(1);
-    let (alice_user, bob_user, carol_user) = (n1.user("alice").await, n1.user("bob").await, n1.user("carol").await);
+    let (alice_user, bob_user, carol_user) =
+        (n1.user("alice").await, n1.user("bob").await, n1.user("carol").await);
     n1.befriend(&alice_user, &bob_user).await;
     n1.befriend(&carol_user, &bob_user).await;
     let (alice, mut alice_events) = connect(n1, &alice_user).await;
@@ -302,7 +312,8 @@ async fn a_killed_nodes_users_look_offline_to_their_contacts_within_the_bound() 
     let config = config_for(node3.port("Passport and web pages"), &trust);
     let (bob, _bob_events) = connect_with(config, &bob_user).await;
     bob.set_status(Status::Busy).await.unwrap();
-    state_where(&alice, |s| s.presence(bob.user_id()).is_some_and(|p| p.status == PresenceStatus::Busy)).await;
+    state_where(&alice, |s| s.presence(bob.user_id()).is_some_and(|p| p.status == PresenceStatus::Busy))
+        .await;
 
     let killed = Instant::now();
     node3.kill9();
@@ -318,4 +329,29 @@ async fn a_killed_nodes_users_look_offline_to_their_contacts_within_the_bound() 
     assert!(carol.state().presence(bob.user_id()).is_none());
     drop(alice);
     cluster.finish().await;
+}
+
+#[tokio::test]
+async fn nodes_on_one_database_must_all_be_in_the_cluster() {
+    let Some(cluster) = Cluster::start("nodes_on_one_database_must_all_be_in_the_cluster").await else {
+        return;
+    };
+    // A node without --bus on the cluster's database would keep its users to itself.
+    let lone = ServerConfig { bus: None, ..cluster.config("n3") };
+    let dir = tempfile::tempdir().unwrap();
+    let refused = mocha_server::start(dir.path(), lone.clone()).await.err().expect("refused");
+    assert!(matches!(refused, mocha_server::StartError::DatabaseInUse { cluster: false }), "{refused}");
+    assert!(refused.to_string().contains("--bus"), "{refused}");
+    cluster.finish().await;
+
+    // The other way round: once a lone node runs on a database, no cluster node may join.
+    let database = TestDatabase::create(Engine::Postgres).await;
+    let alone = ServerConfig { database: Some(database.url.clone()), ..ServerConfig::for_tests() };
+    let running = TestServer::start_in(DataFolder::from(tempfile::tempdir().unwrap()), alone.clone()).await;
+    let joining =
+        ServerConfig { bus: Some(BusUrl::parse(NATS).unwrap()), bus_prefix: unique_prefix(), ..alone };
+    let dir = tempfile::tempdir().unwrap();
+    let refused = mocha_server::start(dir.path(), joining).await.err().expect("refused");
+    assert!(matches!(refused, mocha_server::StartError::DatabaseInUse { cluster: true }), "{refused}");
+    running.stop().await;
 }

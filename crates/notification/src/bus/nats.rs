@@ -89,7 +89,9 @@ pub enum BusError {
     InvalidName(String),
     #[error("cannot connect to NATS at {url}: {detail}")]
     Connect { url: String, detail: String },
-    #[error("the session directory (JetStream KV bucket {bucket}) is not usable: {detail}; is JetStream on (nats-server -js)?")]
+    #[error(
+        "the session directory (JetStream KV bucket {bucket}) is not usable: {detail}; is JetStream on (nats-server -js)?"
+    )]
     Directory { bucket: String, detail: String },
     #[error("cannot subscribe on NATS: {0}")]
     Subscribe(String),
@@ -98,10 +100,18 @@ pub enum BusError {
 /// A change to this node's own directory entries, applied in order by the writer.
 enum Write {
     /// A session became live here: its entry, whoever held the key before.
-    SignedIn { user: UserId, entry: Entry },
+    SignedIn {
+        user: UserId,
+        entry: Entry,
+    },
     /// Its presence changed: written only while the entry is still this node's.
-    Changed { user: UserId, entry: Entry },
-    SignedOut { user: UserId },
+    Changed {
+        user: UserId,
+        entry: Entry,
+    },
+    SignedOut {
+        user: UserId,
+    },
     Flush(oneshot::Sender<()>),
 }
 
@@ -163,15 +173,21 @@ impl NatsBus {
         };
         let kv = match js.create_key_value(settings).await {
             Ok(kv) => kv,
-            Err(create) => js.get_key_value(&bucket).await.map_err(|_| directory_error(create.to_string()))?,
+            Err(create) => {
+                js.get_key_value(&bucket).await.map_err(|_| directory_error(create.to_string()))?
+            }
         };
         let subscribe_error = |e: async_nats::SubscribeError| BusError::Subscribe(e.to_string());
-        let presence =
-            client.subscribe(wire::presence_wildcard(&config.prefix, &config.node)).await.map_err(subscribe_error)?;
+        let presence = client
+            .subscribe(wire::presence_wildcard(&config.prefix, &config.node))
+            .await
+            .map_err(subscribe_error)?;
         let passport_subject = wire::passport_subject(&config.prefix);
         let passport = client.subscribe(passport_subject.clone()).await.map_err(subscribe_error)?;
         let watch = kv.watch_with_history(">").await.map_err(|e| directory_error(e.to_string()))?;
-        kv.put(wire::node_key(&config.node), bytes::Bytes::new()).await.map_err(|e| directory_error(e.to_string()))?;
+        kv.put(wire::node_key(&config.node), bytes::Bytes::new())
+            .await
+            .map_err(|e| directory_error(e.to_string()))?;
         tracing::info!(url, node = config.node, prefix = config.prefix, "joined the cluster's bus");
 
         let (writes, receiver) = mpsc::unbounded_channel();
@@ -392,7 +408,9 @@ async fn write(
 async fn apply_write(server: &Weak<NotificationServer>, nats: &NatsBus, write: Write) {
     let encode = |entry: &Entry| serde_json::to_vec(entry).map(bytes::Bytes::from).unwrap_or_default();
     let written = match write {
-        Write::SignedIn { user, entry } => (user, nats.kv.put(wire::user_key(user), encode(&entry)).await.ok()),
+        Write::SignedIn { user, entry } => {
+            (user, nats.kv.put(wire::user_key(user), encode(&entry)).await.ok())
+        }
         Write::Changed { user, entry } => {
             let Some(revision) = nats.directory.own_revision(user) else { return };
             // Refused when another node wrote since: that sign-in ends this session
@@ -448,7 +466,10 @@ mod tests {
 
     #[test]
     fn a_bus_url_never_shows_its_password() {
-        assert_eq!(redact_url("nats://mocha:s3cret@nats.internal:4222"), "nats://mocha:****@nats.internal:4222");
+        assert_eq!(
+            redact_url("nats://mocha:s3cret@nats.internal:4222"),
+            "nats://mocha:****@nats.internal:4222"
+        );
         assert_eq!(redact_url("nats://s3cret-token@nats:4222"), "nats://****@nats:4222");
         assert_eq!(redact_url("nats://127.0.0.1:4222"), "nats://127.0.0.1:4222");
         assert!(is_valid_name("node-1_a") && !is_valid_name("a.b") && !is_valid_name(""));

@@ -122,7 +122,9 @@ mod optional_status {
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(from: D) -> Result<Option<Status>, D::Error> {
-        Option::<&str>::deserialize(from)?.map(|code| code.parse().map_err(serde::de::Error::custom)).transpose()
+        Option::<&str>::deserialize(from)?
+            .map(|code| code.parse().map_err(serde::de::Error::custom))
+            .transpose()
     }
 }
 
