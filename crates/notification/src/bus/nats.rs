@@ -151,9 +151,12 @@ impl NatsBus {
             }
         }
         let url = config.redacted_url();
+        // This run of the node: a node restarted under the same name right after a crash
+        // is a new member, and the others still sweep the old run's sessions.
+        let node = format!("{}-{}", config.node, mocha_auth::random_id::<6>());
         let client = async_nats::ConnectOptions::new()
             .no_echo()
-            .name(format!("mocha-server {}", config.node))
+            .name(format!("mocha-server {node}"))
             .connection_timeout(Duration::from_secs(5))
             .connect(config.url.as_str())
             .await
@@ -179,19 +182,17 @@ impl NatsBus {
         };
         let subscribe_error = |e: async_nats::SubscribeError| BusError::Subscribe(e.to_string());
         let presence = client
-            .subscribe(wire::presence_wildcard(&config.prefix, &config.node))
+            .subscribe(wire::presence_wildcard(&config.prefix, &node))
             .await
             .map_err(subscribe_error)?;
         let passport_subject = wire::passport_subject(&config.prefix);
         let passport = client.subscribe(passport_subject.clone()).await.map_err(subscribe_error)?;
         let watch = kv.watch_with_history(">").await.map_err(|e| directory_error(e.to_string()))?;
-        kv.put(wire::node_key(&config.node), bytes::Bytes::new())
-            .await
-            .map_err(|e| directory_error(e.to_string()))?;
-        tracing::info!(url, node = config.node, prefix = config.prefix, "joined the cluster's bus");
+        kv.put(wire::node_key(&node), bytes::Bytes::new()).await.map_err(|e| directory_error(e.to_string()))?;
+        tracing::info!(url, node, prefix = config.prefix, "joined the cluster's bus");
 
         let (writes, receiver) = mpsc::unbounded_channel();
-        let node: Arc<str> = Arc::from(config.node.as_str());
+        let node: Arc<str> = Arc::from(node);
         Ok(Arc::new(Self {
             client,
             kv,
@@ -205,6 +206,7 @@ impl NatsBus {
         }))
     }
 
+    /// This run of the node in the cluster: its `node` name and a random suffix.
     pub fn node(&self) -> &str {
         &self.node
     }
