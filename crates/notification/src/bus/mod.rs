@@ -16,7 +16,6 @@ use std::sync::Arc;
 
 pub use nats::{BusError, ClusterConfig, NatsBus, is_valid_name, redact_url};
 
-pub(crate) use directory::RemoteSession;
 pub(crate) use nats::start;
 
 /// The bus a Notification Server is on.

@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 use super::directory::{Directory, RemoteSession, Seen};
 use super::wire::{self, Entry, Key};
 use crate::NotificationServer;
-use crate::front::{CoreEvent, PresenceEvent};
+use crate::front::CoreEvent;
 
 /// How this node joins the cluster.
 #[derive(Clone, Debug)]
@@ -239,15 +239,8 @@ impl NatsBus {
 
     /// Sends presence events to watchers on other nodes (encoded once for all of them).
     pub(crate) async fn send_presence(&self, watchers: &[(UserId, Arc<str>)], events: &[CoreEvent]) {
-        let presence: Vec<&PresenceEvent> = events
-            .iter()
-            .filter_map(|event| match event {
-                CoreEvent::Presence(presence) => Some(presence),
-                _ => None,
-            })
-            .collect();
-        let payload = match serde_json::to_vec(&presence) {
-            Ok(json) => bytes::Bytes::from(json),
+        let payload = match wire::encode_presence(events) {
+            Ok(payload) => payload,
             Err(error) => return tracing::error!(%error, "cannot encode presence for the bus"),
         };
         for (watcher, node) in watchers {

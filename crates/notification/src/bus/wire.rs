@@ -13,7 +13,7 @@ use mocha_auth::UserId;
 use mocha_proto::Status;
 use serde::{Deserialize, Serialize};
 
-use crate::front::PresenceEvent;
+use crate::front::{CoreEvent, PresenceEvent};
 use crate::registry::PresenceState;
 
 /// Payloads bigger than this are dropped unread (presence and Passport events are small).
@@ -128,8 +128,16 @@ mod optional_status {
     }
 }
 
-pub fn encode_presence(events: &[PresenceEvent]) -> Result<bytes::Bytes, serde_json::Error> {
-    serde_json::to_vec(events).map(bytes::Bytes::from)
+/// The presence among `events`, as one payload for every remote watcher.
+pub fn encode_presence(events: &[CoreEvent]) -> Result<bytes::Bytes, serde_json::Error> {
+    let presence: Vec<&PresenceEvent> = events
+        .iter()
+        .filter_map(|event| match event {
+            CoreEvent::Presence(presence) => Some(presence),
+            _ => None,
+        })
+        .collect();
+    serde_json::to_vec(&presence).map(bytes::Bytes::from)
 }
 
 pub fn decode_presence(payload: &[u8]) -> Result<Vec<PresenceEvent>, serde_json::Error> {
@@ -151,7 +159,8 @@ mod tests {
             },
             PresenceEvent::Offline { user: UserId(7), username: "ann".into() },
         ];
-        assert_eq!(decode_presence(&encode_presence(&events).unwrap()).unwrap(), events);
+        let core: Vec<CoreEvent> = events.iter().cloned().map(CoreEvent::Presence).collect();
+        assert_eq!(decode_presence(&encode_presence(&core).unwrap()).unwrap(), events);
         let entry = Entry {
             node: "n1".into(),
             username: "ann".into(),
