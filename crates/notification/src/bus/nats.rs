@@ -164,22 +164,27 @@ impl NatsBus {
         let js = jetstream::new(client.clone());
         let bucket = wire::bucket(&config.prefix);
         let directory_error = |detail: String| BusError::Directory { bucket: bucket.clone(), detail };
-        let settings = kv::Config {
-            bucket: bucket.clone(),
-            description: "Mocha: who is signed in on which node (docs/cluster.md)".into(),
-            history: 1,
-            max_value_size: 4096,
+        // The bucket's stream is made here, as `create_key_value` would make it: that call
+        // first asks for the account's details, which async-nats cannot read from a
+        // 2.9 server (Debian's).
+        let stream = jetstream::stream::Config {
+            name: format!("KV_{bucket}"),
+            description: Some("Mocha: who is signed in on which node (docs/cluster.md)".into()),
+            subjects: vec![format!("$KV.{bucket}.>")],
+            max_messages_per_subject: 1,
+            max_message_size: 4096,
             // The directory describes live connections: after a NATS restart the nodes
             // must announce them again anyway, so nothing is gained on disk.
             storage: jetstream::stream::StorageType::Memory,
+            allow_rollup: true,
+            deny_delete: true,
+            allow_direct: true,
+            discard: jetstream::stream::DiscardPolicy::New,
+            num_replicas: 1,
             ..Default::default()
         };
-        let kv = match js.create_key_value(settings).await {
-            Ok(kv) => kv,
-            Err(create) => {
-                js.get_key_value(&bucket).await.map_err(|_| directory_error(create.to_string()))?
-            }
-        };
+        js.get_or_create_stream(stream).await.map_err(|e| directory_error(e.to_string()))?;
+        let kv = js.get_key_value(&bucket).await.map_err(|e| directory_error(e.to_string()))?;
         let subscribe_error = |e: async_nats::SubscribeError| BusError::Subscribe(e.to_string());
         let presence = client
             .subscribe(wire::presence_wildcard(&config.prefix, &node))
