@@ -127,10 +127,7 @@ impl Cluster {
 }
 
 /// Waits for `user` to look `status` (`None`: offline); earlier presence is passed over.
-fn saw(
-    user: mocha_client::api::UserId,
-    status: Option<PresenceStatus>,
-) -> impl FnMut(&Event) -> Option<()> {
+fn saw(user: mocha_client::api::UserId, status: Option<PresenceStatus>) -> impl FnMut(&Event) -> Option<()> {
     let mut presence = presence_of(user);
     move |e| (presence(e) == Some(status)).then_some(())
 }

@@ -39,6 +39,12 @@ pub(crate) enum Seen {
     SignedInElsewhere,
 }
 
+/// A node taken for dead, with the sessions it held.
+pub(crate) struct Swept {
+    pub node: Arc<str>,
+    pub sessions: Vec<(UserId, RemoteSession)>,
+}
+
 #[derive(Default)]
 struct State {
     remote: HashMap<UserId, RemoteSession>,
@@ -136,7 +142,7 @@ impl Directory {
     }
 
     /// Takes out every node not heard from for `timeout`, with the sessions it held.
-    pub fn sweep(&self, now: Instant, timeout: Duration) -> Vec<(Arc<str>, Vec<(UserId, RemoteSession)>)> {
+    pub fn sweep(&self, now: Instant, timeout: Duration) -> Vec<Swept> {
         let mut state = self.lock();
         let dead: Vec<Arc<str>> = state
             .nodes
@@ -151,7 +157,7 @@ impl Directory {
                 state.remote.iter().filter(|(_, s)| s.node == node).map(|(user, _)| *user).collect();
             let sessions =
                 users.into_iter().filter_map(|user| Some((user, state.remote.remove(&user)?))).collect();
-            swept.push((node, sessions));
+            swept.push(Swept { node, sessions });
         }
         swept
     }
@@ -207,9 +213,9 @@ mod tests {
         directory.heartbeat("n1", start);
         let swept = directory.sweep(start + Duration::from_secs(16), Duration::from_secs(15));
         assert_eq!(swept.len(), 1);
-        assert_eq!(&*swept[0].0, "n2");
-        assert_eq!(swept[0].1.len(), 1);
-        assert!(swept[0].1[0].1.visible());
+        assert_eq!(&*swept[0].node, "n2");
+        assert_eq!(swept[0].sessions.len(), 1);
+        assert!(swept[0].sessions[0].1.visible());
         assert!(directory.remote(BOB).is_none());
         assert!(directory.remote(UserId(3)).is_some(), "n3 was heard from in time");
         assert!(directory.sweep(start + Duration::from_secs(16), Duration::from_secs(15)).is_empty());

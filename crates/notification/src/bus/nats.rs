@@ -21,7 +21,7 @@ use mocha_passport::PassportEvent;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use super::directory::{Directory, RemoteSession, Seen};
+use super::directory::{Directory, RemoteSession, Seen, Swept};
 use super::wire::{self, Entry, Key};
 use crate::NotificationServer;
 use crate::front::CoreEvent;
@@ -193,7 +193,9 @@ impl NatsBus {
         let passport_subject = wire::passport_subject(&config.prefix);
         let passport = client.subscribe(passport_subject.clone()).await.map_err(subscribe_error)?;
         let watch = kv.watch_with_history(">").await.map_err(|e| directory_error(e.to_string()))?;
-        kv.put(wire::node_key(&node), bytes::Bytes::new()).await.map_err(|e| directory_error(e.to_string()))?;
+        kv.put(wire::node_key(&node), bytes::Bytes::new())
+            .await
+            .map_err(|e| directory_error(e.to_string()))?;
         tracing::info!(url, node, prefix = config.prefix, "joined the cluster's bus");
 
         let (writes, receiver) = mpsc::unbounded_channel();
@@ -447,7 +449,7 @@ async fn sweep(server: Weak<NotificationServer>, stop: CancellationToken, timeou
         }
         let Some(server) = server.upgrade() else { break };
         let Some(nats) = server.bus.nats().cloned() else { break };
-        for (node, sessions) in nats.directory.sweep(Instant::now(), timeout) {
+        for Swept { node, sessions } in nats.directory.sweep(Instant::now(), timeout) {
             tracing::warn!(%node, users = sessions.len(), ?timeout, "a node went silent; its users are shown offline");
             for (user, session) in sessions {
                 server.remote_gone(user, &session.username, session.visible()).await;

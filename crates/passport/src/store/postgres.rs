@@ -36,10 +36,10 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 pub(crate) const WRITE_LOCK: i64 = 0x6d_6f_63_68_61;
 
 /// The session-level advisory lock a node holds on the database while it runs
-/// ("mochanode"): shared by the nodes of a cluster, exclusive for a node on its own, so
+/// ("mochanod" in ASCII): shared by the nodes of a cluster, exclusive for a node on its own, so
 /// a second node cannot join the database without the bus (and be an island), nor a
 /// cluster node join a database a lone node is using.
-const NODE_LOCK: i64 = 0x6d_6f_63_68_61_6e_6f_64;
+const NODE_LOCK: i64 = 0x6d6f_6368_616e_6f64;
 
 /// How long a request waits for a connection before it is told to try again.
 pub(crate) const CONNECT_WAIT: Duration = Duration::from_secs(5);
