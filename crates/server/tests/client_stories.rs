@@ -13,7 +13,7 @@ use mocha_client::{
     ConnectionState, Conversation, ConversationEvent, Event, SignOutReason, TransferDirection, TransferEvent,
 };
 
-use client_support::{Events, chat, connect, in_conversation, state_where};
+use client_support::{Events, chat, connect, in_conversation, personal_message_of, state_where};
 use common::{Engine, TestServer};
 
 // The whole stack (HTTPS, NS, SB, alerts) on each of Passport's engines.
@@ -77,12 +77,7 @@ async fn contact_request_presence_and_chat(engine: Engine) {
 
     // Status and personal message travel to the contact.
     bob.set_personal_message("  at the beach ").await.unwrap();
-    let message = alice_events
-        .expect(|e| match e {
-            Event::PersonalMessage { user, message } if *user == bob.user_id() => Some(message.clone()),
-            _ => None,
-        })
-        .await;
+    let message = alice_events.expect(personal_message_of(bob.user_id())).await;
     assert_eq!(message, "at the beach");
     bob.set_status(Status::Busy).await.unwrap();
     let state =

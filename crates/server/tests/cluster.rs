@@ -22,7 +22,7 @@ use mocha_passport::testing::{Engine, TestDatabase, engine_ready};
 use mocha_server::ServerConfig;
 use mocha_server::config::BusUrl;
 
-use client_support::{config_for, connect, connect_with, state_where};
+use client_support::{config_for, connect, connect_with, personal_message_of, state_where};
 use common::{DataFolder, TestServer};
 
 const NATS: &str = "nats://127.0.0.1:4222";
@@ -159,12 +159,7 @@ async fn presence_and_personal_messages_cross_nodes() {
     // Node 2's news reaches node 1 and back.
     alice_events.expect(saw(bob.user_id(), Some(PresenceStatus::Online))).await;
     bob.set_personal_message("on node two").await.unwrap();
-    let message = alice_events
-        .expect(|e| match e {
-            Event::PersonalMessage { user, message } if *user == bob.user_id() => Some(message.clone()),
-            _ => None,
-        })
-        .await;
+    let message = alice_events.expect(personal_message_of(bob.user_id())).await;
     assert_eq!(message, "on node two");
     alice.set_status(Status::Busy).await.unwrap();
     bob_events.expect(saw(alice.user_id(), Some(PresenceStatus::Busy))).await;

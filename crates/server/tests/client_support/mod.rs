@@ -106,6 +106,14 @@ pub async fn state_where(client: &Client, condition: impl FnMut(&ClientState) ->
     }
 }
 
+/// Picks `user`'s personal messages.
+pub fn personal_message_of(user: mocha_client::api::UserId) -> impl FnMut(&Event) -> Option<String> {
+    move |e| match e {
+        Event::PersonalMessage { user: of, message } if *of == user => Some(message.clone()),
+        _ => None,
+    }
+}
+
 pub fn ring(e: &Event) -> Option<Ring> {
     match e {
         Event::Ring(ring) => Some(ring.clone()),
