@@ -108,9 +108,10 @@ pub struct ServerConfig {
     /// What this cluster's NATS subjects and its directory bucket start with: one per
     /// cluster sharing a NATS server.
     pub bus_prefix: String,
-    /// The folder holding the signing keys (Passport's session tokens, the Notification
-    /// Server's switchboard tickets, releases). Every node of a cluster must read the
-    /// same keys. Unset: `keys/` in the data folder.
+    /// The folder holding the signing keys of Passport's session tokens and the
+    /// Notification Server's switchboard tickets (the release key stays in the data
+    /// folder). Every node of a cluster must read the same keys. Unset: `keys/` in the
+    /// data folder.
     pub keys_dir: Option<PathBuf>,
 }
 

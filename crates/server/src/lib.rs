@@ -308,6 +308,12 @@ async fn start_services(
         status.register("switchboard", advertised(&config, sb_addr), true),
         relay,
     );
+    // Bans, deletions and blocks made through another node's Passport end conversations here too.
+    if let Some(nats) = notification.bus().nats() {
+        let listener: std::sync::Weak<dyn mocha_passport::PassportListener> =
+            Arc::downgrade(&switchboard) as _;
+        nats.subscribe_remote(listener);
+    }
     tasks.spawn(switchboard.clone().serve(sb_listener, tls.clone(), shutdown.clone()));
     tracing::info!(address = %sb_addr, "Switchboard listening (MENP/1 over TLS)");
 

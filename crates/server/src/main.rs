@@ -233,7 +233,7 @@ struct Overrides {
     /// cluster sharing a NATS server [default: mocha].
     #[arg(long, env = "MOCHA_BUS_PREFIX")]
     bus_prefix: Option<String>,
-    /// The folder of signing keys (Passport's tokens, switchboard tickets, releases). All
+    /// The folder of the signing keys of Passport's tokens and of switchboard tickets. All
     /// nodes of a cluster must read the same keys: a shared folder, or copies of the first
     /// node's [default: DATA_DIR/keys].
     #[arg(long, env = "MOCHA_KEYS_DIR")]

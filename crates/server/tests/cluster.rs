@@ -240,14 +240,18 @@ async fn a_ban_through_one_node_ends_the_session_on_the_other_at_once() {
         return;
     };
     let (n1, n2) = (cluster.node(1), cluster.node(2));
-    let (alice_user, bob_user, carol_user) =
-        (n1.user("alice").await, n1.user("bob").await, n1.user("carol").await);
+    let (alice_user, bob_user, carol_user, dave_user) =
+        (n1.user("alice").await, n1.user("bob").await, n1.user("carol").await, n1.user("dave").await);
     n1.befriend(&alice_user, &bob_user).await;
+    n1.befriend(&dave_user, &bob_user).await;
     let admin = n1.make_admin(&carol_user).await;
     let (alice, mut alice_events) = connect(n1, &alice_user).await;
     let (carol, _carol_events) = connect(n1, &admin).await;
     let (bob, mut bob_events) = connect(n2, &bob_user).await;
     alice_events.expect(saw(bob.user_id(), Some(PresenceStatus::Online))).await;
+    // Dave talks with Bob in a conversation on node 2's switchboard.
+    let (dave, mut dave_events) = connect(n2, &dave_user).await;
+    let (with_bob, _) = client_support::chat(&dave, &mut dave_events, &bob, &mut bob_events).await;
 
     let banned_at = Instant::now();
     carol.ban(bob.user_id(), Some("spam"), None).await.unwrap();
@@ -259,8 +263,17 @@ async fn a_ban_through_one_node_ends_the_session_on_the_other_at_once() {
         .await;
     assert_eq!(reason, SignOutReason::Banned { until: None, reason: Some("spam".into()) });
     assert!(banned_at.elapsed() < Duration::from_secs(2), "took {:?}", banned_at.elapsed());
-    // And his contact on node 1 sees him go.
+    // His contact on node 1 sees him go, and Dave sees him leave the conversation on
+    // node 2's switchboard (which hears node 1's Passport events through the bus too;
+    // his client leaving on its own would look the same here).
     alice_events.expect(saw(bob.user_id(), None)).await;
+    let left = dave_events
+        .expect(client_support::in_conversation(with_bob.id(), |e| match e {
+            mocha_client::ConversationEvent::Left { user, .. } => Some(*user),
+            _ => None,
+        }))
+        .await;
+    assert_eq!(left, bob.user_id());
     drop(alice);
     cluster.finish().await;
 }

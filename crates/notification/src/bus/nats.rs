@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use async_nats::jetstream::{self, kv};
 use futures_util::StreamExt;
 use mocha_auth::UserId;
-use mocha_passport::PassportEvent;
+use mocha_passport::{PassportEvent, PassportListener};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
@@ -132,6 +132,9 @@ pub struct NatsBus {
     pub(crate) directory: Directory,
     writes: mpsc::UnboundedSender<Write>,
     inbound: Mutex<Option<Inbound>>,
+    /// Other services on this node that react to Passport events (the Switchboard), told
+    /// of the events that happened on other nodes too. Held weakly: they hold the server.
+    listeners: Mutex<Vec<Weak<dyn PassportListener>>>,
     stop: CancellationToken,
 }
 
@@ -209,6 +212,7 @@ impl NatsBus {
             config,
             writes,
             inbound: Mutex::new(Some(Inbound { presence, passport, watch, writes: receiver })),
+            listeners: Mutex::default(),
             stop: CancellationToken::new(),
         }))
     }
@@ -255,6 +259,25 @@ impl NatsBus {
             if let Err(error) = self.client.publish(subject, payload.clone()).await {
                 tracing::warn!(%watcher, %node, %error, "presence not sent to another node");
             }
+        }
+    }
+
+    /// Tells `listener` (a service on this node that already hears this node's Passport)
+    /// the Passport events of the other nodes as well.
+    pub fn subscribe_remote(&self, listener: Weak<dyn PassportListener>) {
+        self.listeners.lock().unwrap_or_else(|e| e.into_inner()).push(listener);
+    }
+
+    fn tell_listeners(&self, event: &PassportEvent) {
+        let listeners: Vec<_> = self
+            .listeners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter_map(Weak::upgrade)
+            .collect();
+        for listener in listeners {
+            listener.on_event(event);
         }
     }
 
@@ -316,7 +339,12 @@ async fn receive(
                     continue;
                 }
                 match serde_json::from_slice::<PassportEvent>(&message.payload) {
-                    Ok(event) => server.apply_event(event).await,
+                    Ok(event) => {
+                        if let Some(nats) = server.bus.nats() {
+                            nats.tell_listeners(&event);
+                        }
+                        server.apply_event(event).await;
+                    }
                     Err(error) => tracing::warn!(%error, "an unreadable Passport event from the bus"),
                 }
             }
