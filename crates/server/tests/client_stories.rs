@@ -274,12 +274,7 @@ async fn a_ban_and_a_deletion_end_the_session_for_good(engine: Engine) {
     let (carol, _carol_events) = connect(&t, &admin).await;
 
     carol.ban(bob.user_id(), Some("spam"), None).await.unwrap();
-    let reason = bob_events
-        .expect(|e| match e {
-            Event::SignedOut(reason) => Some(reason.clone()),
-            _ => None,
-        })
-        .await;
+    let reason = bob_events.expect(client_support::signed_out).await;
     assert_eq!(reason, SignOutReason::Banned { until: None, reason: Some("spam".into()) });
     let state = state_where(&bob, |s| matches!(s.connection, ConnectionState::SignedOut(_))).await;
     assert_eq!(state.connection, ConnectionState::SignedOut(reason.clone()));

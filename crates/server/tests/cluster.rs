@@ -255,12 +255,7 @@ async fn a_ban_through_one_node_ends_the_session_on_the_other_at_once() {
 
     let banned_at = Instant::now();
     carol.ban(bob.user_id(), Some("spam"), None).await.unwrap();
-    let reason = bob_events
-        .expect(|e| match e {
-            Event::SignedOut(reason) => Some(reason.clone()),
-            _ => None,
-        })
-        .await;
+    let reason = bob_events.expect(client_support::signed_out).await;
     assert_eq!(reason, SignOutReason::Banned { until: None, reason: Some("spam".into()) });
     assert!(banned_at.elapsed() < Duration::from_secs(2), "took {:?}", banned_at.elapsed());
     // His contact on node 1 sees him go, and Dave sees him leave the conversation on

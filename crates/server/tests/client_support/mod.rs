@@ -114,6 +114,14 @@ pub fn personal_message_of(user: mocha_client::api::UserId) -> impl FnMut(&Event
     }
 }
 
+/// Picks why the session ended.
+pub fn signed_out(e: &Event) -> Option<mocha_client::SignOutReason> {
+    match e {
+        Event::SignedOut(reason) => Some(reason.clone()),
+        _ => None,
+    }
+}
+
 pub fn ring(e: &Event) -> Option<Ring> {
     match e {
         Event::Ring(ring) => Some(ring.clone()),
