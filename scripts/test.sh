@@ -36,6 +36,8 @@ if command -v apt-get >/dev/null 2>&1; then
   # outage test runs a private server with initdb/pg_ctl): the server, and pg_dump for the
   # "no password is stored" checks.
   "${as_root[@]}" apt-get install -y -qq --no-install-recommends postgresql postgresql-client >/dev/null
+  # The cluster tests (crates/server/tests/cluster.rs) run their nodes on a NATS server with JetStream.
+  "${as_root[@]}" apt-get install -y -qq --no-install-recommends nats-server >/dev/null
   # The API fuzzing (scripts/api-fuzz.sh) installs schemathesis from PyPI into a venv.
   "${as_root[@]}" apt-get install -y -qq --no-install-recommends python3 python3-venv >/dev/null
 else
@@ -54,6 +56,20 @@ if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
     sleep 1
   done
   pg_isready -h 127.0.0.1 -p 5432 || { echo "PostgreSQL did not start on 127.0.0.1:5432" >&2; exit 1; }
+fi
+
+# NATS with JetStream at 127.0.0.1:4222, for the cluster tests (each uses a subject prefix and a
+# directory bucket of its own): start it if it is not running, and wait until the port answers.
+# With CI set, a NATS test that cannot connect fails instead of skipping.
+if [ -x /usr/sbin/nats-server ]; then
+  "${as_root[@]}" mkdir -p /var/lib/nats-server
+  "${as_root[@]}" start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- \
+    -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log
+  for _ in $(seq 1 30); do
+    (exec 3<>/dev/tcp/127.0.0.1/4222) 2>/dev/null && break
+    sleep 1
+  done
+  (exec 3<>/dev/tcp/127.0.0.1/4222) 2>/dev/null || { echo "NATS did not start on 127.0.0.1:4222" >&2; exit 1; }
 fi
 
 cargo test --workspace --locked

@@ -33,6 +33,10 @@ pub(crate) fn relay(server: &Arc<NotificationServer>) -> Arc<dyn PassportListene
     tokio::spawn(async move {
         while let Some(event) = events.recv().await {
             let Some(server) = Weak::upgrade(&server) else { break };
+            // The other nodes of a cluster apply it to their own users.
+            if let Some(nats) = server.bus.nats() {
+                nats.publish_passport(&event).await;
+            }
             server.apply_event(event).await;
         }
     });
@@ -40,7 +44,8 @@ pub(crate) fn relay(server: &Arc<NotificationServer>) -> Arc<dyn PassportListene
 }
 
 impl NotificationServer {
-    async fn apply_event(&self, event: PassportEvent) {
+    /// Applies a Passport event to this node's own users (from here, or from another node).
+    pub(crate) async fn apply_event(&self, event: PassportEvent) {
         match event {
             PassportEvent::ContactList { user, event } => self.contact_list_changed(user, event).await,
             PassportEvent::DisplayNameChanged { user, display_name } => {
@@ -49,6 +54,7 @@ impl NotificationServer {
                     entry.username.clone()
                 });
                 if let Some(username) = changed {
+                    self.publish_presence(user);
                     self.announce(user, &username, Change::DisplayName).await;
                 }
             }

@@ -20,8 +20,9 @@ use mocha_proto::ns::push::{Con, Fln, Nln, Not, Rng, Ubx};
 use mocha_proto::{OutReason, Status, Token};
 
 use crate::NotificationServer;
+use crate::bus::wire::Entry;
 use crate::presence::Change;
-use crate::registry::{Entry, PresenceState};
+use crate::registry::{self, PresenceState};
 
 /// Longest personal message, in characters (both fronts).
 pub const MAX_PERSONAL_MESSAGE: usize = 128;
@@ -39,10 +40,18 @@ pub enum CoreEvent {
 }
 
 /// How a watched user looks now. Only ever sent to someone allowed to see them.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// (Serializable: a cluster's nodes send them to each other's watchers.)
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum PresenceEvent {
     /// Online with this status (never `HDN` or `FLN`) and display name: first seen, or changed.
-    Online { user: UserId, username: String, status: Status, display_name: String },
+    Online {
+        user: UserId,
+        username: String,
+        #[serde(with = "crate::bus::wire::status")]
+        status: Status,
+        display_name: String,
+    },
     /// The user's personal message (may be empty).
     PersonalMessage { user: UserId, username: String, message: String },
     /// Offline, or appearing offline: the two are never told apart.
@@ -142,6 +151,17 @@ pub struct LivePresence {
     pub personal_message: String,
 }
 
+impl LivePresence {
+    /// `None` when offline or appearing offline.
+    fn of(presence: &PresenceState) -> Option<Self> {
+        Some(Self {
+            status: presence.visible_status()?,
+            display_name: presence.display_name.clone(),
+            personal_message: presence.personal_message.clone(),
+        })
+    }
+}
+
 impl NotificationServer {
     /// A connection id unique across every front (the registry tells sessions apart by it).
     pub fn next_connection(&self) -> u64 {
@@ -159,20 +179,31 @@ impl NotificationServer {
     pub async fn attach(&self, attach: Attach) {
         let Attach { authenticated, username, display_name, connection, outbox, front } = attach;
         let user = authenticated.user;
-        let entry = Entry {
+        let presence = PresenceState { status: None, display_name, personal_message: String::new() };
+        let listed = self.bus.nats().map(|nats| (nats, Entry::new(nats.node(), &username, &presence)));
+        let entry = registry::Entry {
             connection,
             sign_in: authenticated.sign_in.clone(),
             username: username.clone(),
             outbox: outbox.clone(),
             front,
-            presence: PresenceState { status: None, display_name, personal_message: String::new() },
+            presence,
             last_watchers: Vec::new(),
         };
         let displaced = self.registry.insert(user, entry);
-        if let Some(older) = displaced {
+        // On another node, the session this one replaces ends when that node sees this
+        // sign-in in the directory; its watchers hear it from here, below.
+        let elsewhere = listed.and_then(|(nats, listed)| {
+            nats.signed_in(user, listed);
+            nats.remote(user)
+        });
+        let was_visible = displaced.as_ref().is_some_and(|older| older.presence.visible_status().is_some())
+            || elsewhere.as_ref().is_some_and(|older| older.visible());
+        if let Some(older) = &displaced {
             older.outbox.kick(OutReason::SignedInElsewhere);
+        }
+        if displaced.is_some() || elsewhere.is_some() {
             // The new session starts offline until its first status; watchers must see that.
-            let was_visible = older.presence.visible_status().is_some();
             self.announce(user, &username, Change::Gone { was_visible }).await;
         }
         // The signature was verified already and cannot change, so only the database is
@@ -194,6 +225,9 @@ impl NotificationServer {
     /// its user offline to those who could see them.
     pub async fn detach(&self, user: UserId, connection: u64) {
         let Some(entry) = self.registry.remove(user, connection) else { return };
+        if let Some(nats) = self.bus.nats() {
+            nats.signed_out(user);
+        }
         let was_visible = entry.presence.visible_status().is_some();
         self.announce_with(user, &entry.username, Change::Gone { was_visible }, &entry.last_watchers).await;
     }
@@ -214,6 +248,7 @@ impl NotificationServer {
                 was_visible
             })
             .ok_or(NotSignedIn)?;
+        self.publish_presence(user);
         self.announce(user, username, Change::Status { was_visible }).await;
         Ok(())
     }
@@ -237,6 +272,7 @@ impl NotificationServer {
         self.registry
             .update_presence(user, connection, |presence| presence.personal_message = message)
             .ok_or(PersonalMessageError::NotSignedIn)?;
+        self.publish_presence(user);
         self.announce(user, username, Change::PersonalMessage).await;
         Ok(())
     }
@@ -248,17 +284,39 @@ impl NotificationServer {
         viewer: UserId,
         contact: UserId,
     ) -> Result<Option<LivePresence>, PassportError> {
-        let live = self.registry.lock().get(&contact).and_then(|entry| {
-            Some(LivePresence {
-                status: entry.presence.visible_status()?,
-                display_name: entry.presence.display_name.clone(),
-                personal_message: entry.presence.personal_message.clone(),
-            })
-        });
+        let live_here = self.registry.lock().get(&contact).map(|entry| LivePresence::of(&entry.presence));
+        // Signed in on another node: as the directory describes them.
+        let live = match live_here {
+            Some(here) => here,
+            None => self
+                .bus
+                .nats()
+                .and_then(|nats| nats.remote(contact))
+                .and_then(|r| LivePresence::of(&r.presence)),
+        };
         // Only online contacts need the (per-pair) visibility check.
         match live {
             Some(presence) if self.passport.can_see(viewer, contact).await? => Ok(Some(presence)),
             _ => Ok(None),
+        }
+    }
+
+    /// In a cluster, writes the user's presence now into the session directory.
+    pub(crate) fn publish_presence(&self, user: UserId) {
+        let Some(nats) = self.bus.nats() else { return };
+        let entry =
+            self.registry.lock().get(&user).map(|e| Entry::new(nats.node(), &e.username, &e.presence));
+        if let Some(entry) = entry {
+            nats.changed(user, entry);
+        }
+    }
+
+    /// The user signed in on another node after their session here: it ends with `OTH`,
+    /// silently (that node tells the watchers), and leaves the directory entry alone.
+    pub(crate) fn signed_in_elsewhere(&self, user: UserId) {
+        if let Some(older) = self.registry.take(user) {
+            tracing::info!(%user, "signed in on another node; ending the session here");
+            older.outbox.kick(OutReason::SignedInElsewhere);
         }
     }
 

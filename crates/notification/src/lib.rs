@@ -13,6 +13,7 @@
 //! `events`. Privacy is decided here, at the server: nothing about a user is pushed to
 //! anyone Passport does not list as a watcher.
 
+pub mod bus;
 mod cmd;
 mod config;
 mod events;
@@ -23,6 +24,7 @@ mod ring;
 mod server;
 mod session;
 
+pub use bus::{Bus, BusError, ClusterConfig, NatsBus};
 pub use config::NotificationConfig;
 pub use front::{Attach, CoreEvent, Front, LivePresence, PresenceEvent, RingInvite};
 pub use ring::{RingError, RingOutcome};

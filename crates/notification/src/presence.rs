@@ -95,25 +95,61 @@ impl NotificationServer {
                 return;
             }
         };
-        let mut sessions = self.registry.lock();
-        if let Some(entry) = sessions.get_mut(&user) {
-            entry.last_watchers.clone_from(&watchers);
-        }
-        for id in extra {
-            if !watchers.contains(id) {
-                watchers.push(*id);
+        let nats = self.bus.nats();
+        // Watchers signed in on other nodes, with their node (stays empty, unallocated,
+        // on one node).
+        let mut elsewhere = Vec::new();
+        let events = {
+            let mut sessions = self.registry.lock();
+            if let Some(entry) = sessions.get_mut(&user) {
+                entry.last_watchers.clone_from(&watchers);
             }
+            for id in extra {
+                if !watchers.contains(id) {
+                    watchers.push(*id);
+                }
+            }
+            let events = events_for(user, username, change, sessions.get(&user).map(|entry| &entry.presence));
+            if events.is_empty() {
+                return;
+            }
+            let events: Vec<CoreEvent> = events.into_iter().map(CoreEvent::Presence).collect();
+            for watcher in watchers {
+                if let Some(entry) = sessions.get(&watcher) {
+                    for event in &events {
+                        entry.deliver(event);
+                    }
+                } else if let Some(node) = nats.and_then(|nats| nats.node_of(watcher)) {
+                    elsewhere.push((watcher, node));
+                }
+            }
+            events
+        };
+        if let Some(nats) = nats
+            && !elsewhere.is_empty()
+        {
+            nats.send_presence(&elsewhere, &events).await;
         }
-        let events = events_for(user, username, change, sessions.get(&user).map(|entry| &entry.presence));
-        if events.is_empty() {
+    }
+
+    /// A user on another node is gone without a word (their node died): the watchers
+    /// on this node who could see them see them offline.
+    pub(crate) async fn remote_gone(&self, user: UserId, username: &str, was_visible: bool) {
+        if !was_visible {
             return;
         }
-        let events: Vec<CoreEvent> = events.into_iter().map(CoreEvent::Presence).collect();
+        let watchers = match self.passport.watchers(user).await {
+            Ok(watchers) => watchers,
+            Err(error) => {
+                tracing::error!(user = %user, %error, "cannot look up watchers; offline not sent");
+                return;
+            }
+        };
+        let event = CoreEvent::Presence(offline(user, username));
+        let sessions = self.registry.lock();
         for watcher in watchers {
-            if let Some(entry) = sessions.get(&watcher) {
-                for event in &events {
-                    entry.deliver(event);
-                }
+            if let Some(entry) = sessions.get(&watcher.id) {
+                entry.deliver(&event);
             }
         }
     }
@@ -131,9 +167,12 @@ impl NotificationServer {
                 return;
             }
         };
+        // Looked up first: the directory's lock is never taken inside the registry's.
+        let remote = self.bus.nats().filter(|_| allowed).and_then(|nats| nats.remote(subject.id));
         let sessions = self.registry.lock();
         let Some(viewer_entry) = sessions.get(&viewer) else { return };
-        let state = if allowed { sessions.get(&subject.id).map(|entry| &entry.presence) } else { None };
+        let here = sessions.get(&subject.id).map(|entry| &entry.presence);
+        let state = if allowed { here.or(remote.as_ref().map(|remote| &remote.presence)) } else { None };
         for event in full_view(subject.id, &subject.username, state) {
             viewer_entry.deliver(&CoreEvent::Presence(event));
         }

@@ -82,6 +82,15 @@ impl Registry {
         removed
     }
 
+    /// Removes the user's session, whichever connection it is.
+    pub fn take(&self, user: UserId) -> Option<Entry> {
+        let removed = self.lock().remove(&user);
+        if removed.is_some() {
+            self.gauge.add_online(-1);
+        }
+        removed
+    }
+
     /// Runs `change` on the presence of `connection`'s session; returns what it returns.
     pub fn update_presence<T>(
         &self,

@@ -10,9 +10,10 @@ use mocha_passport::{Passport, ServiceGauge};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::bus::Bus;
 use crate::config::NotificationConfig;
 use crate::registry::Registry;
-use crate::{events, session};
+use crate::{bus, events, session};
 
 /// How long open connections get to say goodbye when the server stops (the NS keeps
 /// its own, longer than mocha-net's default).
@@ -22,6 +23,7 @@ pub struct NotificationServer {
     pub(crate) passport: Arc<Passport>,
     pub(crate) config: NotificationConfig,
     pub(crate) registry: Registry,
+    pub(crate) bus: Bus,
     ticket_key: SigningKey,
     gauge: Arc<ServiceGauge>,
     pub(crate) next_connection: AtomicU64,
@@ -32,6 +34,16 @@ impl NotificationServer {
     /// to Passport's events. Must be called inside a Tokio runtime (it starts the task
     /// that turns events into pushes).
     pub fn new(passport: Arc<Passport>, ticket_key: SigningKey, config: NotificationConfig) -> Arc<Self> {
+        Self::on_bus(passport, ticket_key, config, Bus::Local)
+    }
+
+    /// Like [`Self::new`], as one node of the cluster `bus` joins (its tasks start here).
+    pub fn on_bus(
+        passport: Arc<Passport>,
+        ticket_key: SigningKey,
+        config: NotificationConfig,
+        bus: Bus,
+    ) -> Arc<Self> {
         let gauge = passport.status_board().register("notification", config.advertised_address.clone(), true);
         let server = Arc::new(Self {
             registry: Registry::new(gauge.clone()),
@@ -40,8 +52,12 @@ impl NotificationServer {
             ticket_key,
             gauge,
             next_connection: AtomicU64::new(1),
+            bus,
         });
         passport.subscribe(events::relay(&server));
+        if let Some(nats) = server.bus.nats() {
+            bus::start(&server, nats);
+        }
         server
     }
 
@@ -53,6 +69,17 @@ impl NotificationServer {
     /// How many accounts are signed in.
     pub fn online_users(&self) -> usize {
         self.registry.len()
+    }
+
+    pub fn bus(&self) -> &Bus {
+        &self.bus
+    }
+
+    /// Leaves the cluster cleanly, if this node is in one (call after [`Self::serve`] returned).
+    pub async fn leave_cluster(&self) {
+        if let Some(nats) = self.bus.nats() {
+            nats.leave().await;
+        }
     }
 
     pub fn config(&self) -> &NotificationConfig {

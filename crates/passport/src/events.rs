@@ -5,7 +5,9 @@ use std::sync::{Arc, RwLock};
 use mocha_api::{Ban, ContactListEvent, ServiceNotice};
 use mocha_auth::UserId;
 
-#[derive(Clone, Debug, PartialEq)]
+/// Serializable so a cluster's nodes can hand events to each other (mocha-notification's bus).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum PassportEvent {
     /// `user`'s contact list, requests or blocks changed.
     ContactList {

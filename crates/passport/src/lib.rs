@@ -58,6 +58,18 @@ pub struct DatabasePool {
     pub idle: usize,
 }
 
+/// A node's claim on Passport's database, held while the node runs (see
+/// [`Passport::claim_database`]); released when dropped or [closed](Self::release).
+pub struct DatabaseClaim(Option<sqlx::PgConnection>);
+
+impl DatabaseClaim {
+    pub async fn release(self) {
+        if let Some(conn) = self.0 {
+            let _ = sqlx::Connection::close(conn).await;
+        }
+    }
+}
+
 pub struct Passport {
     db: Db,
     config: PassportConfig,
@@ -109,6 +121,13 @@ impl Passport {
 
     fn publish(&self, event: PassportEvent) {
         self.listeners.publish(&event);
+    }
+
+    /// Claims the database for this node while it runs: on PostgreSQL, nodes of one
+    /// cluster (`cluster`) share it, a node on its own holds it alone. `None` when that
+    /// conflicts with a node already running on it.
+    pub async fn claim_database(&self, cluster: bool) -> Result<Option<DatabaseClaim>, PassportError> {
+        self.db.claim(cluster).await
     }
 
     /// Which SQL engine holds the data.

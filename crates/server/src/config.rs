@@ -94,6 +94,96 @@ pub struct ServerConfig {
     /// How the log is written: `text` (one line a record, colour only at a terminal)
     /// or `json` (one JSON object a line).
     pub log_format: LogFormat,
+
+    // A cluster of nodes on one PostgreSQL database and one NATS server (docs/cluster.md).
+    /// What this node runs, of `passport`, `web`, `ns`, `sb`. Every node runs all four
+    /// for now: splitting them is not built yet and is refused.
+    pub roles: Vec<Role>,
+    /// This node's name in its cluster (letters, digits, `-`, `_`). Unset: the host name.
+    pub node_id: Option<String>,
+    /// The NATS server (with JetStream) joining this node to a cluster, `nats://host:4222`.
+    /// Unset: a single node, no NATS. Needs `database` on PostgreSQL. Shown only with
+    /// any password hidden.
+    pub bus: Option<BusUrl>,
+    /// What this cluster's NATS subjects and its directory bucket start with: one per
+    /// cluster sharing a NATS server.
+    pub bus_prefix: String,
+    /// The folder holding the signing keys of Passport's session tokens and the
+    /// Notification Server's switchboard tickets (the release key stays in the data
+    /// folder). Every node of a cluster must read the same keys. Unset: `keys/` in the
+    /// data folder.
+    pub keys_dir: Option<PathBuf>,
+}
+
+/// One service a node can run (`--roles`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// The HTTPS API: accounts, sign-in, contacts, moderation.
+    Passport,
+    /// The websites, on Passport's HTTPS port.
+    Web,
+    /// The Notification Server (and the MSNP gateway, when on).
+    Ns,
+    /// The Switchboard and the calls' media relay.
+    Sb,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Passport, Role::Web, Role::Ns, Role::Sb];
+}
+
+/// A NATS URL; `Debug` and `Display` hide any password in it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct BusUrl(String);
+
+impl BusUrl {
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        if !(text.starts_with("nats://") || text.starts_with("tls://")) || text.len() > 1024 {
+            return Err(ConfigError::Invalid(
+                "bus must be a NATS URL: nats://host:4222 (or tls://host:4222)".into(),
+            ));
+        }
+        Ok(Self(text.to_string()))
+    }
+
+    /// The URL as given, password and all: only for connecting.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    fn redacted(&self) -> String {
+        mocha_notification::bus::redact_url(&self.0)
+    }
+}
+
+impl std::fmt::Debug for BusUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "BusUrl({})", self.redacted())
+    }
+}
+
+impl std::fmt::Display for BusUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+/// This machine's host name as a node name (dots and anything else a NATS subject
+/// cannot hold become `-`), or `node` if it has none.
+pub fn default_node_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_default();
+    let name: String = host
+        .trim()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+        .take(64)
+        .collect();
+    if name.is_empty() { "node".to_string() } else { name }
 }
 
 /// The log's format (`--log-format`, `log_format`).
@@ -149,6 +239,12 @@ impl Default for ServerConfig {
             msnp_http_port: None,
             metrics_bind: None,
             log_format: LogFormat::Text,
+
+            roles: Role::ALL.to_vec(),
+            node_id: None,
+            bus: None,
+            bus_prefix: "mocha".to_string(),
+            keys_dir: None,
         }
     }
 }
@@ -282,12 +378,58 @@ impl ServerConfig {
         if self.tls_cert.is_some() != self.tls_key.is_some() {
             return invalid("tls_cert and tls_key go together: set both or neither");
         }
+        self.validate_cluster()?;
         if self.max_database_mib > 0 && matches!(self.database, Some(DatabaseUrl::Postgres(_))) {
             return invalid(
                 "max_database_mib caps a SQLite file; PostgreSQL's size is set on its own server",
             );
         }
         Ok(())
+    }
+
+    /// Roles, node name and bus: a cluster needs PostgreSQL, and roles are not split yet.
+    fn validate_cluster(&self) -> Result<(), ConfigError> {
+        let invalid = |m: &str| Err(ConfigError::Invalid(m.to_string()));
+        let on_sqlite = !matches!(self.database, Some(DatabaseUrl::Postgres(_)));
+        let split = Role::ALL.iter().any(|role| !self.roles.contains(role));
+        if self.roles.is_empty() {
+            return invalid("roles: name at least one of passport, web, ns, sb");
+        }
+        if split && on_sqlite {
+            return invalid(
+                "roles: a node running only some roles shares its data with the others, which SQLite \
+                 cannot do: use --database postgres://… and --bus nats://… (docs/cluster.md)",
+            );
+        }
+        if split {
+            return invalid(
+                "roles: running only some roles on a node is not built yet (docs/cluster.md); \
+                 give every node of the cluster all four (the default)",
+            );
+        }
+        if self.bus.is_some() && on_sqlite {
+            return invalid(
+                "bus: the nodes of a cluster must share one PostgreSQL database (--database postgres://…); \
+                 on SQLite each node would have accounts of its own",
+            );
+        }
+        if !mocha_notification::bus::is_valid_name(&self.bus_prefix) {
+            return invalid("bus_prefix: letters, digits, - and _ only (at most 64)");
+        }
+        if self.node_id.as_deref().is_some_and(|node| !mocha_notification::bus::is_valid_name(node)) {
+            return invalid("node_id: letters, digits, - and _ only (at most 64)");
+        }
+        Ok(())
+    }
+
+    /// This node's name in its cluster.
+    pub fn node_id(&self) -> String {
+        self.node_id.clone().unwrap_or_else(default_node_id)
+    }
+
+    /// Where the signing keys are: `keys_dir`, or `keys/` in the data folder.
+    pub fn keys_dir(&self, data_dir: &Path) -> PathBuf {
+        self.keys_dir.clone().unwrap_or_else(|| crate::layout::keys_dir(data_dir))
     }
 
     /// The database to open: `database`, or the data folder's SQLite file.
@@ -560,6 +702,46 @@ mod tests {
         ] {
             assert!(matches!(bad.validate(), Err(ConfigError::Invalid(_))), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_cluster_needs_postgresql_and_roles_are_not_split_yet() {
+        let postgres = Some(DatabaseUrl::parse("postgres://mocha@db.internal/mocha").unwrap());
+        let bus = Some(BusUrl::parse("nats://mocha:pw-in-url@nats.internal:4222").unwrap());
+        let cluster =
+            ServerConfig { database: postgres.clone(), bus: bus.clone(), ..ServerConfig::default() };
+        assert!(cluster.validate().is_ok());
+        assert!(!format!("{cluster:?}").contains("pw-in-url"), "the bus URL's password is never shown");
+        assert_eq!(bus.as_ref().unwrap().to_string(), "nats://mocha:****@nats.internal:4222");
+        assert_eq!(ServerConfig::default().roles, Role::ALL);
+
+        let refused = |config: ServerConfig| match config.validate() {
+            Err(ConfigError::Invalid(message)) => message,
+            other => panic!("{config:?} was not refused: {other:?}"),
+        };
+        let on_sqlite = refused(ServerConfig { bus: bus.clone(), ..ServerConfig::default() });
+        assert!(on_sqlite.contains("PostgreSQL"), "{on_sqlite}");
+        let split = vec![Role::Ns, Role::Sb];
+        let split_on_sqlite = refused(ServerConfig { roles: split.clone(), ..ServerConfig::default() });
+        assert!(split_on_sqlite.contains("SQLite"), "{split_on_sqlite}");
+        let split_on_postgres = refused(ServerConfig { roles: split, ..cluster.clone() });
+        assert!(split_on_postgres.contains("not built yet"), "{split_on_postgres}");
+        refused(ServerConfig { node_id: Some("node.one".into()), ..cluster.clone() });
+        refused(ServerConfig { bus_prefix: "a b".into(), ..cluster.clone() });
+        refused(ServerConfig { roles: Vec::new(), ..cluster });
+        assert!(BusUrl::parse("http://nats:4222").is_err());
+        assert!(mocha_notification::bus::is_valid_name(&default_node_id()));
+
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            "roles = [\"passport\", \"web\", \"ns\", \"sb\"]\nnode_id = \"n1\"\nbus_prefix = \"prod\"\nkeys_dir = \"/srv/keys\"\n",
+        )
+        .unwrap();
+        let config = ServerConfig::from_data_dir(dir.path()).unwrap();
+        assert_eq!((config.node_id(), config.bus_prefix.as_str()), ("n1".to_string(), "prod"));
+        assert_eq!(config.keys_dir(dir.path()), PathBuf::from("/srv/keys"));
+        assert_eq!(ServerConfig::default().keys_dir(dir.path()), dir.path().join("keys"));
     }
 
     #[test]

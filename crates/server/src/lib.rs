@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use mocha_auth::SigningKey;
-use mocha_notification::NotificationServer;
-use mocha_passport::{DatabaseUrl, Passport, PassportError, StatusBoard};
+use mocha_notification::{Bus, ClusterConfig, NatsBus, NotificationServer};
+use mocha_passport::{DatabaseClaim, DatabaseUrl, Passport, PassportError, StatusBoard};
 use mocha_switchboard::{Relay, Switchboard};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
@@ -37,11 +37,19 @@ pub mod layout {
     pub fn tls_dir(data_dir: &Path) -> PathBuf {
         data_dir.join("tls")
     }
+    /// Passport's key, in a keys folder (`keys_dir`, by default the data folder's `keys/`).
+    pub fn passport_key_in(keys_dir: &Path) -> PathBuf {
+        keys_dir.join("passport-ed25519.seed")
+    }
+    /// The Notification Server's switchboard-ticket key, in a keys folder.
+    pub fn notification_key_in(keys_dir: &Path) -> PathBuf {
+        keys_dir.join("notification-ed25519.seed")
+    }
     pub fn passport_key(data_dir: &Path) -> PathBuf {
-        data_dir.join("keys").join("passport-ed25519.seed")
+        passport_key_in(&keys_dir(data_dir))
     }
     pub fn notification_key(data_dir: &Path) -> PathBuf {
-        data_dir.join("keys").join("notification-ed25519.seed")
+        notification_key_in(&keys_dir(data_dir))
     }
     pub fn keys_dir(data_dir: &Path) -> PathBuf {
         data_dir.join("keys")
@@ -76,6 +84,17 @@ pub enum StartError {
     Passport(#[from] PassportError),
     #[error(transparent)]
     Metrics(#[from] metrics_listener::MetricsError),
+    /// Another node runs on this PostgreSQL database and one of the two is not in a
+    /// cluster: two lone nodes on one database would each keep presence to themselves.
+    #[error("{}", if *.cluster {
+        "a Mocha node without --bus is running on this PostgreSQL database: stop it, or start it with the same --bus as this one (docs/cluster.md)"
+    } else {
+        "another Mocha node is running on this PostgreSQL database: nodes sharing a database must form a cluster, --bus nats://… on every one (docs/cluster.md)"
+    })]
+    DatabaseInUse { cluster: bool },
+    /// The cluster's NATS server could not be joined.
+    #[error("cannot join the cluster: {0}")]
+    Bus(#[from] mocha_notification::BusError),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error("cannot write {path}: {source}")]
@@ -139,6 +158,8 @@ pub struct RunningServer {
     pub switchboard: Arc<Switchboard>,
     shutdown: CancellationToken,
     tasks: JoinSet<()>,
+    /// This node's claim on a shared database (dropped with the server at the latest).
+    claim: Option<DatabaseClaim>,
     /// Released last, when the server is gone.
     _lock: DataDirLock,
 }
@@ -148,6 +169,10 @@ impl RunningServer {
     pub async fn shutdown(mut self) {
         self.shutdown.cancel();
         while self.tasks.join_next().await.is_some() {}
+        self.notification.leave_cluster().await;
+        if let Some(claim) = self.claim.take() {
+            claim.release().await;
+        }
         self.passport.close().await;
     }
 }
@@ -194,15 +219,18 @@ async fn start_services(
         .map_err(|source| StartError::Write { path: manifest.clone(), source })?;
 
     let status = Arc::new(StatusBoard::default());
-    let keys = layout::keys_dir(data_dir);
-    files::private_dir(&keys).map_err(|source| StartError::Write { path: keys, source })?;
-    let passport_key = SigningKey::load_or_create(&layout::passport_key(data_dir))?;
+    // Every node of a cluster reads the same keys (docs/cluster.md).
+    let keys = config.keys_dir(data_dir);
+    files::private_dir(&keys).map_err(|source| StartError::Write { path: keys.clone(), source })?;
+    let passport_key = SigningKey::load_or_create(&layout::passport_key_in(&keys))?;
     if let Some(file) = database.sqlite_path() {
         files::private_database(file)
             .map_err(|source| StartError::Write { path: file.to_path_buf(), source })?;
     }
     tracing::info!(%database, "opening Passport's database");
     let passport = Passport::open(database, passport_key, config.passport(data_dir), status.clone()).await?;
+    let cluster = config.bus.is_some();
+    let claim = passport.claim_database(cluster).await?.ok_or(StartError::DatabaseInUse { cluster })?;
 
     let shutdown = CancellationToken::new();
     let mut tasks = JoinSet::new();
@@ -249,10 +277,18 @@ async fn start_services(
 
     let ns_listener = bind(&config, config.notification_port).await?;
     let ns_addr = https::local_addr(&ns_listener);
-    let notification = NotificationServer::new(
+    let bus = match &config.bus {
+        Some(url) => {
+            let cluster = ClusterConfig::new(url.expose(), config.bus_prefix.clone(), config.node_id());
+            Bus::Nats(NatsBus::connect(cluster).await?)
+        }
+        None => Bus::Local,
+    };
+    let notification = NotificationServer::on_bus(
         passport.clone(),
-        SigningKey::load_or_create(&layout::notification_key(data_dir))?,
+        SigningKey::load_or_create(&layout::notification_key_in(&keys))?,
         config.notification(advertised(&config, ns_addr), advertised(&config, sb_addr)),
+        bus,
     );
     tasks.spawn(notification.clone().serve(ns_listener, tls.clone(), shutdown.clone()));
     tracing::info!(address = %ns_addr, "Notification Server listening (MENP/1 over TLS)");
@@ -274,6 +310,12 @@ async fn start_services(
         status.register("switchboard", advertised(&config, sb_addr), true),
         relay,
     );
+    // Bans, deletions and blocks made through another node's Passport end conversations here too.
+    if let Some(nats) = notification.bus().nats() {
+        let listener: std::sync::Weak<dyn mocha_passport::PassportListener> =
+            Arc::downgrade(&switchboard) as _;
+        nats.subscribe_remote(listener);
+    }
     tasks.spawn(switchboard.clone().serve(sb_listener, tls.clone(), shutdown.clone()));
     tracing::info!(address = %sb_addr, "Switchboard listening (MENP/1 over TLS)");
 
@@ -335,6 +377,7 @@ async fn start_services(
         switchboard,
         shutdown,
         tasks,
+        claim: Some(claim),
         _lock: lock,
     })
 }

@@ -5,13 +5,14 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use mocha_passport::{DatabaseUrl, DatabaseUrlError};
+use mocha_passport::DatabaseUrl;
 use mocha_server::ServerConfig;
-use mocha_server::config::LogFormat;
+use mocha_server::config::{BusUrl, LogFormat, Role};
 
 /// Runs Mocha: Passport (HTTPS), the Notification Server and the Switchboard (TLS),
 /// and the web pages, on one embedded SQLite database (the default) or on PostgreSQL
-/// (--database postgres://…).
+/// (--database postgres://…). Several nodes on one PostgreSQL database form a cluster
+/// through a NATS server (--bus nats://…, --node-id, --keys-dir; see docs/cluster.md).
 ///
 /// Settings come from the defaults, then DATA_DIR/mocha.toml (same names as the
 /// flags, with underscores), then MOCHA_* environment variables, then flags.
@@ -215,6 +216,30 @@ struct Overrides {
     /// The log's format: text, or one JSON object a line [default: text].
     #[arg(long, env = "MOCHA_LOG_FORMAT", value_enum)]
     log_format: Option<LogFormat>,
+
+    /// What this node runs, comma-separated: passport (HTTPS API), web (websites), ns
+    /// (Notification Server), sb (Switchboard and media relay). Splitting them is not
+    /// built yet: every node runs all four [default: passport,web,ns,sb].
+    #[arg(long, env = "MOCHA_ROLES", value_enum, value_delimiter = ',')]
+    roles: Option<Vec<Role>>,
+    /// This node's name in its cluster, unique there (letters, digits, - and _)
+    /// [default: the host name].
+    #[arg(long, env = "MOCHA_NODE_ID")]
+    node_id: Option<String>,
+    /// Join a cluster through this NATS server (JetStream on): nats://HOST:4222. Needed
+    /// as soon as a second node serves the same PostgreSQL database (--database
+    /// postgres://…), refused on SQLite; see docs/cluster.md [default: one node, no NATS].
+    #[arg(long, env = "MOCHA_BUS", hide_env_values = true)]
+    bus: Option<String>,
+    /// What the cluster's NATS subjects and session directory are named after; one per
+    /// cluster sharing a NATS server [default: mocha].
+    #[arg(long, env = "MOCHA_BUS_PREFIX")]
+    bus_prefix: Option<String>,
+    /// The folder of the signing keys of Passport's tokens and of switchboard tickets. All
+    /// nodes of a cluster must read the same keys: a shared folder, or copies of the first
+    /// node's [default: DATA_DIR/keys].
+    #[arg(long, env = "MOCHA_KEYS_DIR")]
+    keys_dir: Option<PathBuf>,
 }
 
 /// `PORT` (loopback) or `ADDRESS:PORT`.
@@ -226,7 +251,7 @@ fn parse_metrics_bind(text: &str) -> Result<SocketAddr, String> {
 }
 
 impl Overrides {
-    fn apply(self, config: &mut ServerConfig) -> Result<(), DatabaseUrlError> {
+    fn apply(self, config: &mut ServerConfig) -> anyhow::Result<()> {
         fn set<T>(slot: &mut T, value: Option<T>) {
             if let Some(value) = value {
                 *slot = value;
@@ -284,6 +309,17 @@ impl Overrides {
             config.metrics_bind = self.metrics_bind;
         }
         set(&mut config.log_format, self.log_format);
+        set(&mut config.roles, self.roles);
+        if self.node_id.is_some() {
+            config.node_id = self.node_id;
+        }
+        if let Some(bus) = &self.bus {
+            config.bus = Some(BusUrl::parse(bus)?);
+        }
+        set(&mut config.bus_prefix, self.bus_prefix);
+        if self.keys_dir.is_some() {
+            config.keys_dir = self.keys_dir;
+        }
         Ok(())
     }
 }
@@ -379,9 +415,16 @@ async fn run(data_dir: &Path, config: ServerConfig) -> anyhow::Result<()> {
     let say = |line: String| if json { eprintln!("{line}") } else { println!("{line}") };
     // Redacted: a PostgreSQL password is never shown.
     let config_database = config.database_url(data_dir);
+    let cluster = config
+        .bus
+        .as_ref()
+        .map(|bus| format!("node {} on {bus} (prefix {})", config.node_id(), config.bus_prefix));
     let server = mocha_server::start(data_dir, config).await.context("Mocha could not start")?;
     say(format!("Mocha is running. Data folder: {}", data_dir.display()));
     say(format!("  Database                {config_database}"));
+    if let Some(cluster) = cluster {
+        say(format!("  Cluster                 {cluster}"));
+    }
     say(format!("  Passport and web pages  https://{}", server.passport_addr));
     say(format!("  Notification Server     {} (MENP/1 over TLS)", server.ns_addr));
     say(format!("  Switchboard             {} (MENP/1 over TLS)", server.sb_addr));
@@ -419,7 +462,9 @@ async fn admin(data_dir: &Path, config: ServerConfig, action: AdminAction) -> an
             file.display()
         );
     }
-    let key = mocha_auth::SigningKey::load_or_create(&mocha_server::layout::passport_key(data_dir))?;
+    let key = mocha_auth::SigningKey::load_or_create(&mocha_server::layout::passport_key_in(
+        &config.keys_dir(data_dir),
+    ))?;
     let status = Default::default();
     let passport = mocha_passport::Passport::open(&database, key, config.passport(data_dir), status)
         .await

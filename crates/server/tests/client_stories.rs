@@ -13,7 +13,7 @@ use mocha_client::{
     ConnectionState, Conversation, ConversationEvent, Event, SignOutReason, TransferDirection, TransferEvent,
 };
 
-use client_support::{Events, chat, connect, in_conversation, state_where};
+use client_support::{Events, chat, connect, in_conversation, personal_message_of, state_where};
 use common::{Engine, TestServer};
 
 // The whole stack (HTTPS, NS, SB, alerts) on each of Passport's engines.
@@ -77,12 +77,7 @@ async fn contact_request_presence_and_chat(engine: Engine) {
 
     // Status and personal message travel to the contact.
     bob.set_personal_message("  at the beach ").await.unwrap();
-    let message = alice_events
-        .expect(|e| match e {
-            Event::PersonalMessage { user, message } if *user == bob.user_id() => Some(message.clone()),
-            _ => None,
-        })
-        .await;
+    let message = alice_events.expect(personal_message_of(bob.user_id())).await;
     assert_eq!(message, "at the beach");
     bob.set_status(Status::Busy).await.unwrap();
     let state =
@@ -279,12 +274,7 @@ async fn a_ban_and_a_deletion_end_the_session_for_good(engine: Engine) {
     let (carol, _carol_events) = connect(&t, &admin).await;
 
     carol.ban(bob.user_id(), Some("spam"), None).await.unwrap();
-    let reason = bob_events
-        .expect(|e| match e {
-            Event::SignedOut(reason) => Some(reason.clone()),
-            _ => None,
-        })
-        .await;
+    let reason = bob_events.expect(client_support::signed_out).await;
     assert_eq!(reason, SignOutReason::Banned { until: None, reason: Some("spam".into()) });
     let state = state_where(&bob, |s| matches!(s.connection, ConnectionState::SignedOut(_))).await;
     assert_eq!(state.connection, ConnectionState::SignedOut(reason.clone()));

@@ -113,6 +113,15 @@ impl Db {
         }
     }
 
+    /// This node's claim on a shared database (PostgreSQL; a SQLite file is claimed by
+    /// its data folder's lock instead): `None` when another node's claim conflicts.
+    pub async fn claim(&self, cluster: bool) -> Result<Option<crate::DatabaseClaim>, PassportError> {
+        match self {
+            Db::Sqlite(_) => Ok(Some(crate::DatabaseClaim(None))),
+            Db::Postgres(db) => Ok(db.claim(cluster).await?.map(|conn| crate::DatabaseClaim(Some(conn)))),
+        }
+    }
+
     pub async fn close(&self) {
         match self {
             Db::Sqlite(db) => db.close().await,

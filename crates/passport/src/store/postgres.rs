@@ -35,6 +35,12 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 /// affected.
 pub(crate) const WRITE_LOCK: i64 = 0x6d_6f_63_68_61;
 
+/// The session-level advisory lock a node holds on the database while it runs
+/// ("mochanod" in ASCII): shared by the nodes of a cluster, exclusive for a node on its own, so
+/// a second node cannot join the database without the bus (and be an island), nor a
+/// cluster node join a database a lone node is using.
+const NODE_LOCK: i64 = 0x6d6f_6368_616e_6f64;
+
 /// How long a request waits for a connection before it is told to try again.
 pub(crate) const CONNECT_WAIT: Duration = Duration::from_secs(5);
 
@@ -71,6 +77,22 @@ impl PgDb {
         let read = pool(READERS).connect_with(options).await.map_err(unreachable)?;
         tracing::info!(database = %url, "Passport's data is in PostgreSQL");
         Ok(Self { read, write })
+    }
+
+    /// Claims the database for this node (see [`NODE_LOCK`]) on a connection of its own,
+    /// held until it is closed; `None` when another node's claim conflicts. A node that
+    /// has just stopped releases its claim as its connection ends: a short wait covers it.
+    pub async fn claim(&self, shared: bool) -> Result<Option<sqlx::PgConnection>, PassportError> {
+        let mut conn = self.write.acquire().await?.detach();
+        let query =
+            if shared { "SELECT pg_try_advisory_lock_shared($1)" } else { "SELECT pg_try_advisory_lock($1)" };
+        for _ in 0..20 {
+            if sqlx::query_scalar::<_, bool>(query).bind(NODE_LOCK).fetch_one(&mut conn).await? {
+                return Ok(Some(conn));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(None)
     }
 
     /// Starts a write transaction holding [`WRITE_LOCK`] until it ends.

@@ -22,8 +22,12 @@ pub const QUIET: Duration = Duration::from_millis(400);
 /// Test settings: the server's CA, the Notification Server found through Passport's
 /// status page, quick reconnects.
 pub fn config(t: &TestServer) -> ClientConfig {
-    let mut config =
-        ClientConfig::new(&format!("https://localhost:{}", t.server.passport_addr.port()), t.trust.clone());
+    config_for(t.server.passport_addr.port(), &t.trust)
+}
+
+/// The same for a server known only by its Passport port and CA (a `mocha-server` child).
+pub fn config_for(passport_port: u16, trust: &mocha_client::Trust) -> ClientConfig {
+    let mut config = ClientConfig::new(&format!("https://localhost:{passport_port}"), trust.clone());
     config.backoff = Backoff { initial: Duration::from_millis(50), max: Duration::from_millis(400) };
     config
 }
@@ -99,6 +103,22 @@ pub async fn state_where(client: &Client, condition: impl FnMut(&ClientState) ->
     match state {
         Ok(Ok(state)) => state.clone(),
         _ => panic!("the state never got there; it is {:#?}", client.state()),
+    }
+}
+
+/// Picks `user`'s personal messages.
+pub fn personal_message_of(user: mocha_client::api::UserId) -> impl FnMut(&Event) -> Option<String> {
+    move |e| match e {
+        Event::PersonalMessage { user: of, message } if *of == user => Some(message.clone()),
+        _ => None,
+    }
+}
+
+/// Picks why the session ended.
+pub fn signed_out(e: &Event) -> Option<mocha_client::SignOutReason> {
+    match e {
+        Event::SignedOut(reason) => Some(reason.clone()),
+        _ => None,
     }
 }
 

@@ -1,0 +1,223 @@
+//! This node's copy of the cluster-wide session directory: who is signed in on the other
+//! nodes (with their presence), which revision of the directory holds each of this
+//! node's own sessions, and when each other node was last heard from.
+//!
+//! The directory itself is a JetStream KV bucket (`nats.rs`); this is the picture its
+//! watch paints, kept so presence fan-out and sign-in can ask "where is this user?"
+//! without a round trip. The lock is never held across an `.await`, and it is always
+//! taken after the registry's, never before.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use mocha_auth::UserId;
+
+use crate::registry::PresenceState;
+
+/// A session on another node, as the directory last described it.
+#[derive(Clone, Debug)]
+pub(crate) struct RemoteSession {
+    pub node: Arc<str>,
+    /// The directory revision this description came in.
+    pub revision: u64,
+    pub username: String,
+    pub presence: PresenceState,
+}
+
+impl RemoteSession {
+    pub fn visible(&self) -> bool {
+        self.presence.visible_status().is_some()
+    }
+}
+
+/// What a directory entry about a user means for this node.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Seen {
+    Nothing,
+    /// The user signed in on another node after their session here: end this one (`OTH`).
+    SignedInElsewhere,
+}
+
+/// A node taken for dead, with the sessions it held.
+pub(crate) struct Swept {
+    pub node: Arc<str>,
+    pub sessions: Vec<(UserId, RemoteSession)>,
+}
+
+#[derive(Default)]
+struct State {
+    remote: HashMap<UserId, RemoteSession>,
+    /// The revision of the directory entry written for each session on this node; absent
+    /// while its first write is still on its way.
+    own: HashMap<UserId, u64>,
+    /// When each other node's heartbeat (or any entry of it) was last seen.
+    nodes: HashMap<Arc<str>, Instant>,
+}
+
+pub(crate) struct Directory {
+    me: Arc<str>,
+    state: Mutex<State>,
+}
+
+impl Directory {
+    pub fn new(me: Arc<str>) -> Self {
+        Self { me, state: Mutex::default() }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The node a user is signed in on, if another one.
+    pub fn node_of(&self, user: UserId) -> Option<Arc<str>> {
+        self.lock().remote.get(&user).map(|session| session.node.clone())
+    }
+
+    pub fn remote(&self, user: UserId) -> Option<RemoteSession> {
+        self.lock().remote.get(&user).cloned()
+    }
+
+    /// A user's entry was written (by any node, this one included) at `revision`.
+    pub fn put(&self, user: UserId, session: RemoteSession, now: Instant) -> Seen {
+        let mut state = self.lock();
+        if *session.node == *self.me {
+            state.remote.remove(&user);
+            return Seen::Nothing;
+        }
+        state.nodes.entry(session.node.clone()).or_insert(now);
+        let revision = session.revision;
+        state.remote.insert(user, session);
+        match state.own.get(&user) {
+            Some(own) if *own < revision => {
+                state.own.remove(&user);
+                Seen::SignedInElsewhere
+            }
+            _ => Seen::Nothing,
+        }
+    }
+
+    /// A user's entry was deleted (they signed out, or their node was swept).
+    pub fn delete(&self, user: UserId) {
+        self.lock().remote.remove(&user);
+    }
+
+    /// A node's heartbeat.
+    pub fn heartbeat(&self, node: &str, now: Instant) {
+        if node == &*self.me {
+            return;
+        }
+        let mut state = self.lock();
+        match state.nodes.get_mut(node) {
+            Some(seen) => *seen = now,
+            None => {
+                state.nodes.insert(Arc::from(node), now);
+            }
+        }
+    }
+
+    /// A node said goodbye (its sessions signed out before it did).
+    pub fn node_left(&self, node: &str) {
+        self.lock().nodes.remove(node);
+    }
+
+    /// This node wrote its entry for `user` at `revision`. Returns whether a later entry
+    /// from another node is already known, in which case this session is the older one.
+    pub fn written(&self, user: UserId, revision: u64) -> Seen {
+        let mut state = self.lock();
+        if state.remote.get(&user).is_some_and(|other| other.revision > revision) {
+            state.own.remove(&user);
+            return Seen::SignedInElsewhere;
+        }
+        state.own.insert(user, revision);
+        Seen::Nothing
+    }
+
+    pub fn own_revision(&self, user: UserId) -> Option<u64> {
+        self.lock().own.get(&user).copied()
+    }
+
+    pub fn forget_own(&self, user: UserId) {
+        self.lock().own.remove(&user);
+    }
+
+    /// Takes out every node not heard from for `timeout`, with the sessions it held.
+    pub fn sweep(&self, now: Instant, timeout: Duration) -> Vec<Swept> {
+        let mut state = self.lock();
+        let dead: Vec<Arc<str>> = state
+            .nodes
+            .iter()
+            .filter(|(_, seen)| now.saturating_duration_since(**seen) > timeout)
+            .map(|(node, _)| node.clone())
+            .collect();
+        let mut swept = Vec::with_capacity(dead.len());
+        for node in dead {
+            state.nodes.remove(&node);
+            let users: Vec<UserId> =
+                state.remote.iter().filter(|(_, s)| s.node == node).map(|(user, _)| *user).collect();
+            let sessions =
+                users.into_iter().filter_map(|user| Some((user, state.remote.remove(&user)?))).collect();
+            swept.push(Swept { node, sessions });
+        }
+        swept
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mocha_proto::Status;
+
+    fn on(node: &str, revision: u64, status: Option<Status>) -> RemoteSession {
+        RemoteSession {
+            node: Arc::from(node),
+            revision,
+            username: "bob".into(),
+            presence: PresenceState { status, ..PresenceState::default() },
+        }
+    }
+
+    const BOB: UserId = UserId(2);
+
+    #[test]
+    fn the_later_sign_in_wins_whichever_write_is_seen_first() {
+        let now = Instant::now();
+        // Signed in here at revision 5; then on n2 at revision 9: this session ends.
+        let here = Directory::new(Arc::from("n1"));
+        assert_eq!(here.written(BOB, 5), Seen::Nothing);
+        assert_eq!(here.put(BOB, on("n2", 9, None), now), Seen::SignedInElsewhere);
+        assert_eq!(here.node_of(BOB).as_deref(), Some("n2"));
+
+        // n2's entry (9) is seen before this node's own write returns (10): this one is
+        // newer, so nothing ends; had it come back as 8, it would have.
+        let racing = Directory::new(Arc::from("n1"));
+        assert_eq!(racing.put(BOB, on("n2", 9, None), now), Seen::Nothing);
+        assert_eq!(racing.written(BOB, 10), Seen::Nothing);
+        let older = Directory::new(Arc::from("n1"));
+        older.put(BOB, on("n2", 9, None), now);
+        assert_eq!(older.written(BOB, 8), Seen::SignedInElsewhere);
+        assert_eq!(older.own_revision(BOB), None);
+
+        // This node's own entry coming back through the watch is not someone else's.
+        assert_eq!(here.put(BOB, on("n1", 12, None), now), Seen::Nothing);
+        assert_eq!(here.node_of(BOB), None);
+    }
+
+    #[test]
+    fn a_silent_node_is_swept_with_its_sessions() {
+        let start = Instant::now();
+        let directory = Directory::new(Arc::from("n1"));
+        directory.put(BOB, on("n2", 3, Some(Status::Busy)), start);
+        directory.put(UserId(3), on("n3", 4, Some(Status::Online)), start);
+        directory.heartbeat("n3", start + Duration::from_secs(10));
+        directory.heartbeat("n1", start);
+        let swept = directory.sweep(start + Duration::from_secs(16), Duration::from_secs(15));
+        assert_eq!(swept.len(), 1);
+        assert_eq!(&*swept[0].node, "n2");
+        assert_eq!(swept[0].sessions.len(), 1);
+        assert!(swept[0].sessions[0].1.visible());
+        assert!(directory.remote(BOB).is_none());
+        assert!(directory.remote(UserId(3)).is_some(), "n3 was heard from in time");
+        assert!(directory.sweep(start + Duration::from_secs(16), Duration::from_secs(15)).is_empty());
+    }
+}

@@ -1,0 +1,507 @@
+//! The NATS bus: one node's connection to the cluster.
+//!
+//! Three tasks per node, each holding the server weakly and stopping with the bus:
+//! - *inbound*: presence addressed to this node's users, every Passport event, and the
+//!   session directory's watch (which is how a sign-in elsewhere ends a session here);
+//! - *writer*: this node's directory entries, in order (sign-in, presence, sign-out),
+//!   and its heartbeat;
+//! - *sweeper*: a node whose heartbeat stops is taken for dead after `node_timeout`,
+//!   and its users are shown offline to the watchers on this node.
+//!
+//! The directory's entries carry no TTL of their own: a crashed node's entries are
+//! deleted by the nodes that swept it, so a quiet but live user never expires.
+
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream::{self, kv};
+use futures_util::StreamExt;
+use mocha_auth::UserId;
+use mocha_passport::{PassportEvent, PassportListener};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use super::directory::{Directory, RemoteSession, Seen, Swept};
+use super::wire::{self, Entry, Key};
+use crate::NotificationServer;
+use crate::front::CoreEvent;
+
+/// How this node joins the cluster.
+#[derive(Clone, Debug)]
+pub struct ClusterConfig {
+    /// `nats://[user:password@]host:port`; never logged as given (see [`Self::redacted_url`]).
+    pub url: String,
+    /// Every subject and the directory's bucket start with it: one per cluster (tests use
+    /// their own, so they can share a NATS server).
+    pub prefix: String,
+    /// This node's name, unique in the cluster.
+    pub node: String,
+    /// How often this node tells the others it is alive.
+    pub heartbeat: Duration,
+    /// A node not heard from for this long is taken for dead and its users shown offline.
+    pub node_timeout: Duration,
+}
+
+impl ClusterConfig {
+    /// Heartbeats every 5 s, dead after 15 s of silence: a crashed node's users look
+    /// offline within about 16 s (the sweep runs every second), well inside 30 s.
+    pub fn new(url: impl Into<String>, prefix: impl Into<String>, node: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            prefix: prefix.into(),
+            node: node.into(),
+            heartbeat: Duration::from_secs(5),
+            node_timeout: Duration::from_secs(15),
+        }
+    }
+
+    /// The URL with any password hidden.
+    pub fn redacted_url(&self) -> String {
+        redact_url(&self.url)
+    }
+}
+
+/// A NATS URL with any password (or token) in it hidden.
+pub fn redact_url(url: &str) -> String {
+    match (url.split_once("://"), url.rfind('@')) {
+        (Some((scheme, rest)), Some(at)) if at > scheme.len() => {
+            let credentials = &rest[..at - scheme.len() - 3];
+            // `user:password`, or a token alone (all of it secret).
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{scheme}://{user}:****@{}", &url[at + 1..]),
+                None => format!("{scheme}://****@{}", &url[at + 1..]),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// A name usable in a subject and a bucket name: letters, digits, `-` and `_`.
+pub fn is_valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    #[error("{0:?} is not a valid cluster prefix or node name (letters, digits, - and _; at most 64)")]
+    InvalidName(String),
+    #[error("cannot connect to NATS at {url}: {detail}")]
+    Connect { url: String, detail: String },
+    #[error(
+        "the session directory (JetStream KV bucket {bucket}) is not usable: {detail}; is JetStream on (nats-server -js)?"
+    )]
+    Directory { bucket: String, detail: String },
+    #[error("cannot subscribe on NATS: {0}")]
+    Subscribe(String),
+}
+
+/// A change to this node's own directory entries, applied in order by the writer.
+enum Write {
+    /// A session became live here: its entry, whoever held the key before.
+    SignedIn {
+        user: UserId,
+        entry: Entry,
+    },
+    /// Its presence changed: written only while the entry is still this node's.
+    Changed {
+        user: UserId,
+        entry: Entry,
+    },
+    SignedOut {
+        user: UserId,
+    },
+    Flush(oneshot::Sender<()>),
+}
+
+/// What the tasks take over when the server starts.
+struct Inbound {
+    presence: async_nats::Subscriber,
+    passport: async_nats::Subscriber,
+    watch: kv::Watch,
+    writes: mpsc::UnboundedReceiver<Write>,
+}
+
+pub struct NatsBus {
+    client: async_nats::Client,
+    kv: kv::Store,
+    config: ClusterConfig,
+    node: Arc<str>,
+    passport_subject: String,
+    pub(crate) directory: Directory,
+    writes: mpsc::UnboundedSender<Write>,
+    inbound: Mutex<Option<Inbound>>,
+    /// Other services on this node that react to Passport events (the Switchboard), told
+    /// of the events that happened on other nodes too. Held weakly: they hold the server.
+    listeners: Mutex<Vec<Weak<dyn PassportListener>>>,
+    stop: CancellationToken,
+}
+
+impl Drop for NatsBus {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+impl NatsBus {
+    /// Connects, opens (or creates) the directory's bucket, subscribes, and writes the
+    /// first heartbeat: everything that can fail does so here, at start-up.
+    pub async fn connect(config: ClusterConfig) -> Result<Arc<Self>, BusError> {
+        for name in [&config.prefix, &config.node] {
+            if !is_valid_name(name) {
+                return Err(BusError::InvalidName(name.clone()));
+            }
+        }
+        let url = config.redacted_url();
+        // This run of the node: a node restarted under the same name right after a crash
+        // is a new member, and the others still sweep the old run's sessions.
+        let node = format!("{}-{}", config.node, mocha_auth::random_id::<6>());
+        let client = async_nats::ConnectOptions::new()
+            .no_echo()
+            .name(format!("mocha-server {node}"))
+            .connection_timeout(Duration::from_secs(5))
+            .connect(config.url.as_str())
+            .await
+            .map_err(|e| BusError::Connect { url: url.clone(), detail: e.to_string() })?;
+        let js = jetstream::new(client.clone());
+        let bucket = wire::bucket(&config.prefix);
+        let directory_error = |detail: String| BusError::Directory { bucket: bucket.clone(), detail };
+        // The bucket's stream is made here, as `create_key_value` would make it: that call
+        // first asks for the account's details, which async-nats cannot read from a
+        // 2.9 server (Debian's).
+        let stream = jetstream::stream::Config {
+            name: format!("KV_{bucket}"),
+            description: Some("Mocha: who is signed in on which node (docs/cluster.md)".into()),
+            subjects: vec![format!("$KV.{bucket}.>")],
+            max_messages_per_subject: 1,
+            max_message_size: 4096,
+            // The directory describes live connections: after a NATS restart the nodes
+            // must announce them again anyway, so nothing is gained on disk.
+            storage: jetstream::stream::StorageType::Memory,
+            allow_rollup: true,
+            deny_delete: true,
+            allow_direct: true,
+            discard: jetstream::stream::DiscardPolicy::New,
+            num_replicas: 1,
+            ..Default::default()
+        };
+        js.get_or_create_stream(stream).await.map_err(|e| directory_error(e.to_string()))?;
+        let kv = js.get_key_value(&bucket).await.map_err(|e| directory_error(e.to_string()))?;
+        let subscribe_error = |e: async_nats::SubscribeError| BusError::Subscribe(e.to_string());
+        let presence = client
+            .subscribe(wire::presence_wildcard(&config.prefix, &node))
+            .await
+            .map_err(subscribe_error)?;
+        let passport_subject = wire::passport_subject(&config.prefix);
+        let passport = client.subscribe(passport_subject.clone()).await.map_err(subscribe_error)?;
+        let watch = kv.watch_with_history(">").await.map_err(|e| directory_error(e.to_string()))?;
+        kv.put(wire::node_key(&node), bytes::Bytes::new())
+            .await
+            .map_err(|e| directory_error(e.to_string()))?;
+        tracing::info!(url, node, prefix = config.prefix, "joined the cluster's bus");
+
+        let (writes, receiver) = mpsc::unbounded_channel();
+        let node: Arc<str> = Arc::from(node);
+        Ok(Arc::new(Self {
+            client,
+            kv,
+            directory: Directory::new(node.clone()),
+            node,
+            passport_subject,
+            config,
+            writes,
+            inbound: Mutex::new(Some(Inbound { presence, passport, watch, writes: receiver })),
+            listeners: Mutex::default(),
+            stop: CancellationToken::new(),
+        }))
+    }
+
+    /// This run of the node in the cluster: its `node` name and a random suffix.
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
+    pub fn config(&self) -> &ClusterConfig {
+        &self.config
+    }
+
+    /// The node a user is signed in on, if another one.
+    #[inline]
+    pub(crate) fn node_of(&self, user: UserId) -> Option<Arc<str>> {
+        self.directory.node_of(user)
+    }
+
+    pub(crate) fn remote(&self, user: UserId) -> Option<RemoteSession> {
+        self.directory.remote(user)
+    }
+
+    pub(crate) fn signed_in(&self, user: UserId, entry: Entry) {
+        let _ = self.writes.send(Write::SignedIn { user, entry });
+    }
+
+    pub(crate) fn changed(&self, user: UserId, entry: Entry) {
+        let _ = self.writes.send(Write::Changed { user, entry });
+    }
+
+    pub(crate) fn signed_out(&self, user: UserId) {
+        let _ = self.writes.send(Write::SignedOut { user });
+    }
+
+    /// Sends presence events to watchers on other nodes (encoded once for all of them).
+    pub(crate) async fn send_presence(&self, watchers: &[(UserId, Arc<str>)], events: &[CoreEvent]) {
+        let payload = match wire::encode_presence(events) {
+            Ok(payload) => payload,
+            Err(error) => return tracing::error!(%error, "cannot encode presence for the bus"),
+        };
+        for (watcher, node) in watchers {
+            let subject = wire::presence_subject(&self.config.prefix, node, *watcher);
+            if let Err(error) = self.client.publish(subject, payload.clone()).await {
+                tracing::warn!(%watcher, %node, %error, "presence not sent to another node");
+            }
+        }
+    }
+
+    /// Tells `listener` (a service on this node that already hears this node's Passport)
+    /// the Passport events of the other nodes as well.
+    pub fn subscribe_remote(&self, listener: Weak<dyn PassportListener>) {
+        self.listeners.lock().unwrap_or_else(|e| e.into_inner()).push(listener);
+    }
+
+    fn tell_listeners(&self, event: &PassportEvent) {
+        let listeners: Vec<_> = self
+            .listeners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter_map(Weak::upgrade)
+            .collect();
+        for listener in listeners {
+            listener.on_event(event);
+        }
+    }
+
+    /// Hands a Passport event that happened here to every other node.
+    pub(crate) async fn publish_passport(&self, event: &PassportEvent) {
+        let payload = match serde_json::to_vec(event) {
+            Ok(json) => bytes::Bytes::from(json),
+            Err(error) => return tracing::error!(%error, "cannot encode a Passport event for the bus"),
+        };
+        if let Err(error) = self.client.publish(self.passport_subject.clone(), payload).await {
+            tracing::error!(%error, "a Passport event did not reach the other nodes");
+        }
+    }
+
+    /// Says goodbye: this node's last directory writes are made and its heartbeat is
+    /// deleted, so the others stop waiting for it. (A crash skips this; the sweep covers it.)
+    pub async fn leave(&self) {
+        let (done, flushed) = oneshot::channel();
+        if self.writes.send(Write::Flush(done)).is_ok() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), flushed).await;
+        }
+        // Stopped first, so no heartbeat comes after the goodbye.
+        self.stop.cancel();
+        if let Err(error) = self.kv.delete(wire::node_key(&self.node)).await {
+            tracing::warn!(%error, "could not take this node's heartbeat out of the directory");
+        }
+        let _ = self.client.flush().await;
+    }
+}
+
+/// Starts the node's bus tasks for `server` (once; later calls do nothing).
+pub(crate) fn start(server: &Arc<NotificationServer>, nats: &Arc<NatsBus>) {
+    let Some(inbound) = nats.inbound.lock().unwrap_or_else(|e| e.into_inner()).take() else { return };
+    let Inbound { presence, passport, watch, writes } = inbound;
+    let weak = Arc::downgrade(server);
+    tokio::spawn(receive(weak.clone(), nats.stop.clone(), presence, passport, watch));
+    // Only the server keeps the bus: a task holding it strongly would keep it forever.
+    tokio::spawn(write(weak.clone(), Arc::downgrade(nats), nats.stop.clone(), nats.config.heartbeat, writes));
+    tokio::spawn(sweep(weak, nats.stop.clone(), nats.config.node_timeout));
+}
+
+async fn receive(
+    server: Weak<NotificationServer>,
+    stop: CancellationToken,
+    mut presence: async_nats::Subscriber,
+    mut passport: async_nats::Subscriber,
+    mut watch: kv::Watch,
+) {
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => break,
+            Some(message) = presence.next() => {
+                let Some(server) = server.upgrade() else { break };
+                deliver_presence(&server, &message);
+            }
+            Some(message) = passport.next() => {
+                let Some(server) = server.upgrade() else { break };
+                if message.payload.len() > wire::MAX_PAYLOAD {
+                    continue;
+                }
+                match serde_json::from_slice::<PassportEvent>(&message.payload) {
+                    Ok(event) => {
+                        if let Some(nats) = server.bus.nats() {
+                            nats.tell_listeners(&event);
+                        }
+                        server.apply_event(event).await;
+                    }
+                    Err(error) => tracing::warn!(%error, "an unreadable Passport event from the bus"),
+                }
+            }
+            entry = watch.next() => {
+                let Some(server) = server.upgrade() else { break };
+                match entry {
+                    Some(Ok(entry)) => directory_changed(&server, entry),
+                    Some(Err(error)) => tracing::warn!(%error, "the session directory's watch failed"),
+                    None => {
+                        tracing::error!("the session directory's watch ended; sign-ins elsewhere no longer end sessions here");
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn deliver_presence(server: &NotificationServer, message: &async_nats::Message) {
+    let Some(watcher) = wire::presence_recipient(&message.subject) else { return };
+    if message.payload.len() > wire::MAX_PAYLOAD {
+        return;
+    }
+    match wire::decode_presence(&message.payload) {
+        Ok(events) => {
+            for event in events {
+                server.registry.deliver(watcher, &CoreEvent::Presence(event));
+            }
+        }
+        Err(error) => tracing::warn!(%error, "unreadable presence from the bus"),
+    }
+}
+
+fn directory_changed(server: &NotificationServer, entry: kv::Entry) {
+    let Some(nats) = server.bus.nats() else { return };
+    let now = Instant::now();
+    let removed = matches!(entry.operation, kv::Operation::Delete | kv::Operation::Purge);
+    match wire::parse_key(&entry.key) {
+        Some(Key::Node(node)) if removed => nats.directory.node_left(node),
+        Some(Key::Node(node)) => nats.directory.heartbeat(node, now),
+        Some(Key::User(user)) if removed => nats.directory.delete(user),
+        Some(Key::User(user)) => {
+            let described = match serde_json::from_slice::<Entry>(&entry.value) {
+                Ok(described) => described,
+                Err(error) => return tracing::warn!(%user, %error, "an unreadable directory entry"),
+            };
+            let session = RemoteSession {
+                presence: described.presence(),
+                node: Arc::from(described.node),
+                revision: entry.revision,
+                username: described.username,
+            };
+            if nats.directory.put(user, session, now) == Seen::SignedInElsewhere {
+                server.signed_in_elsewhere(user);
+            }
+        }
+        None => tracing::debug!(key = entry.key, "a directory key that is not Mocha's"),
+    }
+}
+
+async fn write(
+    server: Weak<NotificationServer>,
+    nats: Weak<NatsBus>,
+    stop: CancellationToken,
+    every: Duration,
+    mut writes: mpsc::UnboundedReceiver<Write>,
+) {
+    let mut heartbeat = tokio::time::interval(every);
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let write = tokio::select! {
+            () = stop.cancelled() => break,
+            _ = heartbeat.tick() => None,
+            write = writes.recv() => match write {
+                Some(write) => Some(write),
+                None => break,
+            },
+        };
+        let Some(nats) = nats.upgrade() else { break };
+        match write {
+            None => {
+                if let Err(error) = nats.kv.put(wire::node_key(&nats.node), bytes::Bytes::new()).await {
+                    tracing::warn!(%error, "heartbeat not written: other nodes may take this one for dead");
+                }
+            }
+            Some(write) => apply_write(&server, &nats, write).await,
+        }
+    }
+}
+
+async fn apply_write(server: &Weak<NotificationServer>, nats: &NatsBus, write: Write) {
+    let encode = |entry: &Entry| serde_json::to_vec(entry).map(bytes::Bytes::from).unwrap_or_default();
+    let written = match write {
+        Write::SignedIn { user, entry } => {
+            (user, nats.kv.put(wire::user_key(user), encode(&entry)).await.ok())
+        }
+        Write::Changed { user, entry } => {
+            let Some(revision) = nats.directory.own_revision(user) else { return };
+            // Refused when another node wrote since: that sign-in ends this session
+            // through the watch, so the older revision is kept for it to compare with.
+            (user, nats.kv.update(wire::user_key(user), encode(&entry), revision).await.ok())
+        }
+        Write::SignedOut { user } => {
+            let Some(revision) = nats.directory.own_revision(user) else { return };
+            nats.directory.forget_own(user);
+            if let Err(error) = nats.kv.delete_expect_revision(wire::user_key(user), Some(revision)).await {
+                tracing::debug!(%user, %error, "directory entry not deleted (another node has the user now?)");
+            }
+            return;
+        }
+        Write::Flush(done) => {
+            let _ = done.send(());
+            return;
+        }
+    };
+    if let (user, Some(revision)) = written
+        && nats.directory.written(user, revision) == Seen::SignedInElsewhere
+        && let Some(server) = server.upgrade()
+    {
+        server.signed_in_elsewhere(user);
+    }
+}
+
+async fn sweep(server: Weak<NotificationServer>, stop: CancellationToken, timeout: Duration) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => break,
+            _ = tick.tick() => {}
+        }
+        let Some(server) = server.upgrade() else { break };
+        let Some(nats) = server.bus.nats().cloned() else { break };
+        for Swept { node, sessions } in nats.directory.sweep(Instant::now(), timeout) {
+            tracing::warn!(%node, users = sessions.len(), ?timeout, "a node went silent; its users are shown offline");
+            for (user, session) in sessions {
+                server.remote_gone(user, &session.username, session.visible()).await;
+                // Every surviving node tries; the revision makes all but one a no-op, and
+                // spares a user who signed in again meanwhile.
+                let _ = nats.kv.delete_expect_revision(wire::user_key(user), Some(session.revision)).await;
+            }
+            let _ = nats.kv.delete(wire::node_key(&node)).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bus_url_never_shows_its_password() {
+        assert_eq!(
+            redact_url("nats://mocha:s3cret@nats.internal:4222"),
+            "nats://mocha:****@nats.internal:4222"
+        );
+        assert_eq!(redact_url("nats://s3cret-token@nats:4222"), "nats://****@nats:4222");
+        assert_eq!(redact_url("nats://127.0.0.1:4222"), "nats://127.0.0.1:4222");
+        assert!(is_valid_name("node-1_a") && !is_valid_name("a.b") && !is_valid_name(""));
+    }
+}

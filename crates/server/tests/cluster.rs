@@ -1,0 +1,370 @@
+//! A cluster: two Mocha nodes on one PostgreSQL database and the machine's NATS server
+//! (127.0.0.1:4222, JetStream), each with its own listeners, data folder and CA, sharing
+//! one keys folder; each test on a NATS prefix and a database of its own. Alice signs in
+//! on node 1, Bob on node 2, through `mocha_client` over real TLS: presence, personal
+//! messages and privacy cross between nodes, a ban made through node 1 ends Bob's
+//! session on node 2 at once, a second sign-in on the other node ends the first, and
+//! when a node is killed (a `mocha-server` child, SIGKILL) its users look offline to
+//! their contacts within 30 s.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+mod binary_support;
+mod client_support;
+mod common;
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use mocha_client::api::PresenceStatus;
+use mocha_client::proto::Status;
+use mocha_client::{Event, SignOutReason};
+use mocha_passport::testing::{Engine, TestDatabase, engine_ready};
+use mocha_server::ServerConfig;
+use mocha_server::config::BusUrl;
+
+use client_support::{config_for, connect, connect_with, personal_message_of, state_where};
+use common::{DataFolder, TestServer};
+
+const NATS: &str = "nats://127.0.0.1:4222";
+/// What the cluster promises: a crashed node's users look offline within this.
+const CRASH_BOUND: Duration = Duration::from_secs(30);
+
+/// Whether the shared NATS server answers; in CI it must.
+fn nats_ready(test: &str) -> bool {
+    let Err(error) =
+        std::net::TcpStream::connect_timeout(&"127.0.0.1:4222".parse().unwrap(), Duration::from_secs(2))
+    else {
+        return true;
+    };
+    let reason = format!("NATS at 127.0.0.1:4222 cannot be reached ({error})");
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{test} needs NATS in CI, but {reason}. scripts/test.sh starts it (start-stop-daemon … nats-server -js)."
+    );
+    eprintln!("skipping {test}: {reason}");
+    false
+}
+
+/// A prefix no other test (or test process) uses.
+fn unique_prefix() -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    format!("t{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+struct Cluster {
+    /// Dropped first: the nodes, then the shared keys and database.
+    nodes: Vec<TestServer>,
+    prefix: String,
+    keys: tempfile::TempDir,
+    database: TestDatabase,
+}
+
+impl Cluster {
+    /// Two in-process nodes, `n1` and `n2`; `None` (the test skipped, saying why) without
+    /// PostgreSQL or NATS outside CI.
+    async fn start(test: &str) -> Option<Self> {
+        if !nats_ready(test) || !engine_ready(Engine::Postgres, test).await {
+            return None;
+        }
+        let database = TestDatabase::create(Engine::Postgres).await;
+        let mut cluster =
+            Self { nodes: Vec::new(), prefix: unique_prefix(), keys: tempfile::tempdir().unwrap(), database };
+        // One after the other: the first creates the keys the second reads.
+        for node in ["n1", "n2"] {
+            let folder = DataFolder::from(tempfile::tempdir().unwrap());
+            let server = TestServer::start_in(folder, cluster.config(node)).await;
+            cluster.nodes.push(server);
+        }
+        Some(cluster)
+    }
+
+    fn config(&self, node: &str) -> ServerConfig {
+        ServerConfig {
+            database: Some(self.database.url.clone()),
+            bus: Some(BusUrl::parse(NATS).unwrap()),
+            bus_prefix: self.prefix.clone(),
+            node_id: Some(node.to_string()),
+            keys_dir: Some(self.keys.path().to_path_buf()),
+            ..ServerConfig::for_tests()
+        }
+    }
+
+    /// The same settings as flags, for a `mocha-server` child.
+    fn flags(&self, node: &str) -> Vec<String> {
+        let database = match &self.database.url {
+            mocha_passport::DatabaseUrl::Postgres(url) => url.clone(),
+            other => panic!("{other} is not PostgreSQL"),
+        };
+        [
+            "--database",
+            &database,
+            "--bus",
+            NATS,
+            "--bus-prefix",
+            &self.prefix,
+            "--node-id",
+            node,
+            "--keys-dir",
+            &self.keys.path().display().to_string(),
+        ]
+        .map(String::from)
+        .to_vec()
+    }
+
+    fn node(&self, n: usize) -> &TestServer {
+        &self.nodes[n - 1]
+    }
+
+    /// Stops the nodes and removes this test's session directory from NATS.
+    async fn finish(mut self) {
+        for node in self.nodes.drain(..) {
+            node.stop().await;
+        }
+        let client = async_nats::connect(NATS).await.unwrap();
+        let _ =
+            async_nats::jetstream::new(client).delete_key_value(format!("{}_sessions", self.prefix)).await;
+    }
+}
+
+/// Waits for `user` to look `status` (`None`: offline); earlier presence is passed over.
+fn saw(user: mocha_client::api::UserId, status: Option<PresenceStatus>) -> impl FnMut(&Event) -> Option<()> {
+    let mut presence = presence_of(user);
+    move |e| (presence(e) == Some(status)).then_some(())
+}
+
+fn presence_of(user: mocha_client::api::UserId) -> impl FnMut(&Event) -> Option<Option<PresenceStatus>> {
+    move |e| match e {
+        Event::Presence { user: of, presence } if *of == user => Some(presence.as_ref().map(|p| p.status)),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn presence_and_personal_messages_cross_nodes() {
+    let Some(cluster) = Cluster::start("presence_and_personal_messages_cross_nodes").await else { return };
+    let (n1, n2) = (cluster.node(1), cluster.node(2));
+    let (alice_user, bob_user) = (n1.user("alice").await, n1.user("bob").await);
+    n1.befriend(&alice_user, &bob_user).await;
+
+    let (alice, mut alice_events) = connect(n1, &alice_user).await;
+    alice.set_personal_message("on node one").await.unwrap();
+    // Bob signs in on node 2: his contact list already shows Alice, online on node 1,
+    // with her personal message (from the session directory).
+    let (bob, mut bob_events) = connect(n2, &bob_user).await;
+    let seen = state_where(&bob, |s| s.presence(alice.user_id()).is_some()).await;
+    let alice_seen = seen.presence(alice.user_id()).unwrap();
+    assert_eq!(alice_seen.status, PresenceStatus::Online);
+    assert_eq!(alice_seen.personal_message, "on node one");
+
+    // Node 2's news reaches node 1 and back.
+    alice_events.expect(saw(bob.user_id(), Some(PresenceStatus::Online))).await;
+    bob.set_personal_message("on node two").await.unwrap();
+    let message = alice_events.expect(personal_message_of(bob.user_id())).await;
+    assert_eq!(message, "on node two");
+    alice.set_status(Status::Busy).await.unwrap();
+    bob_events.expect(saw(alice.user_id(), Some(PresenceStatus::Busy))).await;
+
+    // A display name changed through node 2's Passport reaches Alice on node 1.
+    bob.set_display_name("Bobby").await.unwrap();
+    state_where(&alice, |s| s.presence(bob.user_id()).is_some_and(|p| p.display_name == "Bobby")).await;
+
+    // Bob signs out: Alice sees him go.
+    bob.disconnect().await;
+    alice_events.expect(saw(bob.user_id(), None)).await;
+    drop((alice, bob_events));
+    cluster.finish().await;
+}
+
+#[tokio::test]
+async fn privacy_holds_across_nodes() {
+    let Some(cluster) = Cluster::start("privacy_holds_across_nodes").await else { return };
+    let (n1, n2) = (cluster.node(1), cluster.node(2));
+    let (alice_user, bob_user, carol_user) =
+        (n1.user("alice").await, n1.user("bob").await, n1.user("carol").await);
+    n1.befriend(&alice_user, &bob_user).await;
+
+    let (alice, mut alice_events) = connect(n1, &alice_user).await;
+    let (carol, mut carol_events) = connect(n2, &carol_user).await;
+    let (bob, mut bob_events) = connect(n2, &bob_user).await;
+    state_where(&bob, |s| s.presence(alice.user_id()).is_some()).await;
+
+    // Carol is no contact of Alice's: she learns nothing of her, at sign-in or after.
+    alice.set_personal_message("only for friends").await.unwrap();
+    alice.set_status(Status::Away).await.unwrap();
+    bob_events.expect(saw(alice.user_id(), Some(PresenceStatus::Away))).await;
+    carol_events.expect_none(presence_of(alice.user_id())).await;
+    assert!(carol.state().presence(alice.user_id()).is_none());
+
+    // Alice appears offline: to Bob on node 2 exactly as if she had signed out, also
+    // when he signs in again and reads the directory.
+    alice.set_status(Status::Hidden).await.unwrap();
+    bob_events.expect(saw(alice.user_id(), None)).await;
+    bob.disconnect().await;
+    let (bob, mut bob_events) = connect(n2, &bob_user).await;
+    assert!(
+        bob.state().presence(alice.user_id()).is_none(),
+        "appear-offline is offline in the directory too"
+    );
+    bob_events.expect_none(presence_of(alice.user_id())).await;
+    alice.set_status(Status::Online).await.unwrap();
+    bob_events.expect(saw(alice.user_id(), Some(PresenceStatus::Online))).await;
+
+    // Bob blocks Alice (through node 2's Passport): on node 1 she sees him go offline,
+    // and hears nothing of him after.
+    state_where(&alice, |s| s.presence(bob.user_id()).is_some()).await;
+    bob.block(alice.user_id()).await.unwrap();
+    alice_events.expect(saw(bob.user_id(), None)).await;
+    bob.set_status(Status::Busy).await.unwrap();
+    bob.set_personal_message("not for Alice").await.unwrap();
+    alice_events
+        .expect_none(|e| match e {
+            // Only what Bob did after the block (earlier events may still be queued).
+            Event::Presence { user, presence: Some(p) } if *user == bob.user_id() => {
+                (p.status == PresenceStatus::Busy).then_some(())
+            }
+            Event::PersonalMessage { user, message } if *user == bob.user_id() => {
+                (message == "not for Alice").then_some(())
+            }
+            _ => None,
+        })
+        .await;
+    assert!(alice.state().presence(bob.user_id()).is_none());
+    drop((carol, alice_events));
+    cluster.finish().await;
+}
+
+#[tokio::test]
+async fn a_ban_through_one_node_ends_the_session_on_the_other_at_once() {
+    let Some(cluster) = Cluster::start("a_ban_through_one_node_ends_the_session_on_the_other_at_once").await
+    else {
+        return;
+    };
+    let (n1, n2) = (cluster.node(1), cluster.node(2));
+    let (alice_user, bob_user, carol_user, dave_user) =
+        (n1.user("alice").await, n1.user("bob").await, n1.user("carol").await, n1.user("dave").await);
+    n1.befriend(&alice_user, &bob_user).await;
+    n1.befriend(&dave_user, &bob_user).await;
+    let admin = n1.make_admin(&carol_user).await;
+    let (alice, mut alice_events) = connect(n1, &alice_user).await;
+    let (carol, _carol_events) = connect(n1, &admin).await;
+    let (bob, mut bob_events) = connect(n2, &bob_user).await;
+    alice_events.expect(saw(bob.user_id(), Some(PresenceStatus::Online))).await;
+    // Dave talks with Bob in a conversation on node 2's switchboard.
+    let (dave, mut dave_events) = connect(n2, &dave_user).await;
+    let (with_bob, _) = client_support::chat(&dave, &mut dave_events, &bob, &mut bob_events).await;
+
+    let banned_at = Instant::now();
+    carol.ban(bob.user_id(), Some("spam"), None).await.unwrap();
+    let reason = bob_events.expect(client_support::signed_out).await;
+    assert_eq!(reason, SignOutReason::Banned { until: None, reason: Some("spam".into()) });
+    assert!(banned_at.elapsed() < Duration::from_secs(2), "took {:?}", banned_at.elapsed());
+    // His contact on node 1 sees him go, and Dave sees him leave the conversation on
+    // node 2's switchboard (which hears node 1's Passport events through the bus too;
+    // his client leaving on its own would look the same here).
+    alice_events.expect(saw(bob.user_id(), None)).await;
+    let left = dave_events
+        .expect(client_support::in_conversation(with_bob.id(), |e| match e {
+            mocha_client::ConversationEvent::Left { user, .. } => Some(*user),
+            _ => None,
+        }))
+        .await;
+    assert_eq!(left, bob.user_id());
+    drop(alice);
+    cluster.finish().await;
+}
+
+#[tokio::test]
+async fn a_second_sign_in_on_the_other_node_ends_the_first() {
+    let Some(cluster) = Cluster::start("a_second_sign_in_on_the_other_node_ends_the_first").await else {
+        return;
+    };
+    let (n1, n2) = (cluster.node(1), cluster.node(2));
+    let (alice_user, bob_user) = (n1.user("alice").await, n1.user("bob").await);
+    n1.befriend(&alice_user, &bob_user).await;
+    let (alice, mut alice_events) = connect(n1, &alice_user).await;
+    let (first, mut first_events) = connect(n1, &bob_user).await;
+    alice_events.expect(saw(first.user_id(), Some(PresenceStatus::Online))).await;
+
+    let (second, mut second_events) = connect(n2, &bob_user).await;
+    first_events
+        .expect(|e| matches!(e, Event::SignedOut(SignOutReason::SignedInElsewhere)).then_some(()))
+        .await;
+    first_events.expect_none(|e| matches!(e, Event::Connected { .. }).then_some(())).await;
+
+    // One live session: Alice sees Bob online (the one on node 2), and his status
+    // changes there reach her.
+    second.set_status(Status::Away).await.unwrap();
+    state_where(&alice, |s| s.presence(second.user_id()).is_some_and(|p| p.status == PresenceStatus::Away))
+        .await;
+    // And back to node 1: the session on node 2 ends in turn.
+    let (_third, _third_events) = connect(n1, &bob_user).await;
+    second_events
+        .expect(|e| matches!(e, Event::SignedOut(SignOutReason::SignedInElsewhere)).then_some(()))
+        .await;
+    drop((alice, first));
+    cluster.finish().await;
+}
+
+#[tokio::test]
+async fn a_killed_nodes_users_look_offline_to_their_contacts_within_the_bound() {
+    let test = "a_killed_nodes_users_look_offline_to_their_contacts_within_the_bound";
+    let Some(cluster) = Cluster::start(test).await else { return };
+    let n1 = cluster.node(1);
+    let (alice_user, bob_user, carol_user) =
+        (n1.user("alice").await, n1.user("bob").await, n1.user("carol").await);
+    n1.befriend(&alice_user, &bob_user).await;
+    n1.befriend(&carol_user, &bob_user).await;
+    let (alice, mut alice_events) = connect(n1, &alice_user).await;
+
+    // Node 3: the real program, killed with SIGKILL (no goodbye, no sign-outs).
+    let data = tempfile::tempdir().unwrap();
+    let flags = cluster.flags("n3");
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let node3 = binary_support::Running::start(data.path(), &flags);
+    let (_, trust) = node3.passport(data.path());
+    let config = config_for(node3.port("Passport and web pages"), &trust);
+    let (bob, _bob_events) = connect_with(config, &bob_user).await;
+    bob.set_status(Status::Busy).await.unwrap();
+    state_where(&alice, |s| s.presence(bob.user_id()).is_some_and(|p| p.status == PresenceStatus::Busy))
+        .await;
+
+    let killed = Instant::now();
+    node3.kill9();
+    let gone = alice_events.try_expect(CRASH_BOUND, |e| match e {
+        Event::Presence { user, presence: None } if *user == bob.user_id() => Some(()),
+        _ => None,
+    });
+    assert!(gone.await.is_some(), "Bob still looks online {:?} after his node died", killed.elapsed());
+    eprintln!("Bob looked offline {:?} after node 3 was killed", killed.elapsed());
+
+    // Node 2 learnt it the same way: a contact signing in there now does not see Bob online.
+    let (carol, _carol_events) = connect(cluster.node(2), &carol_user).await;
+    assert!(carol.state().presence(bob.user_id()).is_none());
+    drop(alice);
+    cluster.finish().await;
+}
+
+#[tokio::test]
+async fn nodes_on_one_database_must_all_be_in_the_cluster() {
+    let Some(cluster) = Cluster::start("nodes_on_one_database_must_all_be_in_the_cluster").await else {
+        return;
+    };
+    // A node without --bus on the cluster's database would keep its users to itself.
+    let lone = ServerConfig { bus: None, ..cluster.config("n3") };
+    let dir = tempfile::tempdir().unwrap();
+    let refused = mocha_server::start(dir.path(), lone.clone()).await.err().expect("refused");
+    assert!(matches!(refused, mocha_server::StartError::DatabaseInUse { cluster: false }), "{refused}");
+    assert!(refused.to_string().contains("--bus"), "{refused}");
+    cluster.finish().await;
+
+    // The other way round: once a lone node runs on a database, no cluster node may join.
+    let database = TestDatabase::create(Engine::Postgres).await;
+    let alone = ServerConfig { database: Some(database.url.clone()), ..ServerConfig::for_tests() };
+    let running = TestServer::start_in(DataFolder::from(tempfile::tempdir().unwrap()), alone.clone()).await;
+    let joining =
+        ServerConfig { bus: Some(BusUrl::parse(NATS).unwrap()), bus_prefix: unique_prefix(), ..alone };
+    let dir = tempfile::tempdir().unwrap();
+    let refused = mocha_server::start(dir.path(), joining).await.err().expect("refused");
+    assert!(matches!(refused, mocha_server::StartError::DatabaseInUse { cluster: true }), "{refused}");
+    running.stop().await;
+}
