@@ -24,6 +24,6 @@ mod server;
 mod session;
 
 pub use config::NotificationConfig;
-pub use front::{Attach, CoreEvent, Front, LivePresence, PresenceEvent, RingInvite};
+pub use front::{Attach, CoreEvent, Front, LivePresence, PresenceEvent, RingInvite, Verified};
 pub use ring::{RingError, RingOutcome};
 pub use server::NotificationServer;

@@ -25,6 +25,8 @@ pub struct NotificationServer {
     ticket_key: SigningKey,
     gauge: Arc<ServiceGauge>,
     pub(crate) next_connection: AtomicU64,
+    /// Bans, deletions and revocations seen so far (see [`crate::front::Verified`]).
+    pub(crate) moderation: Arc<events::ModerationEpoch>,
 }
 
 impl NotificationServer {
@@ -40,6 +42,7 @@ impl NotificationServer {
             ticket_key,
             gauge,
             next_connection: AtomicU64::new(1),
+            moderation: Arc::default(),
         });
         passport.subscribe(events::relay(&server));
         server
