@@ -312,11 +312,10 @@ mod tests {
     async fn checked_but_not_attached() -> (TestDatabase, Arc<NotificationServer>, Verified, UserId, UserId) {
         let database = TestDatabase::create(Engine::Sqlite).await;
         let config = PassportConfig { pbkdf2_iterations: 1_000, ..PassportConfig::default() };
-        let passport = Arc::new(
+        let passport =
             Passport::open(&database.url, SigningKey::generate(), config, Arc::new(StatusBoard::default()))
                 .await
-                .unwrap(),
-        );
+                .unwrap();
         let admin = passport.register("admin@example.com", "Admin", "correct horse 1").await.unwrap();
         passport.set_admin_by_username("admin@example.com", true).await.unwrap();
         let ann = passport.register("ann@example.com", "Ann", "correct horse 2").await.unwrap();
