@@ -74,18 +74,14 @@ pub async fn serve_tls<F, Fut>(
             accepted = limiter.accept(&listener) => accepted,
             () = shutdown.cancelled() => break,
         };
-        let tls = tls.clone();
         let handle = handle.clone();
         let shutdown = shutdown.clone();
-        let slots = slots.clone();
-        // Each connection's task lives as long as the connection: keep what it holds
-        // across an await small (see also the handlers, which split the stream).
+        // Boxed, and made before the task's future: the handshake's state (a whole TLS
+        // connection) and what only it needs are then not part of the task for the
+        // connection's lifetime (an async block keeps whatever it captures).
+        let handshake = Box::pin(handshake(tls.clone(), tcp, slots.clone(), limits));
         let task = async move {
             let _permit = permit;
-            let _ = tcp.set_nodelay(true);
-            // Boxed, so the handshake's state (a whole TLS connection) is not part of
-            // the task for the connection's lifetime.
-            let handshake = Box::pin(handshake(tls, tcp, slots, limits));
             let stream = tokio::select! {
                 handshake = handshake => match handshake {
                     Ok(stream) => stream,
@@ -93,8 +89,7 @@ pub async fn serve_tls<F, Fut>(
                 },
                 () = shutdown.cancelled() => return,
             };
-            let session = handle(stream, peer);
-            session.await;
+            handle(stream, peer).await;
         };
         connections.spawn(task);
     }
@@ -111,6 +106,7 @@ async fn handshake(
     slots: Arc<Semaphore>,
     limits: ListenerLimits,
 ) -> Result<TlsConnection, String> {
+    let _ = tcp.set_nodelay(true);
     // Reading a ClientHello costs nothing worth a slot; what a slot guards is the
     // key exchange and signature that follow.
     let mut hello = Vec::new();

@@ -139,14 +139,19 @@ impl Pieces {
     async fn write_done<W: AsyncWrite + Unpin>(&self, write: &mut W) -> io::Result<()> {
         let (mut first, mut skip) = (0, 0);
         while first < self.done.len() {
-            let mut slices = [IoSlice::new(&[]); MAX_SLICES];
-            let count = (self.done.len() - first).min(MAX_SLICES);
-            for (slot, (i, piece)) in
-                slices.iter_mut().zip(self.done[first..first + count].iter().enumerate())
-            {
-                *slot = IoSlice::new(if i == 0 { &piece[skip..] } else { piece });
-            }
-            let mut written = write.write_vectored(&slices[..count]).await?;
+            // The slices are gathered inside the poll, on the stack: held across the
+            // await they would be 256 bytes of every connection's future, idle or not.
+            let mut written = std::future::poll_fn(|cx| {
+                let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+                let count = (self.done.len() - first).min(MAX_SLICES);
+                for (slot, (i, piece)) in
+                    slices.iter_mut().zip(self.done[first..first + count].iter().enumerate())
+                {
+                    *slot = IoSlice::new(if i == 0 { &piece[skip..] } else { piece });
+                }
+                std::pin::Pin::new(&mut *write).poll_write_vectored(cx, &slices[..count])
+            })
+            .await?;
             if written == 0 {
                 return Err(io::ErrorKind::WriteZero.into());
             }
@@ -169,8 +174,81 @@ impl Pieces {
 /// How long the writer gets to deliver the last frames before the socket is dropped.
 const FAREWELL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// Ends a connection: queues `last` (an `OUT` or `ERR`, if any), gives the writer a
-/// moment to deliver it and close the stream, and stops the writer if it cannot.
+/// Runs a connection's session and the writer draining its outbox in one task, then
+/// says goodbye: queues the last frame the session returns (an `OUT` or `ERR`, if any),
+/// gives the writer a moment to deliver it and close the stream, and drops the socket
+/// if it cannot.
+///
+/// One task instead of two halves the tasks an idle connection keeps (and their
+/// wake-ups): the session is polled first, so what it queued is written in the same
+/// turn. A write waiting for a slow client does not stop the session from seeing a kick.
+pub fn run_with_writer<W: FrameSink, S: Future<Output = Option<Frame>>>(
+    write: W,
+    frames: Frames,
+    outbox: crate::Outbox,
+    session: S,
+) -> WithWriter<S, impl Future<Output = io::Result<()>>> {
+    WithWriter {
+        session,
+        writer: write_frames(write, frames),
+        outbox: Some(outbox),
+        writer_done: false,
+        farewell: None,
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// See [`run_with_writer`]. A plain struct rather than an async fn, which would keep
+    /// the session's future twice (as its argument and where it is polled).
+    pub struct WithWriter<S, F> {
+        #[pin]
+        session: S,
+        #[pin]
+        writer: F,
+        // Taken to queue the goodbye.
+        outbox: Option<crate::Outbox>,
+        writer_done: bool,
+        // Boxed: only a connection saying goodbye needs a timer.
+        farewell: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+    }
+}
+
+impl<S, F> Future for WithWriter<S, F>
+where
+    S: Future<Output = Option<Frame>>,
+    F: Future<Output = io::Result<()>>,
+{
+    type Output = ();
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        use std::task::Poll;
+        let mut this = self.project();
+        if this.farewell.is_none() {
+            match this.session.poll(cx) {
+                Poll::Pending => {}
+                Poll::Ready(last) => {
+                    let queued = this.outbox.take().is_some_and(|outbox| outbox.close(last));
+                    if *this.writer_done || !queued {
+                        return Poll::Ready(());
+                    }
+                    *this.farewell = Some(Box::pin(tokio::time::sleep(FAREWELL_TIMEOUT)));
+                }
+            }
+        }
+        if !*this.writer_done {
+            *this.writer_done = this.writer.as_mut().poll(cx).is_ready();
+        }
+        match this.farewell.as_mut() {
+            None => Poll::Pending,
+            Some(_) if *this.writer_done => Poll::Ready(()),
+            Some(timer) => timer.as_mut().poll(cx),
+        }
+    }
+}
+
+/// Ends a connection whose writer runs in a task of its own: queues `last` (an `OUT`
+/// or `ERR`, if any), gives the writer a moment to deliver it and close the stream, and
+/// stops the writer if it cannot.
 pub async fn say_goodbye(
     outbox: &crate::Outbox,
     writer: &mut tokio::task::JoinHandle<io::Result<()>>,

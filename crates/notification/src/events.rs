@@ -5,6 +5,7 @@
 //! worker task applies them in order (an accept followed by a removal must not arrive
 //! the other way round).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 
 use mocha_api::ContactListEvent;
@@ -17,11 +18,41 @@ use crate::NotificationServer;
 use crate::front::CoreEvent;
 use crate::presence::Change;
 
-struct Relay(mpsc::UnboundedSender<PassportEvent>);
+struct Relay {
+    events: mpsc::UnboundedSender<PassportEvent>,
+    moderation: Arc<ModerationEpoch>,
+}
 
 impl PassportListener for Relay {
     fn on_event(&self, event: &PassportEvent) {
-        let _ = self.0.send(event.clone());
+        self.moderation.note(event);
+        let _ = self.events.send(event.clone());
+    }
+}
+
+/// Counts the events that end sessions (bans, deletions, revoked sign-ins), bumped as
+/// Passport publishes each one, before its kick is applied.
+///
+/// A sign-in reads it before asking the database and again once its session is in the
+/// registry: unchanged, any such event that the database question missed will find the
+/// session when its kick is applied, so the question need not be asked twice.
+#[derive(Debug, Default)]
+pub(crate) struct ModerationEpoch(AtomicU64);
+
+impl ModerationEpoch {
+    pub fn now(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    /// Counts `event` if it ends sessions. Called as an event arrives (from this node's
+    /// Passport, or from another node's over the bus), before it is applied.
+    pub fn note(&self, event: &PassportEvent) {
+        if matches!(
+            event,
+            PassportEvent::Banned { .. } | PassportEvent::AccountDeleted { .. } | PassportEvent::SignInRevoked { .. }
+        ) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
     }
 }
 
@@ -29,6 +60,7 @@ impl PassportListener for Relay {
 /// weakly, so the server (and Passport with it) can still be dropped.
 pub(crate) fn relay(server: &Arc<NotificationServer>) -> Arc<dyn PassportListener> {
     let (sender, mut events) = mpsc::unbounded_channel();
+    let moderation = server.moderation.clone();
     let server = Arc::downgrade(server);
     tokio::spawn(async move {
         while let Some(event) = events.recv().await {
@@ -40,7 +72,7 @@ pub(crate) fn relay(server: &Arc<NotificationServer>) -> Arc<dyn PassportListene
             server.apply_event(event).await;
         }
     });
-    Arc::new(Relay(sender))
+    Arc::new(Relay { events: sender, moderation })
 }
 
 impl NotificationServer {

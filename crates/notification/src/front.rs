@@ -12,7 +12,7 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use mocha_api::{ContactListEvent, UserSummary};
+use mocha_api::{Account, ContactListEvent, UserSummary};
 use mocha_auth::UserId;
 use mocha_net::{Outbox, user_token};
 use mocha_passport::{Authenticated, PassportError};
@@ -116,11 +116,19 @@ pub(crate) fn menp_frame(event: &CoreEvent) -> Option<mocha_proto::Frame> {
     })
 }
 
+/// A session token the core has checked ([`NotificationServer::authenticate`]): its
+/// signature, its sign-in and the account's bans, as of the moment recorded here.
+pub struct Verified {
+    pub authenticated: Authenticated,
+    pub account: Account,
+    /// [`ModerationEpoch`](crate::events::ModerationEpoch) before the database was asked.
+    epoch: u64,
+}
+
 /// A session about to become its account's live one.
 pub struct Attach {
-    pub authenticated: Authenticated,
-    pub username: String,
-    pub display_name: String,
+    /// Its account, as checked at sign-in.
+    pub verified: Verified,
     /// From [`NotificationServer::next_connection`].
     pub connection: u64,
     pub outbox: Outbox,
@@ -172,12 +180,23 @@ impl NotificationServer {
         &self.passport
     }
 
+    /// Checks a session token for a sign-in on any front: one look at the database.
+    pub async fn authenticate(&self, session_token: &str) -> Result<Verified, PassportError> {
+        let epoch = self.moderation.now();
+        let (authenticated, account) = self.passport.authenticate_account(session_token).await?;
+        Ok(Verified { authenticated, account, epoch })
+    }
+
     /// Makes a signed-in session its account's live one: the session it replaces (on any
-    /// front) is told `OTH` and its watchers see it go offline; then the sign-in is
-    /// checked again, so a ban or revocation that raced the sign-in still ends it.
+    /// front) is told `OTH` and its watchers see it go offline. A ban or revocation that
+    /// raced the sign-in still ends it: one published after the token was checked is
+    /// either applied after this session is in the registry (and kicks it) or seen here,
+    /// and then the sign-in is checked again.
     /// The caller sends its sign-in reply first, so no push can arrive before it.
     pub async fn attach(&self, attach: Attach) {
-        let Attach { authenticated, username, display_name, connection, outbox, front } = attach;
+        let Attach { verified, connection, outbox, front } = attach;
+        let Verified { authenticated, account, epoch } = verified;
+        let Account { username, display_name, .. } = account;
         let user = authenticated.user;
         let presence = PresenceState { status: None, display_name, personal_message: String::new() };
         let listed = self.bus.nats().map(|nats| (nats, Entry::new(nats.node(), &username, &presence)));
@@ -205,6 +224,9 @@ impl NotificationServer {
         if displaced.is_some() || elsewhere.is_some() {
             // The new session starts offline until its first status; watchers must see that.
             self.announce(user, &username, Change::Gone { was_visible }).await;
+        }
+        if self.moderation.now() == epoch {
+            return;
         }
         // The signature was verified already and cannot change, so only the database is
         // asked again (a token expiring meanwhile does not matter: expiry only limits new
@@ -329,5 +351,63 @@ impl NotificationServer {
     /// What `QNG` tells clients: ping again well before the idle timeout.
     pub fn ping_interval_seconds(&self) -> u32 {
         self.config.ping_interval_seconds()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use mocha_auth::SigningKey;
+    use mocha_passport::testing::{Engine, TestDatabase};
+    use mocha_passport::{Passport, PassportConfig, StatusBoard};
+
+    use super::*;
+    use crate::NotificationConfig;
+
+    /// A Notification Server on a fresh SQLite file, with an administrator and Ann, and
+    /// one of Ann's sign-ins checked by the core but not yet attached.
+    async fn checked_but_not_attached() -> (TestDatabase, Arc<NotificationServer>, Verified, UserId, UserId) {
+        let database = TestDatabase::create(Engine::Sqlite).await;
+        let config = PassportConfig { pbkdf2_iterations: 1_000, ..PassportConfig::default() };
+        let passport =
+            Passport::open(&database.url, SigningKey::generate(), config, Arc::new(StatusBoard::default()))
+                .await
+                .unwrap();
+        let admin = passport.register("admin@example.com", "Admin", "correct horse 1").await.unwrap();
+        passport.set_admin_by_username("admin@example.com", true).await.unwrap();
+        let ann = passport.register("ann@example.com", "Ann", "correct horse 2").await.unwrap();
+        let tokens = passport.sign_in("ann@example.com", "correct horse 2", [127, 0, 0, 1].into()).await.unwrap();
+        let server = NotificationServer::new(passport, SigningKey::generate(), NotificationConfig::default());
+        let verified = server.authenticate(&tokens.session_token).await.unwrap();
+        (database, server, verified, admin.id, ann.id)
+    }
+
+    async fn attach(server: &NotificationServer, verified: Verified) -> mocha_net::Kicks {
+        let (outbox, receivers) = Outbox::new(8, 1);
+        let connection = server.next_connection();
+        server.attach(Attach { verified, connection, outbox, front: Arc::new(MenpFront) }).await;
+        receivers.kicks
+    }
+
+    #[tokio::test]
+    async fn a_ban_landing_between_the_token_check_and_attach_still_ends_the_session() {
+        let (_database, server, verified, admin, ann) = checked_but_not_attached().await;
+        server.passport.ban(admin, ann, Some("spam"), None).await.unwrap();
+        // The ban's kick is applied now, while Ann's session is not in the registry yet.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+
+        let mut kicks = attach(&server, verified).await;
+        let kick = tokio::time::timeout(Duration::from_secs(2), kicks.recv()).await;
+        assert!(matches!(kick, Ok(Some(OutReason::Banned(_)))), "Ann's new session was not ended: {kick:?}");
+    }
+
+    #[tokio::test]
+    async fn a_sign_in_with_nothing_in_between_stays_signed_in() {
+        let (_database, server, verified, _admin, _ann) = checked_but_not_attached().await;
+        let mut kicks = attach(&server, verified).await;
+        assert_eq!(server.online_users(), 1);
+        let kick = tokio::time::timeout(Duration::from_millis(300), kicks.recv()).await;
+        assert!(kick.is_err(), "an untouched sign-in was ended: {kick:?}");
     }
 }

@@ -26,6 +26,6 @@ mod session;
 
 pub use bus::{Bus, BusError, ClusterConfig, NatsBus};
 pub use config::NotificationConfig;
-pub use front::{Attach, CoreEvent, Front, LivePresence, PresenceEvent, RingInvite};
+pub use front::{Attach, CoreEvent, Front, LivePresence, PresenceEvent, RingInvite, Verified};
 pub use ring::{RingError, RingOutcome};
 pub use server::NotificationServer;

@@ -27,6 +27,8 @@ pub struct NotificationServer {
     ticket_key: SigningKey,
     gauge: Arc<ServiceGauge>,
     pub(crate) next_connection: AtomicU64,
+    /// Bans, deletions and revocations seen so far (see [`crate::front::Verified`]).
+    pub(crate) moderation: Arc<events::ModerationEpoch>,
 }
 
 impl NotificationServer {
@@ -53,6 +55,7 @@ impl NotificationServer {
             gauge,
             next_connection: AtomicU64::new(1),
             bus,
+            moderation: Arc::default(),
         });
         passport.subscribe(events::relay(&server));
         if let Some(nats) = server.bus.nats() {

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use mocha_auth::UserId;
-use mocha_net::{FrameReader, Outbox, ReadError, TokenBucket, write_frames};
+use mocha_net::{FrameReader, Kicks, Outbox, ReadError, TokenBucket};
 use mocha_proto::{ErrorCode, ErrorReply, Frame, FrameError, Out, OutReason};
 use tokio::time::{Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
@@ -79,25 +79,25 @@ impl Session {
     async fn serve(
         &mut self,
         reader: &mut FrameReader<impl tokio::io::AsyncRead + Unpin>,
-        kicks: &mut mocha_net::Kicks,
+        kicks: &mut Kicks,
         shutdown: &CancellationToken,
     ) -> Ending {
         let idle = self.server.config.idle_timeout;
         // Fixed from the start: unlike the idle timeout, commands (a `PNG`) before
         // `USR` do not push it back, so an anonymous connection cannot stay open.
         let sign_in_by = Instant::now() + self.server.config.sign_in_timeout;
+        // The waits for the rare events live across frames (as in the Switchboard), so
+        // a frame does not register a timer, a cancellation waiter and a kick waiter
+        // anew; the timer is re-armed only when it fires early.
+        let mut last_frame = Instant::now();
+        let mut deadline = std::pin::pin!(sleep_until(sign_in_by.min(last_frame + idle)));
+        let mut cancelled = std::pin::pin!(shutdown.cancelled());
+        let mut kicked = std::pin::pin!(kicks.recv());
         loop {
-            let idle_by = Instant::now() + idle;
-            let signed_in = self.identity().is_some();
-            let (deadline, missed) = if signed_in || idle_by < sign_in_by {
-                (idle_by, Ending::Out(OutReason::IdleTimeout))
-            } else {
-                (sign_in_by, Ending::SignInDeadline)
-            };
             let frame = tokio::select! {
                 biased;
-                Some(reason) = kicks.recv() => return Ending::Out(reason),
-                () = shutdown.cancelled() => return Ending::Out(OutReason::ServerShutdown),
+                Some(reason) = &mut kicked => return Ending::Out(reason),
+                () = &mut cancelled => return Ending::Out(OutReason::ServerShutdown),
                 read = reader.read_frame() => match read {
                     Ok(Some(frame)) => frame,
                     Ok(None) => return Ending::Disconnected,
@@ -107,8 +107,22 @@ impl Session {
                         return Ending::Disconnected;
                     }
                 },
-                () = sleep_until(deadline) => return missed,
+                () = &mut deadline => {
+                    let idle_by = last_frame + idle;
+                    let signed_in = self.identity().is_some();
+                    let (due, missed) = if signed_in || idle_by < sign_in_by {
+                        (idle_by, Ending::Out(OutReason::IdleTimeout))
+                    } else {
+                        (sign_in_by, Ending::SignInDeadline)
+                    };
+                    if due <= Instant::now() {
+                        return missed;
+                    }
+                    deadline.as_mut().reset(due);
+                    continue;
+                }
             };
+            last_frame = Instant::now();
             if let Flow::Close(ending) = self.handle(frame).await {
                 return ending;
             }
@@ -147,11 +161,12 @@ impl Session {
     }
 }
 
-/// Runs one connection to its end.
+/// Runs one connection to its end: its session and the writer draining its outbox, in
+/// one task ([`mocha_net::run_with_writer`]).
 ///
-/// Not an `async fn`: the arguments of one are kept in its future for as long as it
-/// runs, and a TLS stream is about 2 KiB; split here, only the two halves (pointers)
-/// go into the connection's task.
+/// Not an `async fn`: an async fn keeps its arguments in its future for as long as it
+/// runs, beside the futures they are moved into; built here, the connection's task
+/// holds each part once.
 pub(crate) fn run(
     server: Arc<NotificationServer>,
     stream: mocha_net::TlsConnection,
@@ -160,26 +175,25 @@ pub(crate) fn run(
     shutdown: CancellationToken,
 ) -> impl Future<Output = ()> + Send + 'static {
     let (read, write) = stream.into_split();
-    serve_connection(server, read, write, peer, connection, shutdown)
-}
-
-async fn serve_connection(
-    server: Arc<NotificationServer>,
-    read: mocha_net::TlsReader,
-    write: mocha_net::TlsWriter,
-    peer: SocketAddr,
-    connection: u64,
-    shutdown: CancellationToken,
-) {
     tracing::info!(%peer, "NS client connected");
     let (outbox, receivers) = Outbox::new(server.config.outbound_queue, UNUSED_BULK_LANE);
-    let mut writer = tokio::spawn(write_frames(write, receivers.frames));
-    let mut kicks = receivers.kicks;
-    let mut reader = FrameReader::new(read, server.config.limits);
+    let reader = FrameReader::new(read, server.config.limits);
     let limiter = TokenBucket::new(server.config.command_burst, server.config.commands_per_second);
-    let mut session =
+    let session =
         Session { server, connection, peer, outbox: outbox.clone(), stage: Stage::Connected, limiter };
+    let serving = serve_to_the_end(session, reader, receivers.kicks, shutdown);
+    mocha_net::run_with_writer(write, receivers.frames, outbox, serving)
+}
 
+/// Serves the session until it ends, signs it out, and returns the last frame the
+/// client should get.
+async fn serve_to_the_end(
+    mut session: Session,
+    mut reader: FrameReader<mocha_net::TlsReader>,
+    mut kicks: Kicks,
+    shutdown: CancellationToken,
+) -> Option<Frame> {
+    let peer = session.peer;
     let ending = session.serve(&mut reader, &mut kicks, &shutdown).await;
     // Out of the registry first, so nothing new is queued behind the last frame.
     let sign_out = Box::pin(session.sign_out());
@@ -205,8 +219,7 @@ async fn serve_connection(
         Ending::Disconnected => "disconnected",
     };
     tracing::info!(%peer, user, reason, "NS client disconnected");
-
-    mocha_net::say_goodbye(&outbox, &mut writer, last).await;
+    last
 }
 
 fn out_code(reason: &OutReason) -> &'static str {
@@ -218,5 +231,23 @@ fn out_code(reason: &OutReason) -> &'static str {
         OutReason::IdleTimeout => "TMO (idle timeout)",
         OutReason::TooSlow => "SLW (too slow: outbound queue full)",
         OutReason::SignInRevoked => "RVK (sign-in revoked)",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The size of what `f` returns: an async fn's future, without running it.
+    fn future_size<A, B, C, D, E, R>(_: impl Fn(A, B, C, D, E) -> R) -> usize {
+        std::mem::size_of::<R>()
+    }
+
+    /// An idle signed-in connection is this future (session and writer, in one task)
+    /// and the TLS state it points to, so its size is most of what each of 10,000 idle
+    /// sessions costs (docs/benchmarks.md). A first version that ran the two from an
+    /// async fn, which keeps a future passed to it twice, was 2,376 bytes (debug).
+    #[test]
+    fn a_connection_task_stays_small() {
+        let size = future_size(super::run);
+        assert!(size <= 1700, "the NS connection future grew to {size} bytes (debug build)");
     }
 }

@@ -193,11 +193,17 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig
     }
     let key = PrivateKeyDer::from_pem_file(key)
         .map_err(|_| TlsError::Pem { path: key.to_path_buf(), what: "private key" })?;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
+    let mut provider = rustls::crypto::ring::default_provider();
+    // AES-128-GCM with SHA-256 first, whatever the client prefers: as strong as the
+    // X25519 key exchange (128 bits) and cheaper than AES-256 with SHA-384 — SHA-256
+    // runs on the CPU's SHA instructions, and the handshake's key schedule hashes a
+    // lot (a profile of token sign-ins had 6.6 % of the server in SHA-512 blocks).
+    provider.cipher_suites.sort_by_key(|suite| suite.suite() != rustls::CipherSuite::TLS13_AES_128_GCM_SHA256);
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(provider))
         .with_protocol_versions(&[&rustls::version::TLS13])?
         .with_no_client_auth()
         .with_single_cert(certs, key)?;
+    config.ignore_client_order = true;
     Ok(Arc::new(config))
 }
 

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use mocha_auth::UserId;
-use mocha_net::{FrameReader, Outbox, ReadError, TokenBucket, write_frames};
+use mocha_net::{FrameReader, Kicks, Outbox, ReadError, TokenBucket};
 use mocha_proto::{ErrorCode, ErrorReply, Frame, FrameError, Out, OutReason};
 use tokio_util::sync::CancellationToken;
 
@@ -57,11 +57,12 @@ impl Session {
     }
 }
 
-/// Runs one connection to its end.
+/// Runs one connection to its end: its session and the writer draining its outbox, in
+/// one task ([`mocha_net::run_with_writer`]).
 ///
-/// Not an `async fn`: the arguments of one are kept in its future for as long as it
-/// runs, and a TLS stream is about 2 KiB; split here, only the two halves (pointers)
-/// go into the connection's task.
+/// Not an `async fn`: an async fn keeps its arguments in its future for as long as it
+/// runs, beside the futures they are moved into; built here, the connection's task
+/// holds each part once.
 pub(crate) fn run(
     sb: Arc<Switchboard>,
     stream: mocha_net::TlsConnection,
@@ -69,29 +70,32 @@ pub(crate) fn run(
     shutdown: CancellationToken,
 ) -> impl Future<Output = ()> + Send + 'static {
     let (read, write) = stream.into_split();
-    serve_connection(sb, read, write, peer, shutdown)
-}
-
-async fn serve_connection(
-    sb: Arc<Switchboard>,
-    read: mocha_net::TlsReader,
-    write: mocha_net::TlsWriter,
-    peer: SocketAddr,
-    shutdown: CancellationToken,
-) {
     let config = sb.config.clone();
     let (outbox, receivers) = Outbox::new(config.control_queue, config.bulk_queue);
-    let mut writer = tokio::spawn(write_frames(write, receivers.frames));
-    let mut kicks = receivers.kicks;
-    let mut reader = FrameReader::new(read, config.limits);
-    let mut session = Session {
+    let reader = FrameReader::new(read, config.limits);
+    let session = Session {
         connection: sb.next_connection(),
         sb,
         peer,
-        outbox,
+        outbox: outbox.clone(),
         member: None,
         message_limiter: TokenBucket::new(config.message_burst, config.messages_per_second),
     };
+    let serving = serve_to_the_end(session, reader, receivers.kicks, shutdown);
+    mocha_net::run_with_writer(write, receivers.frames, outbox, serving)
+}
+
+/// Serves the session until it ends, leaves its room, and returns the last frame the
+/// client should get. (A connection whose writes fail ends when its reads do: a reset
+/// socket reads as an error.)
+async fn serve_to_the_end(
+    mut session: Session,
+    mut reader: FrameReader<mocha_net::TlsReader>,
+    mut kicks: Kicks,
+    shutdown: CancellationToken,
+) -> Option<Frame> {
+    let config = session.sb.config.clone();
+    let peer = session.peer;
     tracing::debug!(%peer, connection = session.connection, "switchboard connection opened");
     // Fixed from the start: frames before a successful `USR`/`ANS` do not push it back.
     let join_by = tokio::time::Instant::now() + config.join_timeout;
@@ -130,7 +134,6 @@ async fn serve_connection(
                 }
                 idle.as_mut().reset(deadline);
             }
-            _ = &mut writer => break Ending::Disconnected,
         }
     };
 
@@ -155,5 +158,5 @@ async fn serve_connection(
         _ => None,
     };
     session.leave_room(reason);
-    mocha_net::say_goodbye(&session.outbox, &mut writer, last).await;
+    last
 }

@@ -96,21 +96,20 @@ async fn sign_in(session: &mut Session, line: &Line, trid: u32) -> Result<Flow, 
     let token = ticket.strip_prefix("t=").unwrap_or(ticket);
     let token = token.split('&').next().unwrap_or_default();
     let core = session.gateway.core.clone();
-    let passport = core.passport();
     let refused = |session: &mut Session, why: &str| {
         tracing::info!(peer = %session.peer, why, "MSNP sign-in refused");
         session.send(wire::error(Code::AuthenticationFailed, trid));
         Ok(Flow::Close(Ending::AfterReply("sign-in refused")))
     };
-    let authenticated = match passport.authenticate(token).await {
-        Ok(authenticated) => authenticated,
+    let verified = match core.authenticate(token).await {
+        Ok(verified) => verified,
         Err(error @ (PassportError::StorageUnavailable(_) | PassportError::StorageFull(_))) => {
             return Err(passport_refusal(trid, error));
         }
         Err(error) => return refused(session, &error.to_string()),
     };
-    let user = authenticated.user;
-    let account = passport.account(user).await.map_err(|error| passport_refusal(trid, error))?;
+    let user = verified.authenticated.user;
+    let account = &verified.account;
     if !account.username.eq_ignore_ascii_case(&claimed) {
         return refused(session, "the token belongs to another account than USR TWN I named");
     }
@@ -125,14 +124,12 @@ async fn sign_in(session: &mut Session, line: &Line, trid: u32) -> Result<Flow, 
     session.stage = Stage::SignedIn(Identity {
         user,
         username: account.username.clone(),
-        sign_in: authenticated.sign_in.clone(),
+        sign_in: verified.authenticated.sign_in.clone(),
         chose_status: false,
     });
     tracing::info!(peer = %session.peer, %user, version = session.version.0, "MSNP client signed in");
     core.attach(Attach {
-        authenticated,
-        username: account.username,
-        display_name: account.display_name,
+        verified,
         connection: session.connection,
         outbox: session.outbox.clone(),
         front: Arc::new(session.front()),

@@ -340,6 +340,7 @@ async fn receive(
                 }
                 match serde_json::from_slice::<PassportEvent>(&message.payload) {
                     Ok(event) => {
+                        server.moderation.note(&event);
                         if let Some(nats) = server.bus.nats() {
                             nats.tell_listeners(&event);
                         }

@@ -33,8 +33,8 @@ pub(super) async fn usr(session: &mut Session, usr: Usr) -> Result<Flow, ErrorRe
         Stage::Negotiated => {}
     }
     let server = session.server.clone();
-    let (authenticated, account) = match server.passport.authenticate_account(usr.token.as_str()).await {
-        Ok(found) => found,
+    let verified = match server.authenticate(usr.token.as_str()).await {
+        Ok(verified) => verified,
         Err(error) => {
             let refusal = auth_refusal(trid, error);
             tracing::info!(peer = %session.peer, code = %refusal.code, "NS sign-in refused");
@@ -44,7 +44,8 @@ pub(super) async fn usr(session: &mut Session, usr: Usr) -> Result<Flow, ErrorRe
             return Ok(Flow::Close(Ending::AfterReply("sign-in refused")));
         }
     };
-    let user = authenticated.user;
+    let user = verified.authenticated.user;
+    let account = &verified.account;
     let username = Token::new(account.username.clone())
         .map_err(|_| refuse(trid, ErrorCode::InternalError, "the username cannot be sent"))?;
 
@@ -63,9 +64,7 @@ pub(super) async fn usr(session: &mut Session, usr: Usr) -> Result<Flow, ErrorRe
     metrics::counter!("mocha_sign_ins_total", "service" => "notification", "result" => "ok").increment(1);
     server
         .attach(Attach {
-            authenticated,
-            username: account.username,
-            display_name: account.display_name,
+            verified,
             connection: session.connection,
             outbox: session.outbox.clone(),
             front: Arc::new(MenpFront),
