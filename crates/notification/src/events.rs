@@ -49,7 +49,9 @@ impl ModerationEpoch {
     pub fn note(&self, event: &PassportEvent) {
         if matches!(
             event,
-            PassportEvent::Banned { .. } | PassportEvent::AccountDeleted { .. } | PassportEvent::SignInRevoked { .. }
+            PassportEvent::Banned { .. }
+                | PassportEvent::AccountDeleted { .. }
+                | PassportEvent::SignInRevoked { .. }
         ) {
             self.0.fetch_add(1, Ordering::SeqCst);
         }

@@ -377,7 +377,8 @@ mod tests {
         let admin = passport.register("admin@example.com", "Admin", "correct horse 1").await.unwrap();
         passport.set_admin_by_username("admin@example.com", true).await.unwrap();
         let ann = passport.register("ann@example.com", "Ann", "correct horse 2").await.unwrap();
-        let tokens = passport.sign_in("ann@example.com", "correct horse 2", [127, 0, 0, 1].into()).await.unwrap();
+        let tokens =
+            passport.sign_in("ann@example.com", "correct horse 2", [127, 0, 0, 1].into()).await.unwrap();
         let server = NotificationServer::new(passport, SigningKey::generate(), NotificationConfig::default());
         let verified = server.authenticate(&tokens.session_token).await.unwrap();
         (database, server, verified, admin.id, ann.id)

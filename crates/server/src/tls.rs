@@ -198,7 +198,9 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig
     // X25519 key exchange (128 bits) and cheaper than AES-256 with SHA-384 — SHA-256
     // runs on the CPU's SHA instructions, and the handshake's key schedule hashes a
     // lot (a profile of token sign-ins had 6.6 % of the server in SHA-512 blocks).
-    provider.cipher_suites.sort_by_key(|suite| suite.suite() != rustls::CipherSuite::TLS13_AES_128_GCM_SHA256);
+    provider
+        .cipher_suites
+        .sort_by_key(|suite| suite.suite() != rustls::CipherSuite::TLS13_AES_128_GCM_SHA256);
     let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(provider))
         .with_protocol_versions(&[&rustls::version::TLS13])?
         .with_no_client_auth()

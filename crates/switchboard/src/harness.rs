@@ -15,6 +15,7 @@ use mocha_passport::{Passport, StatusBoard};
 use mocha_proto::{Frame, FrameError};
 
 use crate::front::{MenpRoomFront, Speaker};
+use crate::relay::{Relay, RelayConfig};
 use crate::ring::{RingFailure, RingFuture, Ringer};
 use crate::room::Participant;
 use crate::session::{Member, Session};
@@ -62,12 +63,19 @@ impl RelayHarness {
             ..SwitchboardConfig::default()
         };
         let gauge = StatusBoard::default().register("switchboard", "bench".into(), true);
+        // The media relay is never used by text; it needs a socket all the same.
+        let socket = std::net::UdpSocket::bind(("127.0.0.1", 0))
+            .and_then(|socket| socket.set_nonblocking(true).map(|()| socket))
+            .and_then(tokio::net::UdpSocket::from_std)
+            .expect("a loopback UDP socket for the unused media relay");
+        let relay = Relay::new(socket, "127.0.0.1:0".into(), RelayConfig::default());
         let sb = Switchboard::new(
             passport,
             SigningKey::generate().verifying_key(),
             Arc::new(NoRinger),
             config,
             gauge,
+            relay,
         );
         let mut outboxes = Vec::new();
         let mut frames = Vec::new();
