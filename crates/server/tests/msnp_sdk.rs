@@ -251,3 +251,28 @@ async fn contacts_are_asked_accepted_and_blocked_from_either_protocol() {
             .await;
     assert!(missing.is_err(), "{missing:?}");
 }
+
+#[tokio::test]
+async fn a_ban_ends_the_classic_clients_session_at_once() {
+    let t = msnp_support::start().await;
+    let ann = t.user("ann").await;
+    let bob = t.user("bob").await;
+    let admin = t.make_admin(&t.user("root").await).await;
+    t.befriend(&ann, &bob).await;
+    let mut classic = Sdk::online(&t, &ann).await;
+    let (_menp, mut bob_events) = client_support::connect(&t, &bob).await;
+
+    let ban =
+        mocha_client::api::BanRequest { user_id: ann.account.id, reason: Some("spam".into()), until: None };
+    t.passport.ban(admin.token(), &ban).await.expect("ban");
+    classic.expect("the connection ended", |e| matches!(e, Event::Disconnected).then_some(())).await;
+    assert_eq!(t.server.notification.online_users(), 1, "only Bob is still signed in");
+    // Bob, her contact, sees her go offline, and her password no longer signs her in.
+    bob_events
+        .expect(|e| {
+            matches!(e, MenpEvent::Presence { user, presence: None } if *user == ann.account.id).then_some(())
+        })
+        .await;
+    let again = Sdk::connect(&t).await;
+    assert!(again.login(&t, &ann, &ann.password).await.is_err(), "a banned account signed in again");
+}
