@@ -149,7 +149,8 @@ impl Session {
     }
 }
 
-/// Runs one connection to its end.
+/// Runs one connection to its end: the session and its line writer in one task
+/// ([`mocha_net::run_with_writer`]).
 pub(crate) async fn run(
     gateway: Arc<MsnpGateway>,
     tcp: TcpStream,
@@ -160,12 +161,10 @@ pub(crate) async fn run(
     let (read, write) = tcp.into_split();
     let config = &gateway.config;
     let (outbox, receivers) = Outbox::new(config.outbound_queue, UNUSED_BULK_LANE);
-    let mut writer = tokio::spawn(write_lines(write, receivers.frames));
-    let mut kicks = receivers.kicks;
-    let mut reader = LineReader::new(read, config.limits);
+    let reader = LineReader::new(read, config.limits);
     let limiter = TokenBucket::new(config.command_burst, config.commands_per_second);
     let connection = gateway.core.next_connection();
-    let mut session = Session {
+    let session = Session {
         gateway: gateway.clone(),
         connection,
         peer,
@@ -174,7 +173,19 @@ pub(crate) async fn run(
         version: Version::NEWEST,
         limiter,
     };
+    let serving = serve_to_the_end(session, reader, receivers.kicks, shutdown);
+    mocha_net::run_with_writer(write_lines(write, receivers.frames), outbox, serving).await;
+}
 
+/// Serves the session until it ends, signs it out, and queues the last line the
+/// client should get.
+async fn serve_to_the_end(
+    mut session: Session,
+    mut reader: LineReader<tokio::net::tcp::OwnedReadHalf>,
+    mut kicks: Kicks,
+    shutdown: CancellationToken,
+) -> Option<mocha_proto::Frame> {
+    let peer = session.peer;
     let ending = session.serve(&mut reader, &mut kicks, &shutdown).await;
     let sign_out = Box::pin(session.sign_out(&ending));
     sign_out.await;
@@ -201,9 +212,9 @@ pub(crate) async fn run(
     }
     tracing::info!(%peer, user, reason, "MSNP client disconnected");
     if let Some(last) = last {
-        outbox.push_wire(last);
+        session.outbox.push_wire(last);
     }
-    mocha_net::say_goodbye(&outbox, &mut writer, None).await;
+    None
 }
 
 /// Writes queued lines until told to close or the peer goes away, one write and flush

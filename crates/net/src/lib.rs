@@ -23,7 +23,7 @@ pub use outbox::{Batch, Frames, Kicks, Outbox, OutboxReceivers, Outgoing};
 pub use rate_limit::TokenBucket;
 pub use reader::{FrameReader, ReadError};
 pub use tls::{TlsConnection, TlsReader, TlsWriter};
-pub use writer::{FrameSink, run_with_writer, say_goodbye, write_batch, write_frames};
+pub use writer::{FrameSink, WithWriter, run_with_writer, write_batch, write_frames};
 
 use mocha_api::Ban;
 use mocha_auth::UserId;

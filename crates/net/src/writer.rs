@@ -174,27 +174,21 @@ impl Pieces {
 /// How long the writer gets to deliver the last frames before the socket is dropped.
 const FAREWELL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// Runs a connection's session and the writer draining its outbox in one task, then
-/// says goodbye: queues the last frame the session returns (an `OUT` or `ERR`, if any),
-/// gives the writer a moment to deliver it and close the stream, and drops the socket
-/// if it cannot.
+/// Runs a connection's session and the writer draining its outbox (`writer`: a
+/// [`write_frames`], or a protocol's own) in one task, then says goodbye: queues the
+/// last frame the session returns (an `OUT` or `ERR`, if any) and the close, gives the
+/// writer a moment to deliver them and close the stream, and drops the socket if it
+/// cannot.
 ///
 /// One task instead of two halves the tasks an idle connection keeps (and their
 /// wake-ups): the session is polled first, so what it queued is written in the same
 /// turn. A write waiting for a slow client does not stop the session from seeing a kick.
-pub fn run_with_writer<W: FrameSink, S: Future<Output = Option<Frame>>>(
-    write: W,
-    frames: Frames,
+pub fn run_with_writer<S: Future<Output = Option<Frame>>, F: Future<Output = io::Result<()>>>(
+    writer: F,
     outbox: crate::Outbox,
     session: S,
-) -> WithWriter<S, impl Future<Output = io::Result<()>>> {
-    WithWriter {
-        session,
-        writer: write_frames(write, frames),
-        outbox: Some(outbox),
-        writer_done: false,
-        farewell: None,
-    }
+) -> WithWriter<S, F> {
+    WithWriter { session, writer, outbox: Some(outbox), writer_done: false, farewell: None }
 }
 
 pin_project_lite::pin_project! {
@@ -244,23 +238,6 @@ where
             Some(timer) => timer.as_mut().poll(cx),
         }
     }
-}
-
-/// Ends a connection whose writer runs in a task of its own: queues `last` (an `OUT`
-/// or `ERR`, if any), gives the writer a moment to deliver it and close the stream, and
-/// stops the writer if it cannot.
-pub async fn say_goodbye(
-    outbox: &crate::Outbox,
-    writer: &mut tokio::task::JoinHandle<io::Result<()>>,
-    last: Option<Frame>,
-) {
-    if !writer.is_finished()
-        && outbox.close(last)
-        && tokio::time::timeout(FAREWELL_TIMEOUT, &mut *writer).await.is_ok()
-    {
-        return;
-    }
-    writer.abort();
 }
 
 #[cfg(test)]

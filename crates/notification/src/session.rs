@@ -182,7 +182,7 @@ pub(crate) fn run(
     let session =
         Session { server, connection, peer, outbox: outbox.clone(), stage: Stage::Connected, limiter };
     let serving = serve_to_the_end(session, reader, receivers.kicks, shutdown);
-    mocha_net::run_with_writer(write, receivers.frames, outbox, serving)
+    mocha_net::run_with_writer(mocha_net::write_frames(write, receivers.frames), outbox, serving)
 }
 
 /// Serves the session until it ends, signs it out, and returns the last frame the

@@ -82,7 +82,7 @@ pub(crate) fn run(
         message_limiter: TokenBucket::new(config.message_burst, config.messages_per_second),
     };
     let serving = serve_to_the_end(session, reader, receivers.kicks, shutdown);
-    mocha_net::run_with_writer(write, receivers.frames, outbox, serving)
+    mocha_net::run_with_writer(mocha_net::write_frames(write, receivers.frames), outbox, serving)
 }
 
 /// Serves the session until it ends, leaves its room, and returns the last frame the

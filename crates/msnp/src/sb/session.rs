@@ -93,7 +93,8 @@ impl Session {
     }
 }
 
-/// Runs one connection to its end.
+/// Runs one connection to its end: the session and its line writer in one task
+/// ([`mocha_net::run_with_writer`]).
 pub(crate) async fn run(
     server: Arc<MsnpSwitchboard>,
     tcp: TcpStream,
@@ -104,10 +105,8 @@ pub(crate) async fn run(
     let (read, write) = tcp.into_split();
     let config = server.sb.config();
     let (outbox, receivers) = Outbox::new(config.control_queue, UNUSED_BULK_LANE);
-    let mut writer = tokio::spawn(crate::session::write_lines(write, receivers.frames));
-    let mut kicks = receivers.kicks;
-    let mut reader = LineReader::new(read, config.limits);
-    let mut session = Session {
+    let reader = LineReader::new(read, config.limits);
+    let session = Session {
         connection: server.sb.next_connection(),
         limiter: TokenBucket::new(config.message_burst, config.messages_per_second),
         server,
@@ -115,7 +114,19 @@ pub(crate) async fn run(
         outbox: outbox.clone(),
         member: None,
     };
+    let serving = serve_to_the_end(session, reader, receivers.kicks, shutdown);
+    mocha_net::run_with_writer(crate::session::write_lines(write, receivers.frames), outbox, serving).await;
+}
 
+/// Serves the session until it ends, leaves its room, and queues the last line the
+/// client should get.
+async fn serve_to_the_end(
+    mut session: Session,
+    mut reader: LineReader<tokio::net::tcp::OwnedReadHalf>,
+    mut kicks: Kicks,
+    shutdown: CancellationToken,
+) -> Option<mocha_proto::Frame> {
+    let peer = session.peer;
     let ending = session.serve(&mut reader, &mut kicks, &shutdown).await;
     let user = session.member.as_ref().map(|m| m.speaker.user.to_string());
     let user = user.as_deref().unwrap_or("-");
@@ -143,7 +154,7 @@ pub(crate) async fn run(
         _ => tracing::debug!(%peer, user, ?ending, "MSNP switchboard connection closed"),
     }
     if let Some(last) = last {
-        outbox.push_wire(last);
+        session.outbox.push_wire(last);
     }
-    mocha_net::say_goodbye(&outbox, &mut writer, None).await;
+    None
 }
