@@ -79,7 +79,7 @@ pub async fn serve_tls<F, Fut>(
         // Boxed, and made before the task's future: the handshake's state (a whole TLS
         // connection) and what only it needs are then not part of the task for the
         // connection's lifetime (an async block keeps whatever it captures).
-        let handshake = Box::pin(handshake(tls.clone(), tcp, slots.clone(), limits));
+        let handshake = Box::pin(handshake(service, tls.clone(), tcp, slots.clone(), limits));
         let task = async move {
             let _permit = permit;
             let stream = tokio::select! {
@@ -101,6 +101,7 @@ pub async fn serve_tls<F, Fut>(
 
 /// Waits for the whole ClientHello, then for a handshake slot, then shakes hands.
 async fn handshake(
+    service: &'static str,
     tls: Arc<rustls::ServerConfig>,
     tcp: TcpStream,
     slots: Arc<Semaphore>,
@@ -115,11 +116,14 @@ async fn handshake(
         Ok(Err(e)) => return Err(e.to_string()),
         Err(_) => return Err("no complete ClientHello in time".into()),
     }
+    let queued = HandshakeGauge::enter(service, "queued");
     let slot = match tokio::time::timeout(limits.handshake_queue, slots.acquire_owned()).await {
         Ok(Ok(slot)) => slot,
         Ok(Err(_)) => return Err("the listener is closing".into()),
         Err(_) => return Err("no handshake slot in time (too many at once)".into()),
     };
+    drop(queued);
+    let _running = HandshakeGauge::enter(service, "running");
     let mut accept = std::pin::pin!(tokio::time::timeout(limits.handshake, tls::accept(tcp, tls, hello)));
     let finished = tokio::select! {
         finished = &mut accept => finished,
@@ -132,5 +136,25 @@ async fn handshake(
         Ok(Ok(stream)) => Ok(stream),
         Ok(Err(e)) => Err(e.to_string()),
         Err(_) => Err("timed out".into()),
+    }
+}
+
+/// Counts a handshake in `mocha_tls_handshakes{service, state}` for as long as it is
+/// waiting for a slot (`queued`) or shaking hands (`running`), however it ends.
+struct HandshakeGauge {
+    gauge: metrics::Gauge,
+}
+
+impl HandshakeGauge {
+    fn enter(service: &'static str, state: &'static str) -> Self {
+        let gauge = metrics::gauge!("mocha_tls_handshakes", "service" => service, "state" => state);
+        gauge.increment(1.0);
+        Self { gauge }
+    }
+}
+
+impl Drop for HandshakeGauge {
+    fn drop(&mut self) {
+        self.gauge.decrement(1.0);
     }
 }

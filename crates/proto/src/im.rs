@@ -4,7 +4,7 @@
 //! The Switchboard reads call and file control to know who may send media frames
 //! and file chunks to whom; everything else it relays untouched.
 
-use crate::message::MessagePayload;
+use crate::message::{MessageHeaders, MessagePayload};
 
 pub const CONTENT_TYPING: &str = "text/x-msmsgscontrol";
 pub const CONTENT_NUDGE: &str = "text/x-mocha-nudge";
@@ -117,11 +117,11 @@ keyword_enum!(CallCommand { Invite = "INVITE", Accept = "ACCEPT", Decline = "DEC
 keyword_enum!(CallMedia { Audio = "audio", Video = "video" });
 keyword_enum!(FileCommand { Offer = "OFFER", Accept = "ACCEPT", Decline = "DECLINE", Cancel = "CANCEL", Complete = "COMPLETE" });
 
-fn required<'a>(message: &'a MessagePayload, name: &'static str) -> Result<&'a str, ImError> {
+fn required<'a>(message: &'a impl MessageHeaders, name: &'static str) -> Result<&'a str, ImError> {
     message.header(name).ok_or(ImError::MissingHeader(name))
 }
 
-fn body(message: &MessagePayload) -> Result<String, ImError> {
+fn body(message: &impl MessageHeaders) -> Result<String, ImError> {
     message.body_text().map(str::to_owned).ok_or(ImError::NotUtf8)
 }
 
@@ -162,21 +162,26 @@ impl TextFormat {
 
 impl ImPayload {
     /// Reads what a message means. The content type decides; its parameters are ignored.
-    pub fn parse(message: &MessagePayload) -> Result<Self, ImError> {
+    pub fn parse(message: &impl MessageHeaders) -> Result<Self, ImError> {
         let content_type = message.content_type().ok_or(ImError::MissingContentType)?;
-        let mime = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-        Ok(match mime.as_str() {
-            "text/plain" => ImPayload::Text {
+        let mime = content_type.split(';').next().unwrap_or("").trim();
+        let is = |known: &str| mime.eq_ignore_ascii_case(known);
+        Ok(if is("text/plain") {
+            ImPayload::Text {
                 text: body(message)?,
                 format: message.header(FORMAT_HEADER).map(TextFormat::parse).unwrap_or_default(),
-            },
-            CONTENT_TYPING => ImPayload::Typing { user: required(message, "TypingUser")?.to_owned() },
-            CONTENT_NUDGE => ImPayload::Nudge,
-            CONTENT_INVITE => ImPayload::Invitation {
+            }
+        } else if is(CONTENT_TYPING) {
+            ImPayload::Typing { user: required(message, "TypingUser")?.to_owned() }
+        } else if is(CONTENT_NUDGE) {
+            ImPayload::Nudge
+        } else if is(CONTENT_INVITE) {
+            ImPayload::Invitation {
                 application: required(message, "Application")?.to_owned(),
                 body: body(message)?,
-            },
-            CONTENT_CALL => ImPayload::Call(CallControl {
+            }
+        } else if is(CONTENT_CALL) {
+            ImPayload::Call(CallControl {
                 command: CallCommand::parse(required(message, "Call-Command")?)
                     .ok_or(ImError::BadHeader("Call-Command"))?,
                 call_id: id(required(message, "Call-ID")?, "Call-ID")?,
@@ -185,8 +190,9 @@ impl ImPayload {
                     None => None,
                 },
                 body: body(message)?,
-            }),
-            CONTENT_FILE => ImPayload::File(FileControl {
+            })
+        } else if is(CONTENT_FILE) {
+            ImPayload::File(FileControl {
                 command: FileCommand::parse(required(message, "File-Command")?)
                     .ok_or(ImError::BadHeader("File-Command"))?,
                 transfer_id: id(required(message, "Transfer-ID")?, "Transfer-ID")?,
@@ -197,8 +203,9 @@ impl ImPayload {
                     None => None,
                 },
                 sha256: message.header("File-SHA256").map(str::to_ascii_lowercase),
-            }),
-            _ => ImPayload::Other,
+            })
+        } else {
+            ImPayload::Other
         })
     }
 

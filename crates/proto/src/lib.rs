@@ -23,7 +23,7 @@ pub use command::{Command, InvalidCommand};
 pub use common::{BanDetail, BanUntil, ErrorReply, Out, OutReason};
 pub use error_code::ErrorCode;
 pub use frame::{CheckError, Frame, FrameError, Limits, carries_payload};
-pub use message::{MessageError, MessagePayload};
+pub use message::{MessageError, MessageHeaders, MessagePayload, MessageView};
 pub use parse::{Parse, ParseError};
 pub use status::{InvalidStatus, Status};
 pub use text::{TextError, decode_text, encode_text};

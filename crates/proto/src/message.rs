@@ -79,22 +79,10 @@ impl MessagePayload {
 
     /// Parses a payload of at most `limit` bytes. The body is a zero-copy slice of `bytes`.
     pub fn parse(bytes: Bytes, limit: usize) -> Result<Self, MessageError> {
-        if bytes.len() > limit {
-            return Err(MessageError::TooLarge { limit });
-        }
-        let mut headers = Vec::new();
-        let mut pos = 0;
-        loop {
-            let rest = &bytes[pos..];
-            let end = rest.windows(2).position(|w| w == b"\r\n").ok_or(MessageError::MissingSeparator)?;
-            if end == 0 {
-                let body = bytes.slice(pos + 2..);
-                return Ok(Self { headers, body });
-            }
-            let line = headers.len();
-            headers.push(parse_header(&rest[..end]).ok_or(MessageError::BadHeader { line })?);
-            pos += end + 2;
-        }
+        let view = MessageView::parse(&bytes, limit)?;
+        let headers = view.headers().map(|(name, value)| (name.to_owned(), value.to_owned())).collect();
+        let body = bytes.slice(view.body_start..);
+        Ok(Self { headers, body })
     }
 
     /// Size of the encoded form.
@@ -118,12 +106,114 @@ impl MessagePayload {
     }
 }
 
-fn parse_header(line: &[u8]) -> Option<(String, String)> {
-    let line = std::str::from_utf8(line).ok()?;
+/// A payload checked and read in place: the header lines are validated once and looked
+/// up where they are, so the Switchboard relays a message without copying its headers.
+#[derive(Debug, Clone, Copy)]
+pub struct MessageView<'a> {
+    /// The header lines, each ending in `\r\n`, without the blank line.
+    head: &'a str,
+    body: &'a [u8],
+    body_start: usize,
+}
+
+impl<'a> MessageView<'a> {
+    /// Checks a payload of at most `limit` bytes exactly as [`MessagePayload::parse`] does.
+    pub fn parse(bytes: &'a [u8], limit: usize) -> Result<Self, MessageError> {
+        if bytes.len() > limit {
+            return Err(MessageError::TooLarge { limit });
+        }
+        let mut pos = 0;
+        let mut line = 0;
+        loop {
+            let rest = &bytes[pos..];
+            let end = find_crlf(rest).ok_or(MessageError::MissingSeparator)?;
+            if end == 0 {
+                // Every line was checked to be UTF-8, so their concatenation is.
+                let head =
+                    std::str::from_utf8(&bytes[..pos]).map_err(|_| MessageError::BadHeader { line: 0 })?;
+                return Ok(Self { head, body: &bytes[pos + 2..], body_start: pos + 2 });
+            }
+            std::str::from_utf8(&rest[..end])
+                .ok()
+                .and_then(split_header)
+                .ok_or(MessageError::BadHeader { line })?;
+            line += 1;
+            pos += end + 2;
+        }
+    }
+
+    /// The headers in order, as name and value.
+    pub fn headers(&self) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+        // Checked by `parse`: every line is `Name: value\r\n`, with no other `\n` or `:` in a name.
+        self.head.split_terminator('\n').filter_map(|line| {
+            let (name, value) = line.strip_suffix('\r')?.split_once(':')?;
+            Some((name, value.strip_prefix(' ').unwrap_or(value)))
+        })
+    }
+
+    /// Everything after the blank line.
+    pub fn body(&self) -> &'a [u8] {
+        self.body
+    }
+}
+
+/// What [`crate::ImPayload::parse`] reads a message through: an owned [`MessagePayload`]
+/// or a [`MessageView`] of one still in its frame.
+pub trait MessageHeaders {
+    /// The first header called `name`, ignoring ASCII case.
+    fn header(&self, name: &str) -> Option<&str>;
+    /// Everything after the blank line.
+    fn body_bytes(&self) -> &[u8];
+
+    /// The `Content-Type` header.
+    fn content_type(&self) -> Option<&str> {
+        self.header("Content-Type")
+    }
+
+    /// The body as text, if it is UTF-8.
+    fn body_text(&self) -> Option<&str> {
+        std::str::from_utf8(self.body_bytes()).ok()
+    }
+}
+
+impl MessageHeaders for MessagePayload {
+    fn header(&self, name: &str) -> Option<&str> {
+        MessagePayload::header(self, name)
+    }
+
+    fn body_bytes(&self) -> &[u8] {
+        &self.body
+    }
+}
+
+impl MessageHeaders for MessageView<'_> {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v)
+    }
+
+    fn body_bytes(&self) -> &[u8] {
+        self.body
+    }
+}
+
+/// Where the first `\r\n` starts.
+fn find_crlf(bytes: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(cr) = bytes[from..].iter().position(|&b| b == b'\r') {
+        let at = from + cr;
+        if bytes.get(at + 1) == Some(&b'\n') {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+fn split_header(line: &str) -> Option<(&str, &str)> {
     let (name, value) = line.split_once(':')?;
     // Exactly one space after the colon belongs to the syntax; any more are the value's.
     let value = value.strip_prefix(' ').unwrap_or(value);
-    (is_valid_header_name(name) && is_valid_header_value(value)).then(|| (name.to_owned(), value.to_owned()))
+    (is_valid_header_name(name) && is_valid_header_value(value)).then_some((name, value))
 }
 
 #[cfg(test)]
@@ -140,6 +230,18 @@ mod tests {
     fn check(input: &[u8], expected: Result<MessagePayload, MessageError>) {
         let got = MessagePayload::parse(Bytes::copy_from_slice(input), 64);
         assert_eq!(got, expected, "{input:?}");
+        // The in-place view the Switchboard relays with reads exactly the same.
+        let viewed = MessageView::parse(input, 64).map(|view| MessagePayload {
+            headers: view.headers().map(|(n, v)| (n.to_owned(), v.to_owned())).collect(),
+            body: Bytes::copy_from_slice(view.body()),
+        });
+        assert_eq!(viewed, expected, "view of {input:?}");
+        if let (Ok(view), Ok(owned)) = (MessageView::parse(input, 64), &expected) {
+            for (name, _) in &owned.headers {
+                let lower = name.to_ascii_lowercase();
+                assert_eq!(MessageHeaders::header(&view, &lower), owned.header(name), "{name} in {input:?}");
+            }
+        }
     }
 
     #[test]
@@ -159,6 +261,8 @@ mod tests {
         check(b"X Y: z\r\n\r\n", Err(MessageError::BadHeader { line: 0 }));
         check(b"X: \x01\r\n\r\n", Err(MessageError::BadHeader { line: 0 }));
         check(b"X: \xff\r\n\r\n", Err(MessageError::BadHeader { line: 0 }));
+        check(b"X: a\rb\r\n\r\n", Err(MessageError::BadHeader { line: 0 }));
+        check(b"X: a\r\nY: \r\r\n\r\n", Err(MessageError::BadHeader { line: 1 }));
         check(&[b'\r'; 65], Err(MessageError::TooLarge { limit: 64 }));
     }
 

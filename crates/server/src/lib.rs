@@ -235,13 +235,19 @@ async fn start_services(
     let shutdown = CancellationToken::new();
     let mut tasks = JoinSet::new();
 
+    let media_relay = metrics_listener::MediaRelaySlot::default();
     let metrics_addr = match config.metrics_bind {
         Some(addr) => {
             metrics_listener::install()?;
             let listener =
                 metrics_listener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
             let bound = https::local_addr(&listener);
-            tasks.spawn(metrics_listener::serve(listener, passport.clone(), shutdown.clone()));
+            tasks.spawn(metrics_listener::serve(
+                listener,
+                passport.clone(),
+                media_relay.clone(),
+                shutdown.clone(),
+            ));
             tracing::info!(address = %bound, "Prometheus metrics at /metrics (plain HTTP)");
             Some(bound)
         }
@@ -300,6 +306,7 @@ async fn start_services(
         relay_socket.local_addr().map_err(|source| StartError::Bind { addr: relay_bind, source })?;
     let relay = Relay::new(relay_socket, advertised(&config, relay_addr), config.relay());
     tasks.spawn(relay.clone().serve(shutdown.clone()));
+    let _ = media_relay.set(relay.clone());
     tracing::info!(address = %relay_addr, "Media relay listening (UDP)");
 
     let switchboard = Switchboard::new(

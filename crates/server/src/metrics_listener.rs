@@ -15,6 +15,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusHandle};
 use mocha_passport::Passport;
+use mocha_switchboard::{Relay, RelayStats};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -60,13 +61,25 @@ pub fn install() -> Result<(), MetricsError> {
 struct Scrape {
     handle: &'static PrometheusHandle,
     passport: Arc<Passport>,
+    relay: MediaRelaySlot,
 }
 
+/// The media relay, once the server has made it (after the metrics listener starts).
+pub type MediaRelaySlot = Arc<OnceLock<Arc<Relay>>>;
+
 /// Serves `GET /metrics` on `listener` until `shutdown`.
-pub async fn serve(listener: TcpListener, passport: Arc<Passport>, shutdown: CancellationToken) {
+pub async fn serve(
+    listener: TcpListener,
+    passport: Arc<Passport>,
+    relay: MediaRelaySlot,
+    shutdown: CancellationToken,
+) {
     let Ok(handle) = recorder() else { return };
-    let app =
-        Router::new().route("/metrics", axum::routing::get(scrape)).with_state(Scrape { handle, passport });
+    let app = Router::new().route("/metrics", axum::routing::get(scrape)).with_state(Scrape {
+        handle,
+        passport,
+        relay,
+    });
     // Histograms are kept in buffers until upkeep folds them in; without the exporter's
     // own HTTP listener that is ours to run, or they would grow between scrapes.
     let upkeep = tokio::spawn({
@@ -105,7 +118,32 @@ async fn scrape(State(scrape): State<Scrape>) -> impl IntoResponse {
         metrics::gauge!("mocha_database_pool_connections", "pool" => pool.name, "state" => "busy")
             .set(pool.size.saturating_sub(pool.idle) as f64);
     }
+    if let Some(relay) = scrape.relay.get() {
+        record_media_relay(relay.stats());
+    }
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], scrape.handle.render())
+}
+
+/// The media relay counts in atomics of its own (per datagram, no label lookups); they
+/// are copied into the exporter's counters when scraped.
+fn record_media_relay(stats: RelayStats) {
+    for (path, copies) in [("udp", stats.forwarded_udp), ("tls", stats.forwarded_tls)] {
+        metrics::counter!("mocha_media_copies_total", "path" => path).absolute(copies);
+    }
+    let drops = [
+        ("stranger", stats.dropped_stranger),
+        ("replay", stats.dropped_replay),
+        ("forged", stats.dropped_forged),
+        ("oversize", stats.dropped_oversize),
+        ("token", stats.dropped_token),
+        ("throttled", stats.dropped_throttled),
+        ("malformed", stats.dropped_malformed),
+        ("queue_full", stats.dropped_lane_full),
+        ("send_failed", stats.send_failed),
+    ];
+    for (reason, dropped) in drops {
+        metrics::counter!("mocha_media_dropped_total", "reason" => reason).absolute(dropped);
+    }
 }
 
 /// Counts each HTTPS request by route (the route's pattern, never the path a client

@@ -1,8 +1,8 @@
 //! What an operator watches: the `mocha-server` program with `--metrics-bind` and
 //! `--log-format json`, its output going to pipes. After real traffic (sign-ups,
 //! sign-ins good and bad, a Notification Server sign-in and a second one that kicks
-//! the first, a contact request, chat text that becomes an activity alert, a page that
-//! is not there) Prometheus' scrape shows each of them counted; every line of standard
+//! the first, a contact request, chat text that becomes an activity alert, a file sent
+//! in chunks, a stray datagram at the media relay, a page that is not there) Prometheus' scrape shows each of them counted; every line of standard
 //! output is a JSON log record, and nothing anywhere holds a colour code.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
@@ -11,14 +11,28 @@ mod binary_support;
 use std::time::Duration;
 
 use binary_support::{Running, Stream};
+use bytes::Bytes;
 use mocha_client::ns::NsConnection;
+use mocha_client::proto::im::{FileCommand, FileControl, ImPayload};
 use mocha_client::proto::ns::ServerCommand;
+use mocha_client::proto::sb::client::AckMode;
 use mocha_client::proto::{OutReason, Status};
 use mocha_client::sb::{Delivery, SbConnection, SbEvent};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const PASSWORD: &str = "metrics-Passw0rd-long";
 const WAIT: Duration = Duration::from_secs(10);
+const FILE_BYTES: usize = 96 * 1024;
+
+/// A file offer (with its name, size and hash) or, without a size, the answer to one.
+fn file_control(command: FileCommand, size: Option<u64>) -> ImPayload {
+    let sha256 = size.map(|_| {
+        let digest = ring::digest::digest(&ring::digest::SHA256, &[7u8; FILE_BYTES]);
+        digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    });
+    let name = size.map(|_| "sevens.bin".to_owned());
+    ImPayload::File(FileControl { command, transfer_id: "t-1".into(), to: None, name, size, sha256 })
+}
 
 /// `GET /metrics`, as Prometheus asks for it.
 async fn scrape(port: u16) -> String {
@@ -105,6 +119,28 @@ async fn metrics_count_real_traffic_and_json_logs_parse_without_colour() {
     sb.expect_event(WAIT, |e| matches!(e, SbEvent::Joined(_)).then_some(())).await.unwrap();
     assert_eq!(sb.send_text("hello Bob").await.unwrap(), Delivery::Delivered);
     bob_sb.expect_event(WAIT, |e| matches!(e, SbEvent::Message { .. }).then_some(())).await.unwrap();
+    // A 96 KiB file, offered, accepted and sent in three chunks: the relayed bytes are counted.
+    let offer = file_control(FileCommand::Offer, Some(FILE_BYTES as u64));
+    assert_eq!(sb.send(&offer, AckMode::Always).await.unwrap(), Delivery::Delivered);
+    bob_sb.expect_event(WAIT, |e| matches!(e, SbEvent::Message { .. }).then_some(())).await.unwrap();
+    bob_sb.send(&file_control(FileCommand::Accept, None), AckMode::Always).await.unwrap();
+    sb.expect_event(WAIT, |e| matches!(e, SbEvent::Message { .. }).then_some(())).await.unwrap();
+    for offset in (0..FILE_BYTES).step_by(FILE_BYTES / 3) {
+        sb.send_file_chunk("t-1", offset as u64, Bytes::from(vec![7u8; FILE_BYTES / 3])).await.unwrap();
+    }
+    let mut received = 0;
+    while received < FILE_BYTES {
+        received += bob_sb
+            .expect_event(WAIT, |e| match e {
+                SbEvent::FileChunk { data, .. } => Some(data.len()),
+                _ => None,
+            })
+            .await
+            .unwrap();
+    }
+    // Something that is not a Mocha datagram, at the media relay: dropped, and counted.
+    let stray = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    stray.send_to(b"not a media datagram", ("127.0.0.1", server.port("Media relay"))).unwrap();
     bob_sb.leave().await.unwrap();
     sb.expect_event(WAIT, |e| matches!(e, SbEvent::Left { .. }).then_some(())).await.unwrap();
     assert_eq!(sb.send_text("are you there?").await.unwrap(), Delivery::NotDelivered);
@@ -134,6 +170,14 @@ async fn metrics_count_real_traffic_and_json_logs_parse_without_colour() {
     assert_eq!(sample(&after, "mocha_activity_alerts_stored", &[]), Some(1.0), "{after}");
     at_least(&after, "mocha_database_write_wait_seconds_count", &[], 1.0);
     at_least(&after, "mocha_database_pool_connections", &["pool=\"write\""], 0.0);
+    at_least(&after, "mocha_file_bytes_relayed_total", &[], FILE_BYTES as f64);
+    at_least(&after, "mocha_media_dropped_total", &["reason=\"malformed\""], 1.0);
+    assert_eq!(sample(&after, "mocha_media_copies_total", &["path=\"udp\""]), Some(0.0), "{after}");
+    // Every handshake that queued for a slot or ran has left the gauge again.
+    for state in ["state=\"queued\"", "state=\"running\""] {
+        let handshakes = sample(&after, "mocha_tls_handshakes", &["service=\"notification\"", state]);
+        assert_eq!(handshakes, Some(0.0), "{state}: {after}");
+    }
 
     // The alert delivered: the store shrinks.
     assert_eq!(passport.poll_alerts(&bob_tokens.session_token).await.unwrap().len(), 1);

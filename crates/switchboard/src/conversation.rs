@@ -267,34 +267,41 @@ impl Switchboard {
         }
         metrics::counter!("mocha_switchboard_messages_total").increment(1);
 
-        let (targets, missed) = {
+        let (delivered, missed) = {
             let mut rooms = self.rooms();
             let room = rooms.get_mut(room_id).ok_or(SendError::Ended)?;
-            let recipients = match &mut message.meaning {
-                ImPayload::Call(control) => room.call_control(user, control),
+            let only = match &mut message.meaning {
+                ImPayload::Call(control) => Some(room.call_control(user, control)?),
                 ImPayload::File(control) => {
-                    let to = room.file_control(user, control);
+                    let to = room.file_control(user, control)?;
                     // The server may have filled in the recipient; send the normalised form.
                     message.payload = ImPayload::File(control.clone()).to_message().to_bytes();
-                    to.map(|to| vec![to])
+                    Some(vec![to])
                 }
-                _ => Ok(room.reachable(user)),
+                _ => None,
             };
-            let mut recipients = recipients?;
-            recipients.retain(|&to| room.can_reach(user, to));
             if let ImPayload::Call(_) = &message.meaning {
                 // Before anyone hears of a hang-up, the relay has forgotten the member.
                 self.sync_relay(room_id, room);
             }
-            // Pushed once the rooms are unlocked: a push may encrypt and write to the
-            // recipient's socket on the spot.
-            let targets: Vec<(Outbox, Arc<dyn RoomFront>)> = recipients
-                .iter()
-                .filter_map(|to| room.participants.get(to))
-                .map(|p| (p.outbox.clone(), p.front.clone()))
-                .collect();
+            // Pushed with the rooms locked: a push only queues and wakes the connection,
+            // and this way a message costs no list of its recipients.
+            let event = RoomEvent::Message { from, message: &message };
+            let mut renders = Renders::default();
+            let (mut reachable, mut delivered) = (0, 0);
+            for (&to, participant) in &room.participants {
+                let wanted = only.as_ref().is_none_or(|only| only.contains(&to));
+                if !wanted || !room.can_reach(user, to) {
+                    continue;
+                }
+                reachable += 1;
+                if let Some(wire) = renders.render(&*participant.front, &event) {
+                    participant.outbox.push_wire(wire);
+                    delivered += 1;
+                }
+            }
             let missed: Vec<UserId> = match &message.meaning {
-                ImPayload::Text { .. } if recipients.is_empty() => room
+                ImPayload::Text { .. } if reachable == 0 => room
                     .audience
                     .iter()
                     .copied()
@@ -302,10 +309,8 @@ impl Switchboard {
                     .collect(),
                 _ => Vec::new(),
             };
-            (targets, missed)
+            (delivered, missed)
         };
-        let event = RoomEvent::Message { from, message: &message };
-        let delivered = deliver_all(&targets, &event);
         metrics::counter!("mocha_switchboard_deliveries_total").increment(delivered as u64);
 
         if let ImPayload::Text { text, .. } = &message.meaning {
@@ -339,23 +344,19 @@ impl Participant {
 
 /// Renders `event` once per protocol and pushes it to every target that can hear it;
 /// gives how many did.
-fn deliver_all(targets: &[(Outbox, Arc<dyn RoomFront>)], event: &RoomEvent<'_>) -> usize {
-    let mut rendered: Vec<(Protocol, Option<Bytes>)> = Vec::with_capacity(2);
-    let mut delivered = 0;
-    for (outbox, front) in targets {
-        let protocol = front.protocol();
-        let wire = match rendered.iter().find(|(p, _)| *p == protocol) {
-            Some((_, wire)) => wire.clone(),
-            None => {
-                let wire = front.render(event);
-                rendered.push((protocol, wire.clone()));
-                wire
-            }
+/// Each protocol's wire form of one event, rendered once for all its recipients.
+#[derive(Default)]
+struct Renders {
+    menp: Option<Option<Bytes>>,
+    msnp: Option<Option<Bytes>>,
+}
+
+impl Renders {
+    fn render(&mut self, front: &dyn RoomFront, event: &RoomEvent<'_>) -> Option<Bytes> {
+        let slot = match front.protocol() {
+            Protocol::Menp => &mut self.menp,
+            Protocol::Msnp => &mut self.msnp,
         };
-        if let Some(wire) = wire {
-            outbox.push_wire(wire);
-            delivered += 1;
-        }
+        slot.get_or_insert_with(|| front.render(event)).clone()
     }
-    delivered
 }

@@ -7,7 +7,7 @@
 use mocha_proto::im::ImPayload;
 use mocha_proto::sb::client::{AckMode, Msg};
 use mocha_proto::sb::server::{Ack, Nak};
-use mocha_proto::{ErrorCode, MessagePayload};
+use mocha_proto::{ErrorCode, MessageView};
 
 use crate::conversation::{AlertFailure, SendError};
 use crate::front::{Protocol, RoomMessage};
@@ -24,11 +24,12 @@ pub(crate) async fn send(session: &mut Session, msg: Msg) {
     // Borrowed, not cloned: nothing below changes the session.
     let Some(member) = &session.member else { return };
     let sb = &session.sb;
-    let message = match MessagePayload::parse(msg.payload.clone(), sb.config.limits.max_payload) {
-        Ok(message) => message,
+    // Read in place: the relay copies none of the headers.
+    let view = match MessageView::parse(&msg.payload, sb.config.limits.max_payload) {
+        Ok(view) => view,
         Err(e) => return session.error(trid, ErrorCode::InvalidArgument, e),
     };
-    let meaning = match ImPayload::parse(&message) {
+    let meaning = match ImPayload::parse(&view) {
         Ok(meaning) => meaning,
         Err(e) => return session.error(trid, ErrorCode::InvalidArgument, e),
     };

@@ -47,6 +47,7 @@ pub(crate) async fn file_chunk(session: &mut Session, fil: Fil) {
     };
     let Some(receiver) = receiver else { return };
     let transfer_id = fil.transfer_id.as_str().to_string();
+    let bytes = fil.payload.len() as u64;
     let frame = server::Fil {
         sender_id: mocha_net::user_token(user),
         transfer_id: fil.transfer_id,
@@ -55,7 +56,7 @@ pub(crate) async fn file_chunk(session: &mut Session, fil: Fil) {
     }
     .into_frame();
     match tokio::time::timeout(sb.config.chunk_wait, receiver.send_bulk(frame)).await {
-        Ok(true) => {}
+        Ok(true) => metrics::counter!("mocha_file_bytes_relayed_total").increment(bytes),
         Ok(false) | Err(_) => {
             if let Some(room) = sb.rooms().get_mut(&room_id) {
                 room.cancel_transfer(&transfer_id);
