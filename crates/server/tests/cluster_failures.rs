@@ -15,10 +15,10 @@ mod postgres_support;
 
 use std::time::{Duration, Instant};
 
+use mocha_client::Event;
 use mocha_client::api::PresenceStatus;
 use mocha_client::proto::{ErrorCode, Status};
 use mocha_client::sb::Delivery;
-use mocha_client::Event;
 use mocha_passport::DatabaseUrl;
 use mocha_passport::testing::{Engine, TestDatabase, engine_ready};
 
@@ -162,14 +162,17 @@ async fn a_client_whose_node_dies_comes_back_on_the_other_node_through_one_addre
     let killed = Instant::now();
     node_a.kill9();
     // His client reconnects by itself, through the same address, to node B.
-    let back = bob_events.try_expect(CRASH_BOUND, |e| matches!(e, Event::Connected { .. }).then_some(())).await;
+    let back =
+        bob_events.try_expect(CRASH_BOUND, |e| matches!(e, Event::Connected { .. }).then_some(())).await;
     assert!(back.is_some(), "Bob's client did not come back within {CRASH_BOUND:?}");
     eprintln!("Bob was back on node B {:?} after node A was killed", killed.elapsed());
     assert_eq!(node_b.server.notification.online_users(), 2);
     // Re-synced: his contact list shows Alice online, and she sees him with his status.
     let state = state_where(&bob, |s| s.presence(alice.user_id()).is_some()).await;
     assert_eq!(state.presence(alice.user_id()).unwrap().status, PresenceStatus::Online);
-    state_where(&alice, |s| s.presence(bob.user_id()).is_some_and(|p| p.status == PresenceStatus::Busy)).await;
+    // (His new session starts offline until his client sets his status again.)
+    alice_events.expect(saw(bob.user_id(), Some(PresenceStatus::Busy))).await;
+    alice_events.forget_seen();
 
     // One live session: node A's sweep (within the crash bound) spares the new session,
     // nobody is signed out of it, and the cluster counts two users.
@@ -181,6 +184,76 @@ async fn a_client_whose_node_dies_comes_back_on_the_other_node_through_one_addre
     assert_eq!(online, Some(2));
     bob.set_status(Status::Away).await.unwrap();
     alice_events.expect(saw(bob.user_id(), Some(PresenceStatus::Away))).await;
+    drop((alice, bob));
+    cluster.finish().await;
+}
+
+#[tokio::test]
+async fn through_haproxy_clients_whose_node_dies_come_back_on_the_surviving_one() {
+    let test = "through_haproxy_clients_whose_node_dies_come_back_on_the_surviving_one";
+    let Some(ports) = lb_support::Haproxy::ports(2) else { return };
+    if !nats_ready(test) || !engine_ready(Engine::Postgres, test).await {
+        return;
+    }
+    let database = TestDatabase::create(Engine::Postgres).await;
+    // Node B in-process on 127.0.0.3, node A (the real program) on 127.0.0.2 with node
+    // B's certificate (one certificate for the public name, as in a real deployment),
+    // both on HAProxy's ports; HAProxy sends everyone to node A while it lives.
+    let cluster = Cluster::start_on(NATS, database.url.clone(), Some(database), 1, move |_, config| {
+        config.bind = lb_support::backend(1);
+        [config.passport_port, config.notification_port, config.switchboard_port] = ports;
+    })
+    .await;
+    let node_b = cluster.node(1);
+    let (cert, key) = (
+        node_b.server.ca_cert.with_file_name("server.pem"),
+        node_b.server.ca_cert.with_file_name("server-key.pem"),
+    );
+    let (cert, key) = (cert.display().to_string(), key.display().to_string());
+    let data = tempfile::tempdir().unwrap();
+    let flags = cluster.flags("a");
+    let [passport, notification, switchboard] = ports.map(|p| p.to_string());
+    let mut flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    flags.extend([
+        "--bind",
+        "127.0.0.2",
+        "--passport-port",
+        &passport,
+        "--tls-cert",
+        &cert,
+        "--tls-key",
+        &key,
+    ]);
+    flags.extend(["--notification-port", &notification, "--switchboard-port", &switchboard]);
+    let node_a = binary_support::Running::start_with_ports(data.path(), &flags);
+    let _haproxy = lb_support::Haproxy::start(2, ports);
+
+    let (alice_user, bob_user) = (node_b.user("alice").await, node_b.user("bob").await);
+    node_b.befriend(&alice_user, &bob_user).await;
+    let (alice, mut alice_events) = connect(node_b, &alice_user).await;
+    let (bob, mut bob_events) = connect(node_b, &bob_user).await;
+    bob.set_status(Status::Busy).await.unwrap();
+    alice_events.expect(saw(bob.user_id(), Some(PresenceStatus::Busy))).await;
+    assert_eq!(node_b.server.notification.online_users(), 0, "HAProxy sent someone to node B");
+
+    let killed = Instant::now();
+    node_a.kill9();
+    for events in [&mut alice_events, &mut bob_events] {
+        let back =
+            events.try_expect(CRASH_BOUND, |e| matches!(e, Event::Connected { .. }).then_some(())).await;
+        assert!(back.is_some(), "a client did not come back within {CRASH_BOUND:?}");
+    }
+    eprintln!("both were back on node B {:?} after node A was killed", killed.elapsed());
+    assert_eq!(node_b.server.notification.online_users(), 2);
+    // Re-synced both ways, and changes flow on the surviving node.
+    state_where(&alice, |s| s.presence(bob.user_id()).is_some_and(|p| p.status == PresenceStatus::Busy))
+        .await;
+    state_where(&bob, |s| s.presence(alice.user_id()).is_some()).await;
+    alice.set_personal_message("still here").await.unwrap();
+    assert_eq!(bob_events.expect(personal_message_of(alice.user_id())).await, "still here");
+    let report = node_b.passport.status().await.unwrap();
+    let online = report.services.iter().find(|s| s.name == "notification").and_then(|s| s.online_users);
+    assert_eq!(online, Some(2));
     drop((alice, bob));
     cluster.finish().await;
 }

@@ -40,7 +40,9 @@ pub(crate) enum Seen {
     /// A session this node had lost sight of is announced again (its node was swept
     /// while alive, or every node re-announced after a NATS restart): how it looked
     /// before (`None`: shown offline here since), so the watchers here can catch up.
-    Returned { before: Option<PresenceState> },
+    Returned {
+        before: Option<PresenceState>,
+    },
 }
 
 /// A node taken for dead, with the sessions it held.

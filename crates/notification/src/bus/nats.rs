@@ -203,7 +203,9 @@ impl NatsBus {
         let js = jetstream::new(client.clone());
         let bucket = wire::bucket(&config.prefix);
         let directory_error = |detail: String| BusError::Directory { bucket: bucket.clone(), detail };
-        js.get_or_create_stream(directory_stream(&bucket)).await.map_err(|e| directory_error(e.to_string()))?;
+        js.get_or_create_stream(directory_stream(&bucket))
+            .await
+            .map_err(|e| directory_error(e.to_string()))?;
         let kv = js.get_key_value(&bucket).await.map_err(|e| directory_error(e.to_string()))?;
         let subscribe_error = |e: async_nats::SubscribeError| BusError::Subscribe(e.to_string());
         let presence = client
@@ -529,7 +531,9 @@ async fn write(
                 rejoin_pending = false;
                 tracing::info!(sessions, "rejoined the cluster's directory");
             }
-            Err(error) => tracing::warn!(%error, "could not rejoin the cluster's directory yet; trying again"),
+            Err(error) => {
+                tracing::warn!(%error, "could not rejoin the cluster's directory yet; trying again")
+            }
         }
     }
 }
