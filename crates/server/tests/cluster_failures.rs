@@ -133,7 +133,7 @@ async fn a_client_whose_node_dies_comes_back_on_the_other_node_through_one_addre
     let database = TestDatabase::create(Engine::Postgres).await;
     // Node A (the real program, on 127.0.0.2) and node B (in-process, on 127.0.0.3) listen
     // on the balancer's ports; clients know only the balancer (localhost).
-    let ports = lb.ports.clone();
+    let ports = lb.ports;
     let cluster = Cluster::start_on(NATS, database.url.clone(), Some(database), 1, move |_, config| {
         config.bind = lb_support::backend(1);
         [config.passport_port, config.notification_port, config.switchboard_port] = ports;
