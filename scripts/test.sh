@@ -38,6 +38,8 @@ if command -v apt-get >/dev/null 2>&1; then
   "${as_root[@]}" apt-get install -y -qq --no-install-recommends postgresql postgresql-client >/dev/null
   # The cluster tests (crates/server/tests/cluster.rs) run their nodes on a NATS server with JetStream.
   "${as_root[@]}" apt-get install -y -qq --no-install-recommends nats-server >/dev/null
+  # The cluster failure tests (cluster_failures.rs) put a real HAProxy in front of two nodes.
+  "${as_root[@]}" apt-get install -y -qq --no-install-recommends haproxy >/dev/null
   # The API fuzzing (scripts/api-fuzz.sh) installs schemathesis from PyPI into a venv.
   "${as_root[@]}" apt-get install -y -qq --no-install-recommends python3 python3-venv >/dev/null
 else

@@ -154,6 +154,42 @@ impl NotificationServer {
         }
     }
 
+    /// A user on another node this node had lost sight of is announced again (after a
+    /// NATS restart, or their node was wrongly taken for dead): the watchers here who
+    /// could see them catch up with how they look now.
+    pub(crate) async fn remote_returned(
+        &self,
+        user: UserId,
+        username: &str,
+        before: Option<&PresenceState>,
+        now: &PresenceState,
+    ) {
+        if before == Some(now) {
+            return;
+        }
+        let was_visible = before.is_some_and(|before| before.visible_status().is_some());
+        let events = match now.visible_status() {
+            Some(_) => full_view(user, username, Some(now)),
+            None if was_visible => vec![offline(user, username)],
+            None => return,
+        };
+        let watchers = match self.passport.watchers(user).await {
+            Ok(watchers) => watchers,
+            Err(error) => {
+                tracing::error!(user = %user, %error, "cannot look up watchers; presence not sent");
+                return;
+            }
+        };
+        let sessions = self.registry.lock();
+        for watcher in watchers {
+            if let Some(entry) = sessions.get(&watcher.id) {
+                for event in &events {
+                    entry.deliver(&CoreEvent::Presence(event.clone()));
+                }
+            }
+        }
+    }
+
     /// Brings `viewer`'s picture of `subject` up to date after their relationship changed
     /// (added, removed, blocked, unblocked).
     pub(crate) async fn refresh_view(&self, viewer: UserId, subject: &UserSummary) {

@@ -12,7 +12,7 @@ use mocha_passport::ServiceGauge;
 use mocha_proto::Status;
 
 /// What others may learn about a signed-in user, when they may learn anything.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct PresenceState {
     /// `None` from sign-in until the first `CHG`: signed in but offline to everyone.
     pub status: Option<Status>,

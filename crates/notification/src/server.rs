@@ -74,6 +74,11 @@ impl NotificationServer {
         self.registry.len()
     }
 
+    /// In a cluster: the status page and API count the users on the other nodes too.
+    pub(crate) fn count_online_elsewhere(&self, users: usize) {
+        self.gauge.set_online_elsewhere(u64::try_from(users).unwrap_or(u64::MAX));
+    }
+
     pub fn bus(&self) -> &Bus {
         &self.bus
     }

@@ -17,6 +17,9 @@ pub struct ServiceGauge {
     started: Instant,
     up: AtomicBool,
     online: Option<AtomicU64>,
+    /// In a cluster, the users signed in on the other nodes (from the session directory):
+    /// the report counts the whole cluster, [`Self::online`] this node.
+    elsewhere: AtomicU64,
 }
 
 impl ServiceGauge {
@@ -34,8 +37,13 @@ impl ServiceGauge {
         }
     }
 
+    /// The users signed in on this node.
     pub fn online(&self) -> u64 {
         self.online.as_ref().map_or(0, |o| o.load(Ordering::Relaxed))
+    }
+
+    pub fn set_online_elsewhere(&self, users: u64) {
+        self.elsewhere.store(users, Ordering::Relaxed);
     }
 
     fn report(&self) -> ServiceReport {
@@ -45,7 +53,10 @@ impl ServiceGauge {
             state: if up { ServiceState::Up } else { ServiceState::Down },
             address: Some(self.address.clone()),
             uptime_seconds: up.then(|| self.started.elapsed().as_secs()),
-            online_users: self.online.as_ref().map(|o| o.load(Ordering::Relaxed)),
+            online_users: self
+                .online
+                .as_ref()
+                .map(|o| o.load(Ordering::Relaxed).saturating_add(self.elsewhere.load(Ordering::Relaxed))),
         }
     }
 }
@@ -65,6 +76,7 @@ impl StatusBoard {
             started: Instant::now(),
             up: AtomicBool::new(true),
             online: counts_users.then(|| AtomicU64::new(0)),
+            elsewhere: AtomicU64::new(0),
         });
         self.services.write().unwrap_or_else(|e| e.into_inner()).push(gauge.clone());
         gauge

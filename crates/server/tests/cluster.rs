@@ -10,134 +10,21 @@
 
 mod binary_support;
 mod client_support;
+mod cluster_support;
 mod common;
 
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use mocha_client::api::PresenceStatus;
 use mocha_client::proto::Status;
 use mocha_client::{Event, SignOutReason};
-use mocha_passport::testing::{Engine, TestDatabase, engine_ready};
+use mocha_passport::testing::{Engine, TestDatabase};
 use mocha_server::ServerConfig;
 use mocha_server::config::BusUrl;
 
 use client_support::{config_for, connect, connect_with, personal_message_of, state_where};
+use cluster_support::{CRASH_BOUND, Cluster, NATS, presence_of, saw, unique_prefix};
 use common::{DataFolder, TestServer};
-
-const NATS: &str = "nats://127.0.0.1:4222";
-/// What the cluster promises: a crashed node's users look offline within this.
-const CRASH_BOUND: Duration = Duration::from_secs(30);
-
-/// Whether the shared NATS server answers; in CI it must.
-fn nats_ready(test: &str) -> bool {
-    let Err(error) =
-        std::net::TcpStream::connect_timeout(&"127.0.0.1:4222".parse().unwrap(), Duration::from_secs(2))
-    else {
-        return true;
-    };
-    let reason = format!("NATS at 127.0.0.1:4222 cannot be reached ({error})");
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{test} needs NATS in CI, but {reason}. scripts/test.sh starts it (start-stop-daemon … nats-server -js)."
-    );
-    eprintln!("skipping {test}: {reason}");
-    false
-}
-
-/// A prefix no other test (or test process) uses.
-fn unique_prefix() -> String {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    format!("t{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
-}
-
-struct Cluster {
-    /// Dropped first: the nodes, then the shared keys and database.
-    nodes: Vec<TestServer>,
-    prefix: String,
-    keys: tempfile::TempDir,
-    database: TestDatabase,
-}
-
-impl Cluster {
-    /// Two in-process nodes, `n1` and `n2`; `None` (the test skipped, saying why) without
-    /// PostgreSQL or NATS outside CI.
-    async fn start(test: &str) -> Option<Self> {
-        if !nats_ready(test) || !engine_ready(Engine::Postgres, test).await {
-            return None;
-        }
-        let database = TestDatabase::create(Engine::Postgres).await;
-        let mut cluster =
-            Self { nodes: Vec::new(), prefix: unique_prefix(), keys: tempfile::tempdir().unwrap(), database };
-        // One after the other: the first creates the keys the second reads.
-        for node in ["n1", "n2"] {
-            let folder = DataFolder::from(tempfile::tempdir().unwrap());
-            let server = TestServer::start_in(folder, cluster.config(node)).await;
-            cluster.nodes.push(server);
-        }
-        Some(cluster)
-    }
-
-    fn config(&self, node: &str) -> ServerConfig {
-        ServerConfig {
-            database: Some(self.database.url.clone()),
-            bus: Some(BusUrl::parse(NATS).unwrap()),
-            bus_prefix: self.prefix.clone(),
-            node_id: Some(node.to_string()),
-            keys_dir: Some(self.keys.path().to_path_buf()),
-            ..ServerConfig::for_tests()
-        }
-    }
-
-    /// The same settings as flags, for a `mocha-server` child.
-    fn flags(&self, node: &str) -> Vec<String> {
-        let database = match &self.database.url {
-            mocha_passport::DatabaseUrl::Postgres(url) => url.clone(),
-            other => panic!("{other} is not PostgreSQL"),
-        };
-        [
-            "--database",
-            &database,
-            "--bus",
-            NATS,
-            "--bus-prefix",
-            &self.prefix,
-            "--node-id",
-            node,
-            "--keys-dir",
-            &self.keys.path().display().to_string(),
-        ]
-        .map(String::from)
-        .to_vec()
-    }
-
-    fn node(&self, n: usize) -> &TestServer {
-        &self.nodes[n - 1]
-    }
-
-    /// Stops the nodes and removes this test's session directory from NATS.
-    async fn finish(mut self) {
-        for node in self.nodes.drain(..) {
-            node.stop().await;
-        }
-        let client = async_nats::connect(NATS).await.unwrap();
-        let _ =
-            async_nats::jetstream::new(client).delete_key_value(format!("{}_sessions", self.prefix)).await;
-    }
-}
-
-/// Waits for `user` to look `status` (`None`: offline); earlier presence is passed over.
-fn saw(user: mocha_client::api::UserId, status: Option<PresenceStatus>) -> impl FnMut(&Event) -> Option<()> {
-    let mut presence = presence_of(user);
-    move |e| (presence(e) == Some(status)).then_some(())
-}
-
-fn presence_of(user: mocha_client::api::UserId) -> impl FnMut(&Event) -> Option<Option<PresenceStatus>> {
-    move |e| match e {
-        Event::Presence { user: of, presence } if *of == user => Some(presence.as_ref().map(|p| p.status)),
-        _ => None,
-    }
-}
 
 #[tokio::test]
 async fn presence_and_personal_messages_cross_nodes() {
@@ -367,4 +254,51 @@ async fn nodes_on_one_database_must_all_be_in_the_cluster() {
     let refused = mocha_server::start(dir.path(), joining).await.err().expect("refused");
     assert!(matches!(refused, mocha_server::StartError::DatabaseInUse { cluster: true }), "{refused}");
     running.stop().await;
+}
+
+#[tokio::test]
+async fn online_counts_add_up_over_the_cluster() {
+    let Some(cluster) = Cluster::start("online_counts_add_up_over_the_cluster").await else { return };
+    let (n1, n2) = (cluster.node(1), cluster.node(2));
+    let users = [n1.user("alice").await, n1.user("bob").await, n1.user("carol").await];
+    let (alice, _alice_events) = connect(n1, &users[0]).await;
+    let (bob, _bob_events) = connect(n2, &users[1]).await;
+    let (carol, _carol_events) = connect(n2, &users[2]).await;
+
+    // Both nodes count the three, in the API and on the status page.
+    for node in [n1, n2] {
+        wait_for_online(node, 3).await;
+        let page = status_page(node).await;
+        assert!(page.contains("<td>3</td>"), "{page}");
+    }
+    carol.disconnect().await;
+    for node in [n1, n2] {
+        wait_for_online(node, 2).await;
+    }
+    drop((alice, bob));
+    cluster.finish().await;
+}
+
+/// Waits until `/api/v1/status` on `node` counts `expected` users signed in.
+async fn wait_for_online(node: &TestServer, expected: u64) {
+    let started = Instant::now();
+    loop {
+        let report = node.passport.status().await.unwrap();
+        let online = report.services.iter().find(|s| s.name == "notification").and_then(|s| s.online_users);
+        if online == Some(expected) {
+            return;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "{online:?} online, not {expected}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The status page's HTML, as a browser gets it.
+async fn status_page(node: &TestServer) -> String {
+    let http = reqwest::Client::builder()
+        .tls_backend_preconfigured((*node.trust.client_config().unwrap()).clone())
+        .build()
+        .unwrap();
+    let url = format!("https://localhost:{}/status", node.server.passport_addr.port());
+    http.get(url).send().await.unwrap().text().await.unwrap()
 }

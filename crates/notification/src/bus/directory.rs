@@ -7,7 +7,7 @@
 //! without a round trip. The lock is never held across an `.await`, and it is always
 //! taken after the registry's, never before.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -37,6 +37,12 @@ pub(crate) enum Seen {
     Nothing,
     /// The user signed in on another node after their session here: end this one (`OTH`).
     SignedInElsewhere,
+    /// A session this node had lost sight of is announced again (its node was swept
+    /// while alive, or every node re-announced after a NATS restart): how it looked
+    /// before (`None`: shown offline here since), so the watchers here can catch up.
+    Returned {
+        before: Option<PresenceState>,
+    },
 }
 
 /// A node taken for dead, with the sessions it held.
@@ -53,6 +59,13 @@ struct State {
     own: HashMap<UserId, u64>,
     /// When each other node's heartbeat (or any entry of it) was last seen.
     nodes: HashMap<Arc<str>, Instant>,
+    /// Other nodes' sessions known from before a resync, not announced again yet.
+    stale: HashSet<UserId>,
+    /// When the last resync began: stale sessions still unannounced `timeout` later are gone.
+    resynced_at: Option<Instant>,
+    /// Nodes taken for dead: one that turns out alive announces its sessions again.
+    /// (One name per crashed run: a node's name changes every run.)
+    swept: HashSet<Arc<str>>,
 }
 
 pub(crate) struct Directory {
@@ -87,19 +100,67 @@ impl Directory {
         }
         state.nodes.entry(session.node.clone()).or_insert(now);
         let revision = session.revision;
-        state.remote.insert(user, session);
+        let was_stale = state.stale.remove(&user);
+        let from_swept = state.swept.contains(&session.node);
+        let before = state.remote.insert(user, session);
         match state.own.get(&user) {
             Some(own) if *own < revision => {
                 state.own.remove(&user);
                 Seen::SignedInElsewhere
             }
+            _ if was_stale => Seen::Returned { before: before.map(|b| b.presence) },
+            _ if from_swept && before.is_none() => Seen::Returned { before: None },
             _ => Seen::Nothing,
         }
     }
 
     /// A user's entry was deleted (they signed out, or their node was swept).
     pub fn delete(&self, user: UserId) {
-        self.lock().remote.remove(&user);
+        let mut state = self.lock();
+        state.remote.remove(&user);
+        state.stale.remove(&user);
+    }
+
+    /// How many users are signed in on the other nodes.
+    pub fn remote_count(&self) -> usize {
+        self.lock().remote.len()
+    }
+
+    /// The directory is being read again from the start (after a NATS restart, or this
+    /// node found itself swept): this node's own revisions are void until it writes its
+    /// entries again; what it knew of the others stays in use until they announce
+    /// themselves again, as "stale", and every node gets a fresh `timeout` to do so.
+    pub fn begin_resync(&self, now: Instant) {
+        let mut state = self.lock();
+        state.own.clear();
+        let State { remote, stale, nodes, .. } = &mut *state;
+        for (user, session) in remote.iter_mut() {
+            // Revisions start again in a new stream: an old one must not outrank a new one.
+            session.revision = 0;
+            stale.insert(*user);
+        }
+        for seen in nodes.values_mut() {
+            *seen = now;
+        }
+        state.resynced_at = Some(now);
+    }
+
+    /// Every other node counts as heard from now.
+    pub fn heard_all(&self, now: Instant) {
+        for seen in self.lock().nodes.values_mut() {
+            *seen = now;
+        }
+    }
+
+    /// Stale sessions not announced again within `timeout` of the resync: gone.
+    pub fn expire_stale(&self, now: Instant, timeout: Duration) -> Vec<(UserId, RemoteSession)> {
+        let mut state = self.lock();
+        match state.resynced_at {
+            Some(at) if now.saturating_duration_since(at) > timeout => state.resynced_at = None,
+            _ => return Vec::new(),
+        }
+        let stale: Vec<UserId> = state.stale.drain().collect();
+        stale.into_iter().filter_map(|user| Some((user, state.remote.remove(&user)?))).collect()
     }
 
     /// A node's heartbeat.
@@ -153,8 +214,12 @@ impl Directory {
         let mut swept = Vec::with_capacity(dead.len());
         for node in dead {
             state.nodes.remove(&node);
+            state.swept.insert(node.clone());
             let users: Vec<UserId> =
                 state.remote.iter().filter(|(_, s)| s.node == node).map(|(user, _)| *user).collect();
+            for user in &users {
+                state.stale.remove(user);
+            }
             let sessions =
                 users.into_iter().filter_map(|user| Some((user, state.remote.remove(&user)?))).collect();
             swept.push(Swept { node, sessions });
@@ -219,5 +284,41 @@ mod tests {
         assert!(directory.remote(BOB).is_none());
         assert!(directory.remote(UserId(3)).is_some(), "n3 was heard from in time");
         assert!(directory.sweep(start + Duration::from_secs(16), Duration::from_secs(15)).is_empty());
+    }
+
+    #[test]
+    fn a_resync_keeps_the_others_until_they_announce_themselves_again() {
+        let start = Instant::now();
+        let timeout = Duration::from_secs(15);
+        let directory = Directory::new(Arc::from("n1"));
+        directory.written(UserId(1), 40);
+        directory.put(BOB, on("n2", 41, Some(Status::Busy)), start);
+        directory.put(UserId(3), on("n2", 42, Some(Status::Online)), start);
+        directory.begin_resync(start);
+        assert_eq!(directory.own_revision(UserId(1)), None, "own revisions are void in a new stream");
+        assert!(directory.remote(BOB).is_some(), "still shown until the resync is over");
+        // Bob is announced again (revision 2 in the new stream), now away.
+        let seen = directory.put(BOB, on("n2", 2, Some(Status::Away)), start);
+        let Seen::Returned { before: Some(before) } = seen else { panic!("{seen:?}") };
+        assert_eq!(before.status, Some(Status::Busy));
+        // This node's own entry, written again at a low revision, is not outranked.
+        assert_eq!(directory.written(UserId(1), 1), Seen::Nothing);
+        assert!(directory.expire_stale(start + Duration::from_secs(10), timeout).is_empty());
+        let gone = directory.expire_stale(start + Duration::from_secs(16), timeout);
+        assert_eq!(gone.len(), 1);
+        assert_eq!(gone[0].0, UserId(3));
+        assert_eq!(directory.remote_count(), 1);
+    }
+
+    #[test]
+    fn a_swept_node_that_was_alive_comes_back() {
+        let start = Instant::now();
+        let directory = Directory::new(Arc::from("n1"));
+        directory.put(BOB, on("n2", 3, Some(Status::Busy)), start);
+        assert_eq!(directory.sweep(start + Duration::from_secs(16), Duration::from_secs(15)).len(), 1);
+        let seen = directory.put(BOB, on("n2", 9, Some(Status::Busy)), start);
+        assert_eq!(seen, Seen::Returned { before: None });
+        // Later changes are ordinary ones (its node tells the watchers itself).
+        assert_eq!(directory.put(BOB, on("n2", 10, Some(Status::Away)), start), Seen::Nothing);
     }
 }

@@ -10,7 +10,15 @@
 //!
 //! The directory's entries carry no TTL of their own: a crashed node's entries are
 //! deleted by the nodes that swept it, so a quiet but live user never expires.
+//!
+//! *Rejoining*: when the connection comes back after NATS was lost (a restart empties
+//! the directory, kept in memory), when a heartbeat cannot be written, when the watch
+//! fails, or when this node sees its own heartbeat deleted (it was swept while alive),
+//! the writer re-creates the bucket's stream, writes the heartbeat and every session
+//! this node holds again, and opens a new watch; the other nodes' sessions stay shown
+//! until they announce themselves again (or `node_timeout` passes).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
@@ -112,6 +120,8 @@ enum Write {
     SignedOut {
         user: UserId,
     },
+    /// Write everything this node holds again, and read the directory again.
+    Rejoin,
     Flush(oneshot::Sender<()>),
 }
 
@@ -120,6 +130,8 @@ struct Inbound {
     presence: async_nats::Subscriber,
     passport: async_nats::Subscriber,
     watch: kv::Watch,
+    /// New watches, opened by the writer after a rejoin.
+    watches: mpsc::UnboundedReceiver<kv::Watch>,
     writes: mpsc::UnboundedReceiver<Write>,
 }
 
@@ -131,6 +143,9 @@ pub struct NatsBus {
     passport_subject: String,
     pub(crate) directory: Directory,
     writes: mpsc::UnboundedSender<Write>,
+    watches: mpsc::UnboundedSender<kv::Watch>,
+    /// Whether the NATS connection is up (the sweep waits while it is not).
+    connected: Arc<AtomicBool>,
     inbound: Mutex<Option<Inbound>>,
     /// Other services on this node that react to Passport events (the Switchboard), told
     /// of the events that happened on other nodes too. Held weakly: they hold the server.
@@ -157,7 +172,28 @@ impl NatsBus {
         // This run of the node: a node restarted under the same name right after a crash
         // is a new member, and the others still sweep the old run's sessions.
         let node = format!("{}-{}", config.node, mocha_auth::random_id::<6>());
+        let (writes, receiver) = mpsc::unbounded_channel();
+        let connected = Arc::new(AtomicBool::new(true));
+        let on_event = {
+            let (writes, connected) = (writes.clone(), connected.clone());
+            move |event: async_nats::Event| {
+                match event {
+                    async_nats::Event::Disconnected => {
+                        tracing::warn!("lost the connection to NATS; reconnecting");
+                        connected.store(false, Ordering::Relaxed);
+                    }
+                    // Back: NATS may have restarted with an empty directory.
+                    async_nats::Event::Connected if !connected.swap(true, Ordering::Relaxed) => {
+                        tracing::info!("connected to NATS again; announcing this node's sessions again");
+                        let _ = writes.send(Write::Rejoin);
+                    }
+                    _ => {}
+                }
+                async {}
+            }
+        };
         let client = async_nats::ConnectOptions::new()
+            .event_callback(on_event)
             .no_echo()
             .name(format!("mocha-server {node}"))
             .connection_timeout(Duration::from_secs(5))
@@ -167,26 +203,9 @@ impl NatsBus {
         let js = jetstream::new(client.clone());
         let bucket = wire::bucket(&config.prefix);
         let directory_error = |detail: String| BusError::Directory { bucket: bucket.clone(), detail };
-        // The bucket's stream is made here, as `create_key_value` would make it: that call
-        // first asks for the account's details, which async-nats cannot read from a
-        // 2.9 server (Debian's).
-        let stream = jetstream::stream::Config {
-            name: format!("KV_{bucket}"),
-            description: Some("Mocha: who is signed in on which node (docs/cluster.md)".into()),
-            subjects: vec![format!("$KV.{bucket}.>")],
-            max_messages_per_subject: 1,
-            max_message_size: 4096,
-            // The directory describes live connections: after a NATS restart the nodes
-            // must announce them again anyway, so nothing is gained on disk.
-            storage: jetstream::stream::StorageType::Memory,
-            allow_rollup: true,
-            deny_delete: true,
-            allow_direct: true,
-            discard: jetstream::stream::DiscardPolicy::New,
-            num_replicas: 1,
-            ..Default::default()
-        };
-        js.get_or_create_stream(stream).await.map_err(|e| directory_error(e.to_string()))?;
+        js.get_or_create_stream(directory_stream(&bucket))
+            .await
+            .map_err(|e| directory_error(e.to_string()))?;
         let kv = js.get_key_value(&bucket).await.map_err(|e| directory_error(e.to_string()))?;
         let subscribe_error = |e: async_nats::SubscribeError| BusError::Subscribe(e.to_string());
         let presence = client
@@ -201,7 +220,7 @@ impl NatsBus {
             .map_err(|e| directory_error(e.to_string()))?;
         tracing::info!(url, node, prefix = config.prefix, "joined the cluster's bus");
 
-        let (writes, receiver) = mpsc::unbounded_channel();
+        let (watches, new_watches) = mpsc::unbounded_channel();
         let node: Arc<str> = Arc::from(node);
         Ok(Arc::new(Self {
             client,
@@ -211,7 +230,15 @@ impl NatsBus {
             passport_subject,
             config,
             writes,
-            inbound: Mutex::new(Some(Inbound { presence, passport, watch, writes: receiver })),
+            watches,
+            connected,
+            inbound: Mutex::new(Some(Inbound {
+                presence,
+                passport,
+                watch,
+                watches: new_watches,
+                writes: receiver,
+            })),
             listeners: Mutex::default(),
             stop: CancellationToken::new(),
         }))
@@ -224,6 +251,15 @@ impl NatsBus {
 
     pub fn config(&self) -> &ClusterConfig {
         &self.config
+    }
+
+    /// How many users are signed in on the other nodes (from the directory).
+    pub fn online_elsewhere(&self) -> usize {
+        self.directory.remote_count()
+    }
+
+    fn rejoin(&self) {
+        let _ = self.writes.send(Write::Rejoin);
     }
 
     /// The node a user is signed in on, if another one.
@@ -308,12 +344,34 @@ impl NatsBus {
     }
 }
 
+/// The directory bucket's stream, made here as `create_key_value` would make it: that
+/// call first asks for the account's details, which async-nats cannot read from a 2.9
+/// server (Debian's).
+fn directory_stream(bucket: &str) -> jetstream::stream::Config {
+    jetstream::stream::Config {
+        name: format!("KV_{bucket}"),
+        description: Some("Mocha: who is signed in on which node (docs/cluster.md)".into()),
+        subjects: vec![format!("$KV.{bucket}.>")],
+        max_messages_per_subject: 1,
+        max_message_size: 4096,
+        // The directory describes live connections: after a NATS restart the nodes
+        // announce them again anyway, so nothing is gained on disk.
+        storage: jetstream::stream::StorageType::Memory,
+        allow_rollup: true,
+        deny_delete: true,
+        allow_direct: true,
+        discard: jetstream::stream::DiscardPolicy::New,
+        num_replicas: 1,
+        ..Default::default()
+    }
+}
+
 /// Starts the node's bus tasks for `server` (once; later calls do nothing).
 pub(crate) fn start(server: &Arc<NotificationServer>, nats: &Arc<NatsBus>) {
     let Some(inbound) = nats.inbound.lock().unwrap_or_else(|e| e.into_inner()).take() else { return };
-    let Inbound { presence, passport, watch, writes } = inbound;
+    let Inbound { presence, passport, watch, watches, writes } = inbound;
     let weak = Arc::downgrade(server);
-    tokio::spawn(receive(weak.clone(), nats.stop.clone(), presence, passport, watch));
+    tokio::spawn(receive(weak.clone(), nats.stop.clone(), presence, passport, watch, watches));
     // Only the server keeps the bus: a task holding it strongly would keep it forever.
     tokio::spawn(write(weak.clone(), Arc::downgrade(nats), nats.stop.clone(), nats.config.heartbeat, writes));
     tokio::spawn(sweep(weak, nats.stop.clone(), nats.config.node_timeout));
@@ -324,8 +382,11 @@ async fn receive(
     stop: CancellationToken,
     mut presence: async_nats::Subscriber,
     mut passport: async_nats::Subscriber,
-    mut watch: kv::Watch,
+    watch: kv::Watch,
+    mut watches: mpsc::UnboundedReceiver<kv::Watch>,
 ) {
+    // `None` between a failed watch and the new one a rejoin opens.
+    let mut watch = Some(watch);
     loop {
         tokio::select! {
             () = stop.cancelled() => break,
@@ -349,18 +410,30 @@ async fn receive(
                     Err(error) => tracing::warn!(%error, "an unreadable Passport event from the bus"),
                 }
             }
-            entry = watch.next() => {
+            Some(new) = watches.recv() => watch = Some(new),
+            entry = next_entry(&mut watch) => {
                 let Some(server) = server.upgrade() else { break };
                 match entry {
-                    Some(Ok(entry)) => directory_changed(&server, entry),
-                    Some(Err(error)) => tracing::warn!(%error, "the session directory's watch failed"),
-                    None => {
-                        tracing::error!("the session directory's watch ended; sign-ins elsewhere no longer end sessions here");
-                        break;
+                    Some(Ok(entry)) => directory_changed(&server, entry).await,
+                    failed => {
+                        let error = failed.and_then(Result::err).map(|e| e.to_string());
+                        tracing::warn!(?error, "the session directory's watch failed; reading it again");
+                        watch = None;
+                        if let Some(nats) = server.bus.nats() {
+                            nats.rejoin();
+                        }
                     }
                 }
             }
         }
+    }
+}
+
+/// The watch's next entry; pending while there is no watch.
+async fn next_entry(watch: &mut Option<kv::Watch>) -> Option<Result<kv::Entry, kv::WatcherError>> {
+    match watch {
+        Some(watch) => watch.next().await,
+        None => std::future::pending().await,
     }
 }
 
@@ -379,11 +452,16 @@ fn deliver_presence(server: &NotificationServer, message: &async_nats::Message) 
     }
 }
 
-fn directory_changed(server: &NotificationServer, entry: kv::Entry) {
+async fn directory_changed(server: &NotificationServer, entry: kv::Entry) {
     let Some(nats) = server.bus.nats() else { return };
     let now = Instant::now();
     let removed = matches!(entry.operation, kv::Operation::Delete | kv::Operation::Purge);
     match wire::parse_key(&entry.key) {
+        // Another node took this one for dead, and deleted its sessions: announce again.
+        Some(Key::Node(node)) if removed && node == nats.node() => {
+            tracing::warn!("this node was taken for dead by another; announcing its sessions again");
+            nats.rejoin();
+        }
         Some(Key::Node(node)) if removed => nats.directory.node_left(node),
         Some(Key::Node(node)) => nats.directory.heartbeat(node, now),
         Some(Key::User(user)) if removed => nats.directory.delete(user),
@@ -398,12 +476,18 @@ fn directory_changed(server: &NotificationServer, entry: kv::Entry) {
                 revision: entry.revision,
                 username: described.username,
             };
-            if nats.directory.put(user, session, now) == Seen::SignedInElsewhere {
-                server.signed_in_elsewhere(user);
+            let (username, presence) = (session.username.clone(), session.presence.clone());
+            match nats.directory.put(user, session, now) {
+                Seen::Nothing => {}
+                Seen::SignedInElsewhere => server.signed_in_elsewhere(user),
+                Seen::Returned { before } => {
+                    server.remote_returned(user, &username, before.as_ref(), &presence).await;
+                }
             }
         }
         None => tracing::debug!(key = entry.key, "a directory key that is not Mocha's"),
     }
+    server.count_online_elsewhere(nats.online_elsewhere());
 }
 
 async fn write(
@@ -415,6 +499,8 @@ async fn write(
 ) {
     let mut heartbeat = tokio::time::interval(every);
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // A rejoin that failed (NATS still down) is tried again at each heartbeat.
+    let mut rejoin_pending = false;
     loop {
         let write = tokio::select! {
             () = stop.cancelled() => break,
@@ -426,14 +512,91 @@ async fn write(
         };
         let Some(nats) = nats.upgrade() else { break };
         match write {
+            Some(Write::Rejoin) => rejoin_pending = true,
+            None if rejoin_pending => {}
             None => {
                 if let Err(error) = nats.kv.put(wire::node_key(&nats.node), bytes::Bytes::new()).await {
                     tracing::warn!(%error, "heartbeat not written: other nodes may take this one for dead");
+                    rejoin_pending = true;
                 }
+                continue;
             }
-            Some(write) => apply_write(&server, &nats, write).await,
+            Some(write) => {
+                apply_write(&server, &nats, write).await;
+                continue;
+            }
+        }
+        match rejoin(&server, &nats).await {
+            Ok(sessions) => {
+                rejoin_pending = false;
+                tracing::info!(sessions, "rejoined the cluster's directory");
+            }
+            Err(error) => {
+                tracing::warn!(%error, "could not rejoin the cluster's directory yet; trying again")
+            }
         }
     }
+}
+
+/// Makes sure the directory exists, writes this node's heartbeat and every session it
+/// holds again, and opens a new watch. Returns how many sessions were announced.
+async fn rejoin(server: &Weak<NotificationServer>, nats: &NatsBus) -> Result<usize, String> {
+    let bucket = wire::bucket(&nats.config.prefix);
+    let js = jetstream::new(nats.client.clone());
+    if let Err(error) = js.get_or_create_stream(directory_stream(&bucket)).await {
+        // Another node may have made it a moment ago.
+        js.get_stream(format!("KV_{bucket}")).await.map_err(|_| error.to_string())?;
+    }
+    let Some(server) = server.upgrade() else { return Ok(0) };
+    nats.directory.begin_resync(Instant::now());
+    nats.kv.put(wire::node_key(&nats.node), bytes::Bytes::new()).await.map_err(|e| e.to_string())?;
+    let sessions: Vec<(UserId, Entry)> = server
+        .registry
+        .lock()
+        .iter()
+        .map(|(user, entry)| (*user, Entry::new(&nats.node, &entry.username, &entry.presence)))
+        .collect();
+    let count = sessions.len();
+    for (user, entry) in sessions {
+        announce_again(&server, nats, user, &entry).await?;
+    }
+    let watch = nats.kv.watch_with_history(">").await.map_err(|e| e.to_string())?;
+    let _ = nats.watches.send(watch);
+    Ok(count)
+}
+
+/// Writes a session's entry again, unless another node holds the user now (then this
+/// session is the older one and ends).
+async fn announce_again(
+    server: &NotificationServer,
+    nats: &NatsBus,
+    user: UserId,
+    entry: &Entry,
+) -> Result<(), String> {
+    let key = wire::user_key(user);
+    let value = serde_json::to_vec(entry).map(bytes::Bytes::from).unwrap_or_default();
+    let revision = match nats.kv.create(&key, value.clone()).await {
+        Ok(revision) => revision,
+        Err(error) if error.kind() == kv::CreateErrorKind::AlreadyExists => {
+            let current = nats.kv.entry(&key).await.map_err(|e| e.to_string())?;
+            let held_here = current.as_ref().and_then(|c| serde_json::from_slice::<Entry>(&c.value).ok());
+            match (current, held_here) {
+                // Still this node's (NATS kept the directory): brought up to date.
+                (Some(current), Some(held)) if held.node == *nats.node => {
+                    nats.kv.update(&key, value, current.revision).await.map_err(|e| e.to_string())?
+                }
+                _ => {
+                    server.signed_in_elsewhere(user);
+                    return Ok(());
+                }
+            }
+        }
+        Err(error) => return Err(error.to_string()),
+    };
+    if nats.directory.written(user, revision) == Seen::SignedInElsewhere {
+        server.signed_in_elsewhere(user);
+    }
+    Ok(())
 }
 
 async fn apply_write(server: &Weak<NotificationServer>, nats: &NatsBus, write: Write) {
@@ -460,6 +623,8 @@ async fn apply_write(server: &Weak<NotificationServer>, nats: &NatsBus, write: W
             let _ = done.send(());
             return;
         }
+        // Handled by the writer's loop.
+        Write::Rejoin => return,
     };
     if let (user, Some(revision)) = written
         && nats.directory.written(user, revision) == Seen::SignedInElsewhere
@@ -471,6 +636,8 @@ async fn apply_write(server: &Weak<NotificationServer>, nats: &NatsBus, write: W
 
 async fn sweep(server: Weak<NotificationServer>, stop: CancellationToken, timeout: Duration) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last = Instant::now();
     loop {
         tokio::select! {
             () = stop.cancelled() => break,
@@ -478,7 +645,25 @@ async fn sweep(server: Weak<NotificationServer>, stop: CancellationToken, timeou
         }
         let Some(server) = server.upgrade() else { break };
         let Some(nats) = server.bus.nats().cloned() else { break };
-        for Swept { node, sessions } in nats.directory.sweep(Instant::now(), timeout) {
+        let now = Instant::now();
+        let frozen = now.saturating_duration_since(last) > timeout / 3;
+        last = now;
+        // Without NATS no heartbeat arrives from anyone: nobody is taken for dead meanwhile
+        // (a rejoin gives every node a fresh `timeout`). And when this node itself was
+        // frozen (suspended, stopped), the silence was its own: the others' heartbeats
+        // wait unread in its inbox, so they get a fresh `timeout` too.
+        if !nats.connected.load(Ordering::Relaxed) {
+            continue;
+        }
+        if frozen {
+            tracing::warn!("this node was frozen for a while; giving the other nodes time to be heard");
+            nats.directory.heard_all(now);
+            continue;
+        }
+        for (user, session) in nats.directory.expire_stale(now, timeout) {
+            server.remote_gone(user, &session.username, session.visible()).await;
+        }
+        for Swept { node, sessions } in nats.directory.sweep(now, timeout) {
             tracing::warn!(%node, users = sessions.len(), ?timeout, "a node went silent; its users are shown offline");
             for (user, session) in sessions {
                 server.remote_gone(user, &session.username, session.visible()).await;
@@ -488,6 +673,7 @@ async fn sweep(server: Weak<NotificationServer>, stop: CancellationToken, timeou
             }
             let _ = nats.kv.delete(wire::node_key(&node)).await;
         }
+        server.count_online_elsewhere(nats.online_elsewhere());
     }
 }
 

@@ -28,10 +28,17 @@ impl Running {
     /// Starts the server on `data_dir` with ports the OS picks and a cheap password
     /// hash, plus `args`; waits for its "Press Ctrl-C" line (on either stream).
     pub fn start(data_dir: &Path, args: &[&str]) -> Self {
+        let mut all = vec!["--passport-port", "0", "--notification-port", "0", "--switchboard-port", "0"];
+        all.extend_from_slice(args);
+        Self::start_with_ports(data_dir, &all)
+    }
+
+    /// Like [`Self::start`], with the Passport, Notification and Switchboard ports
+    /// given in `args`.
+    pub fn start_with_ports(data_dir: &Path, args: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_mocha-server"))
             .arg("--data-dir")
             .arg(data_dir)
-            .args(["--passport-port", "0", "--notification-port", "0", "--switchboard-port", "0"])
             .args(["--relay-port", "0", "--pbkdf2-iterations", "10000"])
             .args(args)
             .env("MOCHA_LOG", "info")

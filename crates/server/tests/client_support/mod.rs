@@ -80,6 +80,11 @@ impl Events {
         tokio::time::timeout(within, wait).await.ok().flatten()
     }
 
+    /// Forgets the events waits passed over: later waits see only what comes next.
+    pub fn forget_seen(&mut self) {
+        self.backlog.clear();
+    }
+
     /// Waits for the first event `pick` accepts; panics after [`WAIT`].
     pub async fn expect<T>(&mut self, pick: impl FnMut(&Event) -> Option<T>) -> T {
         match self.try_expect(WAIT, pick).await {
