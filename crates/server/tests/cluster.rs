@@ -22,8 +22,8 @@ use mocha_passport::testing::{Engine, TestDatabase};
 use mocha_server::ServerConfig;
 use mocha_server::config::BusUrl;
 
-use client_support::{config_for, connect, connect_with, personal_message_of, state_where};
-use cluster_support::{CRASH_BOUND, Cluster, NATS, presence_of, saw, unique_prefix};
+use client_support::{connect, connect_with, personal_message_of, state_where};
+use cluster_support::{CRASH_BOUND, Cluster, NATS, ProgramNode, presence_of, saw, unique_prefix};
 use common::{DataFolder, TestServer};
 
 #[tokio::test]
@@ -204,13 +204,8 @@ async fn a_killed_nodes_users_look_offline_to_their_contacts_within_the_bound() 
     let (alice, mut alice_events) = connect(n1, &alice_user).await;
 
     // Node 3: the real program, killed with SIGKILL (no goodbye, no sign-outs).
-    let data = tempfile::tempdir().unwrap();
-    let flags = cluster.flags("n3");
-    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
-    let node3 = binary_support::Running::start(data.path(), &flags);
-    let (_, trust) = node3.passport(data.path());
-    let config = config_for(node3.port("Passport and web pages"), &trust);
-    let (bob, _bob_events) = connect_with(config, &bob_user).await;
+    let ProgramNode { running: node3, client, .. } = cluster.start_program("n3");
+    let (bob, _bob_events) = connect_with(client, &bob_user).await;
     bob.set_status(Status::Busy).await.unwrap();
     state_where(&alice, |s| s.presence(bob.user_id()).is_some_and(|p| p.status == PresenceStatus::Busy))
         .await;

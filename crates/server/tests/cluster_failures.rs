@@ -23,7 +23,7 @@ use mocha_passport::DatabaseUrl;
 use mocha_passport::testing::{Engine, TestDatabase, engine_ready};
 
 use client_support::{chat, config_for, connect, connect_with, heard_text, personal_message_of, state_where};
-use cluster_support::{CRASH_BOUND, Cluster, NATS, PrivateNats, nats_ready, saw};
+use cluster_support::{CRASH_BOUND, Cluster, NATS, PrivateNats, ProgramNode, nats_ready, saw};
 use postgres_support::PrivatePostgres;
 
 /// How long presence may take to converge after NATS comes back.
@@ -91,13 +91,8 @@ async fn a_node_taken_for_dead_while_alive_announces_its_sessions_again() {
     let (alice, mut alice_events) = connect(n1, &alice_user).await;
 
     // Node 3 is the real program; Bob is on it.
-    let data = tempfile::tempdir().unwrap();
-    let flags = cluster.flags("n3");
-    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
-    let node3 = binary_support::Running::start(data.path(), &flags);
-    let (_, trust) = node3.passport(data.path());
-    let (bob, _bob_events) =
-        connect_with(config_for(node3.port("Passport and web pages"), &trust), &bob_user).await;
+    let ProgramNode { running: node3, client, .. } = cluster.start_program("n3");
+    let (bob, _bob_events) = connect_with(client, &bob_user).await;
     bob.set_status(Status::Busy).await.unwrap();
     alice_events.expect(saw(bob.user_id(), Some(PresenceStatus::Busy))).await;
 

@@ -46,6 +46,12 @@ pub fn unique_prefix() -> String {
     format!("t{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
+pub struct ProgramNode {
+    pub running: crate::binary_support::Running,
+    pub client: mocha_client::ClientConfig,
+    _data: tempfile::TempDir,
+}
+
 pub struct Cluster {
     /// Dropped first: the nodes, then the shared keys and database.
     pub nodes: Vec<TestServer>,
@@ -105,6 +111,18 @@ impl Cluster {
             keys_dir: Some(self.keys.path().to_path_buf()),
             ..ServerConfig::for_tests()
         }
+    }
+
+    /// A node that is the real `mocha-server` program (so a test can kill or freeze it),
+    /// in a data folder of its own, and the client settings that reach it.
+    pub fn start_program(&self, node: &str) -> ProgramNode {
+        let data = tempfile::tempdir().unwrap();
+        let flags = self.flags(node);
+        let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+        let running = crate::binary_support::Running::start(data.path(), &flags);
+        let (_, trust) = running.passport(data.path());
+        let client = crate::client_support::config_for(running.port("Passport and web pages"), &trust);
+        ProgramNode { running, client, _data: data }
     }
 
     /// The same settings as flags, for a `mocha-server` child.
