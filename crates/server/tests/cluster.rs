@@ -13,6 +13,7 @@
 mod binary_support;
 mod client_support;
 mod common;
+mod msnp_support;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -91,6 +92,10 @@ impl Cluster {
             bus_prefix: self.prefix.clone(),
             node_id: Some(node.to_string()),
             keys_dir: Some(self.keys.path().to_path_buf()),
+            // The MSNP gateway too, so classic clients are rung across nodes.
+            msnp_port: Some(0),
+            msnp_http_port: Some(0),
+            msnp_switchboard_port: Some(0),
             ..ServerConfig::for_tests()
         }
     }
@@ -567,5 +572,31 @@ async fn a_conversation_on_a_killed_switchboard_node_ends_and_a_new_one_works() 
     let texts: Vec<_> = alerts.iter().map(|alert| (alert.sender.id, alert.text.as_str())).collect();
     assert_eq!(texts, [(alice.user_id(), "call me when you are back")]);
     drop((a2, c, conversation, alice_events));
+    cluster.finish().await;
+}
+
+#[tokio::test]
+async fn a_classic_client_on_another_node_is_rung_into_the_room() {
+    let Some(cluster) = Cluster::start("a_classic_client_on_another_node_is_rung_into_the_room").await else {
+        return;
+    };
+    let (n1, n2) = (cluster.node(1), cluster.node(2));
+    let (alice_user, ann_user) = (n1.user("alice").await, n1.user("ann").await);
+    n1.befriend(&alice_user, &ann_user).await;
+    let (alice, mut alice_events) = cluster.connect(1, &alice_user).await;
+    // Ann's classic client (msnp11-sdk) is signed in through node 2's MSNP gateway.
+    let mut ann = msnp_support::Sdk::online(n2, &ann_user).await;
+    state_where(&alice, |s| s.presence(ann_user.account.id).is_some()).await;
+
+    // Node 2 rings her for the room on node 1, naming node 1's MSNP switchboard.
+    let a = alice.start_conversation("ann@example.com").await.unwrap();
+    let mut chat = ann.answered().await;
+    assert_eq!(alice_events.expect(in_conversation(a.id(), joined)).await, ann_user.account.id);
+    assert_eq!(n1.server.switchboard.room_count(), 1);
+    assert_eq!(a.send_text("hello, classic").await.unwrap(), Delivery::Delivered);
+    assert_eq!(chat.expect_text("alice@example.com").await.text, "hello, classic");
+    chat.send_text("hello, modern").await.unwrap();
+    assert_eq!(heard_text(&mut alice_events, a.id()).await, "hello, modern");
+    drop((a, chat, ann));
     cluster.finish().await;
 }
