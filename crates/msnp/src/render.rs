@@ -76,7 +76,8 @@ impl MsnpFront {
     /// invitation into a conversation (which may have been started on either protocol),
     /// answered at the gateway's switchboard with `ANS`.
     fn ring(&self, invite: &RingInvite) -> Option<bytes::Bytes> {
-        let address = self.switchboard.as_deref()?;
+        // A ring from another node names that node's switchboard, where the room is.
+        let address = invite.msnp_address.as_deref().or(self.switchboard.as_deref())?;
         let name = encode_text(&invite.caller.display_name);
         Some(line(["RNG", &invite.room, address, "CKI", &invite.ticket, &invite.caller.username, &name]))
     }

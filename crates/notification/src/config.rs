@@ -11,6 +11,9 @@ pub struct NotificationConfig {
     pub advertised_address: String,
     /// Where clients reach the Switchboard, `host:port`, sent in `XFR` and `RNG`.
     pub switchboard_address: String,
+    /// Where classic MSN clients reach this node's MSNP switchboard, when the gateway runs
+    /// one: sent with a ring to a callee on another node, whose gateway names this node's.
+    pub msnp_switchboard_address: Option<String>,
     /// How long a switchboard ticket stays valid.
     pub ticket_lifetime: Duration,
     /// A TLS handshake that takes longer is dropped.
@@ -37,6 +40,7 @@ impl Default for NotificationConfig {
         Self {
             advertised_address: "localhost:1863".into(),
             switchboard_address: "localhost:1864".into(),
+            msnp_switchboard_address: None,
             ticket_lifetime: Duration::from_secs(120),
             handshake_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(180),

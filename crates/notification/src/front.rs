@@ -59,13 +59,18 @@ pub enum PresenceEvent {
 }
 
 /// An invitation into switchboard room `room` with the callee's own `ticket`.
-#[derive(Clone, Debug)]
+/// (Serializable: in a cluster the caller's node sends it to the callee's.)
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RingInvite {
     pub room: String,
-    /// The MENP switchboard's `host:port`; another front substitutes its own.
+    /// The MENP switchboard's `host:port` (the room's node); another front substitutes its own.
     pub address: String,
     pub ticket: String,
     pub caller: UserSummary,
+    /// The MSNP gateway's switchboard on the room's node, set only when the ring crosses
+    /// nodes (on one node the gateway's own address is the room's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub msnp_address: Option<String>,
 }
 
 /// Renders core events for one session, into that session's outbox.

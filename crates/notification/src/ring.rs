@@ -56,7 +56,10 @@ impl NotificationServer {
     ///
     /// The checks run so as not to leak what the caller may not know: a non-contact gets
     /// `NotAllowed` whatever the callee's state; a contact who blocked the caller or who
-    /// appears offline is `Offline`, the same as one who really is.
+    /// appears offline is `Offline`, the same as one who really is. They all run here, on
+    /// the caller's node (Passport's data is shared); a callee on another node is rung
+    /// through the bus, whose answer is only "rung" or "offline" (their node checks that
+    /// the session is there and not appearing offline), so nothing more can leak.
     pub async fn ring(&self, caller: UserId, callee: &str, room: &str) -> Result<RingOutcome, RingError> {
         let room_token = Token::new(room).map_err(|_| RingError::Internal("invalid room id".into()))?;
         let callee = match callee.parse::<UserId>() {
@@ -78,18 +81,28 @@ impl NotificationServer {
             .map_err(|_| RingError::Internal("switchboard address is not a valid token".into()))?;
         Token::new(caller.username.clone())
             .map_err(|_| RingError::Internal("username is not a valid token".into()))?;
-        let invite = CoreEvent::Ring(RingInvite {
+        let invite = RingInvite {
             room: room_token.as_str().to_string(),
             address: self.config.switchboard_address.clone(),
             ticket: self.issue_ticket(callee.id, room),
             caller,
-        });
-        let sessions = self.registry.lock();
-        let entry = sessions
-            .get(&callee.id)
-            .filter(|entry| entry.presence.visible_status().is_some())
-            .ok_or(RingError::Offline)?;
-        entry.deliver(&invite);
+            msnp_address: None,
+        };
+        let invite = {
+            let sessions = self.registry.lock();
+            match sessions.get(&callee.id) {
+                Some(entry) if entry.presence.visible_status().is_none() => return Err(RingError::Offline),
+                Some(entry) => {
+                    entry.deliver(&CoreEvent::Ring(invite));
+                    return Ok(RingOutcome { callee });
+                }
+                None => invite,
+            }
+        };
+        // Signed in on another node, perhaps: that node pushes `RNG` for this node's room.
+        let nats = self.bus.nats().ok_or(RingError::Offline)?;
+        let invite = RingInvite { msnp_address: self.config.msnp_switchboard_address.clone(), ..invite };
+        nats.ring(callee.id, &invite).await?;
         Ok(RingOutcome { callee })
     }
 }

@@ -281,6 +281,13 @@ async fn start_services(
     let sb_listener = bind(&config, config.switchboard_port).await?;
     let sb_addr = https::local_addr(&sb_listener);
 
+    // And the MSNP switchboard's, which a ring to a classic client on another node names.
+    let msnp_sb_listener = match (config.msnp_port, config.msnp_switchboard_port) {
+        (Some(_), Some(port)) => Some(bind(&config, port).await?),
+        _ => None,
+    };
+    let msnp_sb_address = msnp_sb_listener.as_ref().map(|l| advertised(&config, https::local_addr(l)));
+
     let ns_listener = bind(&config, config.notification_port).await?;
     let ns_addr = https::local_addr(&ns_listener);
     let bus = match &config.bus {
@@ -290,10 +297,12 @@ async fn start_services(
         }
         None => Bus::Local,
     };
+    let mut ns_config = config.notification(advertised(&config, ns_addr), advertised(&config, sb_addr));
+    ns_config.msnp_switchboard_address = msnp_sb_address.clone();
     let notification = NotificationServer::on_bus(
         passport.clone(),
         SigningKey::load_or_create(&layout::notification_key_in(&keys))?,
-        config.notification(advertised(&config, ns_addr), advertised(&config, sb_addr)),
+        ns_config,
         bus,
     );
     tasks.spawn(notification.clone().serve(ns_listener, tls.clone(), shutdown.clone()));
@@ -330,9 +339,8 @@ async fn start_services(
         Some(port) => {
             let listener = bind(&config, port).await?;
             let addr = https::local_addr(&listener);
-            let sb_addr = match config.msnp_switchboard_port {
-                Some(port) => {
-                    let listener = bind(&config, port).await?;
+            let sb_addr = match msnp_sb_listener {
+                Some(listener) => {
                     let sb_addr = https::local_addr(&listener);
                     let sb = mocha_msnp::MsnpSwitchboard::new(switchboard.clone());
                     tasks.spawn(sb.serve(listener, shutdown.clone()));
@@ -341,9 +349,7 @@ async fn start_services(
                 }
                 None => None,
             };
-            let switchboard_address = sb_addr.map(|addr| advertised(&config, addr));
-            let gateway =
-                mocha_msnp::MsnpGateway::new(notification.clone(), config.msnp(switchboard_address));
+            let gateway = mocha_msnp::MsnpGateway::new(notification.clone(), config.msnp(msnp_sb_address));
             tasks.spawn(gateway.serve(listener, shutdown.clone()));
             tracing::warn!(address = %addr, "MSNP gateway listening (classic MSN clients; UNENCRYPTED: keep it on a LAN, loopback or a TLS tunnel)");
             let http_addr = match config.msnp_http_port {

@@ -106,7 +106,8 @@ struct Overrides {
     /// Address to listen on [default: 127.0.0.1].
     #[arg(long, env = "MOCHA_BIND")]
     bind: Option<IpAddr>,
-    /// Host name clients use to reach this server [default: localhost].
+    /// Host name clients use to reach this server [default: localhost]. In a cluster,
+    /// one that reaches this node itself: switchboard addresses name it.
     #[arg(long, env = "MOCHA_PUBLIC_HOST")]
     public_host: Option<String>,
     /// Passport and web pages HTTPS port [default: 8443].

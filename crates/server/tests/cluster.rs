@@ -5,24 +5,31 @@
 //! messages and privacy cross between nodes, a ban made through node 1 ends Bob's
 //! session on node 2 at once, a second sign-in on the other node ends the first, and
 //! when a node is killed (a `mocha-server` child, SIGKILL) its users look offline to
-//! their contacts within 30 s.
+//! their contacts within 30 s. Conversations cross nodes: a callee on another node is
+//! rung through the bus (privacy as on one node) and joins the room on the caller's
+//! node's switchboard; a room whose node is killed ends for everyone in it.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 mod binary_support;
 mod client_support;
 mod cluster_support;
 mod common;
+mod msnp_support;
 
 use std::time::{Duration, Instant};
 
 use mocha_client::api::PresenceStatus;
-use mocha_client::proto::Status;
-use mocha_client::{Event, SignOutReason};
+use mocha_client::proto::{ErrorCode, Status};
+use mocha_client::sb::Delivery;
+use mocha_client::{ConversationEvent, Event, SignOutReason, TransferDirection, TransferEvent};
 use mocha_passport::testing::{Engine, TestDatabase};
 use mocha_server::ServerConfig;
 use mocha_server::config::BusUrl;
 
-use client_support::{connect, connect_with, personal_message_of, state_where};
+use client_support::{
+    chat, config_for, connect, connect_with, heard_text, in_conversation, personal_message_of, ring,
+    state_where,
+};
 use cluster_support::{CRASH_BOUND, Cluster, NATS, ProgramNode, presence_of, saw, unique_prefix};
 use common::{DataFolder, TestServer};
 
@@ -204,7 +211,7 @@ async fn a_killed_nodes_users_look_offline_to_their_contacts_within_the_bound() 
     let (alice, mut alice_events) = connect(n1, &alice_user).await;
 
     // Node 3: the real program, killed with SIGKILL (no goodbye, no sign-outs).
-    let ProgramNode { running: node3, client, .. } = cluster.start_program("n3");
+    let ProgramNode { running: node3, client, data: _node3_data, .. } = cluster.start_program("n3");
     let (bob, _bob_events) = connect_with(client, &bob_user).await;
     bob.set_status(Status::Busy).await.unwrap();
     state_where(&alice, |s| s.presence(bob.user_id()).is_some_and(|p| p.status == PresenceStatus::Busy))
@@ -296,4 +303,210 @@ async fn status_page(node: &TestServer) -> String {
         .unwrap();
     let url = format!("https://localhost:{}/status", node.server.passport_addr.port());
     http.get(url).send().await.unwrap().text().await.unwrap()
+}
+
+fn typing(e: &ConversationEvent) -> Option<mocha_auth::UserId> {
+    match e {
+        ConversationEvent::Typing { from } => Some(from.user_id),
+        _ => None,
+    }
+}
+
+fn joined(e: &ConversationEvent) -> Option<mocha_auth::UserId> {
+    match e {
+        ConversationEvent::Joined(participant) => Some(participant.user_id),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn a_conversation_crosses_nodes_with_chat_typing_a_file_and_a_third_person() {
+    let test = "a_conversation_crosses_nodes_with_chat_typing_a_file_and_a_third_person";
+    let Some(cluster) = Cluster::start(test).await else { return };
+    let (n1, n2) = (cluster.node(1), cluster.node(2));
+    let (alice_user, bob_user, carol_user) =
+        (n1.user("alice").await, n1.user("bob").await, n1.user("carol").await);
+    n1.befriend(&alice_user, &bob_user).await;
+    n1.befriend(&alice_user, &carol_user).await;
+    let (alice, mut alice_events) = cluster.connect(1, &alice_user).await;
+    let (bob, mut bob_events) = cluster.connect(2, &bob_user).await;
+    let (carol, mut carol_events) = cluster.connect(2, &carol_user).await;
+    state_where(&alice, |s| s.presence(bob.user_id()).is_some() && s.presence(carol.user_id()).is_some())
+        .await;
+
+    // Alice (node 1) calls Bob (node 2): node 2 rings him for a room on node 1's
+    // switchboard, where his client joins her.
+    let (a, b) = chat(&alice, &mut alice_events, &bob, &mut bob_events).await;
+    let rooms = |n: &TestServer| n.server.switchboard.room_count();
+    assert_eq!((rooms(n1), rooms(n2)), (1, 0), "the room is on the caller's node");
+    assert_eq!(a.send_text("hello from node one").await.unwrap(), Delivery::Delivered);
+    assert_eq!(heard_text(&mut bob_events, b.id()).await, "hello from node one");
+    assert_eq!(b.send_text("hello from node two").await.unwrap(), Delivery::Delivered);
+    assert_eq!(heard_text(&mut alice_events, a.id()).await, "hello from node two");
+    b.send_typing().await.unwrap();
+    assert_eq!(alice_events.expect(in_conversation(a.id(), typing)).await, bob.user_id());
+    a.send_typing().await.unwrap();
+    assert_eq!(bob_events.expect(in_conversation(b.id(), typing)).await, alice.user_id());
+
+    // Bob sends Alice a file; it arrives whole.
+    let (outbox, inbox) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8).collect();
+    let source = outbox.path().join("notes.bin");
+    std::fs::write(&source, &data).unwrap();
+    let transfer = b.send_file(&source, None).await.unwrap();
+    let offer = alice_events
+        .expect(in_conversation(a.id(), |e| match e {
+            ConversationEvent::FileOffered { from, offer } if from.user_id == bob.user_id() => {
+                Some(offer.clone())
+            }
+            _ => None,
+        }))
+        .await;
+    assert_eq!((offer.transfer_id.as_str(), offer.size), (transfer.as_str(), data.len() as u64));
+    let target = a.accept_file(&offer.transfer_id, inbox.path()).await.unwrap();
+    let received = alice_events
+        .expect(in_conversation(a.id(), |e| match e {
+            ConversationEvent::Transfer(TransferEvent::Completed { direction, sha256, .. }) => {
+                Some((*direction, sha256.clone()))
+            }
+            ConversationEvent::Transfer(TransferEvent::Failed { .. }) => panic!("the transfer failed: {e:?}"),
+            _ => None,
+        }))
+        .await;
+    assert_eq!(received, (TransferDirection::Receiving, offer.sha256.clone()));
+    assert_eq!(std::fs::read(&target).unwrap(), data);
+
+    // Alice invites Carol (node 2) into the same room; everyone hears everyone.
+    a.invite(&carol.account().username).await.unwrap();
+    let rang = carol_events.expect(ring).await;
+    assert_eq!(rang.caller.id, alice.user_id());
+    let c = carol.answer(&rang).await.unwrap();
+    assert_eq!(c.participants().len(), 2, "Carol finds Alice and Bob there");
+    assert_eq!(bob_events.expect(in_conversation(b.id(), joined)).await, carol.user_id());
+    assert_eq!(c.send_text("hi both").await.unwrap(), Delivery::Delivered);
+    assert_eq!(heard_text(&mut alice_events, a.id()).await, "hi both");
+    assert_eq!(heard_text(&mut bob_events, b.id()).await, "hi both");
+    assert_eq!((rooms(n1), rooms(n2)), (1, 0));
+    drop((a, b, c));
+    cluster.finish().await;
+}
+
+#[tokio::test]
+async fn ringing_across_nodes_keeps_the_privacy_rules() {
+    let Some(cluster) = Cluster::start("ringing_across_nodes_keeps_the_privacy_rules").await else { return };
+    let n1 = cluster.node(1);
+    let (alice_user, bob_user, dave_user, erin_user) =
+        (n1.user("alice").await, n1.user("bob").await, n1.user("dave").await, n1.user("erin").await);
+    n1.befriend(&alice_user, &bob_user).await;
+    n1.befriend(&alice_user, &dave_user).await;
+    let (alice, mut alice_events) = cluster.connect(1, &alice_user).await;
+    let (bob, mut bob_events) = cluster.connect(2, &bob_user).await;
+    let (dave, mut dave_events) = cluster.connect(2, &dave_user).await;
+    let (_erin, mut erin_events) = cluster.connect(2, &erin_user).await;
+    state_where(&alice, |s| s.presence(bob.user_id()).is_some() && s.presence(dave.user_id()).is_some())
+        .await;
+    let conversation = alice.open_conversation().await.unwrap();
+    let refusal = |result: Result<String, mocha_client::Error>| result.unwrap_err().server_code();
+
+    // Erin, online on node 2, is no contact of Alice's: refused, and never rung.
+    assert_eq!(refusal(conversation.invite("erin@example.com").await), Some(ErrorCode::NotAllowed));
+    // Dave appears offline: to Alice he is offline, exactly as if he were.
+    dave.set_status(Status::Hidden).await.unwrap();
+    alice_events.expect(saw(dave.user_id(), None)).await;
+    assert_eq!(refusal(conversation.invite("dave@example.com").await), Some(ErrorCode::UserOffline));
+    // Bob blocks Alice (through node 2): offline to her too.
+    bob.block(alice.user_id()).await.unwrap();
+    alice_events.expect(saw(bob.user_id(), None)).await;
+    assert_eq!(refusal(conversation.invite("bob@example.com").await), Some(ErrorCode::UserOffline));
+    for events in [&mut erin_events, &mut dave_events, &mut bob_events] {
+        events.expect_none(ring).await;
+    }
+
+    // Dave back online is rung: the refusals were the rules, not the wire.
+    dave.set_status(Status::Online).await.unwrap();
+    alice_events.expect(saw(dave.user_id(), Some(PresenceStatus::Online))).await;
+    conversation.invite("dave@example.com").await.unwrap();
+    assert_eq!(dave_events.expect(ring).await.caller.id, alice.user_id());
+    drop(conversation);
+    cluster.finish().await;
+}
+
+#[tokio::test]
+async fn a_conversation_on_a_killed_switchboard_node_ends_and_a_new_one_works() {
+    let test = "a_conversation_on_a_killed_switchboard_node_ends_and_a_new_one_works";
+    let Some(cluster) = Cluster::start(test).await else { return };
+    let n1 = cluster.node(1);
+    let (alice_user, bob_user, carol_user) =
+        (n1.user("alice").await, n1.user("bob").await, n1.user("carol").await);
+    n1.befriend(&alice_user, &bob_user).await;
+    n1.befriend(&alice_user, &carol_user).await;
+
+    // Node 3: the real program, to be killed with SIGKILL.
+    let ProgramNode { running: node3, client, ca_cert, data: _node3_data } = cluster.start_program("n3");
+    let trust = cluster.trust(&[&ca_cert]);
+    let (alice, mut alice_events) =
+        connect_with(config_for(n1.server.passport_addr.port(), &trust), &alice_user).await;
+    let (bob, mut bob_events) = connect_with(client, &bob_user).await;
+    let (carol, mut carol_events) = cluster.connect(2, &carol_user).await;
+    state_where(&bob, |s| s.presence(alice.user_id()).is_some()).await;
+
+    // Bob (node 3) calls Alice (node 1): the room is on node 3's switchboard.
+    let (b, a) = chat(&bob, &mut bob_events, &alice, &mut alice_events).await;
+    assert_eq!(n1.server.switchboard.room_count(), 0);
+    assert_eq!(b.send_text("before the crash").await.unwrap(), Delivery::Delivered);
+    assert_eq!(heard_text(&mut alice_events, a.id()).await, "before the crash");
+
+    node3.kill9();
+    // Alice's conversation ends (it does not hang), and saying more is refused at once.
+    alice_events
+        .expect(in_conversation(a.id(), |e| matches!(e, ConversationEvent::Ended { .. }).then_some(())))
+        .await;
+    assert!(matches!(a.send_text("still there?").await, Err(mocha_client::Error::ConversationEnded)));
+
+    // A new conversation works, with Carol on node 2 (on node 1's switchboard).
+    let (a2, c) = chat(&alice, &mut alice_events, &carol, &mut carol_events).await;
+    assert_eq!(a2.send_text("after the crash").await.unwrap(), Delivery::Delivered);
+    assert_eq!(heard_text(&mut carol_events, c.id()).await, "after the crash");
+
+    // Bob's node is gone: ringing him says offline at once (his node does not answer;
+    // the directory may still hold him until the sweep), and what Alice says to him is
+    // kept as an activity alert, as on one node.
+    let conversation = alice.open_conversation().await.unwrap();
+    let asked = Instant::now();
+    let refused = conversation.invite("bob@example.com").await.unwrap_err();
+    assert_eq!(refused.server_code(), Some(ErrorCode::UserOffline));
+    assert!(asked.elapsed() < Duration::from_secs(5), "took {:?}", asked.elapsed());
+    assert_eq!(conversation.send_text("call me when you are back").await.unwrap(), Delivery::NotDelivered);
+    let (bob, _bob_events) = cluster.connect(2, &bob_user).await;
+    let alerts = bob.poll_alerts().await.unwrap();
+    let texts: Vec<_> = alerts.iter().map(|alert| (alert.sender.id, alert.text.as_str())).collect();
+    assert_eq!(texts, [(alice.user_id(), "call me when you are back")]);
+    drop((a2, c, conversation, alice_events));
+    cluster.finish().await;
+}
+
+#[tokio::test]
+async fn a_classic_client_on_another_node_is_rung_into_the_room() {
+    let Some(cluster) = Cluster::start("a_classic_client_on_another_node_is_rung_into_the_room").await else {
+        return;
+    };
+    let (n1, n2) = (cluster.node(1), cluster.node(2));
+    let (alice_user, ann_user) = (n1.user("alice").await, n1.user("ann").await);
+    n1.befriend(&alice_user, &ann_user).await;
+    let (alice, mut alice_events) = cluster.connect(1, &alice_user).await;
+    // Ann's classic client (msnp11-sdk) is signed in through node 2's MSNP gateway.
+    let mut ann = msnp_support::Sdk::online(n2, &ann_user).await;
+    state_where(&alice, |s| s.presence(ann_user.account.id).is_some()).await;
+
+    // Node 2 rings her for the room on node 1, naming node 1's MSNP switchboard.
+    let a = alice.start_conversation("ann@example.com").await.unwrap();
+    let mut chat = ann.answered().await;
+    assert_eq!(alice_events.expect(in_conversation(a.id(), joined)).await, ann_user.account.id);
+    assert_eq!(n1.server.switchboard.room_count(), 1);
+    assert_eq!(a.send_text("hello, classic").await.unwrap(), Delivery::Delivered);
+    assert_eq!(chat.expect_text("alice@example.com").await.text, "hello, classic");
+    chat.send_text("hello, modern").await.unwrap();
+    assert_eq!(heard_text(&mut alice_events, a.id()).await, "hello, modern");
+    drop((a, chat, ann));
+    cluster.finish().await;
 }

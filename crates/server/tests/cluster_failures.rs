@@ -91,7 +91,7 @@ async fn a_node_taken_for_dead_while_alive_announces_its_sessions_again() {
     let (alice, mut alice_events) = connect(n1, &alice_user).await;
 
     // Node 3 is the real program; Bob is on it.
-    let ProgramNode { running: node3, client, .. } = cluster.start_program("n3");
+    let ProgramNode { running: node3, client, data: _node3_data, .. } = cluster.start_program("n3");
     let (bob, _bob_events) = connect_with(client, &bob_user).await;
     bob.set_status(Status::Busy).await.unwrap();
     alice_events.expect(saw(bob.user_id(), Some(PresenceStatus::Busy))).await;

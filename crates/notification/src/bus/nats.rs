@@ -1,8 +1,9 @@
 //! The NATS bus: one node's connection to the cluster.
 //!
 //! Three tasks per node, each holding the server weakly and stopping with the bus:
-//! - *inbound*: presence addressed to this node's users, every Passport event, and the
-//!   session directory's watch (which is how a sign-in elsewhere ends a session here);
+//! - *inbound*: presence addressed to this node's users, rings for them (answered at
+//!   once), every Passport event, and the session directory's watch (which is how a
+//!   sign-in elsewhere ends a session here);
 //! - *writer*: this node's directory entries, in order (sign-in, presence, sign-out),
 //!   and its heartbeat;
 //! - *sweeper*: a node whose heartbeat stops is taken for dead after `node_timeout`,
@@ -24,15 +25,18 @@ use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, kv};
 use futures_util::StreamExt;
-use mocha_auth::UserId;
+use mocha_auth::{SignedClaims, SwitchboardTicket, UserId, unix_now};
 use mocha_passport::{PassportEvent, PassportListener};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::directory::{Directory, RemoteSession, Seen, Swept};
 use super::wire::{self, Entry, Key};
-use crate::NotificationServer;
-use crate::front::CoreEvent;
+use crate::front::{CoreEvent, RingInvite};
+use crate::{NotificationServer, RingError};
+
+/// How long a ring waits for the callee's node: `CAL` is answered within it either way.
+const RING_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// How this node joins the cluster.
 #[derive(Clone, Debug)]
@@ -128,6 +132,7 @@ enum Write {
 /// What the tasks take over when the server starts.
 struct Inbound {
     presence: async_nats::Subscriber,
+    rings: async_nats::Subscriber,
     passport: async_nats::Subscriber,
     watch: kv::Watch,
     /// New watches, opened by the writer after a rejoin.
@@ -212,6 +217,8 @@ impl NatsBus {
             .subscribe(wire::presence_wildcard(&config.prefix, &node))
             .await
             .map_err(subscribe_error)?;
+        let rings =
+            client.subscribe(wire::ring_subject(&config.prefix, &node)).await.map_err(subscribe_error)?;
         let passport_subject = wire::passport_subject(&config.prefix);
         let passport = client.subscribe(passport_subject.clone()).await.map_err(subscribe_error)?;
         let watch = kv.watch_with_history(">").await.map_err(|e| directory_error(e.to_string()))?;
@@ -234,6 +241,7 @@ impl NatsBus {
             connected,
             inbound: Mutex::new(Some(Inbound {
                 presence,
+                rings,
                 passport,
                 watch,
                 watches: new_watches,
@@ -295,6 +303,41 @@ impl NatsBus {
             if let Err(error) = self.client.publish(subject, payload.clone()).await {
                 tracing::warn!(%watcher, %node, %error, "presence not sent to another node");
             }
+        }
+    }
+
+    /// Rings `callee` on the node the directory says holds them (request and reply, at
+    /// most [`RING_TIMEOUT`]). A callee the directory shows appearing offline, a node
+    /// that no longer holds them, and a node that is gone or does not answer all mean
+    /// `Offline`: the caller sees what they would see of a callee on their own node.
+    pub(crate) async fn ring(&self, callee: UserId, invite: &RingInvite) -> Result<(), RingError> {
+        let session = self.directory.remote(callee).ok_or(RingError::Offline)?;
+        if !session.visible() {
+            return Err(RingError::Offline);
+        }
+        let request = wire::RingRequest { callee, invite: invite.clone() };
+        let payload = serde_json::to_vec(&request).map_err(|e| RingError::Internal(e.to_string()))?;
+        let subject = wire::ring_subject(&self.config.prefix, &session.node);
+        let request = async_nats::Request::new().payload(payload.into()).timeout(Some(RING_TIMEOUT));
+        let reply = match self.client.send_request(subject, request).await {
+            Ok(reply) => reply,
+            Err(error) => {
+                use async_nats::client::RequestErrorKind;
+                match error.kind() {
+                    RequestErrorKind::NoResponders => {
+                        tracing::debug!(%callee, node = %session.node, "ring: that node is gone")
+                    }
+                    _ => {
+                        tracing::warn!(%callee, node = %session.node, %error, "ring: no answer from the callee's node")
+                    }
+                }
+                return Err(RingError::Offline);
+            }
+        };
+        match serde_json::from_slice::<wire::RingAnswer>(&reply.payload) {
+            Ok(wire::RingAnswer::Rung) => Ok(()),
+            Ok(wire::RingAnswer::Offline) => Err(RingError::Offline),
+            Err(error) => Err(RingError::Internal(format!("an unreadable answer to a ring: {error}"))),
         }
     }
 
@@ -369,22 +412,27 @@ fn directory_stream(bucket: &str) -> jetstream::stream::Config {
 /// Starts the node's bus tasks for `server` (once; later calls do nothing).
 pub(crate) fn start(server: &Arc<NotificationServer>, nats: &Arc<NatsBus>) {
     let Some(inbound) = nats.inbound.lock().unwrap_or_else(|e| e.into_inner()).take() else { return };
-    let Inbound { presence, passport, watch, watches, writes } = inbound;
+    let Inbound { presence, rings, passport, watch, watches, writes } = inbound;
     let weak = Arc::downgrade(server);
-    tokio::spawn(receive(weak.clone(), nats.stop.clone(), presence, passport, watch, watches));
+    let subscriptions = Subscriptions { presence, rings, passport, watch, watches };
+    tokio::spawn(receive(weak.clone(), nats.stop.clone(), subscriptions));
     // Only the server keeps the bus: a task holding it strongly would keep it forever.
     tokio::spawn(write(weak.clone(), Arc::downgrade(nats), nats.stop.clone(), nats.config.heartbeat, writes));
     tokio::spawn(sweep(weak, nats.stop.clone(), nats.config.node_timeout));
 }
 
-async fn receive(
-    server: Weak<NotificationServer>,
-    stop: CancellationToken,
-    mut presence: async_nats::Subscriber,
-    mut passport: async_nats::Subscriber,
+/// What the inbound task reads.
+struct Subscriptions {
+    presence: async_nats::Subscriber,
+    rings: async_nats::Subscriber,
+    passport: async_nats::Subscriber,
     watch: kv::Watch,
-    mut watches: mpsc::UnboundedReceiver<kv::Watch>,
-) {
+    /// The new watch each rejoin opens.
+    watches: mpsc::UnboundedReceiver<kv::Watch>,
+}
+
+async fn receive(server: Weak<NotificationServer>, stop: CancellationToken, subscriptions: Subscriptions) {
+    let Subscriptions { mut presence, mut rings, mut passport, watch, mut watches } = subscriptions;
     // `None` between a failed watch and the new one a rejoin opens.
     let mut watch = Some(watch);
     loop {
@@ -393,6 +441,10 @@ async fn receive(
             Some(message) = presence.next() => {
                 let Some(server) = server.upgrade() else { break };
                 deliver_presence(&server, &message);
+            }
+            Some(message) = rings.next() => {
+                let Some(server) = server.upgrade() else { break };
+                answer_ring(&server, message).await;
             }
             Some(message) = passport.next() => {
                 let Some(server) = server.upgrade() else { break };
@@ -449,6 +501,39 @@ fn deliver_presence(server: &NotificationServer, message: &async_nats::Message) 
             }
         }
         Err(error) => tracing::warn!(%error, "unreadable presence from the bus"),
+    }
+}
+
+/// Rings a user of this node for a room on another node's switchboard, if they are
+/// signed in here and not appearing offline, and says which. The invite's ticket must be
+/// valid and name the callee and the room: nothing else on the bus makes a node push `RNG`.
+async fn answer_ring(server: &NotificationServer, message: async_nats::Message) {
+    let Some(reply) = message.reply else { return };
+    if message.payload.len() > wire::MAX_PAYLOAD {
+        return;
+    }
+    let request = match serde_json::from_slice::<wire::RingRequest>(&message.payload) {
+        Ok(request) => request,
+        Err(error) => return tracing::warn!(%error, "an unreadable ring from the bus"),
+    };
+    let ticket = SwitchboardTicket::verify(&request.invite.ticket, &server.ticket_verifier(), unix_now());
+    if !ticket.is_ok_and(|t| t.sub == request.callee && t.room == request.invite.room) {
+        return tracing::warn!(callee = %request.callee, "a ring from the bus with a ticket that does not fit");
+    }
+    let answer = {
+        let sessions = server.registry.lock();
+        match sessions.get(&request.callee).filter(|entry| entry.presence.visible_status().is_some()) {
+            Some(entry) => {
+                entry.deliver(&CoreEvent::Ring(request.invite));
+                wire::RingAnswer::Rung
+            }
+            None => wire::RingAnswer::Offline,
+        }
+    };
+    let payload = serde_json::to_vec(&answer).map(bytes::Bytes::from).unwrap_or_default();
+    let Some(nats) = server.bus.nats() else { return };
+    if let Err(error) = nats.client.publish(reply, payload).await {
+        tracing::warn!(%error, "the answer to a ring was not sent");
     }
 }
 

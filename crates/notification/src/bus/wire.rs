@@ -5,6 +5,8 @@
 //!   presence events). Keyed by user, routed by node: the sender knows the watcher's node
 //!   from the directory, and each node holds one subscription, not one per user.
 //! - `P.passport`: every Passport event, for every node (each applies it to its own users).
+//! - `P.node.<node>.ring`: a request to ring a user signed in on that node into a room on
+//!   the caller's node ([`RingRequest`]); the answer is a [`RingAnswer`].
 //!
 //! The session directory is the KV bucket `P_sessions`: `u.<id>` → [`Entry`] for every
 //! signed-in user, `n.<node>` → empty, a node's heartbeat.
@@ -13,7 +15,7 @@ use mocha_auth::UserId;
 use mocha_proto::Status;
 use serde::{Deserialize, Serialize};
 
-use crate::front::{CoreEvent, PresenceEvent};
+use crate::front::{CoreEvent, PresenceEvent, RingInvite};
 use crate::registry::PresenceState;
 
 /// Payloads bigger than this are dropped unread (presence and Passport events are small).
@@ -30,6 +32,27 @@ pub fn presence_wildcard(prefix: &str, node: &str) -> String {
 /// The watcher a presence subject is for.
 pub fn presence_recipient(subject: &str) -> Option<UserId> {
     subject.rsplit('.').next()?.parse().ok()
+}
+
+pub fn ring_subject(prefix: &str, node: &str) -> String {
+    format!("{prefix}.node.{node}.ring")
+}
+
+/// Ring `callee`, signed in on the receiving node, with `invite` (whose ticket the
+/// receiving node checks: it names the callee and the room).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RingRequest {
+    pub callee: UserId,
+    pub invite: RingInvite,
+}
+
+/// What the callee's node did: the only thing the caller's node learns.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RingAnswer {
+    Rung,
+    /// Not signed in here (any more), or appearing offline.
+    Offline,
 }
 
 pub fn passport_subject(prefix: &str) -> String {
@@ -174,5 +197,24 @@ mod tests {
         assert_eq!(parse_key(&node_key("web-1")), Some(Key::Node("web-1")));
         assert_eq!(parse_key("x.1"), None);
         assert_eq!(presence_recipient(&presence_subject("t1", "n2", UserId(9))), Some(UserId(9)));
+        // A ring's subject is no watcher's presence subject.
+        assert_eq!(presence_recipient(&ring_subject("t1", "n2")), None);
+        let ring = RingRequest {
+            callee: UserId(9),
+            invite: RingInvite {
+                room: "r1".into(),
+                address: "sb1:1864".into(),
+                ticket: "t".into(),
+                caller: mocha_api::UserSummary {
+                    id: UserId(7),
+                    username: "ann".into(),
+                    display_name: "Ann".into(),
+                },
+                msnp_address: Some("sb1:1865".into()),
+            },
+        };
+        let json = serde_json::to_vec(&ring).unwrap();
+        assert_eq!(serde_json::from_slice::<RingRequest>(&json).unwrap(), ring);
+        assert_eq!(serde_json::to_string(&RingAnswer::Offline).unwrap(), "\"offline\"");
     }
 }

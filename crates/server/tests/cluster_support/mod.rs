@@ -48,8 +48,11 @@ pub fn unique_prefix() -> String {
 
 pub struct ProgramNode {
     pub running: crate::binary_support::Running,
+    /// Client settings for this node, trusting every node's certificate.
     pub client: mocha_client::ClientConfig,
-    _data: tempfile::TempDir,
+    pub ca_cert: std::path::PathBuf,
+    /// Its data folder, removed when this is dropped: keep it while the node runs.
+    pub data: tempfile::TempDir,
 }
 
 pub struct Cluster {
@@ -109,6 +112,10 @@ impl Cluster {
             bus_prefix: self.prefix.clone(),
             node_id: Some(node.to_string()),
             keys_dir: Some(self.keys.path().to_path_buf()),
+            // The MSNP gateway too, so classic clients are rung across nodes.
+            msnp_port: Some(0),
+            msnp_http_port: Some(0),
+            msnp_switchboard_port: Some(0),
             ..ServerConfig::for_tests()
         }
     }
@@ -120,9 +127,10 @@ impl Cluster {
         let flags = self.flags(node);
         let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
         let running = crate::binary_support::Running::start(data.path(), &flags);
-        let (_, trust) = running.passport(data.path());
+        let ca_cert = data.path().join("tls/ca.pem");
+        let trust = self.trust(&[&ca_cert]);
         let client = crate::client_support::config_for(running.port("Passport and web pages"), &trust);
-        ProgramNode { running, client, _data: data }
+        ProgramNode { running, client, ca_cert, data }
     }
 
     /// The same settings as flags, for a `mocha-server` child.
@@ -149,6 +157,24 @@ impl Cluster {
 
     pub fn node(&self, n: usize) -> &TestServer {
         &self.nodes[n - 1]
+    }
+
+    /// A client trust that accepts every node's certificate (and those in `more`), as a
+    /// cluster's clients must: a conversation's switchboard may be on any node.
+    pub fn trust(&self, more: &[&std::path::Path]) -> mocha_client::Trust {
+        let cas = self.nodes.iter().map(|node| node.server.ca_cert.as_path()).chain(more.iter().copied());
+        cas.fold(mocha_client::Trust::system(), |trust, ca| trust.with_pem_file(ca).unwrap())
+    }
+
+    /// `user` signed in on node `n`, trusting every node.
+    pub async fn connect(
+        &self,
+        n: usize,
+        user: &crate::common::TestUser,
+    ) -> (mocha_client::Client, crate::client_support::Events) {
+        let config =
+            crate::client_support::config_for(self.node(n).server.passport_addr.port(), &self.trust(&[]));
+        crate::client_support::connect_with(config, user).await
     }
 
     /// Stops the nodes and removes this test's session directory from NATS.
