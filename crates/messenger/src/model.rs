@@ -509,8 +509,8 @@ impl AppModel {
             }
             BackendEvent::UpdateDownloadable { server, offer } => {
                 let pins = &mut self.options.updates.release_keys;
-                if !pins.contains_key(&server) {
-                    pins.insert(server, offer.release_key.clone());
+                if let std::collections::btree_map::Entry::Vacant(pin) = pins.entry(server) {
+                    pin.insert(offer.release_key.clone());
                     self.options_dirty = true;
                 }
                 if let Some(update) = self.update.as_mut().filter(|u| u.build.version == offer.file.version) {

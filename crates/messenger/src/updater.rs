@@ -42,7 +42,7 @@ impl UpdateTarget {
 pub async fn check(client: &Client, sink: &Sink, request: UpdateRequest) {
     let passport = client.passport();
     let version = env!("CARGO_PKG_VERSION");
-    match updates::check(&passport, &request.channel, version, request.pinned_key.as_deref()).await {
+    match updates::check(passport, &request.channel, version, request.pinned_key.as_deref()).await {
         Ok((check, offer)) => {
             if let (true, Some(build)) = (check.update_available, check.latest) {
                 sink.send(BackendEvent::UpdateAvailable(build));

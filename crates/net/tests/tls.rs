@@ -1,6 +1,7 @@
 //! The server's own TLS (rustls' unbuffered API) against a stock rustls client over
 //! real TCP: bytes both ways in every size, a key update, a clean close, and frames
 //! written by the tasks that produce them arriving whole and in order.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use std::net::SocketAddr;
 use std::sync::Arc;
