@@ -12,10 +12,12 @@ const LIMIT: usize = 8192;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(message) = MessagePayload::parse(Bytes::copy_from_slice(data), LIMIT) else { return };
-    // A parsed payload encodes to bytes that parse to the same headers and body.
+    // A parsed payload encodes to bytes that parse to the same headers and body. The
+    // encoding may be longer than the input (`Name:value` is written `Name: value`), so
+    // it is read back without the size limit (found by a 30-minute run).
     let bytes = message.to_bytes();
     assert_eq!(bytes.len(), message.encoded_len());
-    assert_eq!(MessagePayload::parse(bytes, LIMIT).as_ref(), Ok(&message));
+    assert_eq!(MessagePayload::parse(bytes, usize::MAX).as_ref(), Ok(&message));
 
     let Ok(meaning) = ImPayload::parse(&message) else { return };
     if meaning == ImPayload::Other {

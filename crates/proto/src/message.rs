@@ -267,6 +267,20 @@ mod tests {
     }
 
     #[test]
+    fn a_header_without_its_space_reads_the_same_and_is_written_with_it() {
+        let input = b"Content-Type:text/plain\r\n\r\nhi";
+        let message = MessagePayload::parse(Bytes::from_static(input), input.len()).unwrap();
+        assert_eq!(message.content_type(), Some("text/plain"));
+        let written = message.to_bytes();
+        assert_eq!(written.len(), input.len() + 1, "one byte longer: the space");
+        assert_eq!(
+            MessagePayload::parse(written.clone(), input.len()),
+            Err(MessageError::TooLarge { limit: input.len() })
+        );
+        assert_eq!(MessagePayload::parse(written, input.len() + 1), Ok(message));
+    }
+
+    #[test]
     fn helpers_and_round_trip() {
         let m = MessagePayload::text("hi there").with_header("X-Mocha-Id", "7");
         assert_eq!(m.content_type(), Some(TEXT_PLAIN));
