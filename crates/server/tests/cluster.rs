@@ -204,10 +204,7 @@ async fn a_killed_nodes_users_look_offline_to_their_contacts_within_the_bound() 
     let test = "a_killed_nodes_users_look_offline_to_their_contacts_within_the_bound";
     let Some(cluster) = Cluster::start(test).await else { return };
     let n1 = cluster.node(1);
-    let (alice_user, bob_user, carol_user) =
-        (n1.user("alice").await, n1.user("bob").await, n1.user("carol").await);
-    n1.befriend(&alice_user, &bob_user).await;
-    n1.befriend(&carol_user, &bob_user).await;
+    let (alice_user, bob_user, carol_user) = cluster.bob_and_two_contacts().await;
     let (alice, mut alice_events) = connect(n1, &alice_user).await;
 
     // Node 3: the real program, killed with SIGKILL (no goodbye, no sign-outs).

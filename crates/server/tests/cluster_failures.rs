@@ -84,10 +84,7 @@ async fn a_node_taken_for_dead_while_alive_announces_its_sessions_again() {
     let test = "a_node_taken_for_dead_while_alive_announces_its_sessions_again";
     let Some(cluster) = Cluster::start(test).await else { return };
     let (n1, n2) = (cluster.node(1), cluster.node(2));
-    let (alice_user, bob_user, carol_user) =
-        (n1.user("alice").await, n1.user("bob").await, n1.user("carol").await);
-    n1.befriend(&alice_user, &bob_user).await;
-    n1.befriend(&carol_user, &bob_user).await;
+    let (alice_user, bob_user, carol_user) = cluster.bob_and_two_contacts().await;
     let (alice, mut alice_events) = connect(n1, &alice_user).await;
 
     // Node 3 is the real program; Bob is on it.

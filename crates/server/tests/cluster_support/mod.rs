@@ -159,6 +159,18 @@ impl Cluster {
         &self.nodes[n - 1]
     }
 
+    /// Alice, Bob and Carol, signed up through node 1, Alice and Carol both Bob's contacts:
+    /// the watchers a test of Bob's node going away needs.
+    pub async fn bob_and_two_contacts(
+        &self,
+    ) -> (crate::common::TestUser, crate::common::TestUser, crate::common::TestUser) {
+        let n1 = self.node(1);
+        let (alice, bob, carol) = (n1.user("alice").await, n1.user("bob").await, n1.user("carol").await);
+        n1.befriend(&alice, &bob).await;
+        n1.befriend(&carol, &bob).await;
+        (alice, bob, carol)
+    }
+
     /// A client trust that accepts every node's certificate (and those in `more`), as a
     /// cluster's clients must: a conversation's switchboard may be on any node.
     pub fn trust(&self, more: &[&std::path::Path]) -> mocha_client::Trust {
