@@ -74,6 +74,14 @@ if [ -x /usr/sbin/nats-server ]; then
   (exec 3<>/dev/tcp/127.0.0.1/4222) 2>/dev/null || { echo "NATS did not start on 127.0.0.1:4222" >&2; exit 1; }
 fi
 
+# A cold build in one pass: incremental caches only help rebuilds (and took 2.4 GB).
+export CARGO_INCREMENTAL=0
+# The build and its ~75 test binaries need several GB: say so before a full disk shows up
+# as a linker killed by SIGBUS twenty minutes in.
+free_kib="$(df -Pk . | awk 'NR == 2 {print $4}')"
+if [ "${free_kib:-0}" -lt $((12 * 1024 * 1024)) ]; then
+  echo "warning: only $((free_kib / 1024)) MiB free here; the test build needs about 8 GiB" >&2
+fi
 cargo test --workspace --locked
 # The camera source (nokhwa, Video4Linux) is behind a feature: build and test the media crate with it on.
 cargo test -p mocha-media --features camera --locked
