@@ -69,7 +69,8 @@ impl ServiceGauge {
             state: if up { ServiceState::Up } else { ServiceState::Down },
             address: Some(self.address.lock().unwrap_or_else(|e| e.into_inner()).clone())
                 .filter(|address| !address.is_empty()),
-            uptime_seconds: (up && self.here.load(Ordering::Relaxed)).then(|| self.started.elapsed().as_secs()),
+            uptime_seconds: (up && self.here.load(Ordering::Relaxed))
+                .then(|| self.started.elapsed().as_secs()),
             online_users: self
                 .online
                 .as_ref()

@@ -63,7 +63,8 @@ impl Rows {
             let least = cards.iter().filter(|card| card.sb.is_some()).min_by_key(|card| card.participants);
             show(&self.switchboard, least.and_then(|card| card.sb.as_deref()));
         }
-        let elsewhere: u64 = cards.iter().filter(|card| card.sb.is_some()).map(|card| card.participants).sum();
+        let elsewhere: u64 =
+            cards.iter().filter(|card| card.sb.is_some()).map(|card| card.participants).sum();
         self.switchboard.set_online_elsewhere(elsewhere);
     }
 }

@@ -732,8 +732,7 @@ mod tests {
         let split_on_sqlite_with_bus =
             refused(ServerConfig { roles: split.clone(), bus: bus.clone(), ..ServerConfig::default() });
         assert!(split_on_sqlite_with_bus.contains("SQLite"), "{split_on_sqlite_with_bus}");
-        let split_without_bus =
-            refused(ServerConfig { roles: split.clone(), bus: None, ..cluster.clone() });
+        let split_without_bus = refused(ServerConfig { roles: split.clone(), bus: None, ..cluster.clone() });
         assert!(split_without_bus.contains("--bus"), "{split_without_bus}");
         for roles in [vec![Role::Passport, Role::Web], vec![Role::Ns], vec![Role::Sb], split] {
             let node = ServerConfig { roles: roles.clone(), ..cluster.clone() };

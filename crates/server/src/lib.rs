@@ -2,9 +2,9 @@
 //! process. `main.rs` only parses flags and calls [`start`]; tests call it too.
 
 pub mod backup;
+mod cluster_status;
 pub mod config;
 mod files;
-mod cluster_status;
 mod https;
 pub mod logging;
 pub mod metrics_listener;
@@ -309,8 +309,8 @@ async fn start_services(
                 msnp_sb: msnp_sb_address.clone(),
                 ..NodeCard::default()
             };
-            let cluster = ClusterConfig::new(url.expose(), config.bus_prefix.clone(), config.node_id())
-                .with_card(card);
+            let cluster =
+                ClusterConfig::new(url.expose(), config.bus_prefix.clone(), config.node_id()).with_card(card);
             Bus::Nats(NatsBus::connect(cluster).await?)
         }
         None => Bus::Local,
@@ -336,8 +336,14 @@ async fn start_services(
     let switchboard_gauge = status.register("switchboard", sb_address.clone().unwrap_or_default(), true);
     let (switchboard, relay_addr) = match sb_listener {
         Some(listener) => {
-            let (switchboard, relay_addr) =
-                start_switchboard(&config, &passport, &notification, switchboard_gauge.clone(), &mut tasks, &shutdown)?;
+            let (switchboard, relay_addr) = start_switchboard(
+                &config,
+                &passport,
+                &notification,
+                switchboard_gauge.clone(),
+                &mut tasks,
+                &shutdown,
+            )?;
             let _ = media_relay.set(switchboard.relay().clone());
             let addr = https::local_addr(&listener);
             tasks.spawn(switchboard.clone().serve(listener, tls.clone(), shutdown.clone()));

@@ -74,7 +74,11 @@ async fn the_client_comes_back_after_a_server_restart() {
     state_where(&alice, |s| s.presence(bob.user_id()).is_some_and(|p| p.status == PresenceStatus::Busy))
         .await;
 
-    let ports = (t.server.passport_addr.unwrap().port(), t.server.ns_addr.unwrap().port(), t.server.sb_addr.unwrap().port());
+    let ports = (
+        t.server.passport_addr.unwrap().port(),
+        t.server.ns_addr.unwrap().port(),
+        t.server.sb_addr.unwrap().port(),
+    );
     let (dir, mut server_config) = t.stop().await;
     alice_events.expect(|e| matches!(e, Event::Disconnected { .. }).then_some(())).await;
     bob_events.expect(|e| matches!(e, Event::Disconnected { .. }).then_some(())).await;

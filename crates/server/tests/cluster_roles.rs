@@ -183,7 +183,9 @@ async fn a_split_cluster_signs_in_through_the_front_and_talks_on_the_sb_node() {
         match attempt {
             Err(error) if error.server_code() == Some(ErrorCode::ServerBusy) => break error,
             // Until the sweep, the dead node's address is still handed out: dialling it fails.
-            Err(error) => assert!(killed.elapsed() < CRASH_BOUND, "still {error} after {:?}", killed.elapsed()),
+            Err(error) => {
+                assert!(killed.elapsed() < CRASH_BOUND, "still {error} after {:?}", killed.elapsed())
+            }
             Ok(_) => panic!("a conversation opened with no switchboard node alive"),
         }
         tokio::time::sleep(Duration::from_millis(250)).await;

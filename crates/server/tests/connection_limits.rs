@@ -73,10 +73,12 @@ async fn a_connection_that_does_not_sign_in_is_closed_at_the_deadline_pings_or_n
 #[tokio::test]
 async fn a_switchboard_connection_that_joins_nothing_is_closed_at_the_deadline() {
     let t = TestServer::start_with(|c| c.sign_in_seconds = 1).await;
-    let mut idle =
-        MenpConnection::<SbCommand>::connect_to(&format!("localhost:{}", t.server.sb_addr.unwrap().port()), &t.trust)
-            .await
-            .unwrap();
+    let mut idle = MenpConnection::<SbCommand>::connect_to(
+        &format!("localhost:{}", t.server.sb_addr.unwrap().port()),
+        &t.trust,
+    )
+    .await
+    .unwrap();
     let started = Instant::now();
     let first = tokio::time::timeout(Duration::from_secs(5), idle.read()).await.expect("closed in time");
     match first {
@@ -134,9 +136,11 @@ async fn a_full_notification_server_leaves_https_and_the_switchboard_answering()
     // HTTPS and the Switchboard count their own connections.
     let status = t.passport.status().await.expect("HTTPS answers while the NS is full");
     assert!(!status.services.is_empty());
-    let sb =
-        MenpConnection::<SbCommand>::connect_to(&format!("localhost:{}", t.server.sb_addr.unwrap().port()), &t.trust)
-            .await;
+    let sb = MenpConnection::<SbCommand>::connect_to(
+        &format!("localhost:{}", t.server.sb_addr.unwrap().port()),
+        &t.trust,
+    )
+    .await;
     assert!(sb.is_ok(), "the Switchboard takes a connection while the NS is full");
 
     drop(held.pop());

@@ -69,7 +69,10 @@ async fn both_members_get_a_grant_bind_and_their_media_crosses_by_udp_bit_exact(
     b.sb.send(&call(CallCommand::Hangup, None), AckMode::Always).await.unwrap();
     expect_message(&mut a.sb).await;
     assert_eq!(
-        (t.server.switchboard.as_ref().unwrap().relay().call_count(), t.server.switchboard.as_ref().unwrap().relay().bound_count()),
+        (
+            t.server.switchboard.as_ref().unwrap().relay().call_count(),
+            t.server.switchboard.as_ref().unwrap().relay().bound_count()
+        ),
         (0, 0)
     );
 }

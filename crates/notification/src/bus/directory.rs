@@ -360,8 +360,7 @@ mod tests {
         assert!(directory.pick_switchboard().is_none(), "neither runs a switchboard");
         directory.heartbeat("sb1", switchboard("sb1:1864", 10), start);
         directory.heartbeat("sb2", switchboard("sb2:1864", 8), start);
-        let picks: Vec<String> =
-            (0..4).filter_map(|_| directory.pick_switchboard()?.sb).collect();
+        let picks: Vec<String> = (0..4).filter_map(|_| directory.pick_switchboard()?.sb).collect();
         // sb2 (8), sb2 (9), then whichever of the two at 10, then the other.
         assert_eq!(&picks[..2], ["sb2:1864", "sb2:1864"]);
         assert!(picks[2..].contains(&"sb1:1864".to_string()), "{picks:?}");

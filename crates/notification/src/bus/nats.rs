@@ -647,7 +647,9 @@ async fn write(
             None if rejoin_pending => {}
             None => {
                 let sessions = server.upgrade().map_or(0, |server| server.registry.len());
-                if let Err(error) = nats.kv.put(wire::node_key(&nats.node), nats.heartbeat_value(sessions)).await {
+                if let Err(error) =
+                    nats.kv.put(wire::node_key(&nats.node), nats.heartbeat_value(sessions)).await
+                {
                     tracing::warn!(%error, "heartbeat not written: other nodes may take this one for dead");
                     rejoin_pending = true;
                 }

@@ -203,8 +203,10 @@ impl Cluster {
         n: usize,
         user: &crate::common::TestUser,
     ) -> (mocha_client::Client, crate::client_support::Events) {
-        let config =
-            crate::client_support::config_for(self.node(n).server.passport_addr.unwrap().port(), &self.trust(&[]));
+        let config = crate::client_support::config_for(
+            self.node(n).server.passport_addr.unwrap().port(),
+            &self.trust(&[]),
+        );
         crate::client_support::connect_with(config, user).await
     }
 
