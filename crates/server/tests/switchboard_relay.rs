@@ -22,7 +22,7 @@ use switchboard_support::*;
 const GONE: Duration = Duration::from_millis(300);
 
 fn stats(t: &TestServer) -> mocha_switchboard::RelayStats {
-    t.server.switchboard.as_ref().unwrap().relay().stats()
+    t.server.switchboard.as_ref().expect("every role runs").relay().stats()
 }
 
 /// Both bound; one packet each way arrives, so the relay is known to be carrying the call.
