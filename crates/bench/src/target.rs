@@ -166,7 +166,7 @@ impl Prepared {
         }
         let server = mocha_server::start(&data_dir, config).await.context("the server did not start")?;
         Ok(Target {
-            ns_addr: server.ns_addr,
+            ns_addr: server.ns_addr.expect("every role runs"),
             ca: server.ca_cert.clone(),
             pid: Some(std::process::id()),
             kind: "in-process",
@@ -282,7 +282,7 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
 impl Target {
     /// The media relay's counters, when the server runs in this process.
     pub fn relay_stats(&self) -> Option<mocha_switchboard::RelayStats> {
-        self.server.as_ref().map(|server| server.switchboard.relay().stats())
+        self.server.as_ref().and_then(|server| server.switchboard.as_ref()).map(|sb| sb.relay().stats())
     }
 
     /// The name to check the server's certificate against.

@@ -235,7 +235,7 @@ fn main() -> anyhow::Result<()> {
     let data = tempfile::tempdir()?;
     let server =
         runtime.block_on(mocha_server::start(data.path(), mocha_server::ServerConfig::for_tests()))?;
-    let url = format!("https://localhost:{}", server.passport_addr.port());
+    let url = format!("https://localhost:{}", server.passport_addr.expect("every role runs").port());
     let trust = Trust::system().with_pem_file(&server.ca_cert).context("the server's CA")?;
     let bob_id = runtime.block_on(async {
         let passport = PassportClient::new(&url, &trust)?;

@@ -9,8 +9,11 @@ use mocha_proto::Limits;
 pub struct NotificationConfig {
     /// Where clients reach this NS, `host:port`, for the status page.
     pub advertised_address: String,
-    /// Where clients reach the Switchboard, `host:port`, sent in `XFR` and `RNG`.
+    /// Where clients reach this node's Switchboard, `host:port`, sent in `XFR` and `RNG`.
     pub switchboard_address: String,
+    /// Whether this node runs a switchboard. When it does not (roles without `sb`), `XFR`
+    /// names the least-loaded live switchboard node of the cluster instead.
+    pub local_switchboard: bool,
     /// Where classic MSN clients reach this node's MSNP switchboard, when the gateway runs
     /// one: sent with a ring to a callee on another node, whose gateway names this node's.
     pub msnp_switchboard_address: Option<String>,
@@ -40,6 +43,7 @@ impl Default for NotificationConfig {
         Self {
             advertised_address: "localhost:1863".into(),
             switchboard_address: "localhost:1864".into(),
+            local_switchboard: true,
             msnp_switchboard_address: None,
             ticket_lifetime: Duration::from_secs(120),
             handshake_timeout: Duration::from_secs(10),

@@ -24,7 +24,7 @@ mod ring;
 mod server;
 mod session;
 
-pub use bus::{Bus, BusError, ClusterConfig, NatsBus};
+pub use bus::{Bus, BusError, ClusterConfig, NatsBus, NodeCard};
 pub use config::NotificationConfig;
 pub use front::{Attach, CoreEvent, Front, LivePresence, PresenceEvent, RingInvite, Verified};
 pub use ring::{RingError, RingOutcome};

@@ -79,6 +79,17 @@ impl NotificationServer {
         self.gauge.set_online_elsewhere(u64::try_from(users).unwrap_or(u64::MAX));
     }
 
+    /// Its row on the status board (a node without `ns` points it at another node's).
+    pub fn gauge(&self) -> &Arc<ServiceGauge> {
+        &self.gauge
+    }
+
+    /// For a node without `sb`: the live switchboard node with the fewest participants
+    /// (counting one more there), if this node is in a cluster and one is alive.
+    pub fn pick_switchboard_node(&self) -> Option<crate::bus::NodeCard> {
+        self.bus.nats()?.pick_switchboard()
+    }
+
     pub fn bus(&self) -> &Bus {
         &self.bus
     }

@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
 use mocha_api::{ServiceNotice, ServiceReport, ServiceState, StatusReport};
@@ -13,9 +13,13 @@ const KEPT_NOTICES: usize = 20;
 /// One service's live numbers, updated by the service itself.
 pub struct ServiceGauge {
     name: String,
-    address: String,
+    /// Where clients reach it; in a cluster, for a service this node does not run, a live
+    /// node's that does (kept up to date by the node), empty while there is none.
+    address: Mutex<String>,
     started: Instant,
     up: AtomicBool,
+    /// Whether this node runs it (otherwise its uptime is not this node's to say).
+    here: AtomicBool,
     online: Option<AtomicU64>,
     /// In a cluster, the users signed in on the other nodes (from the session directory):
     /// the report counts the whole cluster, [`Self::online`] this node.
@@ -25,6 +29,18 @@ pub struct ServiceGauge {
 impl ServiceGauge {
     pub fn set_up(&self, up: bool) {
         self.up.store(up, Ordering::Relaxed);
+    }
+
+    /// Marks a service this node does not run: the row then describes another node's.
+    pub fn set_elsewhere(&self) {
+        self.here.store(false, Ordering::Relaxed);
+    }
+
+    pub fn set_address(&self, address: &str) {
+        let mut held = self.address.lock().unwrap_or_else(|e| e.into_inner());
+        if *held != address {
+            *held = address.to_string();
+        }
     }
 
     pub fn add_online(&self, delta: i64) {
@@ -51,8 +67,10 @@ impl ServiceGauge {
         ServiceReport {
             name: self.name.clone(),
             state: if up { ServiceState::Up } else { ServiceState::Down },
-            address: Some(self.address.clone()),
-            uptime_seconds: up.then(|| self.started.elapsed().as_secs()),
+            address: Some(self.address.lock().unwrap_or_else(|e| e.into_inner()).clone())
+                .filter(|address| !address.is_empty()),
+            uptime_seconds: (up && self.here.load(Ordering::Relaxed))
+                .then(|| self.started.elapsed().as_secs()),
             online_users: self
                 .online
                 .as_ref()
@@ -72,9 +90,10 @@ impl StatusBoard {
     pub fn register(&self, name: &str, address: String, counts_users: bool) -> Arc<ServiceGauge> {
         let gauge = Arc::new(ServiceGauge {
             name: name.to_string(),
-            address,
+            address: Mutex::new(address),
             started: Instant::now(),
             up: AtomicBool::new(true),
+            here: AtomicBool::new(true),
             online: counts_users.then(|| AtomicU64::new(0)),
             elsewhere: AtomicU64::new(0),
         });

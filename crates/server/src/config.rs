@@ -96,8 +96,8 @@ pub struct ServerConfig {
     pub log_format: LogFormat,
 
     // A cluster of nodes on one PostgreSQL database and one NATS server (docs/cluster.md).
-    /// What this node runs, of `passport`, `web`, `ns`, `sb`. Every node runs all four
-    /// for now: splitting them is not built yet and is refused.
+    /// What this node runs, of `passport`, `web`, `ns`, `sb` (default: all four). Fewer
+    /// than four needs PostgreSQL and `bus`: the others are on other nodes.
     pub roles: Vec<Role>,
     /// This node's name in its cluster (letters, digits, `-`, `_`). Unset: the host name.
     pub node_id: Option<String>,
@@ -387,7 +387,7 @@ impl ServerConfig {
         Ok(())
     }
 
-    /// Roles, node name and bus: a cluster needs PostgreSQL, and roles are not split yet.
+    /// Roles, node name and bus: a cluster, and so a node running only some roles, needs PostgreSQL.
     fn validate_cluster(&self) -> Result<(), ConfigError> {
         let invalid = |m: &str| Err(ConfigError::Invalid(m.to_string()));
         let on_sqlite = !matches!(self.database, Some(DatabaseUrl::Postgres(_)));
@@ -401,10 +401,10 @@ impl ServerConfig {
                  cannot do: use --database postgres://… and --bus nats://… (docs/cluster.md)",
             );
         }
-        if split {
+        if split && self.bus.is_none() {
             return invalid(
-                "roles: running only some roles on a node is not built yet (docs/cluster.md); \
-                 give every node of the cluster all four (the default)",
+                "roles: a node running only some roles needs the others in its cluster: \
+                 set --bus nats://… (docs/cluster.md)",
             );
         }
         if self.bus.is_some() && on_sqlite {
@@ -420,6 +420,11 @@ impl ServerConfig {
             return invalid("node_id: letters, digits, - and _ only (at most 64)");
         }
         Ok(())
+    }
+
+    /// Whether this node runs `role`.
+    pub fn runs(&self, role: Role) -> bool {
+        self.roles.contains(&role)
     }
 
     /// This node's name in its cluster.
@@ -705,7 +710,7 @@ mod tests {
     }
 
     #[test]
-    fn a_cluster_needs_postgresql_and_roles_are_not_split_yet() {
+    fn a_cluster_needs_postgresql_and_split_roles_need_a_cluster() {
         let postgres = Some(DatabaseUrl::parse("postgres://mocha@db.internal/mocha").unwrap());
         let bus = Some(BusUrl::parse("nats://mocha:pw-in-url@nats.internal:4222").unwrap());
         let cluster =
@@ -724,8 +729,16 @@ mod tests {
         let split = vec![Role::Ns, Role::Sb];
         let split_on_sqlite = refused(ServerConfig { roles: split.clone(), ..ServerConfig::default() });
         assert!(split_on_sqlite.contains("SQLite"), "{split_on_sqlite}");
-        let split_on_postgres = refused(ServerConfig { roles: split, ..cluster.clone() });
-        assert!(split_on_postgres.contains("not built yet"), "{split_on_postgres}");
+        let split_on_sqlite_with_bus =
+            refused(ServerConfig { roles: split.clone(), bus: bus.clone(), ..ServerConfig::default() });
+        assert!(split_on_sqlite_with_bus.contains("SQLite"), "{split_on_sqlite_with_bus}");
+        let split_without_bus = refused(ServerConfig { roles: split.clone(), bus: None, ..cluster.clone() });
+        assert!(split_without_bus.contains("--bus"), "{split_without_bus}");
+        for roles in [vec![Role::Passport, Role::Web], vec![Role::Ns], vec![Role::Sb], split] {
+            let node = ServerConfig { roles: roles.clone(), ..cluster.clone() };
+            assert!(node.validate().is_ok(), "{roles:?} on PostgreSQL with a bus");
+            assert!(roles.iter().all(|role| node.runs(*role)));
+        }
         refused(ServerConfig { node_id: Some("node.one".into()), ..cluster.clone() });
         refused(ServerConfig { bus_prefix: "a b".into(), ..cluster.clone() });
         refused(ServerConfig { roles: Vec::new(), ..cluster });
@@ -741,6 +754,8 @@ mod tests {
         let config = ServerConfig::from_data_dir(dir.path()).unwrap();
         assert_eq!((config.node_id(), config.bus_prefix.as_str()), ("n1".to_string(), "prod"));
         assert_eq!(config.keys_dir(dir.path()), PathBuf::from("/srv/keys"));
+        std::fs::write(dir.path().join(CONFIG_FILE), "roles = [\"ns\", \"sb\"]\n").unwrap();
+        assert_eq!(ServerConfig::from_data_dir(dir.path()).unwrap().roles, [Role::Ns, Role::Sb]);
         assert_eq!(ServerConfig::default().keys_dir(dir.path()), dir.path().join("keys"));
     }
 

@@ -2,6 +2,7 @@
 //! process. `main.rs` only parses flags and calls [`start`]; tests call it too.
 
 pub mod backup;
+mod cluster_status;
 pub mod config;
 mod files;
 mod https;
@@ -17,14 +18,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use mocha_auth::SigningKey;
-use mocha_notification::{Bus, ClusterConfig, NatsBus, NotificationServer};
+use mocha_notification::{Bus, ClusterConfig, NatsBus, NodeCard, NotificationServer};
 use mocha_passport::{DatabaseClaim, DatabaseUrl, Passport, PassportError, StatusBoard};
 use mocha_switchboard::{Relay, Switchboard};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-pub use config::{ConfigError, ServerConfig};
+pub use config::{ConfigError, Role, ServerConfig};
 pub use files::{DataDirLock, LOCK_FILE, LockError, OpenFileLimit, lock_data_dir, raise_open_file_limit};
 
 /// Files inside the data folder.
@@ -136,13 +137,14 @@ impl StartError {
 
 /// A running network. Drop it or call [`RunningServer::shutdown`] to stop.
 pub struct RunningServer {
-    pub passport_addr: SocketAddr,
-    /// Where the Notification Server listens (MENP/1 over TLS).
-    pub ns_addr: SocketAddr,
-    /// Where the Switchboard listens (MENP/1 over TLS).
-    pub sb_addr: SocketAddr,
-    /// Where the calls' media relay listens (UDP).
-    pub relay_addr: SocketAddr,
+    /// Where Passport's API and the web pages listen (HTTPS): roles `passport` or `web`.
+    pub passport_addr: Option<SocketAddr>,
+    /// Where the Notification Server listens (MENP/1 over TLS): role `ns`.
+    pub ns_addr: Option<SocketAddr>,
+    /// Where the Switchboard listens (MENP/1 over TLS): role `sb`.
+    pub sb_addr: Option<SocketAddr>,
+    /// Where the calls' media relay listens (UDP): role `sb`.
+    pub relay_addr: Option<SocketAddr>,
     /// Where the MSNP gateway's Notification Server listens (plain TCP), when on.
     pub msnp_addr: Option<SocketAddr>,
     /// Where the MSNP gateway's Passport 1.4 nexus and login listen (plain HTTP), when on.
@@ -155,7 +157,8 @@ pub struct RunningServer {
     pub metrics_addr: Option<SocketAddr>,
     pub passport: Arc<Passport>,
     pub notification: Arc<NotificationServer>,
-    pub switchboard: Arc<Switchboard>,
+    /// Role `sb`: this node's switchboard.
+    pub switchboard: Option<Arc<Switchboard>>,
     shutdown: CancellationToken,
     tasks: JoinSet<()>,
     /// This node's claim on a shared database (dropped with the server at the latest).
@@ -254,101 +257,129 @@ async fn start_services(
         None => None,
     };
 
-    let passport_listener = bind(&config, config.passport_port).await?;
-    let passport_addr = https::local_addr(&passport_listener);
-    status.register("passport", advertised(&config, passport_addr), false);
-    // The websites share the Passport port; see mocha-web for how the two routers meet.
-    let web =
-        mocha_web::WebConfig { ca_cert: ca_cert.clone(), downloads_dir: layout::downloads_dir(data_dir) };
-    let mut app =
-        mocha_web::router(passport.clone(), web).merge(mocha_passport::http::router(passport.clone()));
-    if config.msnp_port.is_some() {
-        let login = format!("https://{}/login.srf", advertised(&config, passport_addr));
-        app = app.merge(mocha_msnp::nexus::router(passport.clone(), login));
+    let https_listener = match config.runs(Role::Passport) || config.runs(Role::Web) {
+        true => Some(bind(&config, config.passport_port).await?),
+        false => None,
+    };
+    let https_addr = https_listener.as_ref().map(https::local_addr);
+    let here = |role: Role| https_addr.filter(|_| config.runs(role)).map(|addr| advertised(&config, addr));
+    let passport_gauge = status.register("passport", here(Role::Passport).unwrap_or_default(), false);
+    if let Some(listener) = https_listener {
+        let addr = https::local_addr(&listener);
+        let app = https_app(&config, &passport, ca_cert.clone(), data_dir, addr);
+        tasks.spawn(https::serve(
+            listener,
+            tls.clone(),
+            app,
+            config.http_request_time(),
+            limits,
+            shutdown.clone(),
+        ));
+        tracing::info!(address = %addr, "Passport and web pages listening (HTTPS)");
     }
-    let app = app.layer(axum::middleware::from_fn(metrics_listener::track_http));
-    tasks.spawn(https::serve(
-        passport_listener,
-        tls.clone(),
-        app,
-        config.http_request_time(),
-        limits,
-        shutdown.clone(),
-    ));
-    tracing::info!(address = %passport_addr, "Passport listening (HTTPS)");
 
     // The switchboard's real port must be known before the NS hands out its address.
-    let sb_listener = bind(&config, config.switchboard_port).await?;
-    let sb_addr = https::local_addr(&sb_listener);
+    let sb_listener = match config.runs(Role::Sb) {
+        true => Some(bind(&config, config.switchboard_port).await?),
+        false => None,
+    };
+    let sb_addr = sb_listener.as_ref().map(https::local_addr);
+    let sb_address = sb_addr.map(|addr| advertised(&config, addr));
 
     // And the MSNP switchboard's, which a ring to a classic client on another node names.
-    let msnp_sb_listener = match (config.msnp_port, config.msnp_switchboard_port) {
-        (Some(_), Some(port)) => Some(bind(&config, port).await?),
+    let msnp_sb_listener = match (config.runs(Role::Sb), config.msnp_port, config.msnp_switchboard_port) {
+        (true, Some(_), Some(port)) => Some(bind(&config, port).await?),
         _ => None,
     };
     let msnp_sb_address = msnp_sb_listener.as_ref().map(|l| advertised(&config, https::local_addr(l)));
 
-    let ns_listener = bind(&config, config.notification_port).await?;
-    let ns_addr = https::local_addr(&ns_listener);
+    let ns_listener = match config.runs(Role::Ns) {
+        true => Some(bind(&config, config.notification_port).await?),
+        false => None,
+    };
+    let ns_addr = ns_listener.as_ref().map(https::local_addr);
+    let ns_address = ns_addr.map(|addr| advertised(&config, addr));
     let bus = match &config.bus {
         Some(url) => {
-            let cluster = ClusterConfig::new(url.expose(), config.bus_prefix.clone(), config.node_id());
+            let card = NodeCard {
+                passport: here(Role::Passport),
+                web: here(Role::Web),
+                ns: ns_address.clone(),
+                sb: sb_address.clone(),
+                msnp_sb: msnp_sb_address.clone(),
+                ..NodeCard::default()
+            };
+            let cluster =
+                ClusterConfig::new(url.expose(), config.bus_prefix.clone(), config.node_id()).with_card(card);
             Bus::Nats(NatsBus::connect(cluster).await?)
         }
         None => Bus::Local,
     };
-    let mut ns_config = config.notification(advertised(&config, ns_addr), advertised(&config, sb_addr));
+    // The core runs on every node (an `sb` node's rings go through it); without `ns` it
+    // just has no sessions of its own.
+    let mut ns_config =
+        config.notification(ns_address.clone().unwrap_or_default(), sb_address.clone().unwrap_or_default());
     ns_config.msnp_switchboard_address = msnp_sb_address.clone();
+    ns_config.local_switchboard = config.runs(Role::Sb);
     let notification = NotificationServer::on_bus(
         passport.clone(),
         SigningKey::load_or_create(&layout::notification_key_in(&keys))?,
         ns_config,
         bus,
     );
-    tasks.spawn(notification.clone().serve(ns_listener, tls.clone(), shutdown.clone()));
-    tracing::info!(address = %ns_addr, "Notification Server listening (MENP/1 over TLS)");
-
-    let relay_bind = SocketAddr::new(config.bind, config.relay_port);
-    let relay_socket =
-        relay_socket(relay_bind).map_err(|source| StartError::Bind { addr: relay_bind, source })?;
-    let relay_addr =
-        relay_socket.local_addr().map_err(|source| StartError::Bind { addr: relay_bind, source })?;
-    let relay = Relay::new(relay_socket, advertised(&config, relay_addr), config.relay());
-    tasks.spawn(relay.clone().serve(shutdown.clone()));
-    let _ = media_relay.set(relay.clone());
-    tracing::info!(address = %relay_addr, "Media relay listening (UDP)");
-
-    let switchboard = Switchboard::new(
-        passport.clone(),
-        notification.ticket_verifier(),
-        Arc::new(ring::NotificationRinger(notification.clone())),
-        config.switchboard(),
-        status.register("switchboard", advertised(&config, sb_addr), true),
-        relay,
-    );
-    // Bans, deletions and blocks made through another node's Passport end conversations here too.
-    if let Some(nats) = notification.bus().nats() {
-        let listener: std::sync::Weak<dyn mocha_passport::PassportListener> =
-            Arc::downgrade(&switchboard) as _;
-        nats.subscribe_remote(listener);
+    if let Some(listener) = ns_listener {
+        let addr = https::local_addr(&listener);
+        tasks.spawn(notification.clone().serve(listener, tls.clone(), shutdown.clone()));
+        tracing::info!(address = %addr, "Notification Server listening (MENP/1 over TLS)");
     }
-    tasks.spawn(switchboard.clone().serve(sb_listener, tls.clone(), shutdown.clone()));
-    tracing::info!(address = %sb_addr, "Switchboard listening (MENP/1 over TLS)");
 
-    let (msnp_addr, msnp_http_addr, msnp_switchboard_addr) = match config.msnp_port {
+    let switchboard_gauge = status.register("switchboard", sb_address.clone().unwrap_or_default(), true);
+    let (switchboard, relay_addr) = match sb_listener {
+        Some(listener) => {
+            let (switchboard, relay_addr) = start_switchboard(
+                &config,
+                &passport,
+                &notification,
+                switchboard_gauge.clone(),
+                &mut tasks,
+                &shutdown,
+            )?;
+            let _ = media_relay.set(switchboard.relay().clone());
+            let addr = https::local_addr(&listener);
+            tasks.spawn(switchboard.clone().serve(listener, tls.clone(), shutdown.clone()));
+            tracing::info!(address = %addr, "Switchboard listening (MENP/1 over TLS)");
+            (Some(switchboard), Some(relay_addr))
+        }
+        None => (None, None),
+    };
+    if let Some(nats) = notification.bus().nats() {
+        if switchboard.is_some() {
+            let participants = switchboard_gauge.clone();
+            nats.count_participants(move || participants.online());
+        }
+        let rows = cluster_status::Rows {
+            passport: (!config.runs(Role::Passport)).then(|| passport_gauge.clone()),
+            notification: (!config.runs(Role::Ns)).then(|| notification.gauge().clone()),
+            switchboard: switchboard_gauge.clone(),
+            local_switchboard: switchboard.is_some(),
+        };
+        tasks.spawn(cluster_status::keep(rows, Arc::downgrade(nats), shutdown.clone()));
+    }
+
+    let msnp_switchboard_addr = match (msnp_sb_listener, &switchboard) {
+        (Some(listener), Some(switchboard)) => {
+            let addr = https::local_addr(&listener);
+            let sb = mocha_msnp::MsnpSwitchboard::new(switchboard.clone());
+            tasks.spawn(sb.serve(listener, shutdown.clone()));
+            tracing::warn!(address = %addr, "MSNP switchboard listening (UNENCRYPTED)");
+            Some(addr)
+        }
+        _ => None,
+    };
+    let (msnp_addr, msnp_http_addr) = match config.msnp_port.filter(|_| config.runs(Role::Ns)) {
         Some(port) => {
             let listener = bind(&config, port).await?;
             let addr = https::local_addr(&listener);
-            let sb_addr = match msnp_sb_listener {
-                Some(listener) => {
-                    let sb_addr = https::local_addr(&listener);
-                    let sb = mocha_msnp::MsnpSwitchboard::new(switchboard.clone());
-                    tasks.spawn(sb.serve(listener, shutdown.clone()));
-                    tracing::warn!(address = %sb_addr, "MSNP switchboard listening (UNENCRYPTED)");
-                    Some(sb_addr)
-                }
-                None => None,
-            };
             let gateway = mocha_msnp::MsnpGateway::new(notification.clone(), config.msnp(msnp_sb_address));
             tasks.spawn(gateway.serve(listener, shutdown.clone()));
             tracing::warn!(address = %addr, "MSNP gateway listening (classic MSN clients; UNENCRYPTED: keep it on a LAN, loopback or a TLS tunnel)");
@@ -370,13 +401,13 @@ async fn start_services(
                 }
                 None => None,
             };
-            (Some(addr), http_addr, sb_addr)
+            (Some(addr), http_addr)
         }
-        None => (None, None, None),
+        None => (None, None),
     };
 
     Ok(RunningServer {
-        passport_addr,
+        passport_addr: https_addr,
         ns_addr,
         msnp_addr,
         msnp_http_addr,
@@ -393,6 +424,68 @@ async fn start_services(
         claim: Some(claim),
         _lock: lock,
     })
+}
+
+/// What the HTTPS port serves: the roles' routes (`web` the pages, `passport` the API),
+/// and `/api/v1/status` on either, where clients find the Notification Server.
+fn https_app(
+    config: &ServerConfig,
+    passport: &Arc<Passport>,
+    ca_cert: PathBuf,
+    data_dir: &Path,
+    addr: SocketAddr,
+) -> axum::Router {
+    let mut app = axum::Router::new();
+    // The websites share the Passport port; see mocha-web for how the two routers meet.
+    if config.runs(Role::Web) {
+        let web = mocha_web::WebConfig { ca_cert, downloads_dir: layout::downloads_dir(data_dir) };
+        app = app.merge(mocha_web::router(passport.clone(), web));
+    }
+    if config.runs(Role::Passport) {
+        app = app.merge(mocha_passport::http::router(passport.clone()));
+        if config.msnp_port.is_some() {
+            let login = format!("https://{}/login.srf", advertised(config, addr));
+            app = app.merge(mocha_msnp::nexus::router(passport.clone(), login));
+        }
+    } else {
+        app = app.merge(mocha_passport::http::status_router(passport.clone()));
+    }
+    app.layer(axum::middleware::from_fn(metrics_listener::track_http))
+}
+
+/// The media relay (UDP) and the Switchboard over it, for a node running `sb`.
+fn start_switchboard(
+    config: &ServerConfig,
+    passport: &Arc<Passport>,
+    notification: &Arc<NotificationServer>,
+    gauge: Arc<mocha_passport::ServiceGauge>,
+    tasks: &mut JoinSet<()>,
+    shutdown: &CancellationToken,
+) -> Result<(Arc<Switchboard>, SocketAddr), StartError> {
+    let relay_bind = SocketAddr::new(config.bind, config.relay_port);
+    let relay_socket =
+        relay_socket(relay_bind).map_err(|source| StartError::Bind { addr: relay_bind, source })?;
+    let relay_addr =
+        relay_socket.local_addr().map_err(|source| StartError::Bind { addr: relay_bind, source })?;
+    let relay = Relay::new(relay_socket, advertised(config, relay_addr), config.relay());
+    tasks.spawn(relay.clone().serve(shutdown.clone()));
+    tracing::info!(address = %relay_addr, "Media relay listening (UDP)");
+
+    let switchboard = Switchboard::new(
+        passport.clone(),
+        notification.ticket_verifier(),
+        Arc::new(ring::NotificationRinger(notification.clone())),
+        config.switchboard(),
+        gauge,
+        relay,
+    );
+    // Bans, deletions and blocks made through another node's Passport end conversations here too.
+    if let Some(nats) = notification.bus().nats() {
+        let listener: std::sync::Weak<dyn mocha_passport::PassportListener> =
+            Arc::downgrade(&switchboard) as _;
+        nats.subscribe_remote(listener);
+    }
+    Ok((switchboard, relay_addr))
 }
 
 /// Connections are files: caps that add up past the open-file limit mean accept

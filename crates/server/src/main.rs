@@ -218,9 +218,11 @@ struct Overrides {
     #[arg(long, env = "MOCHA_LOG_FORMAT", value_enum)]
     log_format: Option<LogFormat>,
 
-    /// What this node runs, comma-separated: passport (HTTPS API), web (websites), ns
-    /// (Notification Server), sb (Switchboard and media relay). Splitting them is not
-    /// built yet: every node runs all four [default: passport,web,ns,sb].
+    /// What this node runs, comma-separated: passport (HTTPS API), web (websites; both on
+    /// --passport-port), ns (Notification Server, and the MSNP gateway when on), sb
+    /// (Switchboard, media relay, MSNP switchboard). Fewer than four needs --database
+    /// postgres://… and --bus: the other roles run on other nodes of the cluster, found
+    /// through its directory; see docs/cluster.md [default: passport,web,ns,sb].
     #[arg(long, env = "MOCHA_ROLES", value_enum, value_delimiter = ',')]
     roles: Option<Vec<Role>>,
     /// This node's name in its cluster, unique there (letters, digits, - and _)
@@ -426,10 +428,18 @@ async fn run(data_dir: &Path, config: ServerConfig) -> anyhow::Result<()> {
     if let Some(cluster) = cluster {
         say(format!("  Cluster                 {cluster}"));
     }
-    say(format!("  Passport and web pages  https://{}", server.passport_addr));
-    say(format!("  Notification Server     {} (MENP/1 over TLS)", server.ns_addr));
-    say(format!("  Switchboard             {} (MENP/1 over TLS)", server.sb_addr));
-    say(format!("  Media relay             {} (UDP)", server.relay_addr));
+    if let Some(addr) = server.passport_addr {
+        say(format!("  Passport and web pages  https://{addr}"));
+    }
+    if let Some(addr) = server.ns_addr {
+        say(format!("  Notification Server     {addr} (MENP/1 over TLS)"));
+    }
+    if let Some(addr) = server.sb_addr {
+        say(format!("  Switchboard             {addr} (MENP/1 over TLS)"));
+    }
+    if let Some(addr) = server.relay_addr {
+        say(format!("  Media relay             {addr} (UDP)"));
+    }
     if let Some(metrics) = server.metrics_addr {
         say(format!("  Metrics                 http://{metrics}/metrics"));
     }

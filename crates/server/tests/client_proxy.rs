@@ -35,9 +35,9 @@ async fn everything_goes_through(kind: Kind) {
 
     let seen = proxy.seen();
     let ports: Vec<u16> = seen.tunnels.iter().map(|(_, port)| *port).collect();
-    assert!(ports.contains(&t.server.passport_addr.port()), "Passport through the proxy: {seen:?}");
-    assert!(ports.contains(&t.server.ns_addr.port()), "the NS through the proxy: {seen:?}");
-    assert!(ports.contains(&t.server.sb_addr.port()), "the SB through the proxy: {seen:?}");
+    assert!(ports.contains(&t.server.passport_addr.unwrap().port()), "Passport through the proxy: {seen:?}");
+    assert!(ports.contains(&t.server.ns_addr.unwrap().port()), "the NS through the proxy: {seen:?}");
+    assert!(ports.contains(&t.server.sb_addr.unwrap().port()), "the SB through the proxy: {seen:?}");
     assert!(seen.tunnels.iter().all(|(host, _)| host == "localhost"), "names go to the proxy: {seen:?}");
     assert!(!seen.credentials.is_empty());
     assert!(

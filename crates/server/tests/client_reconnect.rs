@@ -20,7 +20,7 @@ async fn a_dropped_connection_is_re_established_and_re_synced() {
     let t = TestServer::start().await;
     let (alice_user, bob_user) = (t.user("alice").await, t.user("bob").await);
     t.befriend(&alice_user, &bob_user).await;
-    let relay = Relay::start(t.server.ns_addr.port()).await;
+    let relay = Relay::start(t.server.ns_addr.unwrap().port()).await;
     let mut through_relay = config(&t).notification_address(format!("localhost:{}", relay.port));
     through_relay.status = Status::Away;
     let (alice, mut alice_events) = connect_with(through_relay, &alice_user).await;
@@ -74,7 +74,11 @@ async fn the_client_comes_back_after_a_server_restart() {
     state_where(&alice, |s| s.presence(bob.user_id()).is_some_and(|p| p.status == PresenceStatus::Busy))
         .await;
 
-    let ports = (t.server.passport_addr.port(), t.server.ns_addr.port(), t.server.sb_addr.port());
+    let ports = (
+        t.server.passport_addr.unwrap().port(),
+        t.server.ns_addr.unwrap().port(),
+        t.server.sb_addr.unwrap().port(),
+    );
     let (dir, mut server_config) = t.stop().await;
     alice_events.expect(|e| matches!(e, Event::Disconnected { .. }).then_some(())).await;
     bob_events.expect(|e| matches!(e, Event::Disconnected { .. }).then_some(())).await;

@@ -298,7 +298,7 @@ async fn status_page(node: &TestServer) -> String {
         .tls_backend_preconfigured((*node.trust.client_config().unwrap()).clone())
         .build()
         .unwrap();
-    let url = format!("https://localhost:{}/status", node.server.passport_addr.port());
+    let url = format!("https://localhost:{}/status", node.server.passport_addr.unwrap().port());
     http.get(url).send().await.unwrap().text().await.unwrap()
 }
 
@@ -334,7 +334,7 @@ async fn a_conversation_crosses_nodes_with_chat_typing_a_file_and_a_third_person
     // Alice (node 1) calls Bob (node 2): node 2 rings him for a room on node 1's
     // switchboard, where his client joins her.
     let (a, b) = chat(&alice, &mut alice_events, &bob, &mut bob_events).await;
-    let rooms = |n: &TestServer| n.server.switchboard.room_count();
+    let rooms = |n: &TestServer| n.server.switchboard.as_ref().unwrap().room_count();
     assert_eq!((rooms(n1), rooms(n2)), (1, 0), "the room is on the caller's node");
     assert_eq!(a.send_text("hello from node one").await.unwrap(), Delivery::Delivered);
     assert_eq!(heard_text(&mut bob_events, b.id()).await, "hello from node one");
@@ -442,14 +442,14 @@ async fn a_conversation_on_a_killed_switchboard_node_ends_and_a_new_one_works() 
     let ProgramNode { running: node3, client, ca_cert, data: _node3_data } = cluster.start_program("n3");
     let trust = cluster.trust(&[&ca_cert]);
     let (alice, mut alice_events) =
-        connect_with(config_for(n1.server.passport_addr.port(), &trust), &alice_user).await;
+        connect_with(config_for(n1.server.passport_addr.unwrap().port(), &trust), &alice_user).await;
     let (bob, mut bob_events) = connect_with(client, &bob_user).await;
     let (carol, mut carol_events) = cluster.connect(2, &carol_user).await;
     state_where(&bob, |s| s.presence(alice.user_id()).is_some()).await;
 
     // Bob (node 3) calls Alice (node 1): the room is on node 3's switchboard.
     let (b, a) = chat(&bob, &mut bob_events, &alice, &mut alice_events).await;
-    assert_eq!(n1.server.switchboard.room_count(), 0);
+    assert_eq!(n1.server.switchboard.as_ref().unwrap().room_count(), 0);
     assert_eq!(b.send_text("before the crash").await.unwrap(), Delivery::Delivered);
     assert_eq!(heard_text(&mut alice_events, a.id()).await, "before the crash");
 
@@ -499,7 +499,7 @@ async fn a_classic_client_on_another_node_is_rung_into_the_room() {
     let a = alice.start_conversation("ann@example.com").await.unwrap();
     let mut chat = ann.answered().await;
     assert_eq!(alice_events.expect(in_conversation(a.id(), joined)).await, ann_user.account.id);
-    assert_eq!(n1.server.switchboard.room_count(), 1);
+    assert_eq!(n1.server.switchboard.as_ref().unwrap().room_count(), 1);
     assert_eq!(a.send_text("hello, classic").await.unwrap(), Delivery::Delivered);
     assert_eq!(chat.expect_text("alice@example.com").await.text, "hello, classic");
     chat.send_text("hello, modern").await.unwrap();

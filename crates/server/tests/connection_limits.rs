@@ -73,10 +73,12 @@ async fn a_connection_that_does_not_sign_in_is_closed_at_the_deadline_pings_or_n
 #[tokio::test]
 async fn a_switchboard_connection_that_joins_nothing_is_closed_at_the_deadline() {
     let t = TestServer::start_with(|c| c.sign_in_seconds = 1).await;
-    let mut idle =
-        MenpConnection::<SbCommand>::connect_to(&format!("localhost:{}", t.server.sb_addr.port()), &t.trust)
-            .await
-            .unwrap();
+    let mut idle = MenpConnection::<SbCommand>::connect_to(
+        &format!("localhost:{}", t.server.sb_addr.unwrap().port()),
+        &t.trust,
+    )
+    .await
+    .unwrap();
     let started = Instant::now();
     let first = tokio::time::timeout(Duration::from_secs(5), idle.read()).await.expect("closed in time");
     match first {
@@ -90,7 +92,7 @@ async fn a_switchboard_connection_that_joins_nothing_is_closed_at_the_deadline()
 async fn one_address_gets_at_most_its_share_of_connections() {
     let t = TestServer::start_with(|c| c.max_connections_per_address = 3).await;
     let alice = t.user("alice").await;
-    let address = t.server.ns_addr;
+    let address = t.server.ns_addr.unwrap();
 
     let mut held = Vec::new();
     for _ in 0..3 {
@@ -120,7 +122,7 @@ async fn a_full_notification_server_leaves_https_and_the_switchboard_answering()
     })
     .await;
     let alice = t.user("alice").await;
-    let ns_address = t.server.ns_addr;
+    let ns_address = t.server.ns_addr.unwrap();
 
     let mut held = Vec::new();
     for source in 2..6 {
@@ -134,9 +136,11 @@ async fn a_full_notification_server_leaves_https_and_the_switchboard_answering()
     // HTTPS and the Switchboard count their own connections.
     let status = t.passport.status().await.expect("HTTPS answers while the NS is full");
     assert!(!status.services.is_empty());
-    let sb =
-        MenpConnection::<SbCommand>::connect_to(&format!("localhost:{}", t.server.sb_addr.port()), &t.trust)
-            .await;
+    let sb = MenpConnection::<SbCommand>::connect_to(
+        &format!("localhost:{}", t.server.sb_addr.unwrap().port()),
+        &t.trust,
+    )
+    .await;
     assert!(sb.is_ok(), "the Switchboard takes a connection while the NS is full");
 
     drop(held.pop());
@@ -147,7 +151,7 @@ async fn a_full_notification_server_leaves_https_and_the_switchboard_answering()
 #[tokio::test]
 async fn https_connections_are_capped_too() {
     let t = TestServer::start_with(|c| c.max_connections_per_address = 3).await;
-    let address = t.server.passport_addr;
+    let address = t.server.passport_addr.unwrap();
     let mut held = Vec::new();
     for _ in 0..3 {
         held.push(tcp_from([127, 0, 0, 3], address).await);
@@ -166,7 +170,7 @@ impl NsConnectionAttempt {
     async fn from_localhost(t: &TestServer) -> Result<mocha_client::ns::NsConnection, String> {
         let attempt = async {
             let mut conn = mocha_client::ns::NsConnection::connect(
-                ("localhost", t.server.ns_addr.port()),
+                ("localhost", t.server.ns_addr.unwrap().port()),
                 "localhost",
                 &t.trust,
             )

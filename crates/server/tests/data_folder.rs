@@ -81,7 +81,7 @@ async fn presented_certificate(t: &TestServer) -> CertificateDer<'static> {
         .unwrap()
         .with_root_certificates(roots)
         .with_no_client_auth();
-    let tcp = tokio::net::TcpStream::connect(t.server.ns_addr).await.unwrap();
+    let tcp = tokio::net::TcpStream::connect(t.server.ns_addr.unwrap()).await.unwrap();
     let name = ServerName::try_from("localhost").unwrap();
     let tls = tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp).await.unwrap();
     tls.get_ref().1.peer_certificates().unwrap()[0].clone().into_owned()

@@ -61,7 +61,7 @@ async fn trickled_client_hellos_do_not_delay_a_normal_sign_in() {
     let mut streams = Vec::with_capacity(tricklers);
     for i in 0..tricklers {
         let source = [127, 0, 0, 2 + (i % SOURCES) as u8];
-        let mut tcp = connect_from(source, t.server.ns_addr).await.unwrap();
+        let mut tcp = connect_from(source, t.server.ns_addr.unwrap()).await.unwrap();
         // A TLS handshake record header announcing a 512-byte ClientHello, then its first byte.
         tcp.write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01]).await.unwrap();
         streams.push(tcp);

@@ -134,7 +134,8 @@ fn assert_api_headers(response: &reqwest::Response, what: &str) {
 async fn token_responses_are_not_stored_and_the_api_asks_for_https_only() {
     let t = TestServer::start().await;
     let http = reqwest_client(&t);
-    let url = |path: &str| format!("https://localhost:{}/api/v1{path}", t.server.passport_addr.port());
+    let url =
+        |path: &str| format!("https://localhost:{}/api/v1{path}", t.server.passport_addr.unwrap().port());
 
     let registered = http
         .post(url("/accounts"))

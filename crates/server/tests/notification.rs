@@ -272,7 +272,7 @@ async fn switchboard_tickets_updates_keepalive_and_the_online_count(engine: Engi
     let mut a = signed_in(&t, &alice).await;
 
     let referral = a.request_switchboard().await.unwrap();
-    assert_eq!(referral.address, format!("localhost:{}", t.server.sb_addr.port()));
+    assert_eq!(referral.address, format!("localhost:{}", t.server.sb_addr.unwrap().port()));
     let ticket =
         SwitchboardTicket::verify(&referral.ticket, &t.server.notification.ticket_verifier(), unix_now())
             .expect("the ticket verifies with the NS key");

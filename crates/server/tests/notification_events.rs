@@ -174,7 +174,7 @@ async fn ring_follows_presence_and_privacy(engine: Engine) {
     assert_eq!(rng.caller_id, a_id.to_string().as_str());
     assert_eq!(rng.caller_username, alice.account.username.as_str());
     assert_eq!(rng.caller_display_name, "Alice");
-    assert_eq!(rng.address, format!("localhost:{}", t.server.sb_addr.port()).as_str());
+    assert_eq!(rng.address, format!("localhost:{}", t.server.sb_addr.unwrap().port()).as_str());
     let ticket = SwitchboardTicket::verify(&rng.ticket, &ns.ticket_verifier(), unix_now()).unwrap();
     assert_eq!(
         (ticket.sub, ticket.room.as_str()),

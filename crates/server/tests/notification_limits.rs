@@ -110,9 +110,9 @@ async fn tls_junk_and_idle_clients_do_not_disturb_others() {
     let t = TestServer::start().await;
     let alice = t.user("alice").await;
     let mut a = online(&t, &alice, Status::Online).await;
-    let mut plain = tokio::net::TcpStream::connect(t.server.ns_addr).await.unwrap();
+    let mut plain = tokio::net::TcpStream::connect(t.server.ns_addr.unwrap()).await.unwrap();
     plain.write_all(b"VER 1 MENP1\r\n").await.unwrap();
-    let _silent = tokio::net::TcpStream::connect(t.server.ns_addr).await.unwrap();
+    let _silent = tokio::net::TcpStream::connect(t.server.ns_addr.unwrap()).await.unwrap();
     a.ping().await.unwrap();
     let bob = t.user("bob").await;
     signed_in(&t, &bob).await.ping().await.unwrap();
@@ -139,7 +139,7 @@ async fn stalled_handshakes_cannot_hold_every_handshake_slot() {
     // mocha-net's ListenerLimits default: 64 handshake slots, each held at most 500 ms.
     let mut stalled = Vec::new();
     for _ in 0..80 {
-        let mut tcp = tokio::net::TcpStream::connect(t.server.ns_addr).await.unwrap();
+        let mut tcp = tokio::net::TcpStream::connect(t.server.ns_addr.unwrap()).await.unwrap();
         tcp.write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01]).await.unwrap();
         stalled.push(tcp);
     }

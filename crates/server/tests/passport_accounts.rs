@@ -61,7 +61,7 @@ async fn registration_validates_and_never_keeps_the_password(engine: Engine) {
 async fn malformed_and_oversize_requests_get_clear_errors(engine: Engine) {
     let t = TestServer::start_on(engine).await;
     let http = reqwest_client(&t);
-    let url = format!("https://localhost:{}/api/v1/accounts", t.server.passport_addr.port());
+    let url = format!("https://localhost:{}/api/v1/accounts", t.server.passport_addr.unwrap().port());
     for (body, expected) in [
         ("{\"username\":", "invalid_json"),
         ("[1,2,3]", "invalid_json"),
@@ -85,13 +85,13 @@ async fn malformed_and_oversize_requests_get_clear_errors(engine: Engine) {
     assert_eq!(error["error"]["code"], "payload_too_large");
 
     let response = http
-        .get(format!("https://localhost:{}/api/v1/nope", t.server.passport_addr.port()))
+        .get(format!("https://localhost:{}/api/v1/nope", t.server.passport_addr.unwrap().port()))
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), 404);
     let response = http
-        .put(format!("https://localhost:{}/api/v1/blocks/x9", t.server.passport_addr.port()))
+        .put(format!("https://localhost:{}/api/v1/blocks/x9", t.server.passport_addr.unwrap().port()))
         .bearer_auth(t.user("alice").await.token())
         .send()
         .await

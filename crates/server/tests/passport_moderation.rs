@@ -215,7 +215,7 @@ async fn status_updates_and_openapi(engine: Engine) {
         .build()
         .unwrap();
     let document: serde_json::Value = http
-        .get(format!("https://localhost:{}/api/v1/openapi.json", t.server.passport_addr.port()))
+        .get(format!("https://localhost:{}/api/v1/openapi.json", t.server.passport_addr.unwrap().port()))
         .send()
         .await
         .unwrap()

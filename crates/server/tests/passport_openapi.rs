@@ -24,7 +24,7 @@ fn reqwest_client(t: &TestServer) -> reqwest::Client {
 }
 
 fn base(t: &TestServer) -> String {
-    format!("https://localhost:{}", t.server.passport_addr.port())
+    format!("https://localhost:{}", t.server.passport_addr.unwrap().port())
 }
 
 async fn served_document(t: &TestServer) -> Value {

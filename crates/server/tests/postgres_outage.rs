@@ -49,7 +49,7 @@ async fn a_stopped_database_answers_503_with_a_retry_hint_and_everything_recover
         .build()
         .unwrap();
     let me = http
-        .get(format!("https://localhost:{}/api/v1/me", t.server.passport_addr.port()))
+        .get(format!("https://localhost:{}/api/v1/me", t.server.passport_addr.unwrap().port()))
         .bearer_auth(alice_user.token())
         .send()
         .await

@@ -300,7 +300,7 @@ async fn a_framing_error_says_which_rule_broke() {
     use mocha_client::menp::MenpConnection;
     use mocha_client::proto::sb::ServerCommand;
     let t = TestServer::start().await;
-    let address = format!("localhost:{}", t.server.sb_addr.port());
+    let address = format!("localhost:{}", t.server.sb_addr.unwrap().port());
     for (line, rule) in [
         (&b"MSG 9 A 5\n"[..], "line must end with CR LF"),
         (b"msg 9 A 5\r\n", "command must be three uppercase ASCII letters"),

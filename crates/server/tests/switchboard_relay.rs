@@ -22,7 +22,7 @@ use switchboard_support::*;
 const GONE: Duration = Duration::from_millis(300);
 
 fn stats(t: &TestServer) -> mocha_switchboard::RelayStats {
-    t.server.switchboard.relay().stats()
+    t.server.switchboard.as_ref().expect("every role runs").relay().stats()
 }
 
 /// Both bound; one packet each way arrives, so the relay is known to be carrying the call.
@@ -40,7 +40,7 @@ async fn both_members_get_a_grant_bind_and_their_media_crosses_by_udp_bit_exact(
     let (_alice, _bob, a, b) = alice_and_bob(&t).await;
     let (mut a, mut b) = start_call(&t, a, b).await;
 
-    let relay = format!("localhost:{}", t.server.relay_addr.port());
+    let relay = format!("localhost:{}", t.server.relay_addr.unwrap().port());
     assert_eq!((a.grant.relay.as_str(), b.grant.relay.as_str()), (relay.as_str(), relay.as_str()));
     assert_ne!(a.grant.member_id, b.grant.member_id);
     assert_eq!(a.grant.media_key, b.grant.media_key, "one key per call");
@@ -69,7 +69,10 @@ async fn both_members_get_a_grant_bind_and_their_media_crosses_by_udp_bit_exact(
     b.sb.send(&call(CallCommand::Hangup, None), AckMode::Always).await.unwrap();
     expect_message(&mut a.sb).await;
     assert_eq!(
-        (t.server.switchboard.relay().call_count(), t.server.switchboard.relay().bound_count()),
+        (
+            t.server.switchboard.as_ref().unwrap().relay().call_count(),
+            t.server.switchboard.as_ref().unwrap().relay().bound_count()
+        ),
         (0, 0)
     );
 }
@@ -83,7 +86,7 @@ async fn strangers_replays_forgeries_bad_tokens_and_oversize_are_counted_and_not
     // A stranger replaying A's real packet from its own address.
     let good = a.packet(b"hello");
     let stranger = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    stranger.send_to(&good, t.server.relay_addr).await.unwrap();
+    stranger.send_to(&good, t.server.relay_addr.unwrap()).await.unwrap();
     assert!(b.recv_udp(GONE).await.is_none(), "a stranger's datagram goes nowhere");
     assert!(recv(&stranger, GONE).await.is_none(), "and is never answered");
 
@@ -105,11 +108,11 @@ async fn strangers_replays_forgeries_bad_tokens_and_oversize_are_counted_and_not
 
     // A token nobody was given, and the right token under another member id.
     let forged = Bind { member: a.grant.member_id, probe: 1, token: [b'A'; BIND_TOKEN_LEN] };
-    stranger.send_to(&forged.encode(), t.server.relay_addr).await.unwrap();
+    stranger.send_to(&forged.encode(), t.server.relay_addr.unwrap()).await.unwrap();
     let mut token = [0u8; BIND_TOKEN_LEN];
     token.copy_from_slice(b.grant.bind_token.as_bytes());
     let crossed = Bind { member: a.grant.member_id, probe: 2, token };
-    stranger.send_to(&crossed.encode(), t.server.relay_addr).await.unwrap();
+    stranger.send_to(&crossed.encode(), t.server.relay_addr.unwrap()).await.unwrap();
     assert!(recv(&stranger, GONE).await.is_none(), "no BOUND for a bad token");
 
     // Over relay_max_packet (1,280 bytes).
@@ -178,10 +181,10 @@ async fn a_block_between_members_forgets_their_bindings_at_once() {
     let (mut a, b) = start_call(&t, a, b).await;
     a.bind_ok().await;
     b.bind_ok().await;
-    assert_eq!(t.server.switchboard.relay().bound_count(), 2);
+    assert_eq!(t.server.switchboard.as_ref().unwrap().relay().bound_count(), 2);
 
     t.passport.block(bob.user.token(), alice.user.account.id).await.unwrap();
-    let relay = t.server.switchboard.relay().clone();
+    let relay = t.server.switchboard.as_ref().unwrap().relay().clone();
     wait_until(|| relay.bound_count() == 0).await;
     let before = stats(&t);
     let blocked = a.packet(b"can you hear me");
@@ -207,7 +210,7 @@ async fn a_ban_mid_call_forgets_the_banned_member_at_once() {
 
     let ban = mocha_client::api::BanRequest { user_id: bob.user.account.id, reason: None, until: None };
     t.passport.ban(admin.token(), &ban).await.unwrap();
-    let relay = t.server.switchboard.relay().clone();
+    let relay = t.server.switchboard.as_ref().unwrap().relay().clone();
     wait_until(|| relay.bound_count() == 0 && relay.call_count() == 0).await;
     let before = stats(&t);
     let from_banned = b.packet(b"still talking");

@@ -20,7 +20,11 @@ use rustls::{ProtocolVersion, SupportedProtocolVersion};
 use tokio::net::TcpStream;
 
 fn ports(t: &TestServer) -> [(&'static str, SocketAddr); 3] {
-    [("NS", t.server.ns_addr), ("SB", t.server.sb_addr), ("HTTPS", t.server.passport_addr)]
+    [
+        ("NS", t.server.ns_addr.unwrap()),
+        ("SB", t.server.sb_addr.unwrap()),
+        ("HTTPS", t.server.passport_addr.unwrap()),
+    ]
 }
 
 fn client(t: &TestServer, versions: &[&'static SupportedProtocolVersion]) -> tokio_rustls::TlsConnector {

@@ -266,7 +266,7 @@ async fn non_admins_get_403_and_visitors_are_sent_to_sign_in() {
 
 async fn ns_signed_in(t: &TestServer, user: &common::TestUser) -> mocha_client::ns::NsConnection {
     let mut ns = mocha_client::ns::NsConnection::connect(
-        ("localhost", t.server.ns_addr.port()),
+        ("localhost", t.server.ns_addr.unwrap().port()),
         "localhost",
         &t.trust,
     )

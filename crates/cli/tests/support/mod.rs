@@ -28,7 +28,7 @@ impl Server {
     }
 
     pub fn url(&self) -> String {
-        format!("https://localhost:{}", self.running.passport_addr.port())
+        format!("https://localhost:{}", self.running.passport_addr.expect("every role runs").port())
     }
 
     /// Someone at a terminal, with an empty config folder.

@@ -55,7 +55,7 @@ impl TestServer {
     }
 
     fn url_of(server: &RunningServer) -> String {
-        format!("https://localhost:{}", server.passport_addr.port())
+        format!("https://localhost:{}", server.passport_addr.unwrap().port())
     }
 
     pub fn url(&self) -> String {

@@ -1,6 +1,7 @@
 //! `XFR <trid> SB`: a fresh conversation at the gateway's switchboard, with a ticket
 //! for this user alone (signed by the Notification Server and short-lived: the same
-//! ticket MENP/1's `XFR` hands out, checked by the same room core).
+//! ticket MENP/1's `XFR` hands out, checked by the same room core). On a node without
+//! `sb`, a live switchboard node's MSNP switchboard.
 
 use super::{Refusal, refuse};
 use crate::error::Code;
@@ -15,8 +16,16 @@ pub(super) fn xfr(session: &Session, me: &Identity, line: &Line) -> Result<Flow,
         // `XFR NS` is the dispatch server's redirect; the gateway has none.
         return Err(refuse(Code::InvalidArgument, trid));
     }
-    let Some(address) = session.gateway.switchboard.as_deref() else {
-        return Err(refuse(Code::CommandDisabled, trid));
+    let picked;
+    let address = match session.gateway.switchboard.as_deref() {
+        Some(address) => address,
+        // A node without `sb` (docs/cluster.md): a live switchboard node's, or "try again".
+        None if !session.gateway.core.config().local_switchboard => {
+            let card = session.gateway.core.pick_switchboard_node();
+            picked = card.and_then(|card| card.msnp_sb).ok_or(refuse(Code::ServerBusy, trid))?;
+            picked.as_str()
+        }
+        None => return Err(refuse(Code::CommandDisabled, trid)),
     };
     let room = mocha_auth::random_id::<16>();
     let ticket = session.gateway.core.switchboard_ticket(me.user, &room);

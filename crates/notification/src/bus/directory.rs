@@ -1,6 +1,7 @@
 //! This node's copy of the cluster-wide session directory: who is signed in on the other
 //! nodes (with their presence), which revision of the directory holds each of this
-//! node's own sessions, and when each other node was last heard from.
+//! node's own sessions, and when each other node was last heard from, with the card its
+//! last heartbeat carried (what it runs, where, how busy).
 //!
 //! The directory itself is a JetStream KV bucket (`nats.rs`); this is the picture its
 //! watch paints, kept so presence fan-out and sign-in can ask "where is this user?"
@@ -13,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use mocha_auth::UserId;
 
+use super::wire::NodeCard;
 use crate::registry::PresenceState;
 
 /// A session on another node, as the directory last described it.
@@ -51,14 +53,26 @@ pub(crate) struct Swept {
     pub sessions: Vec<(UserId, RemoteSession)>,
 }
 
+struct Heard {
+    at: Instant,
+    /// `None` until its heartbeat is read, or from a node that predates cards.
+    card: Option<NodeCard>,
+}
+
+impl Heard {
+    fn at(at: Instant) -> Self {
+        Self { at, card: None }
+    }
+}
+
 #[derive(Default)]
 struct State {
     remote: HashMap<UserId, RemoteSession>,
     /// The revision of the directory entry written for each session on this node; absent
     /// while its first write is still on its way.
     own: HashMap<UserId, u64>,
-    /// When each other node's heartbeat (or any entry of it) was last seen.
-    nodes: HashMap<Arc<str>, Instant>,
+    /// Each other node: when its heartbeat (or any entry of it) was last seen, and its card.
+    nodes: HashMap<Arc<str>, Heard>,
     /// Other nodes' sessions known from before a resync, not announced again yet.
     stale: HashSet<UserId>,
     /// When the last resync began: stale sessions still unannounced `timeout` later are gone.
@@ -98,7 +112,7 @@ impl Directory {
             state.remote.remove(&user);
             return Seen::Nothing;
         }
-        state.nodes.entry(session.node.clone()).or_insert(now);
+        state.nodes.entry(session.node.clone()).or_insert_with(|| Heard::at(now));
         let revision = session.revision;
         let was_stale = state.stale.remove(&user);
         let from_swept = state.swept.contains(&session.node);
@@ -139,16 +153,16 @@ impl Directory {
             session.revision = 0;
             stale.insert(*user);
         }
-        for seen in nodes.values_mut() {
-            *seen = now;
+        for heard in nodes.values_mut() {
+            heard.at = now;
         }
         state.resynced_at = Some(now);
     }
 
     /// Every other node counts as heard from now.
     pub fn heard_all(&self, now: Instant) {
-        for seen in self.lock().nodes.values_mut() {
-            *seen = now;
+        for heard in self.lock().nodes.values_mut() {
+            heard.at = now;
         }
     }
 
@@ -163,18 +177,39 @@ impl Directory {
         stale.into_iter().filter_map(|user| Some((user, state.remote.remove(&user)?))).collect()
     }
 
-    /// A node's heartbeat.
-    pub fn heartbeat(&self, node: &str, now: Instant) {
+    /// A node's heartbeat, with the card it carried (`None` from an older node).
+    pub fn heartbeat(&self, node: &str, card: Option<NodeCard>, now: Instant) {
         if node == &*self.me {
             return;
         }
         let mut state = self.lock();
         match state.nodes.get_mut(node) {
-            Some(seen) => *seen = now,
+            Some(heard) => *heard = Heard { at: now, card },
             None => {
-                state.nodes.insert(Arc::from(node), now);
+                state.nodes.insert(Arc::from(node), Heard { at: now, card });
             }
         }
+    }
+
+    /// The cards of the other nodes not taken for dead.
+    pub fn cards(&self) -> Vec<NodeCard> {
+        self.lock().nodes.values().filter_map(|heard| heard.card.clone()).collect()
+    }
+
+    /// The live switchboard node with the fewest people in conversations, counting one
+    /// more there at once: its next heartbeat is up to 5 s away, and a burst of `XFR`s
+    /// in between should spread rather than all land on the node that looked idlest.
+    pub fn pick_switchboard(&self) -> Option<NodeCard> {
+        let mut state = self.lock();
+        let card = state
+            .nodes
+            .values_mut()
+            .filter_map(|heard| heard.card.as_mut())
+            .filter(|card| card.sb.is_some())
+            .min_by_key(|card| card.participants)?;
+        let picked = card.clone();
+        card.participants = card.participants.saturating_add(1);
+        Some(picked)
     }
 
     /// A node said goodbye (its sessions signed out before it did).
@@ -208,7 +243,7 @@ impl Directory {
         let dead: Vec<Arc<str>> = state
             .nodes
             .iter()
-            .filter(|(_, seen)| now.saturating_duration_since(**seen) > timeout)
+            .filter(|(_, heard)| now.saturating_duration_since(heard.at) > timeout)
             .map(|(node, _)| node.clone())
             .collect();
         let mut swept = Vec::with_capacity(dead.len());
@@ -274,8 +309,8 @@ mod tests {
         let directory = Directory::new(Arc::from("n1"));
         directory.put(BOB, on("n2", 3, Some(Status::Busy)), start);
         directory.put(UserId(3), on("n3", 4, Some(Status::Online)), start);
-        directory.heartbeat("n3", start + Duration::from_secs(10));
-        directory.heartbeat("n1", start);
+        directory.heartbeat("n3", None, start + Duration::from_secs(10));
+        directory.heartbeat("n1", None, start);
         let swept = directory.sweep(start + Duration::from_secs(16), Duration::from_secs(15));
         assert_eq!(swept.len(), 1);
         assert_eq!(&*swept[0].node, "n2");
@@ -308,6 +343,32 @@ mod tests {
         assert_eq!(gone.len(), 1);
         assert_eq!(gone[0].0, UserId(3));
         assert_eq!(directory.remote_count(), 1);
+    }
+
+    fn switchboard(address: &str, participants: u64) -> Option<NodeCard> {
+        Some(NodeCard { sb: Some(address.into()), participants, ..NodeCard::default() })
+    }
+
+    #[test]
+    fn xfr_picks_the_least_loaded_live_switchboard_and_spreads_a_burst() {
+        let start = Instant::now();
+        let directory = Directory::new(Arc::from("front"));
+        assert!(directory.pick_switchboard().is_none(), "no switchboard node yet");
+        let ns_only = NodeCard { ns: Some("ns1:1863".into()), ..NodeCard::default() };
+        directory.heartbeat("ns1", Some(ns_only), start);
+        directory.heartbeat("old", None, start);
+        assert!(directory.pick_switchboard().is_none(), "neither runs a switchboard");
+        directory.heartbeat("sb1", switchboard("sb1:1864", 10), start);
+        directory.heartbeat("sb2", switchboard("sb2:1864", 8), start);
+        let picks: Vec<String> = (0..4).filter_map(|_| directory.pick_switchboard()?.sb).collect();
+        // sb2 (8), sb2 (9), then whichever of the two at 10, then the other.
+        assert_eq!(&picks[..2], ["sb2:1864", "sb2:1864"]);
+        assert!(picks[2..].contains(&"sb1:1864".to_string()), "{picks:?}");
+        // sb2's next heartbeat says what it really holds; sb1 goes silent and is swept.
+        directory.heartbeat("sb2", switchboard("sb2:1864", 3), start + Duration::from_secs(10));
+        directory.sweep(start + Duration::from_secs(16), Duration::from_secs(15));
+        assert_eq!(directory.pick_switchboard().and_then(|c| c.sb).as_deref(), Some("sb2:1864"));
+        assert_eq!(directory.cards().len(), 1);
     }
 
     #[test]

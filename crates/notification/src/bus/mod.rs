@@ -15,6 +15,7 @@ pub(crate) mod wire;
 use std::sync::Arc;
 
 pub use nats::{BusError, ClusterConfig, NatsBus, is_valid_name, redact_url};
+pub use wire::NodeCard;
 
 pub(crate) use nats::start;
 

@@ -5,7 +5,7 @@
 //!   once), every Passport event, and the session directory's watch (which is how a
 //!   sign-in elsewhere ends a session here);
 //! - *writer*: this node's directory entries, in order (sign-in, presence, sign-out),
-//!   and its heartbeat;
+//!   and its heartbeat, which carries its [`NodeCard`] (roles, addresses, load);
 //! - *sweeper*: a node whose heartbeat stops is taken for dead after `node_timeout`,
 //!   and its users are shown offline to the watchers on this node.
 //!
@@ -31,7 +31,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::directory::{Directory, RemoteSession, Seen, Swept};
-use super::wire::{self, Entry, Key};
+use super::wire::{self, Entry, Key, NodeCard};
 use crate::front::{CoreEvent, RingInvite};
 use crate::{NotificationServer, RingError};
 
@@ -52,6 +52,9 @@ pub struct ClusterConfig {
     pub heartbeat: Duration,
     /// A node not heard from for this long is taken for dead and its users shown offline.
     pub node_timeout: Duration,
+    /// What this node runs and where, announced with every heartbeat (its counts are
+    /// filled in each time).
+    pub card: NodeCard,
 }
 
 impl ClusterConfig {
@@ -64,7 +67,13 @@ impl ClusterConfig {
             node: node.into(),
             heartbeat: Duration::from_secs(5),
             node_timeout: Duration::from_secs(15),
+            card: NodeCard::default(),
         }
+    }
+
+    /// Announces `card` (what this node runs, and where) to the other nodes.
+    pub fn with_card(self, card: NodeCard) -> Self {
+        Self { card, ..self }
     }
 
     /// The URL with any password hidden.
@@ -155,8 +164,12 @@ pub struct NatsBus {
     /// Other services on this node that react to Passport events (the Switchboard), told
     /// of the events that happened on other nodes too. Held weakly: they hold the server.
     listeners: Mutex<Vec<Weak<dyn PassportListener>>>,
+    /// This node's switchboard's participants, for its card (see [`Self::count_participants`]).
+    participants: Mutex<Option<ParticipantCount>>,
     stop: CancellationToken,
 }
+
+type ParticipantCount = Box<dyn Fn() -> u64 + Send + Sync>;
 
 impl Drop for NatsBus {
     fn drop(&mut self) {
@@ -222,7 +235,7 @@ impl NatsBus {
         let passport_subject = wire::passport_subject(&config.prefix);
         let passport = client.subscribe(passport_subject.clone()).await.map_err(subscribe_error)?;
         let watch = kv.watch_with_history(">").await.map_err(|e| directory_error(e.to_string()))?;
-        kv.put(wire::node_key(&node), bytes::Bytes::new())
+        kv.put(wire::node_key(&node), encode_card(&config.card))
             .await
             .map_err(|e| directory_error(e.to_string()))?;
         tracing::info!(url, node, prefix = config.prefix, "joined the cluster's bus");
@@ -248,8 +261,37 @@ impl NatsBus {
                 writes: receiver,
             })),
             listeners: Mutex::default(),
+            participants: Mutex::default(),
             stop: CancellationToken::new(),
         }))
+    }
+
+    /// Where this node's heartbeat reads the load `XFR` balances: the people in
+    /// conversations on its switchboard (set by whoever runs it on this node).
+    pub fn count_participants(&self, count: impl Fn() -> u64 + Send + Sync + 'static) {
+        *self.participants.lock().unwrap_or_else(|e| e.into_inner()) = Some(Box::new(count));
+    }
+
+    /// The cards of the other live nodes (as of their last heartbeats).
+    pub fn cards(&self) -> Vec<NodeCard> {
+        self.directory.cards()
+    }
+
+    /// The live switchboard node with the fewest people in conversations, if any.
+    pub(crate) fn pick_switchboard(&self) -> Option<NodeCard> {
+        self.directory.pick_switchboard()
+    }
+
+    /// This node's heartbeat: its card, with its current counts.
+    fn heartbeat_value(&self, sessions: usize) -> bytes::Bytes {
+        let participants =
+            self.participants.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map_or(0, |count| count());
+        let card = NodeCard {
+            sessions: u64::try_from(sessions).unwrap_or(u64::MAX),
+            participants,
+            ..self.config.card.clone()
+        };
+        encode_card(&card)
     }
 
     /// This run of the node in the cluster: its `node` name and a random suffix.
@@ -385,6 +427,10 @@ impl NatsBus {
         }
         let _ = self.client.flush().await;
     }
+}
+
+fn encode_card(card: &NodeCard) -> bytes::Bytes {
+    serde_json::to_vec(card).map(bytes::Bytes::from).unwrap_or_default()
 }
 
 /// The directory bucket's stream, made here as `create_key_value` would make it: that
@@ -548,7 +594,7 @@ async fn directory_changed(server: &NotificationServer, entry: kv::Entry) {
             nats.rejoin();
         }
         Some(Key::Node(node)) if removed => nats.directory.node_left(node),
-        Some(Key::Node(node)) => nats.directory.heartbeat(node, now),
+        Some(Key::Node(node)) => nats.directory.heartbeat(node, NodeCard::decode(&entry.value), now),
         Some(Key::User(user)) if removed => nats.directory.delete(user),
         Some(Key::User(user)) => {
             let described = match serde_json::from_slice::<Entry>(&entry.value) {
@@ -600,7 +646,10 @@ async fn write(
             Some(Write::Rejoin) => rejoin_pending = true,
             None if rejoin_pending => {}
             None => {
-                if let Err(error) = nats.kv.put(wire::node_key(&nats.node), bytes::Bytes::new()).await {
+                let sessions = server.upgrade().map_or(0, |server| server.registry.len());
+                if let Err(error) =
+                    nats.kv.put(wire::node_key(&nats.node), nats.heartbeat_value(sessions)).await
+                {
                     tracing::warn!(%error, "heartbeat not written: other nodes may take this one for dead");
                     rejoin_pending = true;
                 }
@@ -634,7 +683,8 @@ async fn rejoin(server: &Weak<NotificationServer>, nats: &NatsBus) -> Result<usi
     }
     let Some(server) = server.upgrade() else { return Ok(0) };
     nats.directory.begin_resync(Instant::now());
-    nats.kv.put(wire::node_key(&nats.node), bytes::Bytes::new()).await.map_err(|e| e.to_string())?;
+    let heartbeat = nats.heartbeat_value(server.registry.len());
+    nats.kv.put(wire::node_key(&nats.node), heartbeat).await.map_err(|e| e.to_string())?;
     let sessions: Vec<(UserId, Entry)> = server
         .registry
         .lock()

@@ -9,7 +9,8 @@
 //!   the caller's node ([`RingRequest`]); the answer is a [`RingAnswer`].
 //!
 //! The session directory is the KV bucket `P_sessions`: `u.<id>` → [`Entry`] for every
-//! signed-in user, `n.<node>` → empty, a node's heartbeat.
+//! signed-in user, `n.<node>` → [`NodeCard`], a node's heartbeat: what it runs, where,
+//! and how busy it is (empty from a node that predates split roles).
 
 use mocha_auth::UserId;
 use mocha_proto::Status;
@@ -69,6 +70,44 @@ pub fn user_key(user: UserId) -> String {
 
 pub fn node_key(node: &str) -> String {
     format!("n.{node}")
+}
+
+/// What a node runs and how busy it is, written with every heartbeat (every 5 s). An
+/// address is present exactly when the node runs that service; all are `host:port` as
+/// clients dial them. The counts are at most one heartbeat old.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct NodeCard {
+    /// Passport's HTTPS API (role `passport`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passport: Option<String>,
+    /// The web pages, on the same HTTPS port (role `web`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web: Option<String>,
+    /// The Notification Server (role `ns`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ns: Option<String>,
+    /// The Switchboard (role `sb`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sb: Option<String>,
+    /// The MSNP gateway's switchboard, when the node runs `sb` with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub msnp_sb: Option<String>,
+    /// Users signed in on its Notification Server.
+    #[serde(default)]
+    pub sessions: u64,
+    /// People in conversations on its Switchboard: the load `XFR` balances.
+    #[serde(default)]
+    pub participants: u64,
+}
+
+impl NodeCard {
+    /// A heartbeat's value: a card, or nothing from an older node.
+    pub fn decode(value: &[u8]) -> Option<Self> {
+        if value.is_empty() || value.len() > MAX_PAYLOAD {
+            return None;
+        }
+        serde_json::from_slice(value).ok()
+    }
 }
 
 /// What a directory key names.
@@ -216,5 +255,13 @@ mod tests {
         let json = serde_json::to_vec(&ring).unwrap();
         assert_eq!(serde_json::from_slice::<RingRequest>(&json).unwrap(), ring);
         assert_eq!(serde_json::to_string(&RingAnswer::Offline).unwrap(), "\"offline\"");
+        let card = NodeCard {
+            sb: Some("sb1:1864".into()),
+            msnp_sb: Some("sb1:1866".into()),
+            participants: 7,
+            ..NodeCard::default()
+        };
+        assert_eq!(NodeCard::decode(&serde_json::to_vec(&card).unwrap()), Some(card));
+        assert_eq!(NodeCard::decode(b""), None, "a node from before split roles");
     }
 }

@@ -192,6 +192,15 @@ pub fn router(passport: Arc<Passport>) -> Router {
         .with_state(passport)
 }
 
+/// Only `/api/v1/status`, for a node that serves the web pages without the API (roles
+/// `web` without `passport`): clients find the Notification Server there.
+pub fn status_router(passport: Arc<Passport>) -> Router {
+    Router::new()
+        .route("/api/v1/status", get(service::status))
+        .layer(axum::middleware::map_response(api_headers))
+        .with_state(passport)
+}
+
 /// Every API answer: HTTPS only from now on, and never kept by a cache — sign-ins,
 /// refreshes and most other answers carry tokens or personal data.
 async fn api_headers(mut response: Response) -> Response {

@@ -22,7 +22,7 @@ pub const QUIET: Duration = Duration::from_millis(400);
 /// Test settings: the server's CA, the Notification Server found through Passport's
 /// status page, quick reconnects.
 pub fn config(t: &TestServer) -> ClientConfig {
-    config_for(t.server.passport_addr.port(), &t.trust)
+    config_for(t.server.passport_addr.expect("every role runs").port(), &t.trust)
 }
 
 /// The same for a server known only by its Passport port and CA (a `mocha-server` child).

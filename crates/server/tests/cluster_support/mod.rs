@@ -55,6 +55,13 @@ pub struct ProgramNode {
     pub data: tempfile::TempDir,
 }
 
+pub struct RolesNode {
+    pub running: crate::binary_support::Running,
+    pub ca_cert: std::path::PathBuf,
+    /// Its data folder, removed when this is dropped: keep it while the node runs.
+    pub data: tempfile::TempDir,
+}
+
 pub struct Cluster {
     /// Dropped first: the nodes, then the shared keys and database.
     pub nodes: Vec<TestServer>,
@@ -133,6 +140,18 @@ impl Cluster {
         ProgramNode { running, client, ca_cert, data }
     }
 
+    /// A `mocha-server` child running only `roles` (`--roles sb`, …), in a data folder of
+    /// its own: its running process, and its CA for clients to trust.
+    pub fn start_roles_program(&self, node: &str, roles: &str) -> RolesNode {
+        let data = tempfile::tempdir().unwrap();
+        let mut flags = self.flags(node);
+        flags.extend(["--roles".to_string(), roles.to_string()]);
+        let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+        let running = crate::binary_support::Running::start(data.path(), &flags);
+        let ca_cert = data.path().join("tls/ca.pem");
+        RolesNode { running, ca_cert, data }
+    }
+
     /// The same settings as flags, for a `mocha-server` child.
     pub fn flags(&self, node: &str) -> Vec<String> {
         let database = match &self.database {
@@ -184,8 +203,10 @@ impl Cluster {
         n: usize,
         user: &crate::common::TestUser,
     ) -> (mocha_client::Client, crate::client_support::Events) {
-        let config =
-            crate::client_support::config_for(self.node(n).server.passport_addr.port(), &self.trust(&[]));
+        let config = crate::client_support::config_for(
+            self.node(n).server.passport_addr.unwrap().port(),
+            &self.trust(&[]),
+        );
         crate::client_support::connect_with(config, user).await
     }
 

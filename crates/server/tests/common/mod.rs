@@ -83,9 +83,11 @@ impl TestServer {
         let DataFolder { dir, database } = folder.into();
         let server = mocha_server::start(dir.path(), config.clone()).await.expect("server starts");
         let trust = Trust::system().with_pem_file(&server.ca_cert).expect("CA certificate readable");
+        // A node without HTTPS (roles without passport or web): its client reaches nothing
+        // (port 9, discard), and a test using it fails at once.
+        let port = server.passport_addr.map_or(9, |addr| addr.port());
         let passport =
-            PassportClient::new(&format!("https://localhost:{}", server.passport_addr.port()), &trust)
-                .expect("client builds");
+            PassportClient::new(&format!("https://localhost:{port}"), &trust).expect("client builds");
         Self { server, config, dir, database, trust, passport }
     }
 

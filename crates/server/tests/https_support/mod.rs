@@ -18,7 +18,7 @@ pub type Connection = TlsStream<TcpStream>;
 pub async fn connect(t: &TestServer) -> Connection {
     let config = t.trust.client_config().expect("client TLS config");
     let connector = TlsConnector::from(Arc::new((*config).clone()));
-    let tcp = TcpStream::connect(t.server.passport_addr).await.expect("TCP connect");
+    let tcp = TcpStream::connect(t.server.passport_addr.unwrap()).await.expect("TCP connect");
     tcp.set_nodelay(true).expect("nodelay");
     let name = rustls::pki_types::ServerName::try_from("localhost").expect("a DNS name");
     connector.connect(name, tcp).await.expect("TLS handshake")

@@ -30,7 +30,7 @@ pub async fn connect(address: SocketAddr, server: &TestServer) -> NsConnection {
 
 /// A connection to the server's own Notification Server.
 pub async fn ns(server: &TestServer) -> NsConnection {
-    connect(server.server.ns_addr, server).await
+    connect(server.server.ns_addr.expect("every role runs"), server).await
 }
 
 /// Signs `user` in without choosing a status: offline to everyone.

@@ -52,7 +52,7 @@ impl Side {
     pub async fn with_grant(t: &TestServer, sb: SbConnection, grant: RelayGrant) -> Self {
         let key = MediaKey::from_base64url(&grant.media_key).expect("a 32-byte key");
         let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        Self { sb, grant, key, udp, relay: t.server.relay_addr, next_seq: 1000 }
+        Self { sb, grant, key, udp, relay: t.server.relay_addr.unwrap(), next_seq: 1000 }
     }
 
     /// BIND from this side's socket; the relay's answer, if any came.

@@ -27,7 +27,7 @@ pub fn screenshot_dir() -> PathBuf {
 }
 
 pub fn base_url(t: &TestServer) -> String {
-    format!("https://localhost:{}", t.server.passport_addr.port())
+    format!("https://localhost:{}", t.server.passport_addr.unwrap().port())
 }
 
 /// Chromium must trust this test server only: the base64 SHA-256 of the server

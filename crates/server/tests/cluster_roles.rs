@@ -1,0 +1,218 @@
+//! Split roles: a cluster whose nodes each run only some services, on one PostgreSQL
+//! database (one of the test's own) and the machine's NATS (a prefix of the test's own).
+//! A `passport,web` front node, two `ns` nodes and an `sb` node that is the real
+//! `mocha-server` program (so it can be killed). People sign up and in through the front
+//! with the real client library, which finds a Notification Server in the status the
+//! front serves; they talk in a room on the `sb` node; with it killed, `XFR` says "try
+//! again" (`ERR 300`) instead of naming a dead switchboard.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+mod binary_support;
+mod client_support;
+mod cluster_support;
+mod common;
+mod msnp_support;
+
+use std::time::{Duration, Instant};
+
+use mocha_client::api::{ServiceReport, ServiceState, StatusReport};
+use mocha_client::proto::ErrorCode;
+use mocha_client::sb::Delivery;
+use mocha_client::{ConversationEvent, TransferDirection, TransferEvent};
+use mocha_server::Role;
+
+use client_support::{chat, config_for, connect_with, heard_text, in_conversation, ring, state_where};
+use cluster_support::{CRASH_BOUND, Cluster, NATS, RolesNode};
+use common::TestServer;
+use mocha_passport::testing::{Engine, TestDatabase, engine_ready};
+
+/// The front (node 1), the two NS nodes (2 and 3); the `sb` node is a child started after.
+async fn split_cluster(test: &str) -> Option<Cluster> {
+    if !cluster_support::nats_ready(test) || !engine_ready(Engine::Postgres, test).await {
+        return None;
+    }
+    let database = TestDatabase::create(Engine::Postgres).await;
+    let cluster = Cluster::start_on(NATS, database.url.clone(), Some(database), 3, |n, config| {
+        config.roles = match n {
+            1 => vec![Role::Passport, Role::Web],
+            _ => vec![Role::Ns],
+        };
+    })
+    .await;
+    Some(cluster)
+}
+
+async fn status(front: &TestServer) -> StatusReport {
+    front.passport.status().await.unwrap()
+}
+
+fn row<'a>(report: &'a StatusReport, name: &str) -> &'a ServiceReport {
+    report.services.iter().find(|s| s.name == name).unwrap()
+}
+
+/// Waits (up to `within`) for the front's status to satisfy `fits`.
+async fn status_where(
+    front: &TestServer,
+    within: Duration,
+    mut fits: impl FnMut(&StatusReport) -> bool,
+) -> StatusReport {
+    let started = Instant::now();
+    loop {
+        let report = status(front).await;
+        if fits(&report) {
+            return report;
+        }
+        assert!(started.elapsed() < within, "the status never fit within {within:?}: {report:#?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn ns_address(node: &TestServer) -> String {
+    format!("localhost:{}", node.server.ns_addr.unwrap().port())
+}
+
+#[tokio::test]
+async fn a_split_cluster_signs_in_through_the_front_and_talks_on_the_sb_node() {
+    let test = "a_split_cluster_signs_in_through_the_front_and_talks_on_the_sb_node";
+    let Some(cluster) = split_cluster(test).await else { return };
+    let RolesNode { running: sb_node, ca_cert, data: _sb_data } = cluster.start_roles_program("sb1", "sb");
+    let (front, ns1, ns2) = (cluster.node(1), cluster.node(2), cluster.node(3));
+    assert!(front.server.ns_addr.is_none() && front.server.sb_addr.is_none(), "the front runs neither");
+    assert!(ns1.server.passport_addr.is_none() && ns1.server.sb_addr.is_none(), "ns1 runs the NS only");
+    let sb_port = sb_node.port("Switchboard");
+
+    // The front's status: Passport is its own; the NS and the SB rows name live nodes.
+    let report = status_where(front, Duration::from_secs(10), |r| {
+        row(r, "notification").state == ServiceState::Up && row(r, "switchboard").state == ServiceState::Up
+    })
+    .await;
+    let ns_addresses = [ns_address(ns1), ns_address(ns2)];
+    assert!(ns_addresses.contains(row(&report, "notification").address.as_ref().unwrap()), "{report:#?}");
+    assert_eq!(row(&report, "switchboard").address.as_deref(), Some(format!("localhost:{sb_port}").as_str()));
+    assert_eq!(row(&report, "passport").state, ServiceState::Up);
+
+    // Sign-up and sign-in through the front (HTTPS), with the client library.
+    let (alice_user, bob_user, carol_user) =
+        (front.user("alice").await, front.user("bob").await, front.user("carol").await);
+    front.befriend(&alice_user, &bob_user).await;
+    front.befriend(&alice_user, &carol_user).await;
+    let trust = cluster.trust(&[&ca_cert]);
+    let through_front = || config_for(front.server.passport_addr.unwrap().port(), &trust);
+
+    // Alice's client finds an NS in the front's status and signs in there.
+    let (alice, mut alice_events) = connect_with(through_front(), &alice_user).await;
+    let on = |node: &TestServer| node.server.notification.online_users();
+    let (alice_ns, other_ns) = match (on(ns1), on(ns2)) {
+        (1, 0) => (ns1, ns2),
+        (0, 1) => (ns2, ns1),
+        counts => panic!("Alice is on no NS node, or on both: {counts:?}"),
+    };
+    // The NS nodes' next heartbeats say how many each holds: the front then sends the
+    // next sign-in to the other, the less loaded one.
+    let other = ns_address(other_ns);
+    status_where(front, Duration::from_secs(12), |r| row(r, "notification").address.as_ref() == Some(&other))
+        .await;
+    let (bob, mut bob_events) = connect_with(through_front(), &bob_user).await;
+    assert_eq!((on(alice_ns), on(other_ns)), (1, 1), "Bob is on the other NS node");
+    state_where(&alice, |s| s.presence(bob.user_id()).is_some()).await;
+
+    // Alice (one NS node) calls Bob (the other): the room is on the sb node.
+    let (a, b) = chat(&alice, &mut alice_events, &bob, &mut bob_events).await;
+    assert_eq!(a.send_text("hello from one NS").await.unwrap(), Delivery::Delivered);
+    assert_eq!(heard_text(&mut bob_events, b.id()).await, "hello from one NS");
+    assert_eq!(b.send_text("hello from the other").await.unwrap(), Delivery::Delivered);
+    assert_eq!(heard_text(&mut alice_events, a.id()).await, "hello from the other");
+    b.send_typing().await.unwrap();
+    assert_eq!(alice_events.expect(in_conversation(a.id(), typing)).await, bob.user_id());
+    a.send_typing().await.unwrap();
+    assert_eq!(bob_events.expect(in_conversation(b.id(), typing)).await, alice.user_id());
+
+    // Bob sends Alice a small file; it arrives whole.
+    let (outbox, inbox) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let data: Vec<u8> = (0..40_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8).collect();
+    let source = outbox.path().join("notes.bin");
+    std::fs::write(&source, &data).unwrap();
+    let transfer = b.send_file(&source, None).await.unwrap();
+    let offer = alice_events
+        .expect(in_conversation(a.id(), |e| match e {
+            ConversationEvent::FileOffered { from, offer } if from.user_id == bob.user_id() => {
+                Some(offer.clone())
+            }
+            _ => None,
+        }))
+        .await;
+    assert_eq!((offer.transfer_id.as_str(), offer.size), (transfer.as_str(), data.len() as u64));
+    let target = a.accept_file(&offer.transfer_id, inbox.path()).await.unwrap();
+    let received = alice_events
+        .expect(in_conversation(a.id(), |e| match e {
+            ConversationEvent::Transfer(TransferEvent::Completed { direction, sha256, .. }) => {
+                Some((*direction, sha256.clone()))
+            }
+            ConversationEvent::Transfer(TransferEvent::Failed { .. }) => panic!("the transfer failed: {e:?}"),
+            _ => None,
+        }))
+        .await;
+    assert_eq!(received, (TransferDirection::Receiving, offer.sha256.clone()));
+    assert_eq!(std::fs::read(&target).unwrap(), data);
+
+    // Carol, signed in through the front too, is invited into the same room.
+    let (carol, mut carol_events) = connect_with(through_front(), &carol_user).await;
+    a.invite(&carol.account().username).await.unwrap();
+    let rang = carol_events.expect(ring).await;
+    let c = carol.answer(&rang).await.unwrap();
+    assert_eq!(c.participants().len(), 2, "Carol finds Alice and Bob there");
+    assert_eq!(bob_events.expect(in_conversation(b.id(), joined)).await, carol.user_id());
+    assert_eq!(c.send_text("hi both").await.unwrap(), Delivery::Delivered);
+    assert_eq!(heard_text(&mut alice_events, a.id()).await, "hi both");
+    assert_eq!(heard_text(&mut bob_events, b.id()).await, "hi both");
+    // The sb node's heartbeat reports its three participants (the room is there: no other
+    // node runs a switchboard); the front's status shows them.
+    status_where(front, Duration::from_secs(12), |r| row(r, "switchboard").online_users == Some(3)).await;
+
+    // The sb node is killed: the room ends, and once it is taken for dead, `XFR` answers
+    // "try again" (ERR 300) at once, never naming the dead switchboard or hanging.
+    let killed = Instant::now();
+    sb_node.kill9();
+    alice_events
+        .expect(in_conversation(a.id(), |e| matches!(e, ConversationEvent::Ended { .. }).then_some(())))
+        .await;
+    let refused = loop {
+        let attempt = tokio::time::timeout(Duration::from_secs(10), alice.open_conversation())
+            .await
+            .expect("XFR (and the dial that follows) answers within 10 s");
+        match attempt {
+            Err(error) if error.server_code() == Some(ErrorCode::ServerBusy) => break error,
+            // Until the sweep, the dead node's address is still handed out: dialling it fails.
+            Err(error) => {
+                assert!(killed.elapsed() < CRASH_BOUND, "still {error} after {:?}", killed.elapsed())
+            }
+            Ok(_) => panic!("a conversation opened with no switchboard node alive"),
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert!(refused.to_string().contains("try again"), "{refused}");
+    eprintln!("XFR said \"try again\" {:?} after the sb node was killed", killed.elapsed());
+    let started = Instant::now();
+    let again = alice.open_conversation().await.err().unwrap();
+    assert_eq!(again.server_code(), Some(ErrorCode::ServerBusy));
+    assert!(started.elapsed() < Duration::from_secs(1), "the refusal is immediate");
+    let report = status(front).await;
+    assert_eq!(row(&report, "switchboard").state, ServiceState::Down, "{report:#?}");
+    assert_eq!(row(&report, "notification").state, ServiceState::Up);
+    drop((a, b, c));
+    cluster.finish().await;
+}
+
+fn typing(e: &ConversationEvent) -> Option<mocha_auth::UserId> {
+    match e {
+        ConversationEvent::Typing { from } => Some(from.user_id),
+        _ => None,
+    }
+}
+
+fn joined(e: &ConversationEvent) -> Option<mocha_auth::UserId> {
+    match e {
+        ConversationEvent::Joined(participant) => Some(participant.user_id),
+        _ => None,
+    }
+}
