@@ -5,6 +5,7 @@
 //! bounded in users and time and stops by itself.
 
 pub mod cli;
+pub mod cluster;
 pub mod clock;
 pub mod fixtures;
 pub mod report;
