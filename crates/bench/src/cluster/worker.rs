@@ -118,6 +118,12 @@ pub async fn run() -> anyhow::Result<()> {
             Command::Chat => {
                 let Some(plan_c) = &plan.chat else { anyhow::bail!("no chat users here") };
                 let mut conns = released(&release_chat, &mut chat_holders, plan.users.len()).await;
+                // Online first, everyone: a node rings a callee on another node only once its
+                // copy of the directory shows them online, which takes a moment to cross.
+                for conn in conns.iter_mut().flatten() {
+                    crate::scenario::set_status(conn, mocha_proto::Status::Online).await?;
+                }
+                tokio::time::sleep(Duration::from_secs(2)).await;
                 let permits = Arc::new(Semaphore::new(plan.concurrency.max(1)));
                 let mut setups = JoinSet::new();
                 for (room, &(a, b)) in plan_c.pairs.iter().enumerate() {
