@@ -33,8 +33,8 @@ use crate::scenario::raise_nofile_limit;
 use crate::scenario::rooms::{Ack, ChatOutcome, LoadArgs};
 use crate::target::{FIXTURE_TOKEN_LIFETIME, TargetOptions};
 
-/// How long after the kill the directory may take to show everyone on a live node: the
-/// sweep's bound (30 s, docs/cluster.md) and some.
+/// How long after everyone is back the directory may take to show them all on live
+/// nodes and the dead node swept: the sweep's bound (30 s, docs/cluster.md) and some.
 const DIRECTORY_BOUND: Duration = Duration::from_secs(45);
 
 #[derive(Args, Clone, Debug, Serialize)]
@@ -367,11 +367,14 @@ async fn storm(report: &mut Report, env: &mut Env, workers: &mut [Worker], users
     let killed = Instant::now();
     env.kill(victim).await?;
     let (mut back, mut failed, mut first_error, mut latency) = (0, 0, None, histogram());
+    let (mut retries, mut retry_error) = (0, None);
     for worker in workers.iter_mut() {
         match worker.read().await? {
-            Reply::StormBack { back: b, failed: f, first_error: e, latency_micros } => {
+            Reply::StormBack { back: b, failed: f, first_error: e, retries: r, retry_error: re, latency_micros } => {
                 back += b;
                 failed += f;
+                retries += r;
+                retry_error = retry_error.or(re);
                 first_error = first_error.or(e);
                 latency.add(users_of(&latency_micros)).expect("same bounds");
             }
@@ -385,7 +388,7 @@ async fn storm(report: &mut Report, env: &mut Env, workers: &mut [Worker], users
     // The dead node's heartbeat stops; the others sweep what it left. Everyone must be
     // in the directory once, none of them on the dead node.
     let (mut consistent, mut swept, mut last) = (None, None, None);
-    while killed.elapsed() < DIRECTORY_BOUND {
+    while killed.elapsed() < all_back + DIRECTORY_BOUND {
         let directory = read_directory(&env.prefix).await?;
         let on_dead = directory.users_by_node.get(&dead).copied().unwrap_or(0);
         if consistent.is_none() && on_dead == 0 && directory.users == users {
@@ -405,6 +408,7 @@ async fn storm(report: &mut Report, env: &mut Env, workers: &mut [Worker], users
         .figure("storm: users back on the others", back as f64, "")
         .figure("storm: failed to come back", failed as f64, "")
         .figure("storm: time until all back", all_back.as_secs_f64(), "s")
+        .figure("storm: attempts retried", retries as f64, "")
         .figure(
             "storm: survivors' CPU per reconnect",
             crate::target::cpu_ms_per(cpu_before, cpu_after, back).unwrap_or(f64::NAN),
@@ -428,6 +432,9 @@ async fn storm(report: &mut Report, env: &mut Env, workers: &mut [Worker], users
     }
     if let Some(error) = first_error {
         report.note(format!("storm: first error: {error}"));
+    }
+    if let Some(error) = retry_error {
+        report.note(format!("storm: first retried attempt: {error}"));
     }
     Ok(())
 }

@@ -65,7 +65,14 @@ pub enum Reply {
     Presence(PresenceOutcome),
     Chat(ChatOutcome),
     Armed { on_victim: u64 },
-    StormBack { back: u64, failed: u64, first_error: Option<String>, latency_micros: Vec<u64> },
+    StormBack {
+        back: u64,
+        failed: u64,
+        first_error: Option<String>,
+        retries: u64,
+        retry_error: Option<String>,
+        latency_micros: Vec<u64>,
+    },
     Stopped { dropped: u64 },
     Failed(String),
 }

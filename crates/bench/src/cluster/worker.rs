@@ -40,6 +40,9 @@ struct Shared {
     /// Each user's node now.
     node_of: Vec<AtomicUsize>,
     dropped: AtomicU64,
+    /// Failed attempts to come back (each retried), and the first one's error.
+    retries: AtomicU64,
+    first_retry_error: std::sync::OnceLock<String>,
 }
 
 enum Held {
@@ -65,6 +68,8 @@ pub async fn run() -> anyhow::Result<()> {
         back,
         node_of: plan.users.iter().map(|u| AtomicUsize::new(u.node)).collect(),
         dropped: AtomicU64::new(0),
+        retries: AtomicU64::new(0),
+        first_retry_error: std::sync::OnceLock::new(),
     });
     let pids = plan.node_pids.clone();
     let cpu = move || -> Option<f64> { pids.iter().map(|&p| crate::target::cpu_seconds(p)).sum() };
@@ -175,6 +180,8 @@ pub async fn run() -> anyhow::Result<()> {
                     first_error.get_or_insert(format!("{missing} not back within {STORM_BOUND:?}"));
                 }
                 Reply::StormBack {
+                    retries: shared.retries.load(Ordering::Relaxed),
+                    retry_error: shared.first_retry_error.get().cloned(),
                     back,
                     failed: failed + missing,
                     first_error,
@@ -325,6 +332,8 @@ async fn come_back(index: usize, token: &str, dead: usize, shared: &Shared) -> R
             Ok(Err(error)) => last = error.to_string(),
             Err(_) => last = format!("no answer within {REPLY_TIMEOUT:?}"),
         }
+        shared.retries.fetch_add(1, Ordering::Relaxed);
+        let _ = shared.first_retry_error.set(last.clone());
         tokio::time::sleep(Duration::from_millis(250 * u64::from(attempt + 1))).await;
     }
     Err(last)
