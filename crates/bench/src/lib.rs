@@ -5,8 +5,8 @@
 //! bounded in users and time and stops by itself.
 
 pub mod cli;
-pub mod cluster;
 pub mod clock;
+pub mod cluster;
 pub mod fixtures;
 pub mod report;
 pub mod scenario;

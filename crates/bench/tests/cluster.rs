@@ -56,7 +56,8 @@ async fn a_tiny_cluster_run_signs_everyone_in_measures_and_brings_the_killed_nod
     let cli = Cli::try_parse_from(args).expect("valid flags");
     let report = run(&cli).await.expect("the run completes");
     println!("{}", report.table());
-    let value = |name: &str| report.value(name).unwrap_or_else(|| panic!("no {name:?} in {}", report.table()));
+    let value =
+        |name: &str| report.value(name).unwrap_or_else(|| panic!("no {name:?} in {}", report.table()));
     assert_eq!(value("users signed in"), 50.0);
     assert_eq!(value("load-generator processes"), 3.0, "56 connections, 25 a process");
     assert!(value("nodes' RSS per session") > 0.0);

@@ -31,7 +31,12 @@ pub enum EnvError {
 
 /// Whether PostgreSQL and NATS both answer (a test skips without them).
 pub async fn reachable() -> Result<(), EnvError> {
-    PgConnection::connect(POSTGRES_ADMIN).await.map_err(|e| EnvError::NoPostgres(e.to_string()))?.close().await.ok();
+    PgConnection::connect(POSTGRES_ADMIN)
+        .await
+        .map_err(|e| EnvError::NoPostgres(e.to_string()))?
+        .close()
+        .await
+        .ok();
     async_nats::connect(NATS).await.map_err(|e| EnvError::NoNats(e.to_string()))?;
     Ok(())
 }
@@ -76,7 +81,12 @@ impl Env {
 
     /// Starts `count` nodes: the first alone (it creates the keys the others read), then
     /// the others together.
-    pub async fn start_nodes(&mut self, bin: &Path, count: usize, pbkdf2_iterations: u32) -> anyhow::Result<()> {
+    pub async fn start_nodes(
+        &mut self,
+        bin: &Path,
+        count: usize,
+        pbkdf2_iterations: u32,
+    ) -> anyhow::Result<()> {
         let first = self.spawn_node(bin, 0, pbkdf2_iterations).await?;
         self.nodes.push(first);
         let mut rest = Vec::new();
@@ -112,7 +122,8 @@ impl Env {
             .kill_on_drop(true)
             .spawn()
             .with_context(|| format!("cannot start {}", bin.display()))?;
-        let (ns_addr, ca) = read_listening(&mut child).await.with_context(|| format!("{id} did not start"))?;
+        let (ns_addr, ca) =
+            read_listening(&mut child).await.with_context(|| format!("{id} did not start"))?;
         let pid = child.id().context("the node exited at once")?;
         Ok(Node { id, ns_addr, ca, pid, child })
     }
@@ -141,7 +152,9 @@ impl Env {
             let _ = node.child.wait().await;
         }
         if let Ok(client) = async_nats::connect(NATS).await {
-            let _ = async_nats::jetstream::new(client).delete_key_value(format!("{}_sessions", self.prefix)).await;
+            let _ = async_nats::jetstream::new(client)
+                .delete_key_value(format!("{}_sessions", self.prefix))
+                .await;
         }
         match PgConnection::connect(POSTGRES_ADMIN).await {
             Ok(mut admin) => {

@@ -62,8 +62,7 @@ impl Layout {
         if presence + 2 * chat > per_worker {
             return invalid(format!("the presence and chat users need more than {per_worker} connections"));
         }
-        let ring_offsets: Vec<usize> =
-            (1..).filter(|d| d % nodes != 0).take(contacts / 2).collect();
+        let ring_offsets: Vec<usize> = (1..).filter(|d| d % nodes != 0).take(contacts / 2).collect();
         if presence > 0 && ring_offsets.last().is_some_and(|&d| 2 * d >= presence) {
             return invalid("--presence-users is too small for that many --contacts".into());
         }
@@ -90,11 +89,8 @@ impl Layout {
         let mut load = vec![0usize; workers];
         let mut worker_of = Vec::with_capacity(users);
         for i in 0..users {
-            let worker = if i < presence + chat {
-                0
-            } else {
-                (0..workers).min_by_key(|&w| load[w]).unwrap_or(0)
-            };
+            let worker =
+                if i < presence + chat { 0 } else { (0..workers).min_by_key(|&w| load[w]).unwrap_or(0) };
             load[worker] += if (presence..presence + chat).contains(&i) { 2 } else { 1 };
             worker_of.push(worker);
         }

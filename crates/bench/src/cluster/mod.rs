@@ -117,7 +117,8 @@ impl Worker {
     }
 
     async fn read(&mut self) -> anyhow::Result<Reply> {
-        let line = self.lines.next_line().await?.context("a load-generator process ended (see its errors above)")?;
+        let line =
+            self.lines.next_line().await?.context("a load-generator process ended (see its errors above)")?;
         Ok(serde_json::from_str(&line)?)
     }
 
@@ -167,7 +168,8 @@ async fn measure(target: &TargetOptions, args: &ClusterArgs, env: &mut Env) -> a
     }
     let mut passport_config = config.passport(env.dir.path());
     passport_config.session_token_lifetime = FIXTURE_TOKEN_LIFETIME;
-    let key = mocha_auth::SigningKey::load_or_create(&mocha_server::layout::passport_key_in(&env.keys_dir()))?;
+    let key =
+        mocha_auth::SigningKey::load_or_create(&mocha_server::layout::passport_key_in(&env.keys_dir()))?;
     let passport =
         Passport::open(&env.database, key, passport_config, Arc::new(StatusBoard::default())).await?;
     let fixture = provision(&passport, users, &layout.contacts()).await?;
@@ -244,7 +246,8 @@ async fn measure(target: &TargetOptions, args: &ClusterArgs, env: &mut Env) -> a
     for worker in &mut workers {
         worker.send(&Command::SignIn).await?;
     }
-    let (mut signed, mut failures, mut retries, mut first_error, mut sign_in_latency) = (0, 0, 0, None, histogram());
+    let (mut signed, mut failures, mut retries, mut first_error, mut sign_in_latency) =
+        (0, 0, 0, None, histogram());
     for worker in &mut workers {
         match worker.read().await? {
             Reply::SignedIn { signed: s, failures: f, retries: r, first_error: e, latency_micros } => {
@@ -288,7 +291,11 @@ async fn measure(target: &TargetOptions, args: &ClusterArgs, env: &mut Env) -> a
         )
         .figure("nodes' RSS before (sum)", rss_before as f64 / 1024.0, "MiB")
         .figure("nodes' RSS with everyone signed in (sum)", rss_after as f64 / 1024.0, "MiB")
-        .figure("nodes' RSS per session", rss_after.saturating_sub(rss_before) as f64 / signed.max(1) as f64, "KiB")
+        .figure(
+            "nodes' RSS per session",
+            rss_after.saturating_sub(rss_before) as f64 / signed.max(1) as f64,
+            "KiB",
+        )
         .latency("connect + TLS + VER + USR", &sign_in_latency)
         .note(format!("per node after sign-in: {}", per_node.join("; ")))
         .note(format!("open-file limit {limit} per process; server {}", bin.display()));
@@ -336,24 +343,41 @@ fn add_presence(report: &mut Report, outcome: &PresenceOutcome, duration: u64) {
         report.figure(&format!("presence: {}", figure.name), figure.value, &figure.unit);
     }
     for latency in part.latencies {
-        report.latencies.push(crate::report::Latency { name: format!("presence {} (across nodes)", latency.name), ..latency });
+        report.latencies.push(crate::report::Latency {
+            name: format!("presence {} (across nodes)", latency.name),
+            ..latency
+        });
     }
 }
 
 fn add_chat(report: &mut Report, outcome: &ChatOutcome, args: &ClusterArgs) {
-    let load = LoadArgs { rate: args.chat_rate, duration: args.duration, bytes: 100, ack: Ack::U, setup_concurrency: 0 };
+    let load = LoadArgs {
+        rate: args.chat_rate,
+        duration: args.duration,
+        bytes: 100,
+        ack: Ack::U,
+        setup_concurrency: 0,
+    };
     let mut part = Report::new("chat", ());
     outcome.add_to(&mut part, &load);
     for figure in part.figures.into_iter().filter(|f| f.name != "messages sent/s") {
         report.figure(&format!("chat: {}", figure.name), figure.value, &figure.unit);
     }
     for latency in part.latencies {
-        report.latencies.push(crate::report::Latency { name: format!("chat {} (across nodes)", latency.name), ..latency });
+        report.latencies.push(crate::report::Latency {
+            name: format!("chat {} (across nodes)", latency.name),
+            ..latency
+        });
     }
 }
 
 /// Kills node 0 and waits for its users to be back elsewhere, then for the directory.
-async fn storm(report: &mut Report, env: &mut Env, workers: &mut [Worker], users: usize) -> anyhow::Result<()> {
+async fn storm(
+    report: &mut Report,
+    env: &mut Env,
+    workers: &mut [Worker],
+    users: usize,
+) -> anyhow::Result<()> {
     let victim = 0;
     let mut on_victim = 0;
     for worker in workers.iter_mut() {
@@ -362,15 +386,21 @@ async fn storm(report: &mut Report, env: &mut Env, workers: &mut [Worker], users
             other => bail!("unexpected answer to the storm: {other:?}"),
         }
     }
-    let cpu_before: Option<f64> =
-        env.nodes[1..].iter().map(|n| crate::target::cpu_seconds(n.pid)).sum();
+    let cpu_before: Option<f64> = env.nodes[1..].iter().map(|n| crate::target::cpu_seconds(n.pid)).sum();
     let killed = Instant::now();
     env.kill(victim).await?;
     let (mut back, mut failed, mut first_error, mut latency) = (0, 0, None, histogram());
     let (mut retries, mut retry_error) = (0, None);
     for worker in workers.iter_mut() {
         match worker.read().await? {
-            Reply::StormBack { back: b, failed: f, first_error: e, retries: r, retry_error: re, latency_micros } => {
+            Reply::StormBack {
+                back: b,
+                failed: f,
+                first_error: e,
+                retries: r,
+                retry_error: re,
+                latency_micros,
+            } => {
                 back += b;
                 failed += f;
                 retries += r;
@@ -426,9 +456,11 @@ async fn storm(report: &mut Report, env: &mut Env, workers: &mut [Worker], users
         )
         .latency("storm: reconnect (drop seen → signed in elsewhere)", &latency);
     if let Some((listed, on_dead)) = last {
-        report
-            .figure("storm: users in the directory", listed as f64, "")
-            .figure("storm: directory entries on the dead node", on_dead as f64, "");
+        report.figure("storm: users in the directory", listed as f64, "").figure(
+            "storm: directory entries on the dead node",
+            on_dead as f64,
+            "",
+        );
     }
     if let Some(error) = first_error {
         report.note(format!("storm: first error: {error}"));

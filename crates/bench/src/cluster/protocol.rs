@@ -54,17 +54,27 @@ pub enum Command {
     Presence,
     Chat,
     /// Reconnect the users of this node elsewhere when their connections drop.
-    Storm { victim: usize },
+    Storm {
+        victim: usize,
+    },
     Stop,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
 pub enum Reply {
     Ready,
-    SignedIn { signed: u64, failures: u64, retries: u64, first_error: Option<String>, latency_micros: Vec<u64> },
+    SignedIn {
+        signed: u64,
+        failures: u64,
+        retries: u64,
+        first_error: Option<String>,
+        latency_micros: Vec<u64>,
+    },
     Presence(PresenceOutcome),
     Chat(ChatOutcome),
-    Armed { on_victim: u64 },
+    Armed {
+        on_victim: u64,
+    },
     StormBack {
         back: u64,
         failed: u64,
@@ -73,6 +83,8 @@ pub enum Reply {
         retry_error: Option<String>,
         latency_micros: Vec<u64>,
     },
-    Stopped { dropped: u64 },
+    Stopped {
+        dropped: u64,
+    },
     Failed(String),
 }

@@ -19,7 +19,9 @@ use tokio_util::sync::CancellationToken;
 use super::protocol::{Command, Plan, Reply};
 use crate::report::{histogram, record};
 use crate::scenario::presence::histogram_values;
-use crate::scenario::{REPLY_TIMEOUT, ns_sign_in, open_room, out_frame, phase, presence, raise_nofile_limit, rooms, sign_in_all};
+use crate::scenario::{
+    REPLY_TIMEOUT, ns_sign_in, open_room, out_frame, phase, presence, raise_nofile_limit, rooms, sign_in_all,
+};
 use crate::wire::{Conn, Dialer};
 
 /// Keepalive period: well inside the Notification Server's 90 s.
@@ -111,7 +113,8 @@ pub async fn run() -> anyhow::Result<()> {
                 let ring = ring.context("a presence user's session was lost before the phase")?;
                 let ids: Vec<_> = plan_p.users.iter().map(|&i| plan.users[i].id).collect();
                 let (outcome, back) =
-                    presence::measure(ring, &ids, plan_p.contacts, plan_p.rate, plan_p.duration, &cpu).await?;
+                    presence::measure(ring, &ids, plan_p.contacts, plan_p.rate, plan_p.duration, &cpu)
+                        .await?;
                 if back.len() == plan_p.users.len() {
                     for (&index, conn) in plan_p.users.iter().zip(back) {
                         let token = plan.users[index].token.clone();
@@ -247,7 +250,13 @@ async fn sign_in(plan: &Plan, shared: &Arc<Shared>) -> (Reply, Vec<Option<Conn>>
         }
     }
     let signed = conns.iter().filter(|c| c.is_some()).count() as u64;
-    let reply = Reply::SignedIn { signed, failures, retries, first_error, latency_micros: histogram_values(&latency) };
+    let reply = Reply::SignedIn {
+        signed,
+        failures,
+        retries,
+        first_error,
+        latency_micros: histogram_values(&latency),
+    };
     (reply, conns)
 }
 
@@ -273,8 +282,15 @@ enum Event {
 /// Holds one user's session: reads its pushes, pings it, gives it back when `release`
 /// fires, signs out at the stop. If its node dies while the storm is armed for that
 /// node, it signs in again elsewhere and reports how long that took.
-async fn hold(index: usize, token: String, mut conn: Conn, release: CancellationToken, shared: Arc<Shared>) -> Held {
-    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + phase(index, PING_EVERY), PING_EVERY);
+async fn hold(
+    index: usize,
+    token: String,
+    mut conn: Conn,
+    release: CancellationToken,
+    shared: Arc<Shared>,
+) -> Held {
+    let mut ping =
+        tokio::time::interval_at(tokio::time::Instant::now() + phase(index, PING_EVERY), PING_EVERY);
     loop {
         let event = tokio::select! {
             () = release.cancelled() => Event::Release,
@@ -327,7 +343,8 @@ async fn come_back(index: usize, token: &str, dead: usize, shared: &Shared) -> R
     let mut last = String::new();
     for attempt in 0..RECONNECT_ATTEMPTS {
         let node = survivors[(index + attempt as usize) % survivors.len()];
-        match tokio::time::timeout(REPLY_TIMEOUT, ns_sign_in(&shared.dialer, shared.nodes[node], token)).await {
+        match tokio::time::timeout(REPLY_TIMEOUT, ns_sign_in(&shared.dialer, shared.nodes[node], token)).await
+        {
             Ok(Ok(conn)) => return Ok((conn, node)),
             Ok(Err(error)) => last = error.to_string(),
             Err(_) => last = format!("no answer within {REPLY_TIMEOUT:?}"),

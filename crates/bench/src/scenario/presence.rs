@@ -79,7 +79,8 @@ pub async fn run(target: &TargetOptions, args: &PresenceArgs) -> anyhow::Result<
     }
     let conns: Vec<_> = signed.conns.into_iter().flatten().collect();
     let cpu = || target.cpu_seconds();
-    let (outcome, conns) = measure(conns, &fixture.ids, args.contacts, args.rate, args.duration, &cpu).await?;
+    let (outcome, conns) =
+        measure(conns, &fixture.ids, args.contacts, args.rate, args.duration, &cpu).await?;
     drop(conns);
     let mut report = Report::new("presence", args);
     report.figure("users online", users as f64, "");

@@ -347,7 +347,6 @@ pub async fn drive(
         send_seconds: send_time.as_secs_f64(),
         latency_micros: crate::scenario::presence::histogram_values(&latency.take()),
     })
-
 }
 
 /// `<sender> <seq> <micros> xxx…` → its three numbers.
