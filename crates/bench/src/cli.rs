@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use crate::cluster::ClusterArgs;
 use crate::report::Report;
 use crate::scenario::calls::CallsArgs;
 use crate::scenario::idle::IdleArgs;
@@ -58,11 +59,23 @@ pub enum Scenario {
     Storm(StormArgs),
     /// N two-party calls through the UDP media relay: relay latency, loss, server CPU per packet.
     Calls(CallsArgs),
+    /// A cluster of `mocha-server` nodes on PostgreSQL and NATS (issue 18): RSS per session,
+    /// presence and chat across nodes, a node killed and its users back on the others.
+    Cluster(ClusterArgs),
+    /// One load-generator process of `cluster` (started by it, talks on stdin and stdout).
+    #[command(hide = true)]
+    ClusterWorker,
 }
 
 /// Runs the chosen scenario, bounded by `--max-seconds`.
 pub async fn run(cli: &Cli) -> anyhow::Result<Report> {
     let target = &cli.target;
+    match &cli.scenario {
+        // Bounded by itself: it must take its nodes and database down even when stopped.
+        Scenario::Cluster(args) => return crate::cluster::run(target, args, cli.max_seconds).await,
+        Scenario::ClusterWorker => anyhow::bail!("cluster-worker is started by the cluster scenario"),
+        _ => {}
+    }
     let work = async {
         match &cli.scenario {
             Scenario::Idle(args) => idle::run(target, args).await,
@@ -74,6 +87,7 @@ pub async fn run(cli: &Cli) -> anyhow::Result<Report> {
             Scenario::Transfer(args) => transfer::run(target, args).await,
             Scenario::Storm(args) => storm::run(target, args).await,
             Scenario::Calls(args) => calls::run(target, args).await,
+            Scenario::Cluster(_) | Scenario::ClusterWorker => unreachable!("run above"),
         }
     };
     tokio::time::timeout(Duration::from_secs(cli.max_seconds), work)
@@ -91,6 +105,9 @@ pub fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    if matches!(cli.scenario, Scenario::ClusterWorker) {
+        return crate::cluster::worker_main();
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let report = runtime.block_on(run(&cli))?;
     if cli.json {

@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod clock;
+pub mod cluster;
 pub mod fixtures;
 pub mod report;
 pub mod scenario;

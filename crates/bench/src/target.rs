@@ -20,7 +20,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 /// Session tokens minted by the fixture live this long: longer than any bounded run.
-const FIXTURE_TOKEN_LIFETIME: Duration = Duration::from_secs(3 * 3600);
+pub const FIXTURE_TOKEN_LIFETIME: Duration = Duration::from_secs(3 * 3600);
 
 #[derive(Args, Clone, Debug, Default)]
 pub struct TargetOptions {
@@ -180,7 +180,7 @@ impl Prepared {
 }
 
 /// Connection caps for a server under load: more than any scenario opens.
-const BENCH_MAX_CONNECTIONS: usize = 1_000_000;
+pub const BENCH_MAX_CONNECTIONS: usize = 1_000_000;
 
 async fn spawn(
     options: &TargetOptions,
@@ -215,6 +215,24 @@ async fn spawn(
         .kill_on_drop(true)
         .spawn()
         .with_context(|| format!("cannot start {}", bin.display()))?;
+    let (ns_addr, ca) = read_listening(&mut child).await?;
+    Ok(Target {
+        ns_addr,
+        ca,
+        pid: child.id(),
+        kind: "spawned",
+        data_dir: data_dir.to_path_buf(),
+        server_name: options.server_name.clone(),
+        server: None,
+        child: Some(child),
+        _temp: temp,
+    })
+}
+
+/// Reads a `mocha-server` child's start-up lines until it names its Notification
+/// Server's address and its CA certificate, then keeps draining its output (so it never
+/// blocks on a full pipe).
+pub async fn read_listening(child: &mut Child) -> anyhow::Result<(SocketAddr, PathBuf)> {
     let stdout = child.stdout.take().context("no stdout")?;
     let mut lines = BufReader::new(stdout).lines();
     let (mut ns, mut ca) = (None, None);
@@ -236,19 +254,8 @@ async fn spawn(
         .await
         .context("the server did not start in 60 s")??;
     let (Some(ns_addr), Some(ca)) = (ns, ca) else { bail!("the server exited before it was listening") };
-    // Keep draining its output so it never blocks on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Ok(Target {
-        ns_addr,
-        ca,
-        pid: child.id(),
-        kind: "spawned",
-        data_dir: data_dir.to_path_buf(),
-        server_name: options.server_name.clone(),
-        server: None,
-        child: Some(child),
-        _temp: temp,
-    })
+    Ok((ns_addr, ca))
 }
 
 impl Target {

@@ -52,7 +52,15 @@ impl Dialer {
     /// Trusts the CA in `ca` (PEM) for certificates naming `server_name`. With several
     /// `sources`, connections take them in turn as their local address.
     pub fn new(ca: &Path, server_name: &str, sources: Vec<IpAddr>) -> anyhow::Result<Self> {
-        let trust = Trust::system().with_pem_file(ca).context("cannot read the server's CA")?;
+        Self::trusting(&[ca], server_name, sources)
+    }
+
+    /// Like [`Dialer::new`], trusting every CA in `cas` (a cluster's nodes each have one).
+    pub fn trusting(cas: &[&Path], server_name: &str, sources: Vec<IpAddr>) -> anyhow::Result<Self> {
+        let mut trust = Trust::system();
+        for ca in cas {
+            trust = trust.with_pem_file(ca).context("cannot read the server's CA")?;
+        }
         let config = trust.client_config().context("cannot build the TLS configuration")?;
         let server_name =
             ServerName::try_from(server_name.to_string()).context("not a valid TLS server name")?;

@@ -72,14 +72,83 @@ pub async fn run(target: &TargetOptions, args: &PresenceArgs) -> anyhow::Result<
     let fixture = provision(&prepared.passport, users, &contacts).await?;
     let target = prepared.start().await?;
     let dialer = Arc::new(Dialer::new(&target.ca, &target.server_name(), loopback_sources(users, 0))?);
-    let index_of: Arc<HashMap<String, usize>> =
-        Arc::new(fixture.ids.iter().enumerate().map(|(i, id)| (id.to_string(), i)).collect());
 
     let signed = sign_in_all(&dialer, target.ns_addr, &fixture.tokens, args.setup_concurrency).await;
     if signed.failures > 0 {
         bail!("{} users could not sign in: {}", signed.failures, signed.first_error.unwrap_or_default());
     }
-    let mut conns: Vec<_> = signed.conns.into_iter().flatten().collect();
+    let conns: Vec<_> = signed.conns.into_iter().flatten().collect();
+    let cpu = || target.cpu_seconds();
+    let (outcome, conns) =
+        measure(conns, &fixture.ids, args.contacts, args.rate, args.duration, &cpu).await?;
+    drop(conns);
+    let mut report = Report::new("presence", args);
+    report.figure("users online", users as f64, "");
+    outcome.add_to(&mut report, args.duration);
+    report.note(format!("server: {}; open-file limit {limit}", target.kind));
+    target.stop().await;
+    Ok(report)
+}
+
+/// What one presence run measured.
+#[derive(Debug, Serialize, serde::Deserialize)]
+pub struct PresenceOutcome {
+    pub changes: u64,
+    pub expected: u64,
+    pub received: u64,
+    /// Server CPU seconds during the measured part (when the server's processes are known).
+    pub cpu_seconds: Option<f64>,
+    /// Fan-out latencies in microseconds.
+    pub latency_micros: Vec<u64>,
+}
+
+impl PresenceOutcome {
+    pub fn add_to(&self, report: &mut Report, duration: u64) {
+        let seconds = duration as f64;
+        let mut latency = histogram();
+        for &micros in &self.latency_micros {
+            latency.saturating_record(micros.max(1));
+        }
+        report
+            .figure("status changes", self.changes as f64, "")
+            .figure("status changes/s", self.changes as f64 / seconds, "1/s")
+            .figure("notifications expected", self.expected as f64, "")
+            .figure("notifications received", self.received as f64, "")
+            .figure("notifications/s", self.received as f64 / seconds, "1/s")
+            .figure(
+                "server CPU per notification",
+                self.cpu_seconds.map_or(f64::NAN, |s| s * 1e6 / self.received.max(1) as f64),
+                "µs",
+            )
+            .figure("missing notifications", self.expected.saturating_sub(self.received) as f64, "")
+            .latency("fan-out (CHG sent → NLN received)", &latency);
+    }
+}
+
+/// Every histogram value (at its recorded precision), so another process can merge it.
+pub fn histogram_values(histogram: &hdrhistogram::Histogram<u64>) -> Vec<u64> {
+    histogram
+        .iter_recorded()
+        .flat_map(|v| std::iter::repeat_n(v.value_iterated_to(), v.count_at_value() as usize))
+        .collect()
+}
+
+/// The presence run on signed-in sessions `conns` of the users `ids` (in that order),
+/// who are contacts on a ring of `contacts` each: everyone comes online, then each
+/// changes status `rate` times a second for `duration` seconds. `cpu` reads the
+/// server's CPU seconds. Gives the sessions back, in order.
+pub async fn measure(
+    conns: Vec<crate::wire::Conn>,
+    ids: &[mocha_auth::UserId],
+    contacts: u64,
+    rate: f64,
+    duration: u64,
+    cpu: &dyn Fn() -> Option<f64>,
+) -> anyhow::Result<(PresenceOutcome, Vec<crate::wire::Conn>)> {
+    let users = conns.len();
+    let index_of: Arc<HashMap<String, usize>> =
+        Arc::new(ids.iter().enumerate().map(|(i, id)| (id.to_string(), i)).collect());
+    let mut conns = conns;
     // Everyone comes online; the resulting NLN flood is drained before measuring.
     let mut online = JoinSet::new();
     for (i, mut conn) in conns.drain(..).enumerate() {
@@ -99,8 +168,8 @@ pub async fn run(target: &TargetOptions, args: &PresenceArgs) -> anyhow::Result<
     let latency = Arc::new(SharedHistogram::default());
     let measuring = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let stop = CancellationToken::new();
-    let period = Duration::from_secs_f64(1.0 / args.rate);
-    let duration = Duration::from_secs(args.duration);
+    let period = Duration::from_secs_f64(1.0 / rate);
+    let duration = Duration::from_secs(duration);
     let start = tokio::time::Instant::now() + Duration::from_secs(2);
     let mut senders = JoinSet::new();
     let mut readers = JoinSet::new();
@@ -123,7 +192,7 @@ pub async fn run(target: &TargetOptions, args: &PresenceArgs) -> anyhow::Result<
                 }
                 changes += 1;
             }
-            (changes, writer)
+            (i, changes, writer)
         });
         let (sent_at, received, matched, latency, index_of, stop, measuring) = (
             sent_at.clone(),
@@ -154,46 +223,43 @@ pub async fn run(target: &TargetOptions, args: &PresenceArgs) -> anyhow::Result<
                 }
             }
             latency.merge(&local);
+            (i, reader)
         });
     }
     tokio::time::sleep_until(start).await;
     measuring.store(true, Ordering::Relaxed);
-    let cpu_before = target.cpu_seconds();
+    let cpu_before = cpu();
     let mut changes = 0u64;
-    let mut writers = Vec::new();
+    let mut writers: Vec<Option<crate::wire::Writer>> = (0..users).map(|_| None).collect();
     while let Some(joined) = senders.join_next().await {
-        let (n, writer) = joined.context("a sender panicked")?;
+        let (i, n, writer) = joined.context("a sender panicked")?;
         changes += n;
-        writers.push(writer);
+        writers[i] = Some(writer);
     }
-    let expected = changes * args.contacts;
+    let expected = changes * contacts;
     let drain_started = Instant::now();
     while received.load(Ordering::Relaxed) < expected && drain_started.elapsed() < DRAIN {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let cpu_after = target.cpu_seconds();
+    let cpu_after = cpu();
     stop.cancel();
-    while readers.join_next().await.is_some() {}
-    drop(writers);
-
-    let got = received.load(Ordering::Relaxed);
-    let seconds = duration.as_secs_f64();
-    let mut report = Report::new("presence", args);
-    report
-        .figure("users online", users as f64, "")
-        .figure("status changes", changes as f64, "")
-        .figure("status changes/s", changes as f64 / seconds, "1/s")
-        .figure("notifications expected", expected as f64, "")
-        .figure("notifications received", got as f64, "")
-        .figure("notifications/s", got as f64 / seconds, "1/s")
-        .figure(
-            "server CPU per notification",
-            crate::target::cpu_ms_per(cpu_before, cpu_after, got).unwrap_or(f64::NAN) * 1000.0,
-            "µs",
-        )
-        .figure("missing notifications", expected.saturating_sub(got) as f64, "")
-        .latency("fan-out (CHG sent → NLN received)", &latency.take())
-        .note(format!("server: {}; open-file limit {limit}", target.kind));
-    target.stop().await;
-    Ok(report)
+    let mut conns = Vec::with_capacity(users);
+    let mut readers_back: Vec<Option<crate::wire::Reader>> = (0..users).map(|_| None).collect();
+    while let Some(joined) = readers.join_next().await {
+        let (i, reader) = joined.context("a reader panicked")?;
+        readers_back[i] = Some(reader);
+    }
+    for (reader, writer) in readers_back.into_iter().zip(writers) {
+        if let (Some(reader), Some(writer)) = (reader, writer) {
+            conns.push(crate::wire::Conn { reader, writer });
+        }
+    }
+    let outcome = PresenceOutcome {
+        changes,
+        expected,
+        received: received.load(Ordering::Relaxed),
+        cpu_seconds: cpu_after.zip(cpu_before).map(|(after, before)| after - before),
+        latency_micros: histogram_values(&latency.take()),
+    };
+    Ok((outcome, conns))
 }

@@ -29,7 +29,7 @@ const MAX_RATE: f64 = 20.0;
 /// How long receivers may take to catch up after the senders stop.
 const DRAIN: Duration = Duration::from_secs(15);
 
-#[derive(Clone, Copy, Debug, Serialize, ValueEnum)]
+#[derive(Clone, Copy, Debug, Serialize, serde::Deserialize, ValueEnum)]
 pub enum Ack {
     /// `U`: no acknowledgement.
     U,
@@ -60,7 +60,7 @@ pub struct GroupArgs {
     pub load: LoadArgs,
 }
 
-#[derive(Args, Clone, Debug, Serialize)]
+#[derive(Args, Clone, Debug, Serialize, serde::Deserialize)]
 pub struct LoadArgs {
     /// Messages per second each user sends (at most 20, the switchboard's limit).
     #[arg(long, default_value_t = 1.0)]
@@ -152,6 +152,80 @@ async fn run(
     }
     let setup_time = setup_started.elapsed();
 
+    let cpu = || target.cpu_seconds();
+    let outcome = drive(sb_conns, members, load, &cpu).await?;
+    stop_ns.cancel();
+    for mut keeper in keepers {
+        while keeper.join_next().await.is_some() {}
+    }
+    let mut report = Report::new(name, args);
+    report.figure("users", users as f64, "").figure("rooms", rooms as f64, "");
+    outcome.add_to(&mut report, load);
+    report.figure("room set-up time", setup_time.as_secs_f64(), "s").note(format!(
+        "server: {}; open-file limit {limit}; sending took {:.2} s",
+        target.kind, outcome.send_seconds
+    ));
+    target.stop().await;
+    Ok(report)
+}
+
+/// What one chat run measured.
+#[derive(Debug, Serialize, serde::Deserialize)]
+pub struct ChatOutcome {
+    pub users: u64,
+    pub sent: u64,
+    pub expected: u64,
+    pub delivered: u64,
+    pub duplicated: u64,
+    pub reordered: u64,
+    pub errors: u64,
+    pub acks: u64,
+    /// Server CPU seconds while sending and draining (when the server's processes are known).
+    pub cpu_seconds: Option<f64>,
+    pub send_seconds: f64,
+    /// Delivery latencies in microseconds.
+    pub latency_micros: Vec<u64>,
+}
+
+impl ChatOutcome {
+    pub fn add_to(&self, report: &mut Report, load: &LoadArgs) {
+        let seconds = load.duration as f64;
+        let mut latency = histogram();
+        for &micros in &self.latency_micros {
+            latency.saturating_record(micros.max(1));
+        }
+        report
+            .figure("offered messages/s", self.users as f64 * load.rate, "1/s")
+            .figure("messages sent", self.sent as f64, "")
+            .figure("messages sent/s", self.sent as f64 / seconds, "1/s")
+            .figure("deliveries expected", self.expected as f64, "")
+            .figure("delivered", self.delivered as f64, "")
+            .figure("delivered/s", self.delivered as f64 / seconds, "1/s")
+            .figure("lost", self.expected.saturating_sub(self.delivered) as f64, "")
+            .figure("duplicated", self.duplicated as f64, "")
+            .figure("out of order", self.reordered as f64, "")
+            .figure("errors", self.errors as f64, "")
+            .figure(
+                "server CPU per delivery",
+                self.cpu_seconds.map_or(f64::NAN, |s| s * 1e6 / self.delivered.max(1) as f64),
+                "µs",
+            )
+            .latency("delivery (send → receive)", &latency);
+        if matches!(load.ack, Ack::A) {
+            report.figure("acks", self.acks as f64, "");
+        }
+    }
+}
+
+/// Every member of every room (`sb_conns`, rooms of `members`) sends for
+/// `load.duration` at `load.rate`; receivers check each message, then drain.
+pub async fn drive(
+    sb_conns: Vec<Option<Vec<crate::wire::Conn>>>,
+    members: usize,
+    load: &LoadArgs,
+    cpu: &dyn Fn() -> Option<f64>,
+) -> anyhow::Result<ChatOutcome> {
+    let rooms = sb_conns.len();
     // Everyone is in their room: send for `duration`, then let receivers drain.
     let counters = Arc::new(Counters {
         delivered: AtomicU64::new(0),
@@ -171,7 +245,7 @@ async fn run(
     };
     let bytes = usize::try_from(load.bytes)?;
     let start = tokio::time::Instant::now() + Duration::from_millis(200);
-    let cpu_before = target.cpu_seconds();
+    let cpu_before = cpu();
     let mut senders = JoinSet::new();
     let mut receivers = JoinSet::new();
     for (room, conns) in sb_conns.into_iter().enumerate() {
@@ -256,48 +330,23 @@ async fn run(
     while counters.delivered.load(Ordering::Relaxed) < expected && drain_started.elapsed() < DRAIN {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let cpu_after = target.cpu_seconds();
+    let cpu_after = cpu();
     stop.cancel();
     while receivers.join_next().await.is_some() {}
-    stop_ns.cancel();
-    for mut keeper in keepers {
-        while keeper.join_next().await.is_some() {}
-    }
     drop(writers);
-
-    let delivered = counters.delivered.load(Ordering::Relaxed);
-    let latency = latency.take();
-    let mut report = Report::new(name, args);
-    report
-        .figure("users", users as f64, "")
-        .figure("rooms", rooms as f64, "")
-        .figure("offered messages/s", users as f64 * load.rate, "1/s")
-        .figure("messages sent", sent_total as f64, "")
-        .figure("messages sent/s", sent_total as f64 / duration.as_secs_f64(), "1/s")
-        .figure("deliveries expected", expected as f64, "")
-        .figure("delivered", delivered as f64, "")
-        .figure("delivered/s", delivered as f64 / duration.as_secs_f64(), "1/s")
-        .figure("lost", expected.saturating_sub(delivered) as f64, "")
-        .figure("duplicated", counters.duplicated.load(Ordering::Relaxed) as f64, "")
-        .figure("out of order", counters.reordered.load(Ordering::Relaxed) as f64, "")
-        .figure("errors", counters.errors.load(Ordering::Relaxed) as f64, "")
-        .figure(
-            "server CPU per delivery",
-            crate::target::cpu_ms_per(cpu_before, cpu_after, delivered).unwrap_or(f64::NAN) * 1000.0,
-            "µs",
-        )
-        .figure("room set-up time", setup_time.as_secs_f64(), "s")
-        .latency("delivery (send → receive)", &latency)
-        .note(format!(
-            "server: {}; open-file limit {limit}; sending took {:.2} s",
-            target.kind,
-            send_time.as_secs_f64()
-        ));
-    if matches!(load.ack, Ack::A) {
-        report.figure("acks", counters.acks.load(Ordering::Relaxed) as f64, "");
-    }
-    target.stop().await;
-    Ok(report)
+    Ok(ChatOutcome {
+        users: (members * rooms) as u64,
+        sent: sent_total,
+        expected,
+        delivered: counters.delivered.load(Ordering::Relaxed),
+        duplicated: counters.duplicated.load(Ordering::Relaxed),
+        reordered: counters.reordered.load(Ordering::Relaxed),
+        errors: counters.errors.load(Ordering::Relaxed),
+        acks: counters.acks.load(Ordering::Relaxed),
+        cpu_seconds: cpu_after.zip(cpu_before).map(|(after, before)| after - before),
+        send_seconds: send_time.as_secs_f64(),
+        latency_micros: crate::scenario::presence::histogram_values(&latency.take()),
+    })
 }
 
 /// `<sender> <seq> <micros> xxx…` → its three numbers.
