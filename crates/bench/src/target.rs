@@ -182,6 +182,23 @@ impl Prepared {
 /// Connection caps for a server under load: more than any scenario opens.
 pub const BENCH_MAX_CONNECTIONS: usize = 1_000_000;
 
+/// What every `mocha-server` this tool starts runs with: OS-picked ports, the run's
+/// PBKDF2 cost, connection caps the load cannot reach, a quiet log, its listening
+/// report on stdout.
+pub fn server_under_load(command: &mut Command, pbkdf2_iterations: u32) -> &mut Command {
+    command
+        .args(["--passport-port", "0", "--notification-port", "0", "--switchboard-port", "0"])
+        .args(["--relay-port", "0"])
+        .args(["--pbkdf2-iterations", &pbkdf2_iterations.to_string()])
+        .args(["--max-connections", &BENCH_MAX_CONNECTIONS.to_string()])
+        .args(["--max-connections-per-address", &BENCH_MAX_CONNECTIONS.to_string()])
+        // One log line per connection would be most of the work at 50k connections.
+        .env("MOCHA_LOG", std::env::var("MOCHA_BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+}
+
 async fn spawn(
     options: &TargetOptions,
     data_dir: &Path,
@@ -200,19 +217,8 @@ async fn spawn(
             .args(["--switchboard-messages-per-second", &per_second.to_string()])
             .args(["--switchboard-message-burst", &burst.to_string()]);
     }
-    let mut child = command
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(["--passport-port", "0", "--notification-port", "0", "--switchboard-port", "0"])
-        .args(["--relay-port", "0"])
-        .args(["--pbkdf2-iterations", &config.pbkdf2_iterations.to_string()])
-        .args(["--max-connections", &BENCH_MAX_CONNECTIONS.to_string()])
-        .args(["--max-connections-per-address", &BENCH_MAX_CONNECTIONS.to_string()])
-        // One log line per connection would be most of the work at 50k connections.
-        .env("MOCHA_LOG", std::env::var("MOCHA_BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
+    command.arg("--data-dir").arg(data_dir);
+    let mut child = server_under_load(&mut command, config.pbkdf2_iterations)
         .spawn()
         .with_context(|| format!("cannot start {}", bin.display()))?;
     let (ns_addr, ca) = read_listening(&mut child).await?;

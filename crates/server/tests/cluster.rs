@@ -21,14 +21,14 @@ use std::time::{Duration, Instant};
 use mocha_client::api::PresenceStatus;
 use mocha_client::proto::{ErrorCode, Status};
 use mocha_client::sb::Delivery;
-use mocha_client::{ConversationEvent, Event, SignOutReason, TransferDirection, TransferEvent};
+use mocha_client::{ConversationEvent, Event, SignOutReason};
 use mocha_passport::testing::{Engine, TestDatabase};
 use mocha_server::ServerConfig;
 use mocha_server::config::BusUrl;
 
 use client_support::{
-    chat, config_for, connect, connect_with, heard_text, in_conversation, personal_message_of, ring,
-    state_where,
+    chat, config_for, connect, connect_with, file_arrives_whole, heard_text, in_conversation,
+    personal_message_of, ring, state_where,
 };
 use cluster_support::{CRASH_BOUND, Cluster, NATS, ProgramNode, presence_of, saw, unique_prefix};
 use common::{DataFolder, TestServer};
@@ -346,32 +346,7 @@ async fn a_conversation_crosses_nodes_with_chat_typing_a_file_and_a_third_person
     assert_eq!(bob_events.expect(in_conversation(b.id(), typing)).await, alice.user_id());
 
     // Bob sends Alice a file; it arrives whole.
-    let (outbox, inbox) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let data: Vec<u8> = (0..300_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8).collect();
-    let source = outbox.path().join("notes.bin");
-    std::fs::write(&source, &data).unwrap();
-    let transfer = b.send_file(&source, None).await.unwrap();
-    let offer = alice_events
-        .expect(in_conversation(a.id(), |e| match e {
-            ConversationEvent::FileOffered { from, offer } if from.user_id == bob.user_id() => {
-                Some(offer.clone())
-            }
-            _ => None,
-        }))
-        .await;
-    assert_eq!((offer.transfer_id.as_str(), offer.size), (transfer.as_str(), data.len() as u64));
-    let target = a.accept_file(&offer.transfer_id, inbox.path()).await.unwrap();
-    let received = alice_events
-        .expect(in_conversation(a.id(), |e| match e {
-            ConversationEvent::Transfer(TransferEvent::Completed { direction, sha256, .. }) => {
-                Some((*direction, sha256.clone()))
-            }
-            ConversationEvent::Transfer(TransferEvent::Failed { .. }) => panic!("the transfer failed: {e:?}"),
-            _ => None,
-        }))
-        .await;
-    assert_eq!(received, (TransferDirection::Receiving, offer.sha256.clone()));
-    assert_eq!(std::fs::read(&target).unwrap(), data);
+    file_arrives_whole(&b, bob.user_id(), &a, &mut alice_events, 300_000).await;
 
     // Alice invites Carol (node 2) into the same room; everyone hears everyone.
     a.invite(&carol.account().username).await.unwrap();

@@ -5,7 +5,6 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -14,7 +13,7 @@ use mocha_passport::DatabaseUrl;
 use sqlx::{Connection, PgConnection};
 use tokio::process::{Child, Command};
 
-use crate::target::{BENCH_MAX_CONNECTIONS, read_listening};
+use crate::target::{read_listening, server_under_load};
 
 /// The machine's PostgreSQL (trust authentication for `postgres`), as for the cluster tests.
 pub const POSTGRES_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -104,22 +103,15 @@ impl Env {
         let data = self.dir.path().join(&id);
         std::fs::create_dir_all(&data)?;
         let DatabaseUrl::Postgres(database) = &self.database else { unreachable!("created as PostgreSQL") };
-        let mut child = Command::new(bin)
+        let mut command = Command::new(bin);
+        command
             .arg("--data-dir")
             .arg(&data)
             .args(["--database", database.as_str(), "--bus", NATS, "--bus-prefix", self.prefix.as_str()])
             .args(["--node-id", id.as_str()])
             .arg("--keys-dir")
-            .arg(self.keys_dir())
-            .args(["--passport-port", "0", "--notification-port", "0", "--switchboard-port", "0"])
-            .args(["--relay-port", "0"])
-            .args(["--pbkdf2-iterations", &pbkdf2_iterations.to_string()])
-            .args(["--max-connections", &BENCH_MAX_CONNECTIONS.to_string()])
-            .args(["--max-connections-per-address", &BENCH_MAX_CONNECTIONS.to_string()])
-            .env("MOCHA_LOG", std::env::var("MOCHA_BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .kill_on_drop(true)
+            .arg(self.keys_dir());
+        let mut child = server_under_load(&mut command, pbkdf2_iterations)
             .spawn()
             .with_context(|| format!("cannot start {}", bin.display()))?;
         let (ns_addr, ca) =

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use mocha_client::{
     Backoff, Client, ClientConfig, ClientState, Conversation, ConversationEvent, ConversationId, Credentials,
-    Event, Ring,
+    Event, Ring, TransferDirection, TransferEvent,
 };
 use tokio::sync::mpsc;
 
@@ -165,6 +165,41 @@ pub async fn chat(
     assert_eq!(joined, guest.user_id());
     assert_eq!(b.participants().len(), 1, "the guest sees the host already there");
     (a, b)
+}
+
+/// The sender's side `from` (of user `sender`) sends a file of `size` patterned bytes
+/// to the receiver's side `to`, which accepts it: it must arrive whole.
+pub async fn file_arrives_whole(
+    from: &Conversation,
+    sender: mocha_auth::UserId,
+    to: &Conversation,
+    to_events: &mut Events,
+    size: u32,
+) {
+    let (outbox, inbox) = (tempfile::tempdir().expect("a folder"), tempfile::tempdir().expect("a folder"));
+    let data: Vec<u8> = (0..size).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8).collect();
+    let source = outbox.path().join("notes.bin");
+    std::fs::write(&source, &data).expect("the file written");
+    let transfer = from.send_file(&source, None).await.expect("offered");
+    let offer = to_events
+        .expect(in_conversation(to.id(), |e| match e {
+            ConversationEvent::FileOffered { from, offer } if from.user_id == sender => Some(offer.clone()),
+            _ => None,
+        }))
+        .await;
+    assert_eq!((offer.transfer_id.as_str(), offer.size), (transfer.as_str(), data.len() as u64));
+    let target = to.accept_file(&offer.transfer_id, inbox.path()).await.expect("accepted");
+    let received = to_events
+        .expect(in_conversation(to.id(), |e| match e {
+            ConversationEvent::Transfer(TransferEvent::Completed { direction, sha256, .. }) => {
+                Some((*direction, sha256.clone()))
+            }
+            ConversationEvent::Transfer(TransferEvent::Failed { .. }) => panic!("the transfer failed: {e:?}"),
+            _ => None,
+        }))
+        .await;
+    assert_eq!(received, (TransferDirection::Receiving, offer.sha256.clone()));
+    assert_eq!(std::fs::read(&target).expect("the file received"), data);
 }
 
 /// Waits for the next chat text in conversation `id`.
