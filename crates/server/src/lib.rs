@@ -257,10 +257,8 @@ async fn start_services(
         None => None,
     };
 
-    let https_listener = match config.runs(Role::Passport) || config.runs(Role::Web) {
-        true => Some(bind(&config, config.passport_port).await?),
-        false => None,
-    };
+    let https_listener =
+        bind_if(config.runs(Role::Passport) || config.runs(Role::Web), &config, config.passport_port).await?;
     let https_addr = https_listener.as_ref().map(https::local_addr);
     let here = |role: Role| https_addr.filter(|_| config.runs(role)).map(|addr| advertised(&config, addr));
     let passport_gauge = status.register("passport", here(Role::Passport).unwrap_or_default(), false);
@@ -279,10 +277,7 @@ async fn start_services(
     }
 
     // The switchboard's real port must be known before the NS hands out its address.
-    let sb_listener = match config.runs(Role::Sb) {
-        true => Some(bind(&config, config.switchboard_port).await?),
-        false => None,
-    };
+    let sb_listener = bind_if(config.runs(Role::Sb), &config, config.switchboard_port).await?;
     let sb_addr = sb_listener.as_ref().map(https::local_addr);
     let sb_address = sb_addr.map(|addr| advertised(&config, addr));
 
@@ -293,10 +288,7 @@ async fn start_services(
     };
     let msnp_sb_address = msnp_sb_listener.as_ref().map(|l| advertised(&config, https::local_addr(l)));
 
-    let ns_listener = match config.runs(Role::Ns) {
-        true => Some(bind(&config, config.notification_port).await?),
-        false => None,
-    };
+    let ns_listener = bind_if(config.runs(Role::Ns), &config, config.notification_port).await?;
     let ns_addr = ns_listener.as_ref().map(https::local_addr);
     let ns_address = ns_addr.map(|addr| advertised(&config, addr));
     let bus = match &config.bus {
@@ -509,6 +501,14 @@ fn warn_if_over_open_file_limit(max_connections: usize) {
 async fn bind(config: &ServerConfig, port: u16) -> Result<TcpListener, StartError> {
     let addr = SocketAddr::new(config.bind, port);
     TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })
+}
+
+/// A service's listener when this node runs its role, none otherwise.
+async fn bind_if(runs: bool, config: &ServerConfig, port: u16) -> Result<Option<TcpListener>, StartError> {
+    match runs {
+        true => Ok(Some(bind(config, port).await?)),
+        false => Ok(None),
+    }
 }
 
 /// Bytes of datagrams the kernel may hold for the relay (capped by `net.core.rmem_max`):

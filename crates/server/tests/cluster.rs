@@ -28,7 +28,7 @@ use mocha_server::config::BusUrl;
 
 use client_support::{
     chat, config_for, connect, connect_with, file_arrives_whole, heard_text, in_conversation,
-    personal_message_of, ring, state_where,
+    personal_message_of, ring, state_where, text_and_typing_cross,
 };
 use cluster_support::{CRASH_BOUND, Cluster, NATS, ProgramNode, presence_of, saw, unique_prefix};
 use common::{DataFolder, TestServer};
@@ -302,13 +302,6 @@ async fn status_page(node: &TestServer) -> String {
     http.get(url).send().await.unwrap().text().await.unwrap()
 }
 
-fn typing(e: &ConversationEvent) -> Option<mocha_auth::UserId> {
-    match e {
-        ConversationEvent::Typing { from } => Some(from.user_id),
-        _ => None,
-    }
-}
-
 fn joined(e: &ConversationEvent) -> Option<mocha_auth::UserId> {
     match e {
         ConversationEvent::Joined(participant) => Some(participant.user_id),
@@ -336,14 +329,12 @@ async fn a_conversation_crosses_nodes_with_chat_typing_a_file_and_a_third_person
     let (a, b) = chat(&alice, &mut alice_events, &bob, &mut bob_events).await;
     let rooms = |n: &TestServer| n.server.switchboard.as_ref().unwrap().room_count();
     assert_eq!((rooms(n1), rooms(n2)), (1, 0), "the room is on the caller's node");
-    assert_eq!(a.send_text("hello from node one").await.unwrap(), Delivery::Delivered);
-    assert_eq!(heard_text(&mut bob_events, b.id()).await, "hello from node one");
-    assert_eq!(b.send_text("hello from node two").await.unwrap(), Delivery::Delivered);
-    assert_eq!(heard_text(&mut alice_events, a.id()).await, "hello from node two");
-    b.send_typing().await.unwrap();
-    assert_eq!(alice_events.expect(in_conversation(a.id(), typing)).await, bob.user_id());
-    a.send_typing().await.unwrap();
-    assert_eq!(bob_events.expect(in_conversation(b.id(), typing)).await, alice.user_id());
+    text_and_typing_cross(
+        (&a, &alice, &mut alice_events),
+        (&b, &bob, &mut bob_events),
+        ("hello from node one", "hello from node two"),
+    )
+    .await;
 
     // Bob sends Alice a file; it arrives whole.
     file_arrives_whole(&b, bob.user_id(), &a, &mut alice_events, 300_000).await;

@@ -23,6 +23,7 @@ use mocha_server::Role;
 
 use client_support::{
     chat, config_for, connect_with, file_arrives_whole, heard_text, in_conversation, ring, state_where,
+    text_and_typing_cross,
 };
 use cluster_support::{CRASH_BOUND, Cluster, NATS, RolesNode};
 use common::TestServer;
@@ -120,14 +121,12 @@ async fn a_split_cluster_signs_in_through_the_front_and_talks_on_the_sb_node() {
 
     // Alice (one NS node) calls Bob (the other): the room is on the sb node.
     let (a, b) = chat(&alice, &mut alice_events, &bob, &mut bob_events).await;
-    assert_eq!(a.send_text("hello from one NS").await.unwrap(), Delivery::Delivered);
-    assert_eq!(heard_text(&mut bob_events, b.id()).await, "hello from one NS");
-    assert_eq!(b.send_text("hello from the other").await.unwrap(), Delivery::Delivered);
-    assert_eq!(heard_text(&mut alice_events, a.id()).await, "hello from the other");
-    b.send_typing().await.unwrap();
-    assert_eq!(alice_events.expect(in_conversation(a.id(), typing)).await, bob.user_id());
-    a.send_typing().await.unwrap();
-    assert_eq!(bob_events.expect(in_conversation(b.id(), typing)).await, alice.user_id());
+    text_and_typing_cross(
+        (&a, &alice, &mut alice_events),
+        (&b, &bob, &mut bob_events),
+        ("hello from one NS", "hello from the other"),
+    )
+    .await;
 
     // Bob sends Alice a small file; it arrives whole.
     file_arrives_whole(&b, bob.user_id(), &a, &mut alice_events, 40_000).await;
@@ -187,13 +186,6 @@ async fn a_split_cluster_signs_in_through_the_front_and_talks_on_the_sb_node() {
     assert_eq!(row(&report, "notification").state, ServiceState::Up);
     drop((a, b, c));
     cluster.finish().await;
-}
-
-fn typing(e: &ConversationEvent) -> Option<mocha_auth::UserId> {
-    match e {
-        ConversationEvent::Typing { from } => Some(from.user_id),
-        _ => None,
-    }
 }
 
 fn joined(e: &ConversationEvent) -> Option<mocha_auth::UserId> {

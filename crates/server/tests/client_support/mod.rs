@@ -8,6 +8,7 @@ pub mod proxies;
 use std::collections::VecDeque;
 use std::time::Duration;
 
+use mocha_client::sb::Delivery;
 use mocha_client::{
     Backoff, Client, ClientConfig, ClientState, Conversation, ConversationEvent, ConversationId, Credentials,
     Event, Ring, TransferDirection, TransferEvent,
@@ -165,6 +166,31 @@ pub async fn chat(
     assert_eq!(joined, guest.user_id());
     assert_eq!(b.participants().len(), 1, "the guest sees the host already there");
     (a, b)
+}
+
+/// Text both ways in a conversation (`words.0` from `a`'s side, `words.1` back), then
+/// typing both ways: each arrives at the other side.
+pub async fn text_and_typing_cross(
+    (a, alice, alice_events): (&Conversation, &Client, &mut Events),
+    (b, bob, bob_events): (&Conversation, &Client, &mut Events),
+    words: (&str, &str),
+) {
+    assert_eq!(a.send_text(words.0).await.expect("sent"), Delivery::Delivered);
+    assert_eq!(heard_text(bob_events, b.id()).await, words.0);
+    assert_eq!(b.send_text(words.1).await.expect("sent"), Delivery::Delivered);
+    assert_eq!(heard_text(alice_events, a.id()).await, words.1);
+    b.send_typing().await.expect("sent");
+    assert_eq!(alice_events.expect(in_conversation(a.id(), typing)).await, bob.user_id());
+    a.send_typing().await.expect("sent");
+    assert_eq!(bob_events.expect(in_conversation(b.id(), typing)).await, alice.user_id());
+}
+
+/// Who is typing, in a conversation event.
+pub fn typing(e: &ConversationEvent) -> Option<mocha_auth::UserId> {
+    match e {
+        ConversationEvent::Typing { from } => Some(from.user_id),
+        _ => None,
+    }
 }
 
 /// The sender's side `from` (of user `sender`) sends a file of `size` patterned bytes
