@@ -4,8 +4,9 @@
 //! - *inbound*: presence addressed to this node's users, rings for them (answered at
 //!   once), every Passport event, and the session directory's watch (which is how a
 //!   sign-in elsewhere ends a session here);
-//! - *writer*: this node's directory entries, in order (sign-in, presence, sign-out),
-//!   and its heartbeat, which carries its [`NodeCard`] (roles, addresses, load);
+//! - *writer*: this node's directory entries, in order for each user (sign-in,
+//!   presence, sign-out), many users' at once (see [`WRITE_BATCH`]), and its heartbeat,
+//!   which carries its [`NodeCard`] (roles, addresses, load);
 //! - *sweeper*: a node whose heartbeat stops is taken for dead after `node_timeout`,
 //!   and its users are shown offline to the watchers on this node.
 //!
@@ -118,6 +119,12 @@ pub enum BusError {
     Subscribe(String),
 }
 
+/// The most directory writes the writer has in flight at once. Each is a JetStream
+/// publish and its acknowledgement; one at a time, a node could write a few hundred a
+/// second on a loaded box, and after a storm of sign-ins its users' later presence
+/// changes waited behind thousands of queued entries.
+const WRITE_BATCH: usize = 256;
+
 /// A change to this node's own directory entries, applied in order by the writer.
 enum Write {
     /// A session became live here: its entry, whoever held the key before.
@@ -136,6 +143,39 @@ enum Write {
     /// Write everything this node holds again, and read the directory again.
     Rejoin,
     Flush(oneshot::Sender<()>),
+}
+
+impl Write {
+    /// The user whose entry this writes; `None` for a rejoin or a flush, which wait for
+    /// every write queued before them.
+    fn user(&self) -> Option<UserId> {
+        match self {
+            Write::SignedIn { user, .. } | Write::Changed { user, .. } | Write::SignedOut { user } => {
+                Some(*user)
+            }
+            Write::Rejoin | Write::Flush(_) => None,
+        }
+    }
+}
+
+/// `first` and the writes queued after it that can be in flight together: up to
+/// [`WRITE_BATCH`], each for a different user (a user's next write needs the revision
+/// the previous one got back). The write that ends the batch early is left in `held`.
+fn batch(first: Write, writes: &mut mpsc::UnboundedReceiver<Write>, held: &mut Option<Write>) -> Vec<Write> {
+    let Some(user) = first.user() else { return vec![first] };
+    let mut users = std::collections::HashSet::from([user]);
+    let mut batch = vec![first];
+    while batch.len() < WRITE_BATCH {
+        let Ok(next) = writes.try_recv() else { break };
+        match next.user() {
+            Some(user) if users.insert(user) => batch.push(next),
+            _ => {
+                *held = Some(next);
+                break;
+            }
+        }
+    }
+    batch
 }
 
 /// What the tasks take over when the server starts.
@@ -632,13 +672,18 @@ async fn write(
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // A rejoin that failed (NATS still down) is tried again at each heartbeat.
     let mut rejoin_pending = false;
+    // The write that ended the last batch, first in the next.
+    let mut held = None;
     loop {
-        let write = tokio::select! {
-            () = stop.cancelled() => break,
-            _ = heartbeat.tick() => None,
-            write = writes.recv() => match write {
-                Some(write) => Some(write),
-                None => break,
+        let write = match held.take() {
+            Some(write) => Some(write),
+            None => tokio::select! {
+                () = stop.cancelled() => break,
+                _ = heartbeat.tick() => None,
+                write = writes.recv() => match write {
+                    Some(write) => Some(write),
+                    None => break,
+                },
             },
         };
         let Some(nats) = nats.upgrade() else { break };
@@ -656,7 +701,11 @@ async fn write(
                 continue;
             }
             Some(write) => {
-                apply_write(&server, &nats, write).await;
+                let batch = batch(write, &mut writes, &mut held);
+                futures_util::future::join_all(
+                    batch.into_iter().map(|write| apply_write(&server, &nats, write)),
+                )
+                .await;
                 continue;
             }
         }
@@ -815,6 +864,38 @@ async fn sweep(server: Weak<NotificationServer>, stop: CancellationToken, timeou
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn signed_in(user: i64) -> Write {
+        let entry = Entry::new("n1", "someone", &crate::registry::PresenceState::default());
+        Write::SignedIn { user: UserId(user), entry }
+    }
+
+    fn users(batch: &[Write]) -> Vec<Option<UserId>> {
+        batch.iter().map(Write::user).collect()
+    }
+
+    #[test]
+    fn writes_go_together_only_for_different_users_and_never_past_a_flush() {
+        let (queue, mut writes) = mpsc::unbounded_channel();
+        let mut held = None;
+        for write in [signed_in(2), Write::SignedOut { user: UserId(1) }, signed_in(3)] {
+            queue.send(write).unwrap();
+        }
+        // User 1's sign-out needs the revision their sign-in gets back: the next batch.
+        let first = batch(signed_in(1), &mut writes, &mut held);
+        assert_eq!(users(&first), [Some(UserId(1)), Some(UserId(2))]);
+        assert!(matches!(held.take(), Some(Write::SignedOut { user: UserId(1) })));
+        let (done, _) = oneshot::channel();
+        queue.send(Write::Flush(done)).unwrap();
+        queue.send(signed_in(4)).unwrap();
+        let second = batch(Write::SignedOut { user: UserId(1) }, &mut writes, &mut held);
+        assert_eq!(users(&second), [Some(UserId(1)), Some(UserId(3))]);
+        // The flush waits for both, and goes alone.
+        let flush = held.take().expect("the flush ended the batch");
+        assert_eq!(users(&batch(flush, &mut writes, &mut held)), [None]);
+        assert!(held.is_none());
+        assert_eq!(users(&batch(writes.try_recv().unwrap(), &mut writes, &mut held)), [Some(UserId(4))]);
+    }
 
     #[test]
     fn a_bus_url_never_shows_its_password() {
