@@ -2,8 +2,8 @@
 //!
 //! This file names nothing of the services it configures (their types are the parent
 //! module's business: `passport()`, `notification()`, `switchboard()` …). From the parent
-//! it takes only [`DatabaseUrl`] (Passport's `store/url.rs`, which needs nothing but serde
-//! and thiserror), the services' default values (`service_defaults`) and two name helpers
+//! it takes only [`DatabaseUrl`] (Passport's `store/url.rs`, which needs serde, thiserror
+//! and sqlx's URL check behind `store/postgres.rs`), the services' default values (`service_defaults`) and two name helpers
 //! (`names`: `is_valid_name`, `redact_url`). That keeps it light enough for the
 //! `mocha_toml` fuzz target (`fuzz/`), which compiles it from this source with those
 //! files and a stand-in for the default values.

@@ -1,6 +1,5 @@
 //! Server settings: built-in defaults, then `mocha.toml` in the data folder, then
 //! `MOCHA_*` environment variables, then command-line flags — later wins.
-
 //!
 //! The file itself (its type, loader and checks) is [`file`]; this module turns it into
 //! each service's own configuration.
