@@ -9,12 +9,14 @@
 //! account across the cluster.
 
 mod directory;
+mod names;
 mod nats;
 pub(crate) mod wire;
 
 use std::sync::Arc;
 
-pub use nats::{BusError, ClusterConfig, NatsBus, is_valid_name, redact_url};
+pub use names::{is_valid_name, redact_url};
+pub use nats::{BusError, ClusterConfig, NatsBus};
 pub use wire::NodeCard;
 
 pub(crate) use nats::start;

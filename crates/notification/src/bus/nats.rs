@@ -29,6 +29,8 @@ use futures_util::StreamExt;
 use mocha_auth::{SignedClaims, SwitchboardTicket, UserId, unix_now};
 use mocha_passport::{PassportEvent, PassportListener};
 use tokio::sync::{mpsc, oneshot};
+
+use super::names::{is_valid_name, redact_url};
 use tokio_util::sync::CancellationToken;
 
 use super::directory::{Directory, RemoteSession, Seen, Swept};
@@ -81,28 +83,6 @@ impl ClusterConfig {
     pub fn redacted_url(&self) -> String {
         redact_url(&self.url)
     }
-}
-
-/// A NATS URL with any password (or token) in it hidden.
-pub fn redact_url(url: &str) -> String {
-    match (url.split_once("://"), url.rfind('@')) {
-        (Some((scheme, rest)), Some(at)) if at > scheme.len() => {
-            let credentials = &rest[..at - scheme.len() - 3];
-            // `user:password`, or a token alone (all of it secret).
-            match credentials.split_once(':') {
-                Some((user, _)) => format!("{scheme}://{user}:****@{}", &url[at + 1..]),
-                None => format!("{scheme}://****@{}", &url[at + 1..]),
-            }
-        }
-        _ => url.to_string(),
-    }
-}
-
-/// A name usable in a subject and a bucket name: letters, digits, `-` and `_`.
-pub fn is_valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 64
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -48,6 +48,12 @@ pub(crate) const CONNECT_WAIT: Duration = Duration::from_secs(5);
 const READERS: u32 = 6;
 const WRITERS: u32 = 2;
 
+/// Whether sqlx can connect with `text`, for [`DatabaseUrl::parse`]: its errors never
+/// quote the URL.
+pub(crate) fn check_url(text: &str) -> Result<(), String> {
+    PgConnectOptions::from_str(text).map(drop).map_err(|e| e.to_string())
+}
+
 impl PgDb {
     pub async fn open(url: &DatabaseUrl) -> Result<Self, PassportError> {
         let DatabaseUrl::Postgres(text) = url else {

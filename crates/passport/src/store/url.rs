@@ -2,6 +2,10 @@
 //!
 //! A PostgreSQL URL may carry a password, so this type never shows one: `Display` and
 //! `Debug` print [`DatabaseUrl::redacted`], and every error names the redacted form.
+//!
+//! Its one tie to the store is `super::postgres::check_url` (sqlx's parser), so the
+//! `mocha_toml` fuzz target (`fuzz/`) compiles this file from its own source with a
+//! stand-in for that check.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -50,8 +54,8 @@ impl DatabaseUrl {
         }
         if text.starts_with("postgres://") || text.starts_with("postgresql://") {
             // sqlx's own parser decides what it can connect to; its errors never quote the URL.
-            sqlx::postgres::PgConnectOptions::from_str(text)
-                .map_err(|e| DatabaseUrlError::Invalid { url: redact(text), reason: e.to_string() })?;
+            super::postgres::check_url(text)
+                .map_err(|reason| DatabaseUrlError::Invalid { url: redact(text), reason })?;
             return Ok(DatabaseUrl::Postgres(text.to_string()));
         }
         Err(DatabaseUrlError::UnknownScheme { url: redact(text) })
@@ -84,34 +88,33 @@ impl DatabaseUrl {
 
 /// Hides the password in `scheme://user:password@host/…` and in a `password=` option.
 /// Errs on the side of hiding: everything between the first `:` after the user and
-/// the last `@` goes, and any option whose name mentions a password.
+/// the last `@` goes (the last `@` before the query; if there is none there, the last
+/// of all, as a password may hold an unescaped `?`), and any option whose name
+/// mentions a password.
 fn redact(url: &str) -> String {
-    let (main, query) = match url.split_once('?') {
-        Some((main, query)) => (main, Some(query)),
-        None => (url, None),
+    let Some((scheme, rest)) = url.split_once("://") else { return hide_options(url) };
+    let before_query = rest.split_once('?').map_or(rest, |(main, _)| main);
+    let Some(at) = before_query.rfind('@').or_else(|| rest.rfind('@')) else {
+        return format!("{scheme}://{}", hide_options(rest));
     };
-    let mut out = match main.split_once("://") {
-        Some((scheme, rest)) => match rest.rsplit_once('@') {
-            Some((user_info, host)) => match user_info.split_once(':') {
-                Some((user, _password)) => format!("{scheme}://{user}:{HIDDEN}@{host}"),
-                None => main.to_string(),
-            },
-            None => main.to_string(),
-        },
-        None => main.to_string(),
-    };
-    if let Some(query) = query {
-        let options: Vec<String> = query
-            .split('&')
-            .map(|option| match option.split_once('=') {
-                Some((key, _)) if key.to_ascii_lowercase().contains("password") => format!("{key}={HIDDEN}"),
-                _ => option.to_string(),
-            })
-            .collect();
-        out.push('?');
-        out.push_str(&options.join("&"));
+    let (user_info, host) = (&rest[..at], hide_options(&rest[at + 1..]));
+    match user_info.split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{}:{HIDDEN}@{host}", hide_options(user)),
+        None => format!("{scheme}://{}@{host}", hide_options(user_info)),
     }
-    out
+}
+
+/// `text` with the value of every `?`/`&` option whose name mentions a password hidden.
+fn hide_options(text: &str) -> String {
+    let Some((main, query)) = text.split_once('?') else { return text.to_string() };
+    let options: Vec<String> = query
+        .split('&')
+        .map(|option| match option.split_once('=') {
+            Some((key, _)) if key.to_ascii_lowercase().contains("password") => format!("{key}={HIDDEN}"),
+            _ => option.to_string(),
+        })
+        .collect();
+    format!("{main}?{}", options.join("&"))
 }
 
 impl fmt::Display for DatabaseUrl {
@@ -138,7 +141,12 @@ impl FromStr for DatabaseUrl {
 impl Serialize for DatabaseUrl {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
-            DatabaseUrl::Sqlite(path) => serializer.serialize_str(&format!("sqlite:{}", path.display())),
+            // Reading strips a `//` after `sqlite:`, so a path starting with `//` is written behind one.
+            DatabaseUrl::Sqlite(path) => {
+                let path = path.display().to_string();
+                let slashes = if path.starts_with("//") { "//" } else { "" };
+                serializer.serialize_str(&format!("sqlite:{slashes}{path}"))
+            }
             DatabaseUrl::Postgres(url) => serializer.serialize_str(url),
         }
     }
@@ -187,5 +195,27 @@ mod tests {
         assert!(error.to_string().contains("postgres://mocha:****@"), "{error}");
         let error = DatabaseUrl::parse("redis://:s3cret-pw@cache/0").unwrap_err();
         assert!(!error.to_string().contains("s3cret"), "{error}");
+
+        // An unescaped `?` in a password (found by the `mocha_toml` fuzz target): sqlx
+        // refuses such a URL (the `?` ends its authority), and neither it nor the error shows.
+        for url in [
+            "postgres://mocha:s3c?ret@db.example.org/mocha",
+            "postgresql://mocha:s3c?ret@db.example.org:5432/mocha?sslmode=require",
+            "postgres://mocha?password=s3cret:x@db.example.org/mocha",
+        ] {
+            assert!(
+                !redact(url).contains("s3c") && redact(url).contains("db.example.org"),
+                "{}",
+                redact(url)
+            );
+            let shown = match DatabaseUrl::parse(url) {
+                Ok(parsed) => format!("{parsed} {parsed:?}"),
+                Err(error) => error.to_string(),
+            };
+            assert!(!shown.contains("s3c"), "{shown}");
+        }
+        // A query's `@` after the host's still leaves the host shown.
+        let shown = redact("postgres://mocha:s3cret@db.example.org/mocha?application_name=a@b");
+        assert_eq!(shown, "postgres://mocha:****@db.example.org/mocha?application_name=a@b");
     }
 }
