@@ -36,13 +36,17 @@ pub struct Shape {
     pub presence: usize,
     pub contacts: usize,
     pub chat: usize,
+    /// Both of each chat pair on one node (the control run: what the box's load costs
+    /// a delivery, without crossing nodes).
+    pub chat_same_node: bool,
     /// Connections one load-generator process may hold.
     pub per_worker: usize,
 }
 
 impl Layout {
     pub fn new(shape: &Shape) -> Result<Self, LayoutError> {
-        let Shape { users, nodes, first_node_users, presence, contacts, chat, per_worker } = *shape;
+        let Shape { users, nodes, first_node_users, presence, contacts, chat, chat_same_node, per_worker } =
+            *shape;
         let invalid = |why: String| Err(LayoutError::Invalid(why));
         if nodes < 2 {
             return invalid("a cluster needs at least 2 nodes".into());
@@ -72,7 +76,7 @@ impl Layout {
             (0..chat / 2).map(|k| (presence + 2 * k, presence + 2 * k + 1)).collect();
         for k in 0..chat / 2 {
             node_of.push(k % nodes);
-            node_of.push((k + 1) % nodes);
+            node_of.push(if chat_same_node { k % nodes } else { (k + 1) % nodes });
         }
         let idle = users - presence - chat;
         let on_first = node_of.iter().filter(|&&n| n == 0).count();
@@ -124,6 +128,7 @@ mod tests {
             presence: 2004 - 2004 % nodes,
             contacts: 20,
             chat: 1000,
+            chat_same_node: false,
             per_worker: 16_000,
         }
     }
@@ -162,5 +167,16 @@ mod tests {
         let mut odd = shape(10_000, 2, 0);
         odd.chat = 3;
         assert!(Layout::new(&odd).is_err());
+    }
+
+    #[test]
+    fn the_control_run_keeps_each_pair_on_one_node() {
+        let mut control = shape(100_000, 7, 15_000);
+        control.chat_same_node = true;
+        let layout = Layout::new(&control).unwrap();
+        assert!(layout.chat_pairs.iter().all(|&(a, b)| layout.node_of[a] == layout.node_of[b]));
+        let nodes: std::collections::HashSet<usize> =
+            layout.chat_pairs.iter().map(|&(a, _)| layout.node_of[a]).collect();
+        assert_eq!(nodes.len(), 7, "the pairs are still spread over every node");
     }
 }

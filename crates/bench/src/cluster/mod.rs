@@ -63,6 +63,10 @@ pub struct ClusterArgs {
     /// Users chatting in pairs, the two of a pair on different nodes (0: no chat phase).
     #[arg(long, default_value_t = 1000)]
     pub chat_users: u64,
+    /// The control run: both users of each pair on the same node, so the chat's p99
+    /// shows what the box's load costs without the crossing.
+    #[arg(long)]
+    pub chat_same_node: bool,
     /// Messages per second each chat user sends (as `chat --rate`).
     #[arg(long, default_value_t = 5.0)]
     pub chat_rate: f64,
@@ -156,6 +160,7 @@ async fn measure(target: &TargetOptions, args: &ClusterArgs, env: &mut Env) -> a
         presence: usize::try_from(args.presence_users)?,
         contacts: usize::try_from(args.contacts)?,
         chat: usize::try_from(args.chat_users)?,
+        chat_same_node: args.chat_same_node,
         per_worker: usize::try_from(args.per_worker)?,
     })?;
 
@@ -365,7 +370,11 @@ fn add_chat(report: &mut Report, outcome: &ChatOutcome, args: &ClusterArgs) {
     }
     for latency in part.latencies {
         report.latencies.push(crate::report::Latency {
-            name: format!("chat {} (across nodes)", latency.name),
+            name: format!(
+                "chat {} ({})",
+                latency.name,
+                if args.chat_same_node { "on one node" } else { "across nodes" }
+            ),
             ..latency
         });
     }
