@@ -24,8 +24,9 @@ use crate::scenario::{
 };
 use crate::wire::{Conn, Dialer};
 
-/// Keepalive period: well inside the Notification Server's 90 s.
-const PING_EVERY: Duration = Duration::from_secs(30);
+/// Keepalive period: `mocha-client`'s (`ns_task::PING_EVERY`), inside the Notification
+/// Server's 90 s.
+const PING_EVERY: Duration = Duration::from_secs(45);
 /// Attempts to come back after the node died.
 const RECONNECT_ATTEMPTS: u32 = 10;
 /// How long the storm may take before the worker reports what it has.
