@@ -440,6 +440,15 @@ async fn run(data_dir: &Path, config: ServerConfig) -> anyhow::Result<()> {
     if let Some(addr) = server.relay_addr {
         say(format!("  Media relay             {addr} (UDP)"));
     }
+    if let Some(addr) = server.msnp_addr {
+        say(format!("  MSNP gateway            {addr} (classic MSN clients; UNENCRYPTED)"));
+    }
+    if let Some(addr) = server.msnp_http_addr {
+        say(format!("  MSNP login              {addr} (Passport 1.4 over plain HTTP; UNENCRYPTED)"));
+    }
+    if let Some(addr) = server.msnp_switchboard_addr {
+        say(format!("  MSNP switchboard        {addr} (UNENCRYPTED)"));
+    }
     if let Some(metrics) = server.metrics_addr {
         say(format!("  Metrics                 http://{metrics}/metrics"));
     }

@@ -37,7 +37,10 @@ async fn a_dropped_connection_is_re_established_and_re_synced() {
             _ => None,
         })
         .await;
-    assert_eq!((attempt, retry_in), (1, Duration::from_millis(50)));
+    assert_eq!(attempt, 1);
+    // The back-off's first step, less up to half of it at random (clients of one node
+    // must not all come back at the same moment).
+    assert!((Duration::from_millis(25)..=Duration::from_millis(50)).contains(&retry_in), "{retry_in:?}");
     bob_events
         .expect(|e| {
             matches!(e, Event::Presence { user, presence: None } if *user == alice.user_id()).then_some(())

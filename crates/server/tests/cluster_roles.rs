@@ -4,7 +4,8 @@
 //! `mocha-server` program (so it can be killed). People sign up and in through the front
 //! with the real client library, which finds a Notification Server in the status the
 //! front serves; they talk in a room on the `sb` node; with it killed, `XFR` says "try
-//! again" (`ERR 300`) instead of naming a dead switchboard.
+//! again" (`ERR 300`) instead of naming a dead switchboard. A classic MSN client on an
+//! `ns` node is sent to the `sb` node's MSNP switchboard the same way.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 mod binary_support;
@@ -23,7 +24,7 @@ use mocha_server::Role;
 
 use client_support::{
     chat, config_for, connect_with, file_arrives_whole, heard_text, in_conversation, ring, state_where,
-    text_and_typing_cross,
+    text_and_typing_cross, text_from,
 };
 use cluster_support::{CRASH_BOUND, Cluster, NATS, RolesNode};
 use common::TestServer;
@@ -185,6 +186,56 @@ async fn a_split_cluster_signs_in_through_the_front_and_talks_on_the_sb_node() {
     assert_eq!(row(&report, "switchboard").state, ServiceState::Down, "{report:#?}");
     assert_eq!(row(&report, "notification").state, ServiceState::Up);
     drop((a, b, c));
+    cluster.finish().await;
+}
+
+#[tokio::test]
+async fn a_classic_client_on_an_ns_node_is_sent_to_the_sb_nodes_msnp_switchboard() {
+    let test = "a_classic_client_on_an_ns_node_is_sent_to_the_sb_nodes_msnp_switchboard";
+    let Some(cluster) = split_cluster(test).await else { return };
+    let (front, ns1) = (cluster.node(1), cluster.node(2));
+    assert!(ns1.server.msnp_addr.is_some() && ns1.server.msnp_switchboard_addr.is_none());
+    let (ann_user, bob_user) = (front.user("ann").await, front.user("bob").await);
+    front.befriend(&ann_user, &bob_user).await;
+    // Ann's classic client signs in on an NS node (its gateway and Passport 1.4 login).
+    let mut ann = msnp_support::raw_online(ns1, &ann_user, "MSNP8").await;
+    assert_eq!(ann.ask("XFR 10 SB").await, "600 10", "no switchboard node yet: busy, not an address");
+
+    let extra = ["--msnp-port", "0", "--msnp-switchboard-port", "0"];
+    let RolesNode { running: sb_node, ca_cert, data: _sb_data } =
+        cluster.start_roles_program_with("sb1", "sb", &extra);
+    let msnp_sb_port = sb_node.port("MSNP switchboard");
+    // Once the sb node's heartbeat reaches the NS node, `XFR` names its MSNP switchboard.
+    let started = Instant::now();
+    let xfr = loop {
+        let answer = ann.ask("XFR 11 SB").await;
+        if answer != "600 11" {
+            break answer;
+        }
+        assert!(started.elapsed() < Duration::from_secs(12), "the sb node was never handed out");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let parts: Vec<&str> = xfr.split(' ').collect();
+    let address = format!("localhost:{msnp_sb_port}");
+    assert_eq!(parts[..5], ["XFR", "11", "SB", address.as_str(), "CKI"], "{xfr}");
+
+    // Bob, on Mocha Messenger through the front (once its status names an NS node), is
+    // called from there and answers.
+    status_where(front, Duration::from_secs(10), |r| row(r, "notification").state == ServiceState::Up).await;
+    let trust = cluster.trust(&[&ca_cert]);
+    let (bob, mut bob_events) =
+        connect_with(config_for(front.server.passport_addr.unwrap().port(), &trust), &bob_user).await;
+    let mut sb = msnp_support::Raw::connect_to(msnp_sb_port).await;
+    assert_eq!(sb.ask(&format!("USR 1 ann@example.com {}", parts[5])).await, "USR 1 OK ann@example.com Ann");
+    let rung = sb.ask("CAL 2 bob@example.com").await;
+    assert!(rung.starts_with("CAL 2 RINGING "), "{rung}");
+    let bobs_ring = bob_events.expect(ring).await;
+    let conversation = bob.answer(&bobs_ring).await.unwrap();
+    assert_eq!(sb.line().await.as_deref(), Some("JOI bob@example.com Bob"));
+    sb.send_msg(3, "A", &msnp_support::text_payload("hello from MSN")).await;
+    assert_eq!(sb.line().await.as_deref(), Some("ACK 3"), "delivered");
+    assert_eq!(bob_events.expect(text_from(conversation.id(), ann_user.account.id)).await, "hello from MSN");
+    drop((sb, ann, conversation));
     cluster.finish().await;
 }
 

@@ -337,8 +337,9 @@ async fn reconnect(
         attempt += 1;
         tracing::info!(attempt, reason = %why, "Notification Server connection lost; reconnecting");
         shared.state.send_modify(|state| state.connection = ConnectionState::Reconnecting { attempt });
-        shared.emit(Event::Disconnected { reason: why.clone(), attempt, retry_in: delay }).await;
-        let deadline = Instant::now() + delay;
+        let wait = jittered(delay);
+        shared.emit(Event::Disconnected { reason: why.clone(), attempt, retry_in: wait }).await;
+        let deadline = Instant::now() + wait;
         loop {
             tokio::select! {
                 _ = sleep_until(deadline) => break,
@@ -364,6 +365,19 @@ async fn reconnect(
             }
         }
     }
+}
+
+/// `delay` less up to half of it, at random. When a node dies, every client on it sees
+/// the drop at the same moment; without this they would all come back at the same
+/// moments too (0.5 s, 1 s, 2 s…), each wave a burst of TLS handshakes on the others.
+fn jittered(delay: Duration) -> Duration {
+    let mut bytes = [0u8; 2];
+    // Without randomness (never seen) the full delay is used: as before, just unspread.
+    let fraction = match ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes) {
+        Ok(()) => f64::from(u16::from_le_bytes(bytes)) / f64::from(u16::MAX),
+        Err(_) => 1.0,
+    };
+    delay.mul_f64(0.5 + fraction / 2.0)
 }
 
 /// Whether an error ends the session for good, and why.
@@ -409,4 +423,20 @@ fn user_id(text: &str) -> Option<UserId> {
 fn instant_at(at: OffsetDateTime) -> Instant {
     let millis = (at - OffsetDateTime::now_utc()).whole_milliseconds().clamp(0, 86_400_000);
     Instant::now() + Duration::from_millis(millis as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reconnects_are_spread_over_the_second_half_of_the_delay() {
+        let delay = Duration::from_millis(500);
+        let waits: Vec<Duration> = (0..64).map(|_| jittered(delay)).collect();
+        assert!(waits.iter().all(|wait| (delay / 2..=delay).contains(wait)), "{waits:?}");
+        let (longest, shortest) =
+            (waits.iter().max().expect("64 waits"), waits.iter().min().expect("64 waits"));
+        let spread = longest.saturating_sub(*shortest);
+        assert!(spread > Duration::from_millis(100), "64 clients would come back together: {waits:?}");
+    }
 }

@@ -143,9 +143,15 @@ impl Cluster {
     /// A `mocha-server` child running only `roles` (`--roles sb`, …), in a data folder of
     /// its own: its running process, and its CA for clients to trust.
     pub fn start_roles_program(&self, node: &str, roles: &str) -> RolesNode {
+        self.start_roles_program_with(node, roles, &[])
+    }
+
+    /// Like [`Self::start_roles_program`], with more flags.
+    pub fn start_roles_program_with(&self, node: &str, roles: &str, extra: &[&str]) -> RolesNode {
         let data = tempfile::tempdir().unwrap();
         let mut flags = self.flags(node);
         flags.extend(["--roles".to_string(), roles.to_string()]);
+        flags.extend(extra.iter().map(|flag| flag.to_string()));
         let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
         let running = crate::binary_support::Running::start(data.path(), &flags);
         let ca_cert = data.path().join("tls/ca.pem");
