@@ -428,29 +428,24 @@ async fn run(data_dir: &Path, config: ServerConfig) -> anyhow::Result<()> {
     if let Some(cluster) = cluster {
         say(format!("  Cluster                 {cluster}"));
     }
-    if let Some(addr) = server.passport_addr {
-        say(format!("  Passport and web pages  https://{addr}"));
-    }
-    if let Some(addr) = server.ns_addr {
-        say(format!("  Notification Server     {addr} (MENP/1 over TLS)"));
-    }
-    if let Some(addr) = server.sb_addr {
-        say(format!("  Switchboard             {addr} (MENP/1 over TLS)"));
-    }
-    if let Some(addr) = server.relay_addr {
-        say(format!("  Media relay             {addr} (UDP)"));
-    }
-    if let Some(addr) = server.msnp_addr {
-        say(format!("  MSNP gateway            {addr} (classic MSN clients; UNENCRYPTED)"));
-    }
-    if let Some(addr) = server.msnp_http_addr {
-        say(format!("  MSNP login              {addr} (Passport 1.4 over plain HTTP; UNENCRYPTED)"));
-    }
-    if let Some(addr) = server.msnp_switchboard_addr {
-        say(format!("  MSNP switchboard        {addr} (UNENCRYPTED)"));
-    }
-    if let Some(metrics) = server.metrics_addr {
-        say(format!("  Metrics                 http://{metrics}/metrics"));
+    // One line for each listener this node runs (a node may run only some roles).
+    let listeners = [
+        ("Passport and web pages", server.passport_addr.map(|addr| format!("https://{addr}"))),
+        ("Notification Server", server.ns_addr.map(|addr| format!("{addr} (MENP/1 over TLS)"))),
+        ("Switchboard", server.sb_addr.map(|addr| format!("{addr} (MENP/1 over TLS)"))),
+        ("Media relay", server.relay_addr.map(|addr| format!("{addr} (UDP)"))),
+        ("MSNP gateway", server.msnp_addr.map(|addr| format!("{addr} (classic MSN clients; UNENCRYPTED)"))),
+        (
+            "MSNP login",
+            server.msnp_http_addr.map(|addr| format!("{addr} (Passport 1.4 over plain HTTP; UNENCRYPTED)")),
+        ),
+        ("MSNP switchboard", server.msnp_switchboard_addr.map(|addr| format!("{addr} (UNENCRYPTED)"))),
+        ("Metrics", server.metrics_addr.map(|addr| format!("http://{addr}/metrics"))),
+    ];
+    for (name, shown) in listeners {
+        if let Some(shown) = shown {
+            say(format!("  {name:<24}{shown}"));
+        }
     }
     say(format!("  Clients must trust the CA certificate at {}", server.ca_cert.display()));
     // Listening before saying so: until the first poll, Ctrl-C would still kill the
