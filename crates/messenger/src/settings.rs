@@ -738,6 +738,23 @@ mod tests {
         assert_eq!(json["contacts"]["groups"][0]["icon"], "briefcase");
     }
 
+    /// Found by fuzzing (`fuzz/corpus/client_options/big-number`): without serde_json's
+    /// correctly rounded float parsing, a large number in an unknown key came back as a
+    /// different number after one save.
+    #[test]
+    fn a_large_number_in_an_unknown_key_is_the_same_number_after_a_save() {
+        let (_dir, file) = folder();
+        std::fs::write(file.path(), r#"{"pro":111111105555555555555, "tiny": 2.2250738585072011e-308}"#)
+            .unwrap();
+        let loaded = file.load();
+        assert!(loaded.notice.is_none());
+        file.save(&loaded.options).unwrap();
+        let again = file.load();
+        assert_eq!(again.options, loaded.options);
+        assert_eq!(again.options.unknown["pro"].as_f64(), Some(111111105555555555555.0));
+        assert_eq!(again.options.unknown["tiny"].as_f64(), Some(2.2250738585072011e-308));
+    }
+
     #[test]
     fn a_corrupt_file_is_moved_aside_and_defaults_are_used() {
         for garbage in
