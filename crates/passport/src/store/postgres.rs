@@ -22,6 +22,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 use crate::PassportError;
 use crate::error::StorageProblem;
 use crate::store::DatabaseUrl;
+use crate::store::url::PLAIN_OPTIONS;
 
 pub(crate) struct PgDb {
     pub read: PgPool,
@@ -49,8 +50,21 @@ const READERS: u32 = 6;
 const WRITERS: u32 = 2;
 
 /// Whether sqlx can connect with `text`, for [`DatabaseUrl::parse`]: its errors never
-/// quote the URL.
+/// quote the URL. sqlx logs an option it does not know *with its value*, which may be a
+/// password under a mistyped name, so such a URL is refused before sqlx sees it.
 pub(crate) fn check_url(text: &str) -> Result<(), String> {
+    let url = url::Url::parse(text).map_err(|e| e.to_string())?;
+    let known = |key: &str| key == "password" || PLAIN_OPTIONS.contains(&key);
+    if let Some((key, _)) = url.query_pairs().find(|(key, _)| !known(key)) {
+        // What reads as an option may be the tail of a password holding `?`: only a
+        // name-like one is quoted.
+        let name_like = key.len() <= 24 && key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+        let which = if name_like { format!("`{key}`") } else { "an option".to_string() };
+        return Err(format!(
+            "{which} is not a PostgreSQL connection option (known: password, {})",
+            PLAIN_OPTIONS.join(", ")
+        ));
+    }
     PgConnectOptions::from_str(text).map(drop).map_err(|e| e.to_string())
 }
 
@@ -59,9 +73,10 @@ impl PgDb {
         let DatabaseUrl::Postgres(text) = url else {
             return Err(PassportError::Internal(format!("{url} is not a PostgreSQL URL")));
         };
-        let options = PgConnectOptions::from_str(text)
-            .map_err(|e| PassportError::Internal(format!("the database URL {url} is not valid: {e}")))?
-            .application_name("mocha-passport");
+        let invalid = |e: String| PassportError::Internal(format!("the database URL {url} is not valid: {e}"));
+        check_url(text).map_err(invalid)?;
+        let options =
+            PgConnectOptions::from_str(text).map_err(|e| invalid(e.to_string()))?.application_name("mocha-passport");
         let pool = |size: u32| {
             PgPoolOptions::new().max_connections(size).acquire_timeout(CONNECT_WAIT).test_before_acquire(true)
         };

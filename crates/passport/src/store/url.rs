@@ -90,8 +90,8 @@ impl DatabaseUrl {
 /// A password may hold unescaped `@`, `?`, `&` and `/`, so nothing can say for sure where
 /// one ends: this errs on the side of hiding. Everything between the first `:` after
 /// the user and the last `@` of the whole URL goes (an `@` in an option's value hides the
-/// host too), and so does everything after `=` of the first option whose name mentions
-/// a password (the options after it too).
+/// host too), and so does everything after `=` of the first option that may hold a
+/// secret (the options after it too).
 fn redact(url: &str) -> String {
     let start = url.find("://").map_or(0, |at| at + 3);
     let rest = &url[start..];
@@ -110,13 +110,30 @@ fn redact(url: &str) -> String {
     }
 }
 
-/// Where the value of the first `?`/`&` option whose name mentions a password starts.
+/// The PostgreSQL URL options that carry no secret: sqlx acts on these and `password`,
+/// and nothing else (`sqlx-postgres`' `options/parse.rs`).
+pub(super) const PLAIN_OPTIONS: [&str; 11] = [
+    "sslmode",
+    "sslrootcert",
+    "sslcert",
+    "sslkey",
+    "host",
+    "hostaddr",
+    "port",
+    "dbname",
+    "user",
+    "application_name",
+    "options",
+];
+
+/// Where the value of the first `?`/`&` option that may be a secret starts: `password`,
+/// and any name that is not one of [`PLAIN_OPTIONS`] (a mistyped `pasword=`, `Password=`).
 fn password_option(url: &str) -> Option<usize> {
     url.match_indices(['?', '&']).find_map(|(at, _)| {
         let option = &url[at + 1..];
         let option = &option[..option.find(['?', '&']).unwrap_or(option.len())];
         let (key, _) = option.split_once('=')?;
-        key.to_ascii_lowercase().contains("password").then_some(at + 1 + key.len() + 1)
+        (!PLAIN_OPTIONS.contains(&key)).then_some(at + 1 + key.len() + 1)
     })
 }
 
@@ -221,6 +238,19 @@ mod tests {
             };
             assert!(!shown.contains("s3c"), "{shown}");
         }
+        // An option sqlx does not know: sqlx would log it with its value (a password under a
+        // mistyped name), so the URL is refused, and the value is not in the error either.
+        for url in [
+            "postgres://mocha@db.example.org/mocha?pasword=s3cret",
+            "postgres://mocha@db.example.org/mocha?sslmode=disable&Password=s3cret",
+        ] {
+            let error = DatabaseUrl::parse(url).unwrap_err().to_string();
+            assert!(!error.contains("s3cret") && error.contains("db.example.org"), "{error}");
+            assert!(error.contains("not a PostgreSQL connection option"), "{error}");
+        }
+        let error = DatabaseUrl::parse("postgres://mocha@db.example.org/mocha?pasword=s3cret").unwrap_err();
+        assert!(error.to_string().contains("`pasword` is not"), "{error}");
+        assert!(DatabaseUrl::parse("postgres://m@db/m?sslmode=disable&application_name=x&port=5433").is_ok());
         // A password option hides everything after it, the host too when it comes later.
         let shown = redact("postgres://mocha?password=s3cret:x@db.example.org/mocha");
         assert_eq!(shown, "postgres://mocha?password=****");
