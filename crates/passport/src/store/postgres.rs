@@ -73,10 +73,12 @@ impl PgDb {
         let DatabaseUrl::Postgres(text) = url else {
             return Err(PassportError::Internal(format!("{url} is not a PostgreSQL URL")));
         };
-        let invalid = |e: String| PassportError::Internal(format!("the database URL {url} is not valid: {e}"));
+        let invalid =
+            |e: String| PassportError::Internal(format!("the database URL {url} is not valid: {e}"));
         check_url(text).map_err(invalid)?;
-        let options =
-            PgConnectOptions::from_str(text).map_err(|e| invalid(e.to_string()))?.application_name("mocha-passport");
+        let options = PgConnectOptions::from_str(text)
+            .map_err(|e| invalid(e.to_string()))?
+            .application_name("mocha-passport");
         let pool = |size: u32| {
             PgPoolOptions::new().max_connections(size).acquire_timeout(CONNECT_WAIT).test_before_acquire(true)
         };
