@@ -50,9 +50,14 @@ const READERS: u32 = 6;
 const WRITERS: u32 = 2;
 
 /// Whether sqlx can connect with `text`, for [`DatabaseUrl::parse`]: its errors never
-/// quote the URL. sqlx logs an option it does not know *with its value*, which may be a
-/// password under a mistyped name, so such a URL is refused before sqlx sees it.
+/// quote the URL.
 pub(crate) fn check_url(text: &str) -> Result<(), String> {
+    connect_options(text).map(drop)
+}
+
+/// sqlx's options for `text`. sqlx logs an option it does not know *with its value*, which
+/// may be a password under a mistyped name, so such a URL is refused before sqlx sees it.
+fn connect_options(text: &str) -> Result<PgConnectOptions, String> {
     let url = url::Url::parse(text).map_err(|e| e.to_string())?;
     let known = |key: &str| key == "password" || PLAIN_OPTIONS.contains(&key);
     if let Some((key, _)) = url.query_pairs().find(|(key, _)| !known(key)) {
@@ -65,7 +70,7 @@ pub(crate) fn check_url(text: &str) -> Result<(), String> {
             PLAIN_OPTIONS.join(", ")
         ));
     }
-    PgConnectOptions::from_str(text).map(drop).map_err(|e| e.to_string())
+    PgConnectOptions::from_str(text).map_err(|e| e.to_string())
 }
 
 impl PgDb {
@@ -73,11 +78,8 @@ impl PgDb {
         let DatabaseUrl::Postgres(text) = url else {
             return Err(PassportError::Internal(format!("{url} is not a PostgreSQL URL")));
         };
-        let invalid =
-            |e: String| PassportError::Internal(format!("the database URL {url} is not valid: {e}"));
-        check_url(text).map_err(invalid)?;
-        let options = PgConnectOptions::from_str(text)
-            .map_err(|e| invalid(e.to_string()))?
+        let options = connect_options(text)
+            .map_err(|e| PassportError::Internal(format!("the database URL {url} is not valid: {e}")))?
             .application_name("mocha-passport");
         let pool = |size: u32| {
             PgPoolOptions::new().max_connections(size).acquire_timeout(CONNECT_WAIT).test_before_acquire(true)
