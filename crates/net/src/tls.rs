@@ -402,22 +402,22 @@ impl AsyncRead for TlsReader {
                 this.incoming.reserve(wanted);
             }
             let room = this.incoming.capacity() - this.incoming.len();
-            match this.shared.tcp.try_read_buf(&mut this.incoming) {
+            // A short read means the socket is empty, so the next read waits for the
+            // next readiness event instead of asking again and being told to wait (as
+            // tokio's own streams do). The readiness cleared must be the one seen before
+            // the read: clearing what is seen after it would also clear bytes that
+            // arrived in between, which would then lie unread until more came.
+            let TlsReader { shared, incoming, .. } = &mut *this;
+            let read = shared.tcp.try_io(Interest::READABLE, || match shared.tcp.try_read_buf(incoming)? {
+                n if n > 0 && n < room => Err(io::ErrorKind::WouldBlock.into()),
+                n => Ok(n),
+            });
+            match read {
                 Ok(0) => {
                     this.peer_closed = true;
                     if !this.incoming.is_empty() {
                         return Poll::Ready(Err(io::ErrorKind::UnexpectedEof.into()));
                     }
-                }
-                Ok(n) if n < room => {
-                    // A short read emptied the socket: wait for the next readiness
-                    // event instead of asking again and being told to wait (as tokio's
-                    // own streams do).
-                    let _ = this
-                        .shared
-                        .tcp
-                        .try_io(Interest::READABLE, || Err::<(), _>(io::ErrorKind::WouldBlock.into()));
-                    this.drained = true;
                 }
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => this.drained = true,

@@ -1,6 +1,7 @@
 //! The server's own TLS (rustls' unbuffered API) against a stock rustls client over
 //! real TCP: bytes both ways in every size, a key update, a clean close, and frames
-//! written by the tasks that produce them arriving whole and in order.
+//! written by the tasks that produce them arriving whole and in order, and no bytes
+//! left unread by a server that reads slower than the client writes.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use std::net::SocketAddr;
@@ -220,4 +221,51 @@ async fn frames_pushed_at_a_client_that_reads_late_queue_and_arrive_in_order() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let frames = read_frames(&mut client).await;
     assert_in_order_and_whole(&frames, 8_000, 1_000);
+}
+
+/// Reads `total` bytes in small reads, pausing now and then so the client's writes
+/// back up into full socket buffers, then says how many arrived.
+async fn count_slowly(stream: TlsConnection, total: usize) {
+    let (mut read, mut write) = stream.into_split();
+    let mut buffer = vec![0; 16_384];
+    let mut got = 0;
+    let mut reads = 0u32;
+    while got < total {
+        let n = read.read(&mut buffer).await.unwrap();
+        assert!(n > 0, "the client closed early");
+        got += n;
+        reads += 1;
+        if reads.is_multiple_of(8) {
+            tokio::task::yield_now().await;
+        }
+    }
+    write.write_all(format!("{got}\n").as_bytes()).await.unwrap();
+    write.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bytes_that_arrive_while_the_server_is_reading_are_never_left_unread() {
+    // The client writes faster than the server reads, so the socket keeps filling while
+    // the server is between a read and its next wait. Bytes whose arrival the server
+    // missed would lie unread (nothing more comes once the buffers are full), and the
+    // client would wait for its count for ever.
+    const TOTAL: usize = 4 * 1024 * 1024;
+    let (address, cert, _shutdown) = serve(|stream| count_slowly(stream, TOTAL)).await;
+    for round in 0..30 {
+        let mut client = connect(address, &cert).await;
+        let chunk = pattern(65_536, round as u8);
+        let exchange = async {
+            for _ in 0..TOTAL / chunk.len() {
+                client.write_all(&chunk).await.unwrap();
+            }
+            client.flush().await.unwrap();
+            let mut reply = String::new();
+            client.read_to_string(&mut reply).await.unwrap();
+            reply
+        };
+        let reply = tokio::time::timeout(Duration::from_secs(10), exchange)
+            .await
+            .unwrap_or_else(|_| panic!("round {round}: the server stopped reading"));
+        assert_eq!(reply.trim(), TOTAL.to_string(), "round {round}");
+    }
 }

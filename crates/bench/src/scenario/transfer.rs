@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, bail, ensure};
+use anyhow::{Context, anyhow, bail, ensure};
 use bytes::Bytes;
 use clap::Args;
 use mocha_proto::im::{FileCommand, FileControl, ImPayload};
@@ -22,6 +22,8 @@ use crate::target::TargetOptions;
 use crate::wire::{Dialer, Reader, WireError};
 
 const TRANSFER_ID: &str = "bench-transfer";
+/// The longest wait for the next chunk before the run is called stuck.
+const STALL: Duration = Duration::from_secs(60);
 
 #[derive(Args, Clone, Debug, Serialize)]
 pub struct TransferArgs {
@@ -46,6 +48,20 @@ fn file_message(control: FileControl) -> sb::Msg {
 
 fn control(command: FileCommand, transfer_id: &str) -> FileControl {
     FileControl { command, transfer_id: transfer_id.into(), to: None, name: None, size: None, sha256: None }
+}
+
+/// The first refusal the sender is told of while its chunks go out (or the end of its
+/// connection).
+async fn refusal(reader: &mut Reader) -> anyhow::Error {
+    loop {
+        match reader.frame().await {
+            Ok(frame) if matches!(frame.command.as_str(), "ERR" | "OUT" | "BYE") => {
+                return anyhow!("the switchboard stopped the transfer: {frame}");
+            }
+            Ok(_) => {}
+            Err(e) => return anyhow::Error::new(e).context("the sender's connection failed"),
+        }
+    }
 }
 
 /// Waits for a file-control message with `command`.
@@ -131,7 +147,9 @@ pub async fn run(target: &TargetOptions, args: &TransferArgs) -> anyhow::Result<
         let mut received = 0usize;
         let receive = async {
             while received < size {
-                let frame = receiver.frame().await?;
+                let frame = tokio::time::timeout(STALL, receiver.frame()).await.map_err(|_| {
+                    anyhow!("no chunk for {} s with {received} of {size} bytes received", STALL.as_secs())
+                })??;
                 match frame.command.as_str() {
                     "FIL" => {
                         let offset: usize =
@@ -147,9 +165,11 @@ pub async fn run(target: &TargetOptions, args: &TransferArgs) -> anyhow::Result<
             }
             Ok(())
         };
-        tokio::time::timeout(Duration::from_secs(600), receive)
-            .await
-            .context("the transfer took over 10 minutes")??;
+        // The switchboard answers a refused chunk to its sender, not the receiver.
+        tokio::select! {
+            received = receive => received?,
+            refused = refusal(&mut sender.reader) => return Err(refused),
+        }
         let elapsed = (now_micros() - started) as f64 / 1e6;
         sender.writer = sending.await.context("the sender panicked")??;
         ensure!(hex(digest.finish().as_ref()) == sha256, "the file arrived corrupted");
