@@ -62,6 +62,7 @@ fn service_defaults() -> file::ServiceDefaults {
         relay_workers: 2,
         switchboard_messages_per_second: 20,
         switchboard_message_burst: 40,
+        file_chunk_wait_seconds: 30,
     }
 }
 

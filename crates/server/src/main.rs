@@ -209,6 +209,9 @@ struct Overrides {
     /// Messages a switchboard connection may send at once above that rate [default: 40].
     #[arg(long, env = "MOCHA_SWITCHBOARD_MESSAGE_BURST")]
     switchboard_message_burst: Option<u32>,
+    /// Cancel a file transfer whose chunk waited this many seconds for a receiver not reading [default: 30].
+    #[arg(long, env = "MOCHA_FILE_CHUNK_WAIT_SECONDS")]
+    file_chunk_wait_seconds: Option<u64>,
 
     /// Serve Prometheus metrics at http://ADDRESS/metrics: a port alone means
     /// 127.0.0.1:PORT [default: off].
@@ -298,6 +301,7 @@ impl Overrides {
 
         set(&mut config.switchboard_messages_per_second, self.switchboard_messages_per_second);
         set(&mut config.switchboard_message_burst, self.switchboard_message_burst);
+        set(&mut config.file_chunk_wait_seconds, self.file_chunk_wait_seconds);
 
         for (slot, value) in [
             (&mut config.msnp_port, self.msnp_port),

@@ -1,6 +1,6 @@
 //! Switchboard bulk traffic through real TLS: a multi-MiB file transfer checked by
 //! hash, a call's session control and media both ways, a slow receiver not stalling
-//! the sender, and blocks and bans taking effect mid-conversation.
+//! the sender, a receiver who stops reading ending a transfer, and blocks and bans taking effect mid-conversation.
 
 mod common;
 mod notification_support;
@@ -143,6 +143,52 @@ async fn a_transfer_can_be_declined_or_cancelled_by_either_side() {
         mocha_client::proto::ErrorCode::InvalidArgument,
         "a cancelled transfer is gone"
     );
+}
+
+#[tokio::test]
+async fn a_receiver_who_stops_reading_ends_the_transfer_and_both_sides_are_told() {
+    let t = TestServer::start_with(|c| c.file_chunk_wait_seconds = 1).await;
+    let (_alice, _bob, mut a, mut b) = alice_and_bob(&t).await;
+    const CHUNK: usize = 64 * 1024;
+    const SIZE: usize = 24 * 1024 * 1024; // more than the queue and the socket buffers hold
+    let offer = ImPayload::File(FileControl {
+        command: FileCommand::Offer,
+        transfer_id: "t-1".into(),
+        to: None,
+        name: Some("big.bin".into()),
+        size: Some(SIZE as u64),
+        sha256: Some("00".repeat(32)),
+    });
+    a.send(&offer, AckMode::Always).await.unwrap();
+    expect_message(&mut b).await;
+    b.send(&file(FileCommand::Accept, "t-1"), AckMode::Always).await.unwrap();
+    expect_message(&mut a).await;
+
+    // Bob stops reading; Alice sends the whole file at him.
+    let chunk = Bytes::from(vec![7u8; CHUNK]);
+    for index in 0..SIZE / CHUNK {
+        a.send_file_chunk("t-1", (index * CHUNK) as u64, chunk.clone()).await.unwrap();
+    }
+    assert_eq!(
+        expect_refused(&mut a).await,
+        mocha_client::proto::ErrorCode::QueueOverflow,
+        "the sender is told the receiver did not keep up"
+    );
+
+    // Bob, reading again, is told the transfer was cancelled, before all of it came.
+    let mut received = 0;
+    loop {
+        match b.next_event(WAIT).await.unwrap().expect("bob hears how the transfer ended") {
+            SbEvent::FileChunk { data, .. } => received += data.len(),
+            SbEvent::Message { payload: ImPayload::File(control), .. } => {
+                assert_eq!((control.command, control.transfer_id.as_str()), (FileCommand::Cancel, "t-1"));
+                break;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(received < SIZE, "the cancel came with {received} of {SIZE} bytes");
+    assert_eq!(a.send_text("still talking").await.unwrap(), Delivery::Delivered);
 }
 
 #[tokio::test]

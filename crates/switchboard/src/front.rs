@@ -123,7 +123,7 @@ pub(crate) fn relay_prefix(user: UserId, display_name: &str) -> Bytes {
 }
 
 /// The relayed `MSG` in wire form, in one allocation.
-fn relayed(prefix: &[u8], payload: &[u8]) -> Bytes {
+pub(crate) fn relayed(prefix: &[u8], payload: &[u8]) -> Bytes {
     use std::fmt::Write as _;
     let mut wire = BytesMut::with_capacity(prefix.len() + 8 + payload.len());
     wire.extend_from_slice(prefix);

@@ -330,9 +330,9 @@ impl Room {
         Ok(transfer.receiver)
     }
 
-    /// Forgets a transfer (a receiver too slow to keep up).
-    pub fn cancel_transfer(&mut self, transfer_id: &str) {
-        self.transfers.remove(transfer_id);
+    /// Forgets a transfer (a receiver too slow to keep up); false if it was gone already.
+    pub fn cancel_transfer(&mut self, transfer_id: &str) -> bool {
+        self.transfers.remove(transfer_id).is_some()
     }
 }
 

@@ -82,6 +82,9 @@ pub struct ServerConfig {
     pub switchboard_messages_per_second: u32,
     /// How many messages it may send at once before that rate applies.
     pub switchboard_message_burst: u32,
+    /// How long a file chunk may wait for a receiver who is not reading before the
+    /// transfer is cancelled (both sides are told).
+    pub file_chunk_wait_seconds: u64,
 
     // The MSNP gateway for classic MSN clients (docs/msnp.md). Off unless a port is set;
     // MSNP is UNENCRYPTED: use it on a LAN, on loopback or behind a TLS tunnel.
@@ -222,6 +225,7 @@ pub struct ServiceDefaults {
     pub relay_workers: usize,
     pub switchboard_messages_per_second: u32,
     pub switchboard_message_burst: u32,
+    pub file_chunk_wait_seconds: u64,
 }
 
 impl Default for ServerConfig {
@@ -259,6 +263,7 @@ impl Default for ServerConfig {
             relay_workers: services.relay_workers,
             switchboard_messages_per_second: services.switchboard_messages_per_second,
             switchboard_message_burst: services.switchboard_message_burst,
+            file_chunk_wait_seconds: services.file_chunk_wait_seconds,
 
             msnp_port: None,
             msnp_switchboard_port: None,
@@ -364,6 +369,9 @@ impl ServerConfig {
             return invalid(
                 "switchboard_messages_per_second and switchboard_message_burst must be at least 1",
             );
+        }
+        if !(1..=600).contains(&self.file_chunk_wait_seconds) {
+            return invalid("file_chunk_wait_seconds must be between 1 and 600");
         }
         if self.msnp_switchboard_port.is_some() && self.msnp_port.is_none() {
             return invalid("msnp_switchboard_port is the MSNP gateway's switchboard: set msnp_port too");

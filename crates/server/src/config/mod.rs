@@ -43,6 +43,7 @@ fn service_defaults() -> ServiceDefaults {
         relay_workers: relay.workers,
         switchboard_messages_per_second: switchboard.messages_per_second,
         switchboard_message_burst: switchboard.message_burst,
+        file_chunk_wait_seconds: switchboard.chunk_wait.as_secs(),
     }
 }
 
@@ -193,6 +194,7 @@ impl ServerConfig {
             max_participants: self.max_participants,
             messages_per_second: self.switchboard_messages_per_second,
             message_burst: self.switchboard_message_burst,
+            chunk_wait: Duration::from_secs(self.file_chunk_wait_seconds),
             ..SwitchboardConfig::default()
         }
     }

@@ -1,12 +1,15 @@
 //! `MED` (call media, handed to the [`crate::relay::Relay`] like a datagram) and `FIL`
 //! (file chunks): bulk traffic on each receiver's bulk lane.
 //! Media is dropped for a receiver who cannot keep up; file chunks wait for room, which
-//! slows the sender down, and a receiver stuck for too long ends the transfer.
+//! slows the sender down, and a receiver stuck for too long ends the transfer (both
+//! sides are told).
 
 use mocha_proto::ErrorCode;
+use mocha_proto::im::{FileCommand, FileControl, ImPayload};
 use mocha_proto::sb::client::{Fil, Med};
 use mocha_proto::sb::server;
 
+use crate::front::relayed;
 use crate::relay::TlsMediaError;
 use crate::session::Session;
 
@@ -58,8 +61,22 @@ pub(crate) async fn file_chunk(session: &mut Session, fil: Fil) {
     match tokio::time::timeout(sb.config.chunk_wait, receiver.send_bulk(frame)).await {
         Ok(true) => metrics::counter!("mocha_file_bytes_relayed_total").increment(bytes),
         Ok(false) | Err(_) => {
-            if let Some(room) = sb.rooms().get_mut(&room_id) {
-                room.cancel_transfer(&transfer_id);
+            let cancelled =
+                sb.rooms().get_mut(&room_id).is_some_and(|room| room.cancel_transfer(&transfer_id));
+            if let (true, Some(member)) = (cancelled, &session.member) {
+                // The receiver hears of it too, so its partial file is not left waiting
+                // for ever. This goes ahead of the chunks still queued for it, which
+                // its client then ignores as belonging to no transfer.
+                let cancel = FileControl {
+                    command: FileCommand::Cancel,
+                    transfer_id,
+                    to: None,
+                    name: None,
+                    size: None,
+                    sha256: None,
+                };
+                let payload = ImPayload::File(cancel).to_message().to_bytes();
+                receiver.push_wire(relayed(&member.speaker.menp_prefix, &payload));
             }
             session.error(
                 fil.trid,
