@@ -261,17 +261,18 @@ impl SbConnection {
         self.connection.send_frame(&frame).await
     }
 
-    /// `FIL`: the next chunk of an accepted file transfer.
+    /// `FIL`: the next chunk of an accepted file transfer. Gives the chunk's
+    /// transaction id: the server answers only a refused chunk (with an `ERR` for it).
     pub async fn send_file_chunk(
         &mut self,
         transfer_id: &str,
         offset: u64,
         data: Bytes,
-    ) -> Result<(), MenpError> {
+    ) -> Result<u32, MenpError> {
         let trid = self.connection.next_trid();
         let frame =
             client::Fil { trid, transfer_id: token(transfer_id)?, offset, payload: data }.into_frame();
-        self.connection.send_frame(&frame).await
+        self.connection.send_frame(&frame).await.map(|()| trid)
     }
 
     /// `OUT`: leaves the conversation.

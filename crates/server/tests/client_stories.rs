@@ -218,6 +218,77 @@ async fn a_file_arrives_verified_under_a_new_name_while_chat_goes_on(engine: Eng
     assert_eq!(std::fs::read_dir(inbox.path()).unwrap().count(), 2);
 }
 
+#[tokio::test]
+async fn a_transfer_to_someone_who_stops_reading_fails_on_both_sides_and_chat_goes_on() {
+    let t = TestServer::start_with(|c| c.file_chunk_wait_seconds = 1).await;
+    let (alice_user, bob_user) = (t.user("alice").await, t.user("bob").await);
+    t.befriend(&alice_user, &bob_user).await;
+    let (alice, mut alice_events) = connect(&t, &alice_user).await;
+    // Bob's application takes few events before his client stops reading for it.
+    let mut bob_config = client_support::config(&t);
+    bob_config.event_capacity = 16;
+    let (bob, mut bob_events) = client_support::connect_with(bob_config, &bob_user).await;
+    let (a, b) = chat(&alice, &mut alice_events, &bob, &mut bob_events).await;
+
+    let outbox = tempfile::tempdir().unwrap();
+    let inbox = tempfile::tempdir().unwrap();
+    let source = outbox.path().join("big.bin");
+    // Far more than Bob's 16 events of progress, the server's queue and the sockets hold.
+    std::fs::write(&source, vec![7u8; 48 * 1024 * 1024]).unwrap();
+    let transfer = a.send_file(&source, None).await.unwrap();
+    let offer = bob_events
+        .expect(in_conversation(b.id(), |e| match e {
+            ConversationEvent::FileOffered { offer, .. } => Some(offer.clone()),
+            _ => None,
+        }))
+        .await;
+    b.accept_file(&offer.transfer_id, inbox.path()).await.unwrap();
+
+    // Bob's application stops taking events. Alice's client tells her why it failed.
+    let (direction, reason) = alice_events
+        .expect(in_conversation(a.id(), |e| match e {
+            ConversationEvent::Transfer(TransferEvent::Failed { transfer_id, direction, reason })
+                if *transfer_id == transfer =>
+            {
+                Some((*direction, reason.clone()))
+            }
+            _ => None,
+        }))
+        .await;
+    assert_eq!(direction, TransferDirection::Sending);
+    assert!(reason.contains("not keeping up"), "{reason}");
+
+    // Bob, taking events again, learns it was cancelled; his partial file is gone.
+    bob_events
+        .expect(in_conversation(b.id(), |e| match e {
+            ConversationEvent::Transfer(TransferEvent::Cancelled { transfer_id })
+                if *transfer_id == transfer =>
+            {
+                Some(())
+            }
+            ConversationEvent::Transfer(TransferEvent::Completed { .. }) => panic!("the whole file came"),
+            _ => None,
+        }))
+        .await;
+    assert_eq!(std::fs::read_dir(inbox.path()).unwrap().count(), 0, "no partial file is left");
+    assert_eq!(a.send_text("try again later?").await.unwrap(), Delivery::Delivered);
+    let text = bob_events
+        .expect(in_conversation(b.id(), |e| match e {
+            ConversationEvent::Text { text, .. } => Some(text.clone()),
+            _ => None,
+        }))
+        .await;
+    assert_eq!(text, "try again later?");
+    // Alice's conversation was not littered with the refusals of the chunks in flight.
+    let refused = alice_events
+        .try_expect(std::time::Duration::from_millis(300), |e| match e {
+            Event::Conversation { event: ConversationEvent::Refused(reply), .. } => Some(reply.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(refused, None);
+}
+
 async fn offline_alerts_then_a_block(engine: Engine) {
     let t = TestServer::start_on(engine).await;
     let (alice_user, bob_user) = (t.user("alice").await, t.user("bob").await);

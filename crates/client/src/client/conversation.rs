@@ -439,8 +439,9 @@ impl Task {
     async fn send_chunk(&mut self, sb: &mut SbConnection) -> Option<MenpError> {
         match self.transfers.next_chunk().await? {
             Ok((id, offset, data, progress)) => {
-                if let Err(error) = sb.send_file_chunk(&id, offset, Bytes::from(data)).await {
-                    return Some(error);
+                match sb.send_file_chunk(&id, offset, Bytes::from(data)).await {
+                    Ok(trid) => self.transfers.chunk_sent(trid, &id),
+                    Err(error) => return Some(error),
                 }
                 if let Some(progress) = progress {
                     self.emit(ConversationEvent::Transfer(progress)).await;
@@ -531,7 +532,10 @@ impl Task {
                 self.signal_call(&call_id, CallSignal::Relay(grant.clone()));
                 ConversationEvent::CallRelay(grant)
             }
-            SbEvent::Refused(reply) => ConversationEvent::Refused(reply),
+            SbEvent::Refused(reply) => match self.transfers.refused(reply) {
+                Ok(action) => return self.act(sb, action).await,
+                Err(reply) => ConversationEvent::Refused(reply),
+            },
             SbEvent::Ended(reason) => ConversationEvent::Ended { reason: Some(reason) },
         };
         self.emit(event).await;

@@ -3,11 +3,12 @@
 //! the hash before it says `Complete`. A received file never replaces an existing
 //! one, and a file that fails its check is deleted.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 
 use mocha_api::UserId;
 use mocha_proto::im::{FileCommand, FileControl, ImPayload};
+use mocha_proto::{ErrorCode, ErrorReply};
 use ring::digest::{Context, SHA256};
 use tokio::fs::File;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -19,6 +20,9 @@ use super::event::{FileOffer, TransferDirection, TransferEvent};
 pub(crate) const CHUNK: usize = 32 * 1024;
 /// Progress is reported at least this often (in bytes), and at the end.
 const PROGRESS_STEP: u64 = 256 * 1024;
+/// Chunks remembered by transaction id, so a refusal can be traced to its transfer.
+/// Refusals come back while a few MB at most are in flight: far fewer chunks than this.
+const RECENT_CHUNKS: usize = 4096;
 
 /// A file ready to offer: opened, measured and hashed by the caller's task.
 pub(crate) struct PreparedFile {
@@ -99,6 +103,8 @@ pub(crate) enum Action {
 pub(crate) struct Transfers {
     outgoing: HashMap<String, Outgoing>,
     incoming: HashMap<String, Incoming>,
+    /// `(transaction id, transfer id)` of the chunks sent last, oldest first.
+    recent_chunks: VecDeque<(u32, String)>,
 }
 
 pub(crate) fn control(command: FileCommand, transfer_id: &str) -> ImPayload {
@@ -250,6 +256,39 @@ impl Transfers {
             }
         });
         Some(Ok((id, offset, buffer, progress)))
+    }
+
+    /// Remembers which transfer the chunk sent as `trid` belongs to.
+    pub(crate) fn chunk_sent(&mut self, trid: u32, transfer_id: &str) {
+        if self.recent_chunks.len() == RECENT_CHUNKS {
+            self.recent_chunks.pop_front();
+        }
+        self.recent_chunks.push_back((trid, transfer_id.to_string()));
+    }
+
+    /// The server refused the request `reply.trid`. If it was a chunk, its transfer has
+    /// failed (the server has forgotten it or will take no more of it): the refusal is
+    /// the transfer's, and `None` says it has been dealt with (later chunks of a failed
+    /// transfer, refused in turn, are passed over). Any other refusal is given back.
+    pub(crate) fn refused(&mut self, reply: ErrorReply) -> Result<Action, ErrorReply> {
+        let Some(at) = self.recent_chunks.iter().position(|(trid, _)| *trid == reply.trid) else {
+            return Err(reply);
+        };
+        let id = self.recent_chunks.remove(at).map(|(_, id)| id).unwrap_or_default();
+        if self.outgoing.remove(&id).is_none() {
+            return Ok(Action::Nothing);
+        }
+        let failed = TransferEvent::Failed {
+            transfer_id: id.clone(),
+            direction: TransferDirection::Sending,
+            reason: reply.reason,
+        };
+        // A receiver too slow to keep up has been told by the server already.
+        Ok(if reply.code == ErrorCode::QueueOverflow {
+            Action::Report(failed)
+        } else {
+            Action::Reply(control(FileCommand::Cancel, &id), failed)
+        })
     }
 
     /// A chunk from the sender: written, hashed, and at the end verified.
