@@ -13,7 +13,9 @@ use mocha_client::{
     ConnectionState, Conversation, ConversationEvent, Event, SignOutReason, TransferDirection, TransferEvent,
 };
 
-use client_support::{Events, chat, connect, in_conversation, personal_message_of, state_where};
+use client_support::{
+    Events, chat, connect, expect_offer, in_conversation, personal_message_of, state_where,
+};
 use common::{Engine, TestServer};
 
 // The whole stack (HTTPS, NS, SB, alerts) on each of Passport's engines.
@@ -202,12 +204,7 @@ async fn a_file_arrives_verified_under_a_new_name_while_chat_goes_on(engine: Eng
 
     // A declined offer leaves nothing behind.
     let second = a.send_file(&source, None).await.unwrap();
-    let offer = bob_events
-        .expect(in_conversation(b.id(), |e| match e {
-            ConversationEvent::FileOffered { offer, .. } => Some(offer.clone()),
-            _ => None,
-        }))
-        .await;
+    let offer = expect_offer(&mut bob_events, b.id()).await;
     assert_eq!(offer.transfer_id, second);
     b.decline_file(&second).await.unwrap();
     alice_events
@@ -236,12 +233,7 @@ async fn a_transfer_to_someone_who_stops_reading_fails_on_both_sides_and_chat_go
     // Far more than Bob's 16 events of progress, the server's queue and the sockets hold.
     std::fs::write(&source, vec![7u8; 48 * 1024 * 1024]).unwrap();
     let transfer = a.send_file(&source, None).await.unwrap();
-    let offer = bob_events
-        .expect(in_conversation(b.id(), |e| match e {
-            ConversationEvent::FileOffered { offer, .. } => Some(offer.clone()),
-            _ => None,
-        }))
-        .await;
+    let offer = expect_offer(&mut bob_events, b.id()).await;
     b.accept_file(&offer.transfer_id, inbox.path()).await.unwrap();
 
     // Bob's application stops taking events. Alice's client tells her why it failed.

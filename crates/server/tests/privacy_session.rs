@@ -26,7 +26,7 @@ use mocha_client::{
 };
 
 use call_support::{ALICE_CHIRP, BOB_CHIRP, ChirpSource, Recording};
-use client_support::{WAIT, connect_with, in_conversation};
+use client_support::{WAIT, connect_with, expect_offer, in_conversation};
 use common::TestUser;
 
 /// Written by the test into what the users say and send; none may reach the disk.
@@ -218,12 +218,7 @@ async fn a_whole_session_leaves_no_content_in_the_data_folder_and_no_secret_in_t
     let source = outbox.path().join("notes.txt");
     std::fs::write(&source, &content).unwrap();
     let transfer = a.send_file(&source, None).await.unwrap();
-    let offer = bob_events
-        .expect(in_conversation(b.id(), |e| match e {
-            ConversationEvent::FileOffered { offer, .. } => Some(offer.clone()),
-            _ => None,
-        }))
-        .await;
+    let offer = expect_offer(&mut bob_events, b.id()).await;
     assert_eq!(offer.transfer_id, transfer);
     let target = b.accept_file(&offer.transfer_id, inbox.path()).await.unwrap();
     bob_events

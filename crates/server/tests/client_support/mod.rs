@@ -145,6 +145,16 @@ pub fn in_conversation<T>(
     }
 }
 
+/// The next file offered in conversation `id`.
+pub async fn expect_offer(events: &mut Events, id: ConversationId) -> mocha_client::FileOffer {
+    events
+        .expect(in_conversation(id, |e| match e {
+            ConversationEvent::FileOffered { offer, .. } => Some(offer.clone()),
+            _ => None,
+        }))
+        .await
+}
+
 /// `host` invites `guest`, who answers the ring; both handles are returned once joined.
 pub async fn chat(
     host: &mocha_client::Client,
