@@ -267,9 +267,9 @@ impl Transfers {
     }
 
     /// The server refused the request `reply.trid`. If it was a chunk, its transfer has
-    /// failed (the server has forgotten it or will take no more of it): the refusal is
-    /// the transfer's, and `None` says it has been dealt with (later chunks of a failed
-    /// transfer, refused in turn, are passed over). Any other refusal is given back.
+    /// failed (the server has forgotten it or will take no more of it) and the refusal
+    /// becomes the transfer's `Failed` (`Action::Nothing` for later chunks of a transfer
+    /// already failed, refused in turn). Any other refusal is given back as `Err`.
     pub(crate) fn refused(&mut self, reply: ErrorReply) -> Result<Action, ErrorReply> {
         let Some(at) = self.recent_chunks.iter().position(|(trid, _)| *trid == reply.trid) else {
             return Err(reply);
